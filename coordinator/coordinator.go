@@ -1,0 +1,190 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/redis/go-redis/v9"
+)
+
+// Strategies decide the winner of concurrent uploads of one file.
+const (
+	StrategyRedisLock     = "redis-lock"
+	StrategyS3Conditional = "s3-conditional"
+)
+
+// ObjectStore lists the S3 calls the coordinator makes; *s3.Client
+// implements it.
+type ObjectStore interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	CopyObject(ctx context.Context, in *s3.CopyObjectInput, opts ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+}
+
+var _ ObjectStore = (*s3.Client)(nil)
+
+// Step names where Hooks.Step is called: between the handler's steps.
+const (
+	StepAfterRead   = "after-read"
+	StepAfterLock   = "after-lock"
+	StepAfterCommit = "after-commit"
+	StepAfterCopy   = "after-copy"
+	StepAfterResult = "after-result"
+)
+
+// Steps lists the step names in the order a winning upload passes them.
+var Steps = []string{StepAfterRead, StepAfterLock, StepAfterCommit, StepAfterCopy, StepAfterResult}
+
+// Observer learns each decision the moment it becomes durable. Production
+// passes nil; the harness records decisions into its history.
+type Observer interface {
+	Decided(d Decision)
+}
+
+// Decision is a durable server decision about one upload.
+type Decision struct {
+	Result
+	Fence int64 // the fencing token of the commit (redis-lock strategy)
+}
+
+// Hooks let a harness inject faults between steps without touching the
+// production path; nil in production.
+type Hooks struct {
+	// Step runs between two handler steps; an error aborts the invocation
+	// as a crash would (the event is retried).
+	Step func(ctx context.Context, uploadID, step string) error
+}
+
+// Config configures a Coordinator.
+type Config struct {
+	Bucket   string
+	Strategy string // StrategyRedisLock (default) or StrategyS3Conditional
+	// Prefix starts every Redis key and channel, so runs can share a server.
+	Prefix string
+	// LockTTL bounds how long a lock outlives a crashed holder (default 10s).
+	LockTTL time.Duration
+	// LockWait is how long the handler waits for a busy lock before it fails
+	// the invocation so Lambda retries it (default 2*LockTTL).
+	LockWait time.Duration
+	// ResultTTL is how long results stay queryable (default 24h).
+	ResultTTL time.Duration
+	// SkipContentCheck trusts the declared SHA-256 instead of hashing the
+	// staged bytes (saves a read of every upload).
+	SkipContentCheck bool
+	Now              func() time.Time // the clock; required
+	Observer         Observer
+	Hooks            *Hooks
+}
+
+// Coordinator handles staged uploads and answers result queries.
+type Coordinator struct {
+	cfg Config
+	s3  ObjectStore
+	rdb redis.UniversalClient
+}
+
+// ErrConfig is wrapped by configuration errors.
+var ErrConfig = errors.New("bad coordinator config")
+
+// New checks cfg and returns a Coordinator.
+func New(cfg Config, store ObjectStore, rdb redis.UniversalClient) (*Coordinator, error) {
+	if cfg.Bucket == "" {
+		return nil, fmt.Errorf("%w: bucket is empty", ErrConfig)
+	}
+	if cfg.Now == nil {
+		return nil, fmt.Errorf("%w: no clock", ErrConfig)
+	}
+	switch cfg.Strategy {
+	case "":
+		cfg.Strategy = StrategyRedisLock
+	case StrategyRedisLock, StrategyS3Conditional:
+	default:
+		return nil, fmt.Errorf("%w: unknown strategy %q", ErrConfig, cfg.Strategy)
+	}
+	if cfg.LockTTL <= 0 {
+		cfg.LockTTL = 10 * time.Second
+	}
+	if cfg.LockWait <= 0 {
+		cfg.LockWait = 2 * cfg.LockTTL
+	}
+	if cfg.ResultTTL <= 0 {
+		cfg.ResultTTL = 24 * time.Hour
+	}
+	return &Coordinator{cfg: cfg, s3: store, rdb: rdb}, nil
+}
+
+// Strategy reports the configured strategy.
+func (c *Coordinator) Strategy() string { return c.cfg.Strategy }
+
+// Result states.
+const (
+	StatePending   = "pending"
+	StateCommitted = "committed"
+	StateConflict  = "conflict"
+	StateRejected  = "rejected"
+)
+
+// Result is the outcome of one upload, as stored, pushed and served.
+type Result struct {
+	ID        string    `json:"id"`
+	User      string    `json:"user,omitempty"`
+	Path      string    `json:"path,omitempty"`
+	State     string    `json:"state"`
+	Base      int64     `json:"base,omitempty"`
+	Version   int64     `json:"version,omitempty"`   // committed: the new version
+	Head      int64     `json:"head,omitempty"`      // conflict: the head it lost to
+	Copy      string    `json:"copy,omitempty"`      // conflict: the conflicted copy's key
+	SHA256    string    `json:"sha256,omitempty"`    // of the uploaded content
+	Reason    string    `json:"reason,omitempty"`    // rejected: why
+	DecidedAt time.Time `json:"decided_at,omitzero"` // when the decision became durable
+}
+
+// Redis key layout. Every key of one user shares the hash tag {user}, so
+// the scripts work on Redis Cluster too.
+func (c *Coordinator) key(user, kind, rest string) string {
+	return c.cfg.Prefix + "{" + user + "}:" + kind + ":" + rest
+}
+
+func pathID(p string) string {
+	h := sha256.Sum256([]byte(p))
+	return hex.EncodeToString(h[:12])
+}
+
+func (c *Coordinator) lockKey(user, p string) string  { return c.key(user, "lock", pathID(p)) }
+func (c *Coordinator) fenceKey(user, p string) string { return c.key(user, "fence", pathID(p)) }
+func (c *Coordinator) headKey(user, p string) string  { return c.key(user, "head", pathID(p)) }
+func (c *Coordinator) resultKey(user, id string) string {
+	return c.key(user, "result", id)
+}
+func (c *Coordinator) commitKey(user, id string) string { return c.key(user, "commit", id) }
+func (c *Coordinator) copyKey(user, id string) string   { return c.key(user, "copyof", id) }
+func (c *Coordinator) copiesKey(user string) string     { return c.key(user, "copies", "names") }
+
+// PushChannel is the Redis channel that carries a user's push notifications.
+func (c *Coordinator) PushChannel(user string) string { return c.cfg.Prefix + "push:" + user }
+
+// PushPattern matches every user's push channel (for PSUBSCRIBE).
+func (c *Coordinator) PushPattern() string { return c.cfg.Prefix + "push:*" }
+
+// LockPattern matches every lock key (for the cleanliness check).
+func (c *Coordinator) LockPattern() string { return c.cfg.Prefix + "{*}:lock:*" }
+
+func (c *Coordinator) step(ctx context.Context, id, name string) error {
+	if c.cfg.Hooks == nil || c.cfg.Hooks.Step == nil {
+		return nil
+	}
+	return c.cfg.Hooks.Step(ctx, id, name)
+}
+
+func (c *Coordinator) observe(d Decision) {
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Decided(d)
+	}
+}

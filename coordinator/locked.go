@@ -1,0 +1,155 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// lease is a held lock for one file.
+type lease struct {
+	token     string
+	fence     int64
+	head      int64
+	headID    string
+	committed string // the commit record when this upload already committed
+	at        time.Time
+}
+
+// handleLocked is the redis-lock strategy (see the package comment).
+func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
+	l, done, err := c.acquire(ctx, u)
+	if err != nil {
+		return err
+	}
+	if done {
+		return c.deleteStaged(ctx, u)
+	}
+	defer func() {
+		// A crash leaves the lock to expire; any other failure frees it so
+		// the retry need not wait out the TTL.
+		if err != nil && !errors.Is(err, ErrCrash) {
+			_ = releaseScript.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey(u.User, u.Path)}, l.token).Err()
+		}
+	}()
+	if err := c.step(ctx, u.ID, StepAfterLock); err != nil {
+		return err
+	}
+	res := Result{ID: u.ID, User: u.User, Path: u.Path, Base: u.Base, SHA256: u.SHA256}
+	observeResult := false
+	switch {
+	case l.committed != "":
+		// A retry after the commit: the decision stands; finish the copy
+		// unless a later version has already replaced it.
+		v, at, ok := parseCommitRecord(l.committed)
+		if !ok {
+			return fmt.Errorf("commit record of %s is corrupt: %q", u.ID, l.committed)
+		}
+		res.State, res.Version, res.DecidedAt = StateCommitted, v, at
+		if l.headID == u.ID {
+			if err := c.copyObject(ctx, u, FinalKey(u.User, u.Path), finalMeta(u, v)); err != nil {
+				return err
+			}
+		}
+	case u.Base == l.head:
+		if err := c.commit(ctx, u, l, &res); err != nil {
+			return err
+		}
+		if err := c.step(ctx, u.ID, StepAfterCommit); err != nil {
+			return err
+		}
+		if c.stillHead(ctx, u, l) {
+			if err := c.copyObject(ctx, u, FinalKey(u.User, u.Path), finalMeta(u, res.Version)); err != nil {
+				return err
+			}
+		}
+	default:
+		key, err := c.conflictCopy(ctx, u)
+		if err != nil {
+			return err
+		}
+		res.State, res.Head, res.Copy, res.DecidedAt = StateConflict, l.head, key, c.cfg.Now()
+		observeResult = true
+	}
+	if err := c.step(ctx, u.ID, StepAfterCopy); err != nil {
+		return err
+	}
+	if _, err := c.writeResult(ctx, res, l.token, observeResult); err != nil {
+		return err
+	}
+	if err := c.step(ctx, u.ID, StepAfterResult); err != nil {
+		return err
+	}
+	return c.deleteStaged(ctx, u)
+}
+
+// acquire takes the file's lock, waiting up to LockWait for a busy one.
+// done reports that the upload already has a result.
+func (c *Coordinator) acquire(ctx context.Context, u Upload) (l lease, done bool, err error) {
+	keys := []string{c.lockKey(u.User, u.Path), c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path),
+		c.resultKey(u.User, u.ID), c.commitKey(u.User, u.ID)}
+	l.token = newToken()
+	ttl := strconv.FormatInt(c.cfg.LockTTL.Milliseconds(), 10)
+	start := c.cfg.Now()
+	wait := time.Millisecond
+	for {
+		l.at = c.cfg.Now()
+		vals, err := lockScript.Run(ctx, c.rdb, keys, l.token, ttl).Slice()
+		if err != nil {
+			return l, false, fmt.Errorf("take lock %s: %w", keys[0], err)
+		}
+		switch vals[0] {
+		case "done":
+			return l, true, nil
+		case "ok":
+			l.fence, _ = vals[1].(int64)
+			l.head, _ = strconv.ParseInt(fmt.Sprint(vals[2]), 10, 64)
+			l.headID, _ = vals[3].(string)
+			l.committed, _ = vals[4].(string)
+			return l, false, nil
+		}
+		pttl, _ := vals[1].(int64)
+		if c.cfg.Now().Sub(start) >= c.cfg.LockWait {
+			return l, false, &LockBusyError{Key: keys[0], Remaining: time.Duration(pttl) * time.Millisecond}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return l, false, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*2, 50*time.Millisecond)
+	}
+}
+
+// commit makes u the head, fenced by the lease's token.
+func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result) error {
+	at := c.cfg.Now()
+	version := l.head + 1
+	r, err := commitScript.Run(ctx, c.rdb,
+		[]string{c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path), c.commitKey(u.User, u.ID)},
+		l.fence, u.Base, version, u.ID, u.SHA256, commitRecord(version, at)).Text()
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", u.ID, err)
+	}
+	if r != "ok" {
+		return fmt.Errorf("%w (%s: fence %d, %s)", ErrFenced, u.ID, l.fence, r)
+	}
+	res.State, res.Version, res.DecidedAt = StateCommitted, version, at
+	c.observe(Decision{Result: *res, Fence: l.fence})
+	return nil
+}
+
+// stillHead guards the copy to the final key: when most of the lease has
+// gone by, it checks that no later version has replaced this one (whose
+// handler copies its own bytes), so a late copy does not bury it.
+func (c *Coordinator) stillHead(ctx context.Context, u Upload, l lease) bool {
+	if c.cfg.Now().Sub(l.at) < c.cfg.LockTTL/2 {
+		return true
+	}
+	id, err := c.rdb.HGet(ctx, c.headKey(u.User, u.Path), "id").Result()
+	return err != nil || id == u.ID
+}

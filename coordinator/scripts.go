@@ -1,0 +1,80 @@
+package coordinator
+
+import "github.com/redis/go-redis/v9"
+
+// lockScript takes the per-file lock and the fencing token in one round
+// trip, and reports what a retry needs to know.
+//
+//	KEYS: lock, fence, head, result, commit    ARGV: token, ttl-ms
+//	-> {"done"}                      a result exists: a duplicate event
+//	-> {"busy", pttl}                another holder
+//	-> {"ok", fence, headVersion, headUpload, committedVersion|""}
+var lockScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[4]) == 1 then return {'done'} end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {'busy', redis.call('PTTL', KEYS[1])}
+end
+local f = redis.call('INCR', KEYS[2])
+local h = redis.call('HMGET', KEYS[3], 'v', 'id')
+local cv = redis.call('GET', KEYS[5])
+return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
+`)
+
+// commitScript makes the winner the head, fenced: it refuses unless the
+// fencing counter still holds the caller's token and the head is still the
+// base the decision was made on.
+//
+//	KEYS: fence, head, commit    ARGV: fence, base, version, upload, sha256, commit-record
+//	-> "ok" | "stale" | "moved"
+var commitScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end
+local v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
+if v ~= tonumber(ARGV[2]) then return 'moved' end
+redis.call('HSET', KEYS[2], 'v', ARGV[3], 'id', ARGV[4], 'sha', ARGV[5])
+redis.call('SET', KEYS[3], ARGV[6])
+return 'ok'
+`)
+
+// resultScript writes the immutable result, publishes it once, and
+// releases the lock if the caller still holds it.
+//
+//	KEYS: result, lock    ARGV: result-json, token|"", ttl-seconds, channel
+//	-> 1 when the result is new, 0 when it existed
+var resultScript = redis.NewScript(`
+local new = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
+if new then redis.call('PUBLISH', ARGV[4], ARGV[1]) end
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+if new then return 1 end
+return 0
+`)
+
+// releaseScript is compare-and-delete: only the holder frees a lock.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// copyNameScript reserves a conflicted-copy name for an upload, once:
+// a retry gets the name reserved before.
+//
+//	KEYS: copyof, copies    ARGV: prefix, suffix, ttl-seconds
+var copyNameScript = redis.NewScript(`
+local old = redis.call('GET', KEYS[1])
+if old then return old end
+for n = 1, 100000 do
+  local name = ARGV[1] .. ARGV[2]
+  if n > 1 then name = ARGV[1] .. ' (' .. n .. ')' .. ARGV[2] end
+  if redis.call('SADD', KEYS[2], name) == 1 then
+    redis.call('SET', KEYS[1], name, 'EX', ARGV[3])
+    return name
+  end
+end
+return redis.error_reply('no free conflicted-copy name')
+`)
+
+// commitOnceScript records a commit discovered in S3 (s3-conditional
+// strategy) once. KEYS: commit  ARGV: record  -> 1 when new.
+var commitOnceScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 1 end
+return 0
+`)

@@ -1,0 +1,167 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Writer streams records to an io.Writer as JSON lines. It is safe for
+// concurrent use; records are encoded under a mutex straight into a buffered
+// writer, so memory stays bounded however long the run.
+type Writer struct {
+	mu    sync.Mutex
+	bw    *bufio.Writer
+	enc   *json.Encoder
+	lines int64
+	err   error
+}
+
+// NewWriter returns a Writer on w.
+func NewWriter(w io.Writer) *Writer {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	return &Writer{bw: bw, enc: enc}
+}
+
+// Write appends one record. The first error is kept and returned by every
+// later call and by Flush.
+func (w *Writer) Write(rec any) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.enc.Encode(rec); err != nil {
+		w.err = fmt.Errorf("write history: %w", err)
+		return w.err
+	}
+	w.lines++
+	return nil
+}
+
+// Lines reports how many records were written.
+func (w *Writer) Lines() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lines
+}
+
+// Flush writes buffered records through.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = fmt.Errorf("flush history: %w", err)
+	}
+	return w.err
+}
+
+// Set is a whole history decoded by kind, in file order.
+type Set struct {
+	Uploads   []Upload
+	Commits   []Commit
+	Conflicts []Conflict
+	Rejects   []Reject
+	Polls     []Poll
+	Pushes    []Push
+	Finals    []Final
+	Scheds    []Sched
+	Faults    []Fault
+	Leftovers []Leftover
+	Copies    []Copy
+	// Unknown counts lines of kinds this version does not know (kept for
+	// forward compatibility, never an error).
+	Unknown int
+}
+
+// ErrBadLine is wrapped by Read for a line that is not a JSON object with a
+// string field "t".
+var ErrBadLine = errors.New("bad history line")
+
+// Read decodes a whole history. A truncated last line (an interrupted run)
+// is ignored; any other malformed line is an error naming its line number.
+func Read(r io.Reader) (*Set, error) {
+	s := &Set{}
+	br := bufio.NewReaderSize(r, 1<<20)
+	var kind struct {
+		T string `json:"t"`
+	}
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) == 0 && err == io.EOF {
+			return s, nil
+		}
+		if err != nil && err != io.EOF {
+			return s, fmt.Errorf("read history line %d: %w", n, err)
+		}
+		truncated := err == io.EOF // no trailing newline: the writer was cut off
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		kind.T = ""
+		if jerr := json.Unmarshal(line, &kind); jerr != nil || kind.T == "" {
+			if truncated {
+				return s, nil
+			}
+			return s, fmt.Errorf("%w %d: %.80s", ErrBadLine, n, line)
+		}
+		if derr := s.add(kind.T, line); derr != nil {
+			if truncated {
+				return s, nil
+			}
+			return s, fmt.Errorf("%w %d: %v", ErrBadLine, n, derr)
+		}
+		if truncated {
+			return s, nil
+		}
+	}
+}
+
+func (s *Set) add(kind string, line []byte) error {
+	switch kind {
+	case KindUpload:
+		return appendJSON(line, &s.Uploads)
+	case KindCommit:
+		return appendJSON(line, &s.Commits)
+	case KindConflict:
+		return appendJSON(line, &s.Conflicts)
+	case KindReject:
+		return appendJSON(line, &s.Rejects)
+	case KindPoll:
+		return appendJSON(line, &s.Polls)
+	case KindPush:
+		return appendJSON(line, &s.Pushes)
+	case KindFinal:
+		return appendJSON(line, &s.Finals)
+	case KindSched:
+		return appendJSON(line, &s.Scheds)
+	case KindFault:
+		return appendJSON(line, &s.Faults)
+	case KindLeftover:
+		return appendJSON(line, &s.Leftovers)
+	case KindCopy:
+		return appendJSON(line, &s.Copies)
+	default:
+		s.Unknown++
+		return nil
+	}
+}
+
+func appendJSON[T any](line []byte, dst *[]T) error {
+	var v T
+	if err := json.Unmarshal(line, &v); err != nil {
+		return err
+	}
+	*dst = append(*dst, v)
+	return nil
+}

@@ -1,0 +1,84 @@
+// Command simrun runs stormsim scenarios against the upload coordinator and
+// turns each run into a verdict.
+//
+//	simrun [flags] SCENARIO.yaml     run a scenario (see simrun -h)
+//	simrun validate FILE...          check scenario files without running them
+//	simrun check RUN_DIR             re-check a saved run's history
+//	simrun report RUN_DIR [RUN_DIR]  re-render a run, or compare two
+//
+// Exit codes: 0 pass, 1 a gate or invariant failed, 2 bad usage or invalid
+// scenario, 3 inconclusive, 130 interrupted.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Exit codes (DESIGN.md, "Outputs and exit codes").
+const (
+	exitPass         = 0
+	exitFail         = 1
+	exitUsage        = 2
+	exitInconclusive = 3
+	exitInterrupted  = 130
+)
+
+// usageError is bad usage or invalid input: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// exitError carries an exit code chosen by a subcommand.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var err error
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "validate":
+		err = validateCmd(args[1:])
+	case "check":
+		err = checkCmd(args[1:])
+	case "report":
+		err = reportCmd(args[1:])
+	case "selftest":
+		err = selftestCmd(args[1:])
+	case "run":
+		err = runCmd(args[1:])
+	default:
+		err = runCmd(args)
+	}
+	return exitCode(err)
+}
+
+// exitCode maps errors to exit codes, in one place.
+func exitCode(err error) int {
+	var ee exitError
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitPass
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		fmt.Fprintln(os.Stderr, "simrun:", err)
+		return exitUsage
+	default:
+		fmt.Fprintln(os.Stderr, "simrun:", err)
+		return exitInconclusive
+	}
+}

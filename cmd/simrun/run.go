@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim"
+)
+
+type runOptions struct {
+	out          string
+	seed         string
+	quiet        bool
+	json         bool
+	checkTimeout time.Duration
+	maxInFlight  int
+	cpuProfile   string
+	memProfile   string
+}
+
+func runCmd(args []string) error {
+	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
+	var o runOptions
+	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-TIME)")
+	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress or summary, only errors")
+	fs.BoolVar(&o.json, "json", false, "print results.json on stdout instead of the summary")
+	fs.DurationVar(&o.checkTimeout, "check-timeout", 60*time.Second, "budget of the linearizability check")
+	fs.IntVar(&o.maxInFlight, "max-inflight", 20000, "most uploads in flight at once")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile at the end of the run to this file")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest ...\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(interleave(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usagef("want exactly one scenario file, got %d", fs.NArg())
+	}
+	sc, path, err := loadScenario(fs.Arg(0))
+	if err != nil {
+		return usageError{err}
+	}
+	seed := sc.Seed
+	if o.seed != "" {
+		if seed, err = strconv.ParseUint(o.seed, 10, 64); err != nil {
+			return usagef("--seed %q: not a non-negative integer", o.seed)
+		}
+	}
+	if sc.Scheduler != nil && len(sc.Phases) == 0 {
+		return usagef("%s: scheduler-only scenarios are not wired into simrun yet", path)
+	}
+	dir := o.out
+	if dir == "" {
+		dir = filepath.Join("runs", fmt.Sprintf("%s-%s", sc.Name, time.Now().Format("20060102-150405")))
+	}
+	if err := writable(dir); err != nil {
+		return usageError{err}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rerun := fmt.Sprintf("simrun --seed %d %s", seed, path)
+	if !o.quiet && !o.json {
+		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, workload %s, output %s\n", sc.Name, seed, "…", dir)
+	}
+	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: dir, MaxInFlight: o.maxInFlight, CheckTimeout: o.checkTimeout}
+	if !o.quiet && !o.json {
+		opt.Progress = progressPrinter(os.Stderr)
+	}
+	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
+	if err != nil {
+		return usageError{err}
+	}
+	res, err := sim.Run(ctx, opt)
+	stopProfiles()
+	if err != nil && res == nil {
+		return err
+	}
+	r := report.Build(res, sc, rerun)
+	if err != nil {
+		r.Verdict = report.Inconclusive
+		r.Reasons = append(r.Reasons, err.Error())
+	}
+	if werr := report.WriteAll(dir, r, nil); werr != nil {
+		return werr
+	}
+	switch {
+	case o.json:
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(r)
+	case !o.quiet:
+		_ = report.Summary(os.Stdout, r)
+		fmt.Printf("\nworkload %s\nrerun:   %s\noutput:  %s\n", r.WorkloadHash, rerun, dir)
+	}
+	if res.Interrupted {
+		return exitError{exitInterrupted}
+	}
+	return exitError{verdictCode(r.Verdict)}
+}
+
+func verdictCode(v string) int {
+	switch v {
+	case report.Pass:
+		return exitPass
+	case report.Fail:
+		return exitFail
+	}
+	return exitInconclusive
+}
+
+// loadScenario loads a file, or a built-in scenario by name ("burst").
+func loadScenario(arg string) (*scenarios.Scenario, string, error) {
+	if _, err := os.Stat(arg); err != nil {
+		name := strings.TrimSuffix(filepath.Base(arg), ".yaml")
+		if data, ok := scenarios.Builtin(name); ok {
+			sc, err := scenarios.Parse("scenarios/"+name+".yaml", data)
+			return sc, "scenarios/" + name + ".yaml", err
+		}
+	}
+	sc, err := scenarios.Load(arg)
+	return sc, arg, err
+}
+
+// writable makes dir and proves a file can be written there, before any
+// load starts.
+func writable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("output folder: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return fmt.Errorf("output folder %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// interleave moves flags after the positional argument to the front, so
+// "simrun burst.yaml --seed 7" works like "simrun --seed 7 burst.yaml".
+func interleave(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") && a != "-" {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}
+
+func isBoolFlag(a string) bool {
+	switch strings.TrimLeft(a, "-") {
+	case "quiet", "json", "h", "help":
+		return true
+	}
+	return false
+}
+
+// progressPrinter draws a bar on a terminal, plain lines otherwise.
+func progressPrinter(w io.Writer) func(sim.Progress) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	last := time.Time{}
+	return func(p sim.Progress) {
+		frac := 0.0
+		if p.Planned > 0 {
+			frac = float64(p.Done) / float64(p.Planned)
+		}
+		line := fmt.Sprintf("%6.1fs  done %d/%d  in flight %d  committed %d  conflict %d  errors %d  events pending %d",
+			p.Elapsed.Seconds(), p.Done, p.Planned, p.InFlight, p.Committed, p.Conflict, p.Errors, p.Pending)
+		if tty {
+			n := int(frac * 30)
+			fmt.Fprintf(w, "\r[%s%s] %s\x1b[K", strings.Repeat("#", min(n, 30)), strings.Repeat(".", 30-min(n, 30)), line)
+			return
+		}
+		if time.Since(last) >= 5*time.Second {
+			fmt.Fprintln(w, line)
+			last = time.Now()
+		}
+	}
+}
+
+// startProfiles starts CPU profiling; the returned func stops it and writes
+// the heap profile.
+func startProfiles(cpu, mem string) (func(), error) {
+	var cf *os.File
+	if cpu != "" {
+		var err error
+		if cf, err = os.Create(cpu); err != nil {
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(cf); err != nil {
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+	}
+	return func() {
+		if cf != nil {
+			pprof.StopCPUProfile()
+			cf.Close()
+		}
+		if mem != "" {
+			if f, err := os.Create(mem); err == nil {
+				runtime.GC()
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
+	}, nil
+}

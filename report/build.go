@@ -1,0 +1,270 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/history"
+)
+
+// Thresholds of the inconclusive verdict.
+const (
+	// MinAchievedRatio: below it the planned load was not reached.
+	MinAchievedRatio = 0.9
+	// MaxLaunchLagSeconds: when the p99 delay between an upload's planned
+	// instant and its start exceeds it, the generator fell behind its own
+	// schedule (out of CPU or in-flight slots) and the run did not apply
+	// the planned load.
+	MaxLaunchLagSeconds = 2.0
+)
+
+// Build turns a run into results.json, evaluates the gates and sets the
+// verdict.
+func Build(res *sim.Result, sc *scenarios.Scenario, rerun string) *Results {
+	m := res.Measure
+	r := &Results{Scenario: res.Scenario, Seed: res.Seed, WorkloadHash: res.WorkloadHash, Strategy: res.Strategy,
+		Started: res.Started, DurationSeconds: res.Elapsed.Seconds(), Rerun: rerun, Partial: res.Interrupted,
+		Errors: m.Errors}
+	u := &r.Uploads
+	u.Committed, u.Conflict = m.Outcomes[history.OutcomeCommitted], m.Outcomes[history.OutcomeConflict]
+	u.Rejected, u.Error, u.Unknown = m.Outcomes[history.OutcomeRejected], m.Outcomes[history.OutcomeError], m.Outcomes[history.OutcomeUnknown]
+	u.Total = u.Committed + u.Conflict + u.Rejected + u.Error + u.Unknown
+	u.Multipart, u.Bytes = m.Multipart, m.Bytes
+
+	known := m.PollsHist.TotalCount()
+	r.Polls = Polls{Counts: m.Polls}
+	if known > 0 {
+		r.Polls.Mean = m.PollsHist.Mean()
+		r.Polls.P50 = float64(m.PollsHist.ValueAtQuantile(50))
+		r.Polls.P99 = float64(m.PollsHist.ValueAtQuantile(99))
+		r.Polls.Max = float64(m.PollsHist.Max())
+		r.Polls.ZeroShare = float64(m.PushOnly) / float64(known)
+		r.Polls.Total = int64(math.Round(m.PollsHist.Mean() * float64(known)))
+	}
+	r.Latency = latency(m.Latency, true)
+	r.Phases = PhaseLatency{Queue: latency(m.Phases[0], false), Upload: latency(m.Phases[1], false),
+		Decision: latency(m.Phases[2], false), Notify: latency(m.Phases[3], false)}
+
+	t := &r.Throughput
+	t.PlannedRate = res.PlannedRate
+	window := res.Window.Seconds()
+	if window > 0 {
+		t.AchievedRate = float64(res.Launched) / window
+	}
+	switch {
+	case res.Planned > 0 && (t.PlannedRate == 0 || window < 1):
+		// A burst: the load is "all planned uploads at once".
+		t.AchievedRatio = float64(res.Launched) / float64(res.Planned)
+	case t.PlannedRate > 0:
+		t.AchievedRatio = math.Min(t.AchievedRate/t.PlannedRate, float64(res.Launched)/float64(max(res.Planned, 1)))
+	}
+	if el := res.Elapsed.Seconds(); el > 0 {
+		t.CommitsPerSecond = float64(u.Committed) / el
+		t.UploadsPerSecond = float64(u.Total) / el
+	}
+	t.MaxInFlight = m.MaxInFlight
+
+	for _, c := range res.Check.Checks {
+		r.Invariants = append(r.Invariants, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
+			Examples: nonNil(c.Examples), Inconclusive: c.Inconclusive, Detail: c.Detail})
+	}
+	for i, s := range m.Series {
+		r.Series = append(r.Series, Sample{Second: float64(i), Started: s.Started, Committed: s.Committed,
+			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight})
+	}
+	var s3calls int64
+	for _, v := range res.Ops.S3 {
+		s3calls += v
+	}
+	r.Harness = &Harness{CPUSeconds: res.Harness.CPUSeconds, CPUUtilization: res.Harness.Utilization,
+		MaxRSSBytes: res.Harness.MaxRSS, HistoryLines: res.HistoryLines, RedisCalls: res.Ops.Redis, S3Calls: s3calls,
+		S3Ops: res.Ops.S3, Delivery: res.Delivery}
+	if u.Total > 0 {
+		r.Harness.RedisCallsPerUpload = float64(res.Ops.Redis) / float64(u.Total)
+		r.Harness.S3CallsPerUpload = float64(s3calls) / float64(u.Total)
+	}
+	r.Gates = EvalGates(sc.ParsedGates, r)
+	r.Verdict, r.Reasons = verdict(r, res)
+	return r
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func latency(h *hdrhistogram.Histogram, spectrum bool) Latency {
+	if h == nil || h.TotalCount() == 0 {
+		return Latency{}
+	}
+	sec := func(v int64) float64 { return float64(v) / 1e6 }
+	l := Latency{Count: h.TotalCount(), Mean: h.Mean() / 1e6, P50: sec(h.ValueAtQuantile(50)), P90: sec(h.ValueAtQuantile(90)),
+		P99: sec(h.ValueAtQuantile(99)), P999: sec(h.ValueAtQuantile(99.9)), Max: sec(h.Max())}
+	if spectrum {
+		for _, q := range []float64{0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100} {
+			l.Percentiles = append(l.Percentiles, [2]float64{q, sec(h.ValueAtQuantile(q))})
+		}
+	}
+	return l
+}
+
+// Metric returns a gate metric's value; ok is false when it has no samples.
+func (r *Results) Metric(name string) (float64, bool) {
+	u := r.Uploads
+	lat := func(v float64) (float64, bool) { return v, r.Latency.Count > 0 }
+	pol := func(v float64) (float64, bool) { return v, u.Committed+u.Conflict+u.Rejected > 0 }
+	sch := func(f func(*Scheduler) float64) (float64, bool) {
+		if r.Scheduler == nil || r.Scheduler.Events == 0 {
+			return 0, false
+		}
+		return f(r.Scheduler), true
+	}
+	switch name {
+	case "uploads.total":
+		return float64(u.Total), true
+	case "uploads.committed":
+		return float64(u.Committed), true
+	case "uploads.conflict":
+		return float64(u.Conflict), true
+	case "uploads.rejected":
+		return float64(u.Rejected), true
+	case "uploads.error":
+		return float64(u.Error), true
+	case "uploads.unknown":
+		return float64(u.Unknown), true
+	case "uploads.conflict_rate":
+		d := u.Committed + u.Conflict
+		return float64(u.Conflict) / float64(max(d, 1)), d > 0
+	case "polls.mean":
+		return pol(r.Polls.Mean)
+	case "polls.p50":
+		return pol(r.Polls.P50)
+	case "polls.p99":
+		return pol(r.Polls.P99)
+	case "polls.max":
+		return pol(r.Polls.Max)
+	case "polls.zero_share":
+		return pol(r.Polls.ZeroShare)
+	case "latency.mean":
+		return lat(r.Latency.Mean)
+	case "latency.p50":
+		return lat(r.Latency.P50)
+	case "latency.p90":
+		return lat(r.Latency.P90)
+	case "latency.p99":
+		return lat(r.Latency.P99)
+	case "latency.p999":
+		return lat(r.Latency.P999)
+	case "latency.max":
+		return lat(r.Latency.Max)
+	case "throughput.achieved_rate":
+		return r.Throughput.AchievedRate, u.Total > 0
+	case "throughput.achieved_ratio":
+		return r.Throughput.AchievedRatio, u.Total > 0
+	case "throughput.commits_per_second":
+		return r.Throughput.CommitsPerSecond, u.Total > 0
+	case "invariants.violations":
+		n := 0
+		for _, inv := range r.Invariants {
+			n += inv.Violations
+		}
+		return float64(n), len(r.Invariants) > 0
+	case "errors.total":
+		var n int64
+		for _, v := range r.Errors {
+			n += v
+		}
+		return float64(n), true
+	case "scheduler.lateness.mean":
+		return sch(func(s *Scheduler) float64 { return s.Lateness.Mean })
+	case "scheduler.lateness.p50":
+		return sch(func(s *Scheduler) float64 { return s.Lateness.P50 })
+	case "scheduler.lateness.p99":
+		return sch(func(s *Scheduler) float64 { return s.Lateness.P99 })
+	case "scheduler.lateness.max":
+		return sch(func(s *Scheduler) float64 { return s.Lateness.Max })
+	case "scheduler.early":
+		return sch(func(s *Scheduler) float64 { return float64(s.Early) })
+	case "scheduler.missed":
+		return sch(func(s *Scheduler) float64 { return float64(s.Missed) })
+	case "scheduler.duplicates":
+		return sch(func(s *Scheduler) float64 { return float64(s.Duplicates) })
+	case "scheduler.events":
+		return sch(func(s *Scheduler) float64 { return float64(s.Events) })
+	case "cost.per_1000_uploads":
+		if r.Cost == nil {
+			return 0, false
+		}
+		return r.Cost.Per1000, u.Total > 0
+	}
+	return 0, false
+}
+
+// EvalGates evaluates parsed gates; a gate over a metric without samples
+// fails (fail closed).
+func EvalGates(gates []scenarios.Gate, r *Results) []Gate {
+	out := []Gate{}
+	for _, g := range gates {
+		v, ok := r.Metric(g.Metric)
+		out = append(out, Gate{Expr: g.Expr, Value: v, OK: ok && g.Eval(v), NoData: !ok})
+	}
+	return out
+}
+
+func verdict(r *Results, res *sim.Result) (string, []string) {
+	var fail, inconc []string
+	for _, inv := range r.Invariants {
+		switch {
+		case inv.Violations > 0:
+			fail = append(fail, fmt.Sprintf("invariant %s: %d violation(s), e.g. %s", inv.Name, inv.Violations, strings.Join(first(inv.Examples, 3), ", ")))
+		case inv.Inconclusive:
+			inconc = append(inconc, fmt.Sprintf("invariant %s could not be checked: %s", inv.Name, inv.Detail))
+		}
+	}
+	for _, g := range r.Gates {
+		if !g.OK {
+			if g.NoData {
+				fail = append(fail, fmt.Sprintf("gate %q: no samples", g.Expr))
+			} else {
+				fail = append(fail, fmt.Sprintf("gate %q: measured %g", g.Expr, g.Value))
+			}
+		}
+	}
+	if res.Interrupted {
+		inconc = append(inconc, "the run was interrupted; results are partial")
+	}
+	if res.Planned > 0 && r.Throughput.AchievedRatio < MinAchievedRatio {
+		inconc = append(inconc, fmt.Sprintf("planned load not reached: achieved ratio %.2f < %.2f", r.Throughput.AchievedRatio, MinAchievedRatio))
+	}
+	if lag := r.Phases.Queue.P99; lag > MaxLaunchLagSeconds {
+		inconc = append(inconc, fmt.Sprintf("the generator fell behind its schedule: p99 launch lag %.2fs > %.0fs (harness CPU %.0f%% of all cores)",
+			lag, MaxLaunchLagSeconds, 100*r.Harness.CPUUtilization))
+	}
+	if r.Uploads.Total == 0 && (r.Scheduler == nil || r.Scheduler.Events == 0) {
+		inconc = append(inconc, "nothing was measured")
+	}
+	switch {
+	case len(fail) > 0:
+		return Fail, append(fail, inconc...)
+	case len(inconc) > 0:
+		return Inconclusive, inconc
+	}
+	return Pass, []string{}
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+var _ = sort.Strings

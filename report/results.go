@@ -1,0 +1,193 @@
+package report
+
+import (
+	"time"
+
+	"github.com/stormsim/stormsim/sim"
+)
+
+// Verdicts.
+const (
+	Pass         = "pass"
+	Fail         = "fail"
+	Inconclusive = "inconclusive"
+)
+
+// Results is results.json: the contract with CI and outside tools
+// (../DESIGN.md, "results.json"). Add fields freely; never rename one.
+type Results struct {
+	Verdict         string           `json:"verdict"`
+	Reasons         []string         `json:"reasons"`
+	Scenario        string           `json:"scenario"`
+	Seed            uint64           `json:"seed"`
+	WorkloadHash    string           `json:"workload_hash"`
+	Strategy        string           `json:"strategy"`
+	Started         time.Time        `json:"started"`
+	DurationSeconds float64          `json:"duration_seconds"`
+	Rerun           string           `json:"rerun"`
+	Partial         bool             `json:"partial,omitempty"` // interrupted run
+	Uploads         Uploads          `json:"uploads"`
+	Polls           Polls            `json:"polls"`
+	Latency         Latency          `json:"latency_seconds"`
+	Phases          PhaseLatency     `json:"latency_phases_seconds"`
+	Throughput      Throughput       `json:"throughput"`
+	Invariants      []Invariant      `json:"invariants"`
+	Gates           []Gate           `json:"gates"`
+	Errors          map[string]int64 `json:"errors,omitempty"` // by kind
+	Scheduler       *Scheduler       `json:"scheduler,omitempty"`
+	Harness         *Harness         `json:"harness,omitempty"`
+	Cost            *Cost            `json:"cost,omitempty"`
+	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts
+	Faults          []FaultWindow    `json:"faults,omitempty"`
+}
+
+// Uploads counts uploads by outcome as the devices saw them.
+type Uploads struct {
+	Total     int64 `json:"total"`
+	Committed int64 `json:"committed"`
+	Conflict  int64 `json:"conflict"`
+	Rejected  int64 `json:"rejected"`
+	Error     int64 `json:"error"`
+	Unknown   int64 `json:"unknown"`
+	Multipart int64 `json:"multipart"`
+	Bytes     int64 `json:"bytes"`
+}
+
+// Polls summarises result queries per upload.
+type Polls struct {
+	Mean      float64 `json:"mean"`
+	P50       float64 `json:"p50"`
+	P99       float64 `json:"p99"`
+	Max       float64 `json:"max"`
+	ZeroShare float64 `json:"zero_share"` // outcome came by push with no poll
+	Total     int64   `json:"total"`
+	// Histogram: Counts[i] uploads needed i polls (the last bucket holds the rest).
+	Counts []int64 `json:"counts,omitempty"`
+}
+
+// Latency is in seconds, from the planned instant to the moment the device
+// knew the outcome.
+type Latency struct {
+	Count int64   `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	Max   float64 `json:"max"`
+	// Percentiles is an HDR-style percentile spectrum for plots:
+	// pairs of (percentile, seconds).
+	Percentiles [][2]float64 `json:"percentiles,omitempty"`
+}
+
+// PhaseLatency splits the latency into its phases.
+type PhaseLatency struct {
+	Queue    Latency `json:"queue"`    // planned instant -> device starts (open-model lag)
+	Upload   Latency `json:"upload"`   // start -> staging PUT done
+	Decision Latency `json:"decision"` // staged -> server decided
+	Notify   Latency `json:"notify"`   // decided -> device knew
+}
+
+// Throughput compares the planned and achieved arrival rates.
+type Throughput struct {
+	PlannedRate      float64 `json:"planned_rate"`
+	AchievedRate     float64 `json:"achieved_rate"`
+	AchievedRatio    float64 `json:"achieved_ratio"`
+	CommitsPerSecond float64 `json:"commits_per_second"`
+	UploadsPerSecond float64 `json:"uploads_per_second"`
+	MaxInFlight      int64   `json:"max_in_flight"`
+}
+
+// Invariant is the outcome of one correctness check.
+type Invariant struct {
+	Name       string   `json:"name"`
+	OK         bool     `json:"ok"`
+	Violations int      `json:"violations"`
+	Examples   []string `json:"examples"`
+	// Inconclusive is set when the check could not finish (a timeout).
+	Inconclusive bool   `json:"inconclusive,omitempty"`
+	Detail       string `json:"detail,omitempty"`
+}
+
+// Gate is one evaluated threshold expression.
+type Gate struct {
+	Expr  string  `json:"expr"`
+	OK    bool    `json:"ok"`
+	Value float64 `json:"value"`
+	// NoData is set when the metric had no samples (the gate then fails).
+	NoData bool `json:"no_data,omitempty"`
+}
+
+// Scheduler summarises a scheduler run.
+type Scheduler struct {
+	Strategy     string          `json:"strategy"`
+	Events       int64           `json:"events"`
+	Runs         int64           `json:"runs"`
+	Early        int64           `json:"early"`
+	Missed       int64           `json:"missed"`
+	Duplicates   int64           `json:"duplicates"`
+	Lateness     Latency         `json:"lateness_seconds"`
+	Invocations  int64           `json:"invocations"`
+	EmptyWakeups int64           `json:"empty_wakeups"`
+	RuleUpdates  int64           `json:"rule_updates"`
+	Throttled    int64           `json:"throttled_updates"`
+	TheoryMean   float64         `json:"theory_mean_seconds"`
+	Peers        []SchedulerPeer `json:"peers,omitempty"`
+}
+
+// SchedulerPeer is another strategy run on the same events for comparison.
+type SchedulerPeer struct {
+	Strategy     string  `json:"strategy"`
+	MeanLateness float64 `json:"mean_lateness_seconds"`
+	P99Lateness  float64 `json:"p99_lateness_seconds"`
+	MaxLateness  float64 `json:"max_lateness_seconds"`
+	Invocations  int64   `json:"invocations"`
+	RuleUpdates  int64   `json:"rule_updates"`
+	Early        int64   `json:"early"`
+	Missed       int64   `json:"missed"`
+}
+
+// Harness is the harness's own resource use, so a saturated generator
+// cannot pass for a slow system.
+type Harness struct {
+	CPUSeconds          float64 `json:"cpu_seconds"`
+	CPUUtilization      float64 `json:"cpu_utilization"` // of all cores, 0..1
+	MaxRSSBytes         int64   `json:"max_rss_bytes"`
+	Goroutines          int     `json:"max_goroutines"`
+	HistoryLines        int64   `json:"history_lines"`
+	StoredBytes         int64   `json:"stored_bytes"`
+	RedisCalls          int64   `json:"redis_calls"`
+	S3Calls             int64   `json:"s3_calls"`
+	RedisCallsPerUpload float64 `json:"redis_calls_per_upload"`
+	S3CallsPerUpload    float64 `json:"s3_calls_per_upload"`
+	// S3Ops counts S3 requests by operation (PUT, COPY, GET, ...).
+	S3Ops map[string]int64 `json:"s3_ops,omitempty"`
+	// Delivery counts what happened to S3 event notifications.
+	Delivery sim.DeliveryCounts `json:"delivery"`
+}
+
+// Cost is a pay-as-you-go estimate from counted operations.
+type Cost struct {
+	Currency   string             `json:"currency"`
+	Total      float64            `json:"total"`
+	Per1000    float64            `json:"per_1000_uploads"`
+	Items      map[string]float64 `json:"items"`
+	PricesAsOf string             `json:"prices_as_of"`
+}
+
+// Sample is one second of the run, for the time-series charts.
+type Sample struct {
+	Second    float64 `json:"second"`
+	Started   int64   `json:"started"`
+	Committed int64   `json:"committed"`
+	Conflict  int64   `json:"conflict"`
+	Errors    int64   `json:"errors"`
+	InFlight  int64   `json:"in_flight"`
+}
+
+// FaultWindow is a fault injected from From to To seconds into the run.
+type FaultWindow struct {
+	Kind string  `json:"kind"`
+	From float64 `json:"from"`
+	To   float64 `json:"to"`
+}

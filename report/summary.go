@@ -1,0 +1,327 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// maxExamples caps the upload ids shown per invariant in text outputs.
+const maxExamples = 5
+
+// Summary writes the terminal summary of a run: verdict and reasons first,
+// then uploads, polls, latency, throughput, invariants, gates, scheduler,
+// harness, cost and the line that reruns the same seed.
+func Summary(w io.Writer, r *Results) error {
+	s := &sumWriter{w: w}
+	s.header(r)
+	s.verdict(r)
+	s.uploads(r)
+	s.polls(r)
+	s.latency(r)
+	s.throughput(r)
+	s.invariants(r)
+	s.gates(r)
+	s.scheduler(r)
+	s.harness(r)
+	s.cost(r)
+	if r.Rerun != "" {
+		s.printf("rerun: %s\n", r.Rerun)
+	}
+	if s.err != nil {
+		return fmt.Errorf("write summary: %w", s.err)
+	}
+	return nil
+}
+
+// sumWriter keeps the first write error so sections need not check each line.
+type sumWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *sumWriter) printf(format string, args ...any) {
+	if s.err == nil {
+		_, s.err = fmt.Fprintf(s.w, format, args...)
+	}
+}
+
+// table writes rows of tab-separated cells aligned in columns, without
+// the trailing blanks tabwriter leaves after an empty last cell.
+func (s *sumWriter) table(rows [][]string) {
+	if s.err != nil || len(rows) == 0 {
+		return
+	}
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if s.err = tw.Flush(); s.err != nil {
+		return
+	}
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line != "" {
+			s.printf("%s\n", strings.TrimRight(line, " \n"))
+		}
+	}
+}
+
+func (s *sumWriter) header(r *Results) {
+	s.printf("stormsim  scenario %s  strategy %s  seed %d  workload %s\n",
+		orDash(r.Scenario), orDash(r.Strategy), r.Seed, orDash(shortHash(r.WorkloadHash)))
+	started := "-"
+	if !r.Started.IsZero() {
+		started = r.Started.UTC().Format("2006-01-02 15:04:05Z")
+	}
+	s.printf("started %s  duration %s", started, seconds(r.DurationSeconds))
+	if r.Partial {
+		s.printf("  (interrupted: partial results)")
+	}
+	s.printf("\n\n")
+}
+
+func (s *sumWriter) verdict(r *Results) {
+	s.printf("verdict: %s\n", strings.ToUpper(orDash(r.Verdict)))
+	for _, reason := range r.Reasons {
+		s.printf("  - %s\n", reason)
+	}
+	s.printf("\n")
+}
+
+func (s *sumWriter) uploads(r *Results) {
+	u := r.Uploads
+	of := func(n int64) string { return fmt.Sprintf("%d (%s)", n, percent(share(n, u.Total))) }
+	rows := [][]string{
+		{"uploads", "total", "committed", "conflict", "rejected", "error", "unknown"},
+		{"", fmt.Sprint(u.Total), of(u.Committed), of(u.Conflict), of(u.Rejected), of(u.Error), of(u.Unknown)},
+	}
+	s.table(rows)
+	s.printf("conflict rate %s of decided uploads  multipart %d  bytes %s\n",
+		percent(conflictRate(u)), u.Multipart, bytesIEC(u.Bytes))
+	if len(r.Errors) > 0 {
+		kinds := sortedKeys(r.Errors)
+		parts := make([]string, len(kinds))
+		for i, k := range kinds {
+			parts[i] = fmt.Sprintf("%s %d", k, r.Errors[k])
+		}
+		s.printf("errors by kind: %s\n", strings.Join(parts, ", "))
+	}
+	s.printf("\n")
+}
+
+func (s *sumWriter) polls(r *Results) {
+	p := r.Polls
+	s.table([][]string{
+		{"polls per upload", "mean", "p50", "p99", "max", "by push (0 polls)", "total polls"},
+		{"", num(p.Mean), num(p.P50), num(p.P99), num(p.Max), percent(p.ZeroShare), fmt.Sprint(p.Total)},
+	})
+	s.printf("\n")
+}
+
+func (s *sumWriter) latency(r *Results) {
+	row := func(name string, l Latency) []string {
+		return []string{name, seconds(l.P50), seconds(l.P90), seconds(l.P99), seconds(l.P999),
+			seconds(l.Max), seconds(l.Mean), fmt.Sprint(l.Count)}
+	}
+	rows := [][]string{
+		{"latency", "p50", "p90", "p99", "p99.9", "max", "mean", "n"},
+		row("  planned -> outcome known", r.Latency),
+	}
+	for _, ph := range phases(r) {
+		if ph.lat.Count > 0 {
+			rows = append(rows, row("  "+ph.name, ph.lat))
+		}
+	}
+	s.table(rows)
+	s.printf("\n")
+}
+
+func (s *sumWriter) throughput(r *Results) {
+	t := r.Throughput
+	s.table([][]string{
+		{"throughput", "planned/s", "achieved/s", "ratio", "commits/s", "uploads/s", "max in flight"},
+		{"", num(round2(t.PlannedRate)), num(round2(t.AchievedRate)), num(round2(t.AchievedRatio)),
+			num(round2(t.CommitsPerSecond)), num(round2(t.UploadsPerSecond)), fmt.Sprint(t.MaxInFlight)},
+	})
+	s.printf("\n")
+}
+
+func (s *sumWriter) invariants(r *Results) {
+	if len(r.Invariants) == 0 {
+		s.printf("invariants: none checked\n\n")
+		return
+	}
+	rows := [][]string{{"invariants", "", "violations", "examples"}}
+	for _, inv := range r.Invariants {
+		ex := examples(inv.Examples, maxExamples)
+		if inv.Detail != "" {
+			ex = strings.TrimSpace(ex + "  " + inv.Detail)
+		}
+		rows = append(rows, []string{"  " + invariantStatus(inv), inv.Name, fmt.Sprint(inv.Violations), ex})
+	}
+	s.table(rows)
+	s.printf("\n")
+}
+
+func (s *sumWriter) gates(r *Results) {
+	if len(r.Gates) == 0 {
+		s.printf("gates: none\n\n")
+		return
+	}
+	rows := [][]string{{"gates", "", "value"}}
+	for _, g := range r.Gates {
+		rows = append(rows, []string{"  " + okWord(g.OK), g.Expr, gateValue(g)})
+	}
+	s.table(rows)
+	s.printf("\n")
+}
+
+func (s *sumWriter) scheduler(r *Results) {
+	sc := r.Scheduler
+	if sc == nil {
+		return
+	}
+	s.printf("scheduler (%s): events %d  runs %d  early %d  missed %d  duplicates %d\n",
+		orDash(sc.Strategy), sc.Events, sc.Runs, sc.Early, sc.Missed, sc.Duplicates)
+	s.printf("  invocations %d  empty wakeups %d  rule updates %d  throttled %d\n",
+		sc.Invocations, sc.EmptyWakeups, sc.RuleUpdates, sc.Throttled)
+	l := sc.Lateness
+	rows := [][]string{
+		{"  lateness", "mean", "p50", "p99", "max", "invocations", "rule updates", "early", "missed"},
+		{"  " + orDash(sc.Strategy), seconds(l.Mean), seconds(l.P50), seconds(l.P99), seconds(l.Max),
+			fmt.Sprint(sc.Invocations), fmt.Sprint(sc.RuleUpdates), fmt.Sprint(sc.Early), fmt.Sprint(sc.Missed)},
+	}
+	if sc.TheoryMean > 0 {
+		rows = append(rows, []string{"  theory (uniform)", seconds(sc.TheoryMean), "-", "-", "-", "-", "-", "0", "0"})
+	}
+	for _, p := range sc.Peers {
+		rows = append(rows, []string{"  " + p.Strategy, seconds(p.MeanLateness), "-", seconds(p.P99Lateness),
+			seconds(p.MaxLateness), fmt.Sprint(p.Invocations), fmt.Sprint(p.RuleUpdates), fmt.Sprint(p.Early), fmt.Sprint(p.Missed)})
+	}
+	s.table(rows)
+	s.printf("\n")
+}
+
+func (s *sumWriter) harness(r *Results) {
+	h := r.Harness
+	if h == nil {
+		return
+	}
+	s.printf("harness: cpu %s (%s of cores)  max rss %s  max goroutines %d  history lines %d\n",
+		seconds(h.CPUSeconds), percent(h.CPUUtilization), bytesIEC(h.MaxRSSBytes), h.Goroutines, h.HistoryLines)
+	s.printf("  redis calls %d (%s per upload)  s3 calls %d (%s per upload)  stored %s\n\n",
+		h.RedisCalls, num(round2(h.RedisCallsPerUpload)), h.S3Calls, num(round2(h.S3CallsPerUpload)), bytesIEC(h.StoredBytes))
+}
+
+func (s *sumWriter) cost(r *Results) {
+	c := r.Cost
+	if c == nil {
+		return
+	}
+	s.printf("cost: %s %s per run, %s per 1,000 uploads (prices as of %s)\n",
+		money(c.Total), c.Currency, money(c.Per1000), orDash(c.PricesAsOf))
+	for _, k := range sortedKeys(c.Items) {
+		s.printf("  %-28s %s\n", k, money(c.Items[k]))
+	}
+	s.printf("\n")
+}
+
+// phase names a latency phase in display order.
+type phase struct {
+	name string
+	lat  Latency
+}
+
+func phases(r *Results) []phase {
+	return []phase{
+		{"queue", r.Phases.Queue},
+		{"upload", r.Phases.Upload},
+		{"decision", r.Phases.Decision},
+		{"notify", r.Phases.Notify},
+	}
+}
+
+func invariantStatus(inv Invariant) string {
+	switch {
+	case inv.Inconclusive:
+		return "INCONCLUSIVE"
+	case inv.OK:
+		return "ok"
+	default:
+		return "FAIL"
+	}
+}
+
+func okWord(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "FAIL"
+}
+
+// gateValue shows a gate's measured value, in human time units when the
+// metric is a duration (gate values are in base units: seconds).
+func gateValue(g Gate) string {
+	if g.NoData {
+		return "no data"
+	}
+	if isDurationMetric(g.Expr) {
+		return seconds(g.Value)
+	}
+	return num(g.Value)
+}
+
+func isDurationMetric(expr string) bool {
+	metric, _, _ := strings.Cut(strings.TrimSpace(expr), " ")
+	for _, w := range []string{"latency", "lateness", "duration"} {
+		if strings.Contains(metric, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// examples joins up to n ids and says how many more there are.
+func examples(ids []string, n int) string {
+	if len(ids) <= n {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s, ... (%d more)", strings.Join(ids[:n], ", "), len(ids)-n)
+}
+
+func money(v float64) string {
+	if v != 0 && v < 0.01 && v > -0.01 {
+		return fmt.Sprintf("%.6f", v)
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

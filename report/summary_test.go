@@ -1,0 +1,77 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestSummary_Fixture_Golden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Summary(&buf, fixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "summary.golden", buf.Bytes())
+}
+
+func TestSummary_Minimal_Golden(t *testing.T) {
+	// A pass without scheduler, harness or cost: optional blocks vanish.
+	r := &Results{Verdict: Pass, Scenario: "smoke", Seed: 7, Rerun: "simrun --seed 7 smoke.yaml",
+		Uploads: Uploads{Total: 10, Committed: 10}}
+	var buf bytes.Buffer
+	if err := Summary(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "summary-minimal.golden", buf.Bytes())
+}
+
+func TestSummary_Fixture_Order(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Summary(&buf, fixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	// The verdict and its reasons come first, the rerun line last.
+	order := []string{"verdict: FAIL", "gate latency.p99 < 2s failed", "uploads", "polls per upload",
+		"latency", "throughput", "invariants", "gates", "scheduler (rearm)", "theory (uniform)",
+		"fixed-5m", "harness:", "cost:", "rerun: simrun --seed 42"}
+	at := 0
+	for _, s := range order {
+		i := strings.Index(out[at:], s)
+		if i < 0 {
+			t.Fatalf("%q missing or out of order in:\n%s", s, out)
+		}
+		at += i
+	}
+	// At most five example ids per invariant.
+	if strings.Contains(out, "u-000106") || !strings.Contains(out, "(2 more)") {
+		t.Errorf("examples not capped at %d:\n%s", maxExamples, out)
+	}
+}
+
+func TestSeconds(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "0s"}, {0.00000042, "420ns"}, {0.00085, "850µs"}, {0.0123, "12.3ms"}, {0.12, "120ms"},
+		{1.25, "1.25s"}, {59.4, "59.4s"}, {125, "2m05s"}, {7380, "2h03m"}, {-0.5, "-500ms"},
+	}
+	for _, tt := range tests {
+		if got := seconds(tt.in); got != tt.want {
+			t.Errorf("seconds(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestBytesIEC(t *testing.T) {
+	tests := []struct {
+		in   int64
+		want string
+	}{{0, "0B"}, {512, "512B"}, {1536, "1.5KiB"}, {125829120, "120MiB"}, {1288490188, "1.2GiB"}}
+	for _, tt := range tests {
+		if got := bytesIEC(tt.in); got != tt.want {
+			t.Errorf("bytesIEC(%d) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

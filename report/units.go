@@ -1,0 +1,108 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// seconds formats a duration given in seconds with three significant
+// digits in the largest unit that keeps it at least 1: "850µs", "12.3ms",
+// "1.25s", "2m05s". Results hold float seconds, so time.Duration's String
+// (which prints every nanosecond) is not used.
+func seconds(s float64) string {
+	if math.IsNaN(s) || math.IsInf(s, 0) {
+		return "-"
+	}
+	neg := ""
+	if s < 0 {
+		neg, s = "-", -s
+	}
+	switch {
+	case s == 0:
+		return "0s"
+	case s < 1e-6:
+		return neg + sig3(s*1e9) + "ns"
+	case s < 1e-3:
+		return neg + sig3(s*1e6) + "µs"
+	case s < 1:
+		return neg + sig3(s*1e3) + "ms"
+	case s < 60:
+		return neg + sig3(s) + "s"
+	case s < 3600:
+		m := math.Floor(s / 60)
+		return fmt.Sprintf("%s%.0fm%02.0fs", neg, m, math.Floor(s-60*m))
+	default:
+		h := math.Floor(s / 3600)
+		return fmt.Sprintf("%s%.0fh%02.0fm", neg, h, math.Floor((s-3600*h)/60))
+	}
+}
+
+// sig3 formats v >= 0 with three significant digits and no trailing zeros.
+func sig3(v float64) string {
+	var prec int
+	switch {
+	case v >= 100:
+		prec = 0
+	case v >= 10:
+		prec = 1
+	default:
+		prec = 2
+	}
+	out := strconv.FormatFloat(v, 'f', prec, 64)
+	if strings.Contains(out, ".") {
+		out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
+	}
+	return out
+}
+
+// bytesIEC formats a byte count in binary units: "512B", "1.5KiB", "3.2GiB".
+func bytesIEC(n int64) string {
+	const unit = 1024
+	if n < unit && n > -unit {
+		return strconv.FormatInt(n, 10) + "B"
+	}
+	v := float64(n)
+	for _, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		v /= unit
+		if math.Abs(v) < unit || u == "TiB" {
+			return sig3(math.Abs(v)) + u
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B" // unreachable
+}
+
+// percent formats a fraction 0..1 as "12.3%".
+func percent(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "-"
+	}
+	return strconv.FormatFloat(100*f, 'f', 1, 64) + "%"
+}
+
+// share is part/whole as a fraction, 0 when whole is 0.
+func share(part, whole int64) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return float64(part) / float64(whole)
+}
+
+// num formats a float compactly: integers without decimals, others with up
+// to three decimals.
+func num(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	s := strconv.FormatFloat(v, 'f', 3, 64)
+	return strings.TrimRight(strings.TrimRight(s, "0"), ".")
+}
+
+// conflictRate is the share of decided uploads that lost.
+func conflictRate(u Uploads) float64 {
+	return share(u.Conflict, u.Committed+u.Conflict)
+}

@@ -1,0 +1,226 @@
+package scenarios
+
+import "time"
+
+// Scenario is one decoded and validated scenario file. Field comments give
+// the YAML key (snake_case of the Go name) and meaning; defaults live in
+// defaults.go and README.md.
+type Scenario struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Seed        uint64 `yaml:"seed"`
+	// Duration caps the arrival window (0 = the phases decide).
+	Duration time.Duration `yaml:"duration"`
+	// Uploads caps the number of uploads (0 = no cap). At least one of
+	// bounded phases, Duration or Uploads must bound an upload run.
+	Uploads int64 `yaml:"uploads"`
+	// Drain is the longest wait after the last arrival for outstanding
+	// uploads to finish.
+	Drain time.Duration `yaml:"drain"`
+	// Model is "open" (arrivals at planned instants) or "closed" (each
+	// device loops: upload, wait for the outcome, think).
+	Model  string      `yaml:"model"`
+	Phases []Phase     `yaml:"phases"`
+	Closed ClosedModel `yaml:"closed"`
+
+	Population  Population  `yaml:"population"`
+	Sizes       Sizes       `yaml:"sizes"`
+	Wait        Wait        `yaml:"wait"`
+	Coordinator Coordinator `yaml:"coordinator"`
+	Delivery    Delivery    `yaml:"delivery"`
+
+	// Gates are expressions over run metrics, e.g. "polls.mean <= 1.2";
+	// ParsedGates holds them parsed, in the same order.
+	Gates       []string `yaml:"gates"`
+	ParsedGates []Gate   `yaml:"-"`
+	// AbortOnFail stops a run at the first failed gate.
+	AbortOnFail bool `yaml:"abort_on_fail"`
+
+	// Scheduler is nil when the file has no scheduler section.
+	Scheduler *Scheduler `yaml:"scheduler"`
+	Faults    []Fault    `yaml:"faults"`
+}
+
+// Phase is one stretch of an open-model arrival schedule. Phases run one
+// after another.
+type Phase struct {
+	// Kind is constant (evenly spaced at Rate), ramp (rate moving linearly
+	// From -> To over Duration), burst (Count arrivals at one instant, At
+	// into the phase) or poisson (exponential gaps at mean Rate).
+	Kind string  `yaml:"kind"`
+	Rate float64 `yaml:"rate"`
+	From float64 `yaml:"from"`
+	To   float64 `yaml:"to"`
+	// Duration is the phase length; Count caps its arrivals. Constant and
+	// poisson phases need one of them (the last phase may rely on the
+	// scenario's duration or uploads cap instead).
+	Duration time.Duration `yaml:"duration"`
+	Count    int64         `yaml:"count"`
+	// At is the burst instant as an offset inside the phase.
+	At time.Duration `yaml:"at"`
+	// Name labels the phase in reports; it defaults to "KIND-INDEX".
+	Name string `yaml:"name"`
+}
+
+// ClosedModel configures the closed workload model.
+type ClosedModel struct {
+	// Devices is how many devices loop concurrently (at most
+	// users*devices_per_user).
+	Devices int `yaml:"devices"`
+	// Think is the pause between an outcome and the next upload (seconds).
+	Think Dist `yaml:"think"`
+	// Iterations caps uploads per device (0 = until duration/uploads).
+	Iterations int `yaml:"iterations"`
+}
+
+// Population sets who uploads what; together with the arrival rate it sets
+// the conflict rate.
+type Population struct {
+	Users          int `yaml:"users"`
+	DevicesPerUser int `yaml:"devices_per_user"`
+	FilesPerUser   int `yaml:"files_per_user"`
+	// HotFiles is the size of each user's hot set (files 0..HotFiles-1).
+	HotFiles int `yaml:"hot_files"`
+	// HotShare is the fraction of uploads that target the hot set.
+	HotShare float64 `yaml:"hot_share"`
+	// StaleShare is the fraction of uploads made from an outdated base.
+	StaleShare float64 `yaml:"stale_share"`
+	// MaxStaleness is how many versions behind a stale base is at most.
+	MaxStaleness int `yaml:"max_staleness"`
+}
+
+// Dist is a random distribution. Numeric fields accept a plain number or a
+// string with a unit and are stored in base units: bytes for sizes (an
+// int or "4KiB", "2MiB", "1GB"), seconds for delays, jitter and think time
+// (a number of seconds or a duration such as "200ms", "1m").
+//
+// Kinds and the fields they use:
+//
+//	fixed        value
+//	uniform      min, max
+//	normal       mean, stddev (negative samples become 0)
+//	lognormal    median, sigma
+//	exponential  mean
+//	pareto       alpha, scale (minimum), cap (required; truncated, never above)
+//	mix          mix: a list of weighted distributions
+//
+// Cap, when set, bounds every kind from above.
+type Dist struct {
+	Kind   string         `yaml:"kind"`
+	Value  float64        `yaml:"value"`
+	Min    float64        `yaml:"min"`
+	Max    float64        `yaml:"max"`
+	Mean   float64        `yaml:"mean"`
+	Stddev float64        `yaml:"stddev"`
+	Median float64        `yaml:"median"`
+	Sigma  float64        `yaml:"sigma"`
+	Alpha  float64        `yaml:"alpha"`
+	Scale  float64        `yaml:"scale"`
+	Cap    float64        `yaml:"cap"`
+	Mix    []WeightedDist `yaml:"mix"`
+}
+
+// WeightedDist is one component of a mix; Weight is relative (> 0).
+type WeightedDist struct {
+	Weight float64 `yaml:"weight" unit:"none"`
+	Dist   `yaml:",inline"`
+}
+
+// Sizes is the upload size distribution (bytes) and the multipart setup.
+type Sizes struct {
+	Dist `yaml:",inline"`
+	// Uploads of at least MultipartThreshold bytes go multipart, in parts
+	// of PartSize bytes (at least 5 MiB, as in S3).
+	MultipartThreshold int64 `yaml:"multipart_threshold" unit:"bytes"`
+	PartSize           int64 `yaml:"part_size" unit:"bytes"`
+}
+
+// Wait is how a device learns its upload's outcome.
+type Wait struct {
+	Push      bool    `yaml:"push"`
+	PushLoss  float64 `yaml:"push_loss"`
+	PushDelay Dist    `yaml:"push_delay"`
+	Poll      Poll    `yaml:"poll"`
+}
+
+// Poll is the result polling strategy.
+type Poll struct {
+	// FirstDelay is "auto" (estimated from the size and recent processing
+	// times) or a duration; FirstDelayFixed holds the parsed duration.
+	FirstDelay      string        `yaml:"first_delay"`
+	FirstDelayFixed time.Duration `yaml:"-"`
+	Interval        time.Duration `yaml:"interval"`
+	// Backoff multiplies the interval after each poll (>= 1).
+	Backoff     float64       `yaml:"backoff"`
+	MaxInterval time.Duration `yaml:"max_interval"`
+	MaxPolls    int           `yaml:"max_polls"`
+	Timeout     time.Duration `yaml:"timeout"`
+}
+
+// Coordinator configures the system under test.
+type Coordinator struct {
+	// Strategy is "redis-lock" or "s3-conditional".
+	Strategy string `yaml:"strategy"`
+	// Concurrency is the number of handler workers.
+	Concurrency int           `yaml:"concurrency"`
+	LockTTL     time.Duration `yaml:"lock_ttl"`
+	// Retries is how often a failed event is retried (Lambda async: 2).
+	Retries int `yaml:"retries"`
+}
+
+// Delivery shapes S3 event notifications on their way to the handler.
+type Delivery struct {
+	Delay     Dist    `yaml:"delay"`
+	Duplicate float64 `yaml:"duplicate"`
+	// Reorder is the probability that an event is held back behind later
+	// ones.
+	Reorder   float64 `yaml:"reorder"`
+	QueueSize int     `yaml:"queue_size"`
+}
+
+// Scheduler configures an event scheduler run.
+type Scheduler struct {
+	// Strategy is self-rescheduling, fixed-interval or one-shot; Compare
+	// lists peers run on the same events.
+	Strategy string   `yaml:"strategy"`
+	Compare  []string `yaml:"compare"`
+	// Days is the simulated length.
+	Days float64 `yaml:"days"`
+	// Clock is "virtual" (discrete events, days in seconds) or "wall".
+	Clock           string  `yaml:"clock"`
+	NewUsersPerHour float64 `yaml:"new_users_per_hour"`
+	EventsPerUser   int     `yaml:"events_per_user"`
+	// DueOffsets gives each event's due time after sign-up (seconds);
+	// event i uses DueOffsets[i % len(DueOffsets)].
+	DueOffsets []Dist `yaml:"due_offsets"`
+	// Interval is the fixed-interval strategy's period.
+	Interval time.Duration `yaml:"interval"`
+	// Jitter is where inside the target minute a rule fires (seconds).
+	Jitter        Dist    `yaml:"jitter"`
+	DuplicateFire float64 `yaml:"duplicate_fire"`
+	// UpdateDelay is how long a rule update takes to apply (seconds).
+	UpdateDelay Dist `yaml:"update_delay"`
+	// UpdateRateLimit is rule updates per second (0 = unlimited).
+	UpdateRateLimit float64 `yaml:"update_rate_limit"`
+	// Staleness makes store reads eventually consistent (0 = strong).
+	Staleness           time.Duration `yaml:"staleness"`
+	HandlerTimePerEvent time.Duration `yaml:"handler_time_per_event"`
+	// Store is "memory" or "redis".
+	Store string `yaml:"store"`
+	// Events caps the number of events (0 = no cap).
+	Events int64 `yaml:"events"`
+}
+
+// Fault is a fault injected during [Start, End) (End 0 = until the end).
+// Which of Probability, Latency, Step, Jump and Code a kind uses is listed
+// in FaultKinds.
+type Fault struct {
+	Kind        string        `yaml:"kind"`
+	Start       time.Duration `yaml:"start"`
+	End         time.Duration `yaml:"end"`
+	Probability float64       `yaml:"probability"`
+	Latency     time.Duration `yaml:"latency"`
+	Step        string        `yaml:"step"`
+	Jump        time.Duration `yaml:"jump"`
+	Code        int           `yaml:"code"`
+}

@@ -1,0 +1,16 @@
+// Package checker evaluates a run's history (history.jsonl) against the
+// invariants of ../../DESIGN.md ("Invariants"): one winner, no lost update,
+// nothing dropped, agreement, idempotence, stability, fencing, cleanliness,
+// the scheduler's promises, and a linearizability check per file with
+// porcupine.
+//
+// Check takes a decoded history.Set and returns a Report: one Result per
+// invariant, under the stable names Name*. Each violation is counted and
+// named by the upload ids (or keys, or scheduled event ids) involved, so a
+// failing run points at the records to read. A check that cannot finish (the
+// linearizability budget runs out) is Inconclusive, which is never a pass.
+//
+// The checker reads only the history: the server's decisions (commit,
+// conflict, reject), what devices saw (upload, poll, push) and what was found
+// after the drain (final, copy, leftover). It never talks to S3 or Redis.
+package checker

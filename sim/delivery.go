@@ -1,0 +1,267 @@
+package sim
+
+import (
+	"container/heap"
+	"context"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// DeliveryConfig shapes how S3 notifications reach the handler.
+type DeliveryConfig struct {
+	Workers   int // the Lambda concurrency limit
+	QueueSize int // bound of the ready queue; a full queue blocks the emitter
+	Retries   int // Lambda async retries after a failed invocation (2)
+	// RetryDelay is the wait before the first retry; it doubles after.
+	RetryDelay time.Duration
+	Delay      func(r *rand.Rand) time.Duration // extra delivery delay; nil = none
+	Duplicate  float64                          // probability of a second copy
+	Reorder    float64                          // probability of being held back
+	Seed       uint64
+}
+
+// Handler is what the delivery invokes: a Lambda-style S3 event handler.
+type Handler func(ctx context.Context, ev events.S3Event) error
+
+// Delivery turns notifications into handler invocations: a bounded ready
+// queue, a timer heap for delayed and retried events, and a fixed pool of
+// workers. It owns all its goroutines; Close waits for them.
+type Delivery struct {
+	cfg     DeliveryConfig
+	handler Handler
+	ready   chan item
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	pending atomic.Int64 // emitted or retried events not yet finished
+	stats   DeliveryStats
+
+	mu      sync.Mutex // guards rng, timers and wake
+	rng     *rand.Rand
+	timers  itemHeap
+	wake    chan struct{}
+	idle    chan struct{} // closed and replaced when pending reaches 0
+	dropped func(ev events.S3EventRecord) bool
+}
+
+// DeliveryStats counts what happened to events.
+type DeliveryStats struct {
+	Emitted, Duplicated, Reordered, Dropped atomic.Int64
+	Invocations, Failures, Retries, Dead    atomic.Int64
+}
+
+type item struct {
+	rec     events.S3EventRecord
+	attempt int
+	at      time.Time
+}
+
+// NewDelivery starts the workers and the timer loop.
+func NewDelivery(cfg DeliveryConfig, h Handler) *Delivery {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 65536
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 200 * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Delivery{cfg: cfg, handler: h, ready: make(chan item, cfg.QueueSize), ctx: ctx, cancel: cancel,
+		rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), wake: make(chan struct{}, 1), idle: make(chan struct{})}
+	for range cfg.Workers {
+		d.wg.Add(1)
+		go d.worker()
+	}
+	d.wg.Add(1)
+	go d.timerLoop()
+	return d
+}
+
+// SetDropFilter installs a fault: events for which drop returns true are
+// lost (S3 notifications are not guaranteed).
+func (d *Delivery) SetDropFilter(drop func(ev events.S3EventRecord) bool) {
+	d.mu.Lock()
+	d.dropped = drop
+	d.mu.Unlock()
+}
+
+// Emit reports a completed staging write, as S3 would.
+func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
+	rec := events.S3EventRecord{
+		EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: "us-east-1",
+		EventTime: now, EventName: "ObjectCreated:Put",
+		S3: events.S3Entity{SchemaVersion: "1.0", Bucket: events.S3Bucket{Name: bucket, Arn: "arn:aws:s3:::" + bucket},
+			Object: events.S3Object{Key: key, Size: size}},
+	}
+	d.stats.Emitted.Add(1)
+	d.mu.Lock()
+	if d.dropped != nil && d.dropped(rec) {
+		d.mu.Unlock()
+		d.stats.Dropped.Add(1)
+		return
+	}
+	copies := 1
+	if d.cfg.Duplicate > 0 && d.rng.Float64() < d.cfg.Duplicate {
+		copies = 2
+		d.stats.Duplicated.Add(1)
+	}
+	delays := make([]time.Duration, copies)
+	for i := range delays {
+		if d.cfg.Delay != nil {
+			delays[i] = d.cfg.Delay(d.rng)
+		}
+		if d.cfg.Reorder > 0 && d.rng.Float64() < d.cfg.Reorder {
+			// Held back behind later events: an extra delay of up to 200ms.
+			delays[i] += time.Duration(d.rng.Int64N(int64(200 * time.Millisecond)))
+			d.stats.Reordered.Add(1)
+		}
+	}
+	d.mu.Unlock()
+	for _, dl := range delays {
+		d.pending.Add(1)
+		d.schedule(item{rec: rec}, dl)
+	}
+}
+
+func (d *Delivery) schedule(it item, delay time.Duration) {
+	if delay <= 0 {
+		select {
+		case d.ready <- it:
+		case <-d.ctx.Done():
+			d.finish()
+		}
+		return
+	}
+	it.at = time.Now().Add(delay)
+	d.mu.Lock()
+	heap.Push(&d.timers, it)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Delivery) timerLoop() {
+	defer d.wg.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		d.mu.Lock()
+		var due []item
+		now := time.Now()
+		for d.timers.Len() > 0 && !d.timers[0].at.After(now) {
+			due = append(due, heap.Pop(&d.timers).(item))
+		}
+		next := time.Hour
+		if d.timers.Len() > 0 {
+			next = d.timers[0].at.Sub(now)
+		}
+		d.mu.Unlock()
+		for _, it := range due {
+			select {
+			case d.ready <- it:
+			case <-d.ctx.Done():
+				return
+			}
+		}
+		t.Reset(next)
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-d.wake:
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Delivery) worker() {
+	defer d.wg.Done()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case it := <-d.ready:
+			d.invoke(it)
+		}
+	}
+}
+
+func (d *Delivery) invoke(it item) {
+	d.stats.Invocations.Add(1)
+	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{it.rec}})
+	if err == nil || d.ctx.Err() != nil {
+		d.finish()
+		return
+	}
+	d.stats.Failures.Add(1)
+	if it.attempt >= d.cfg.Retries {
+		d.stats.Dead.Add(1) // Lambda gives up: the event goes to the dead-letter queue
+		d.finish()
+		return
+	}
+	d.stats.Retries.Add(1)
+	it.attempt++
+	d.schedule(it, d.cfg.RetryDelay<<(it.attempt-1))
+}
+
+func (d *Delivery) finish() {
+	if d.pending.Add(-1) == 0 {
+		d.mu.Lock()
+		close(d.idle)
+		d.idle = make(chan struct{})
+		d.mu.Unlock()
+	}
+}
+
+// Pending is the number of events not yet finished (queued, delayed,
+// running or waiting for a retry).
+func (d *Delivery) Pending() int64 { return d.pending.Load() }
+
+// Wait blocks until no event is pending or ctx ends.
+func (d *Delivery) Wait(ctx context.Context) error {
+	for {
+		d.mu.Lock()
+		idle := d.idle
+		d.mu.Unlock()
+		if d.pending.Load() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-idle:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Stats returns the counters.
+func (d *Delivery) Stats() *DeliveryStats { return &d.stats }
+
+// Close stops the workers (abandoning pending events) and waits for them.
+// It is idempotent.
+func (d *Delivery) Close() {
+	d.cancel()
+	d.wg.Wait()
+}
+
+type itemHeap []item
+
+func (h itemHeap) Len() int           { return len(h) }
+func (h itemHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *itemHeap) Push(x any)        { *h = append(*h, x.(item)) }
+func (h *itemHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}

@@ -1,0 +1,190 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
+
+// Env is the environment a run uses: S3 and Redis endpoints with real
+// clients. NewEmbedded starts gofakes3 and miniredis on loopback ports.
+type Env struct {
+	Bucket   string
+	S3       *s3.Client // the coordinator's client
+	DeviceS3 *s3.Client // the devices' client (multipart uploads), on the devices' pool
+	APIS3    *s3.Client // the result API's client, on its own pool
+	Presign  *s3.PresignClient
+	Redis    redis.UniversalClient
+	S3URL    string // endpoint base URL, e.g. http://127.0.0.1:PORT
+	HTTP     *http.Client
+	MR       *miniredis.Miniredis // nil for real servers
+	Backend  *notifyingBackend    // nil for real servers
+	stopTick chan struct{}
+	closers  []func()
+	once     sync.Once
+}
+
+// EmbeddedOptions configure NewEmbedded.
+type EmbeddedOptions struct {
+	Bucket string
+	// Notify receives every completed write under the staging prefix, the
+	// way S3 emits ObjectCreated notifications.
+	Notify func(key string, size int64)
+	// Now is the harness clock; the miniredis clock follows it so that TTLs
+	// (locks) really expire.
+	Now func() time.Time
+	// Wrap lets the harness put fault injection in front of the S3 endpoint.
+	Wrap func(http.Handler) http.Handler
+	// Pool sizes the Redis connection pool (default 256).
+	Pool int
+}
+
+// NewEmbedded starts gofakes3 (s3mem) and miniredis on loopback ports.
+func NewEmbedded(o EmbeddedOptions) (*Env, error) {
+	if o.Bucket == "" {
+		o.Bucket = "stormsim"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Pool == 0 {
+		o.Pool = 256
+	}
+	e := &Env{Bucket: o.Bucket, stopTick: make(chan struct{})}
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("start miniredis: %w", err)
+	}
+	e.MR = mr
+	e.closers = append(e.closers, mr.Close)
+	go e.driveRedisClock(o.Now)
+
+	mem := s3mem.New()
+	e.Backend = &notifyingBackend{Backend: mem, notify: o.Notify}
+	faker := gofakes3.New(e.Backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
+	var h http.Handler = faker.Server()
+	if o.Wrap != nil {
+		h = o.Wrap(h)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("listen for fake S3: %w", err)
+	}
+	srv := coordinator.NewServer(h)
+	srv.ReadTimeout, srv.WriteTimeout = 5*time.Minute, 5*time.Minute
+	go func() { _ = srv.Serve(ln) }()
+	e.closers = append(e.closers, func() { _ = srv.Close() })
+	e.S3URL = "http://" + ln.Addr().String()
+
+	// Devices and the coordinator are different machines in production:
+	// each gets its own connection pool, so device traffic cannot starve
+	// the handler of connections.
+	e.HTTP = newHTTPClient()
+	e.S3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), newHTTPClient())
+	e.DeviceS3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), e.HTTP)
+	e.Presign = s3.NewPresignClient(e.DeviceS3)
+	e.APIS3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), newHTTPClient())
+	if _, err := e.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &e.Bucket}); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("create bucket: %w", err)
+	}
+	e.Redis = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: o.Pool, MinIdleConns: 16,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, PoolTimeout: 30 * time.Second})
+	e.closers = append(e.closers, func() { _ = e.Redis.Close() })
+	return e, nil
+}
+
+// driveRedisClock advances miniredis with the harness clock: miniredis
+// expires keys only when told that time has passed. FastForward sorts every
+// key under miniredis's global lock, so it runs only a few times a second:
+// TTLs expire up to 200ms late, well inside any lock TTL worth testing.
+func (e *Env) driveRedisClock(now func() time.Time) {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	last := now()
+	for {
+		select {
+		case <-e.stopTick:
+			return
+		case <-t.C:
+			n := now()
+			if d := n.Sub(last); d > 0 {
+				e.MR.SetTime(n)
+				e.MR.FastForward(d)
+				last = n
+			}
+		}
+	}
+}
+
+// Close stops everything the Env started; it is idempotent.
+func (e *Env) Close() {
+	e.once.Do(func() {
+		close(e.stopTick)
+		for i := len(e.closers) - 1; i >= 0; i-- {
+			e.closers[i]()
+		}
+	})
+}
+
+// newHTTPClient is the transport shared by the SDK and the devices: a large
+// idle pool, since thousands of callers hit one host.
+func newHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 2048
+	tr.MaxIdleConnsPerHost = 1024
+	tr.MaxConnsPerHost = 1024
+	tr.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+}
+
+// NewS3Client builds the real SDK client for an S3-compatible endpoint:
+// path-style addressing and checksums only "when required" (gofakes3 stores
+// aws-chunked framing as content otherwise).
+func NewS3Client(endpoint, region string, creds aws.CredentialsProvider, hc *http.Client) *s3.Client {
+	return s3.New(s3.Options{
+		Region:                     region,
+		Credentials:                creds,
+		BaseEndpoint:               aws.String(endpoint),
+		UsePathStyle:               true,
+		HTTPClient:                 hc,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		RetryMaxAttempts:           3,
+	})
+}
+
+// notifyingBackend is the s3mem backend with S3 event notifications: every
+// completed write under the staging prefix (PUT, or a completed multipart
+// upload, which reaches the backend as a PutObject) is reported.
+type notifyingBackend struct {
+	*s3mem.Backend
+	notify func(key string, size int64)
+}
+
+func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	res, err := b.Backend.PutObject(bucket, key, meta, input, size, cond)
+	if err == nil && b.notify != nil && strings.HasPrefix(key, coordinator.StagingPrefix) {
+		b.notify(key, size)
+	}
+	return res, err
+}
+
+var errEnv = errors.New("environment")

@@ -1,0 +1,404 @@
+package sim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/sim/history"
+)
+
+// start brings up the environment, the coordinator, its event delivery,
+// the result API and the push subscription.
+func (r *runner) start(ctx context.Context) error {
+	r.obs = &observer{hist: r.hist, files: map[fileKey]struct{}{}}
+	r.metrics = &runMetrics{}
+	env := r.opt.Env
+	if env == nil {
+		var err error
+		env, err = NewEmbedded(EmbeddedOptions{
+			Now:    r.now,
+			Notify: func(key string, size int64) { r.delivery.Emit(r.env.Bucket, key, size, r.now()) },
+			Wrap:   func(h http.Handler) http.Handler { return countS3(h, &r.metrics.s3) },
+		})
+		if err != nil {
+			return err
+		}
+	}
+	r.env = env
+	env.Redis.AddHook(redisCounter{&r.metrics.redis})
+	r.tokens = coordinator.Tokens{Secret: []byte(fmt.Sprintf("stormsim-%d", r.opt.Seed))}
+	cfg := coordinator.Config{Bucket: env.Bucket, Strategy: r.sc.Coordinator.Strategy, Prefix: "stormsim:",
+		LockTTL: r.sc.Coordinator.LockTTL, Now: r.now, Observer: r.obs}
+	if m := r.opt.Mutant; m != nil && m.Hooks != nil {
+		cfg.Hooks = m.Hooks
+	}
+	coord, err := coordinator.New(cfg, env.S3, env.Redis)
+	if err != nil {
+		return err
+	}
+	r.coord = coord
+	var h Handler = coord.HandleEvent
+	if m := r.opt.Mutant; m != nil && m.WrapHandler != nil {
+		h = m.WrapHandler(h, env, coord)
+	}
+	d := r.sc.Delivery
+	dc := DeliveryConfig{Workers: r.sc.Coordinator.Concurrency, QueueSize: d.QueueSize, Retries: r.sc.Coordinator.Retries,
+		Duplicate: d.Duplicate, Reorder: d.Reorder, Seed: r.opt.Seed ^ 0xde11}
+	if d.Delay.Kind != "" {
+		dc.Delay = durationSampler(d.Delay)
+	}
+	r.delivery = NewDelivery(dc, h)
+
+	ln, err := coordinator.Listen("")
+	if err != nil {
+		return fmt.Errorf("listen for the result API: %w", err)
+	}
+	// The result API is its own service (API Gateway + Lambda in
+	// production): a stateless coordinator on its own S3 connection pool,
+	// so a storm of polls cannot take the handler's connections.
+	apiCoord, err := coordinator.New(cfg, env.APIS3, env.Redis)
+	if err != nil {
+		return err
+	}
+	srv := coordinator.NewServer(apiCoord.API(r.tokens))
+	go func() { _ = srv.Serve(ln) }()
+	r.apiURL = "http://" + ln.Addr().String()
+	r.stopAPI = func() { _ = srv.Close() }
+
+	r.push, err = newPushHub(ctx, env.Redis, coord.PushPattern(), r.now, r.hist)
+	if err != nil {
+		return fmt.Errorf("subscribe to pushes: %w", err)
+	}
+	r.push.deliver = r.pushFilter(r.push.hand)
+	return nil
+}
+
+func (r *runner) stop() {
+	if r.push != nil {
+		r.push.close()
+	}
+	if r.stopAPI != nil {
+		r.stopAPI()
+	}
+	if r.delivery != nil {
+		r.delivery.Close()
+	}
+	if r.opt.Env == nil && r.env != nil {
+		r.env.Close()
+	}
+}
+
+// pushFilter applies push loss and delay between the channel and devices.
+func (r *runner) pushFilter(next func(coordinator.Result)) func(coordinator.Result) {
+	loss, delayDist := r.sc.Wait.PushLoss, r.sc.Wait.PushDelay
+	if loss <= 0 && delayDist.Kind == "" && r.opt.Mutant == nil {
+		return next
+	}
+	var mu sync.Mutex
+	rng := newRand(r.opt.Seed, "push")
+	sample := durationSampler(delayDist)
+	return func(res coordinator.Result) {
+		if m := r.opt.Mutant; m != nil && m.IgnorePush {
+			return
+		}
+		mu.Lock()
+		lost := loss > 0 && rng.Float64() < loss
+		var d time.Duration
+		if delayDist.Kind != "" {
+			d = sample(rng)
+		}
+		mu.Unlock()
+		if lost {
+			return
+		}
+		if d <= 0 {
+			next(res)
+			return
+		}
+		time.AfterFunc(d, func() { next(res) })
+	}
+}
+
+type fileKey struct{ user, path string }
+
+// observer records the coordinator's decisions into the history.
+type observer struct {
+	hist *history.Writer
+
+	mu        sync.Mutex // guards below
+	files     map[fileKey]struct{}
+	conflicts []history.Copy // id, key and the loser's sha256, to read back
+	decisions map[string]int64
+}
+
+func (o *observer) Decided(d coordinator.Decision) {
+	switch d.State {
+	case coordinator.StateCommitted:
+		_ = o.hist.Write(history.Commit{T: history.KindCommit, ID: d.ID, User: d.User, Path: d.Path, Base: d.Base,
+			Version: d.Version, SHA256: d.SHA256, Fence: d.Fence, At: d.DecidedAt})
+	case coordinator.StateConflict:
+		_ = o.hist.Write(history.Conflict{T: history.KindConflict, ID: d.ID, User: d.User, Path: d.Path, Base: d.Base,
+			Head: d.Head, Copy: d.Copy, At: d.DecidedAt})
+	case coordinator.StateRejected:
+		_ = o.hist.Write(history.Reject{T: history.KindReject, ID: d.ID, User: d.User, Path: d.Path, Reason: d.Reason, At: d.DecidedAt})
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.decisions == nil {
+		o.decisions = map[string]int64{}
+	}
+	o.decisions[d.State]++
+	if d.State == coordinator.StateRejected {
+		return
+	}
+	o.files[fileKey{d.User, d.Path}] = struct{}{}
+	if d.State == coordinator.StateConflict {
+		o.conflicts = append(o.conflicts, history.Copy{ID: d.ID, Key: d.Copy, SHA256: d.SHA256})
+	}
+}
+
+func (o *observer) counts() map[string]int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := map[string]int64{}
+	for k, v := range o.decisions {
+		m[k] = v
+	}
+	return m
+}
+
+// readBack records the state after the drain: every touched file as S3
+// and the coordinator see it, every conflicted copy, and anything left over
+// (staged objects, locks, multipart uploads).
+func (r *runner) readBack(ctx context.Context) {
+	r.obs.mu.Lock()
+	files := make([]fileKey, 0, len(r.obs.files))
+	for f := range r.obs.files {
+		files = append(files, f)
+	}
+	copies := append([]history.Copy(nil), r.obs.conflicts...)
+	r.obs.mu.Unlock()
+	sort.Slice(files, func(i, j int) bool {
+		return files[i].user < files[j].user || files[i].user == files[j].user && files[i].path < files[j].path
+	})
+	parallel(ctx, len(files), 32, func(i int) {
+		f := files[i]
+		fin := history.Final{T: history.KindFinal, User: f.user, Path: f.path}
+		fin.Head, _ = r.coord.HeadVersion(ctx, f.user, f.path)
+		meta, sum, err := r.readObject(ctx, coordinator.FinalKey(f.user, f.path))
+		if err == nil {
+			fmt.Sscan(meta[coordinator.MetaVersion], &fin.Version)
+			fin.SHA256 = sum
+		}
+		_ = r.hist.Write(fin)
+	})
+	parallel(ctx, len(copies), 32, func(i int) {
+		c := copies[i]
+		c.T = history.KindCopy
+		want := c.SHA256
+		_, sum, err := r.readObject(ctx, c.Key)
+		c.Found, c.SHA256 = err == nil, sum
+		if err == nil && sum != want {
+			c.SHA256 = sum
+		}
+		_ = r.hist.Write(c)
+	})
+	r.leftovers(ctx)
+}
+
+func (r *runner) readObject(ctx context.Context, key string) (map[string]string, string, error) {
+	out, err := r.env.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &r.env.Bucket, Key: &key})
+	if err != nil {
+		return nil, "", err
+	}
+	defer out.Body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, out.Body); err != nil {
+		return nil, "", err
+	}
+	meta := map[string]string{}
+	for k, v := range out.Metadata {
+		meta[strings.ToLower(k)] = v
+	}
+	return meta, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (r *runner) leftovers(ctx context.Context) {
+	p := s3.NewListObjectsV2Paginator(r.env.S3, &s3.ListObjectsV2Input{Bucket: &r.env.Bucket, Prefix: aws.String(coordinator.StagingPrefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			r.rec.errorKind("readback")
+			break
+		}
+		for _, o := range page.Contents {
+			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "staged", Key: aws.ToString(o.Key)})
+		}
+	}
+	mp, err := r.env.S3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &r.env.Bucket, Prefix: aws.String(coordinator.StagingPrefix)})
+	if err == nil {
+		for _, u := range mp.Uploads {
+			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "multipart", Key: aws.ToString(u.Key)})
+		}
+	}
+	iter := r.env.Redis.Scan(ctx, 0, r.coord.LockPattern(), 1000).Iterator()
+	for iter.Next(ctx) {
+		_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "lock", Key: iter.Val()})
+	}
+}
+
+// parallel runs f(0..n-1) on at most width goroutines and waits.
+func parallel(ctx context.Context, n, width int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range min(width, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// runMetrics counts the operations the run made against S3 and Redis.
+type runMetrics struct {
+	s3    opCounter
+	redis atomic.Int64
+}
+
+func (m *runMetrics) upload(u *history.Upload) {}
+
+type opCounter struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (c *opCounter) add(op string) {
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int64{}
+	}
+	c.n[op]++
+	c.mu.Unlock()
+}
+
+// OpCounts are S3 requests by operation and Redis commands.
+type OpCounts struct {
+	S3    map[string]int64
+	Redis int64
+}
+
+func (r *runner) ops() OpCounts {
+	r.metrics.s3.mu.Lock()
+	defer r.metrics.s3.mu.Unlock()
+	o := OpCounts{S3: map[string]int64{}, Redis: r.metrics.redis.Load()}
+	for k, v := range r.metrics.s3.n {
+		o.S3[k] = v
+	}
+	return o
+}
+
+// countS3 classifies S3 requests by operation.
+func countS3(h http.Handler, c *opCounter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		c.add(s3Op(req))
+		h.ServeHTTP(w, req)
+	})
+}
+
+func s3Op(req *http.Request) string {
+	q := req.URL.Query()
+	switch req.Method {
+	case http.MethodPut:
+		switch {
+		case req.Header.Get("X-Amz-Copy-Source") != "":
+			return "COPY"
+		case q.Has("partNumber"):
+			return "UPLOAD_PART"
+		}
+		return "PUT"
+	case http.MethodPost:
+		if q.Has("uploads") {
+			return "CREATE_MULTIPART"
+		}
+		if q.Has("uploadId") {
+			return "COMPLETE_MULTIPART"
+		}
+		return "POST"
+	case http.MethodGet:
+		if strings.Count(strings.Trim(req.URL.Path, "/"), "/") == 0 {
+			return "LIST"
+		}
+		return "GET"
+	case http.MethodHead:
+		return "HEAD"
+	case http.MethodDelete:
+		return "DELETE"
+	}
+	return req.Method
+}
+
+// redisCounter counts Redis commands (a pipeline counts each command).
+type redisCounter struct{ n *atomic.Int64 }
+
+func (c redisCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c redisCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(int64(len(cmds))); return next(ctx, cmds) }
+}
+
+// HarnessUse is the harness process's own resource use.
+type HarnessUse struct {
+	CPUSeconds  float64
+	Utilization float64 // of all cores
+	MaxRSS      int64
+}
+
+func measureHarness(elapsed time.Duration) HarnessUse {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return HarnessUse{}
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	h := HarnessUse{CPUSeconds: cpu.Seconds(), MaxRSS: ru.Maxrss * 1024}
+	if elapsed > 0 {
+		h.Utilization = cpu.Seconds() / elapsed.Seconds() / float64(numCPU())
+	}
+	return h
+}
+
+func (d *Delivery) counts() DeliveryCounts {
+	s := &d.stats
+	return DeliveryCounts{Emitted: s.Emitted.Load(), Duplicated: s.Duplicated.Load(), Reordered: s.Reordered.Load(),
+		Dropped: s.Dropped.Load(), Invocations: s.Invocations.Load(), Failures: s.Failures.Load(),
+		Retries: s.Retries.Load(), Dead: s.Dead.Load()}
+}
+
+var _ net.Listener
+var errReadBack = errors.New("read back")

@@ -1,0 +1,165 @@
+package sim
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/stormsim/stormsim/sim/history"
+)
+
+// maxPollBucket is the last bucket of the polls-per-upload histogram.
+const maxPollBucket = 32
+
+// Recorder aggregates client-visible measurements with bounded memory: HDR
+// histograms and per-second counters.
+type Recorder struct {
+	start time.Time
+
+	inflight    atomic.Int64
+	maxInflight atomic.Int64
+
+	mu        sync.Mutex // guards everything below
+	latency   *hdrhistogram.Histogram
+	phases    [4]*hdrhistogram.Histogram // queue, upload, decision, notify
+	polls     [maxPollBucket + 1]int64
+	pollsHist *hdrhistogram.Histogram
+	pushOnly  int64
+	outcomes  map[string]int64
+	errors    map[string]int64
+	multipart int64
+	bytes     int64
+	series    []Second
+}
+
+// Second is one second of the run.
+type Second struct {
+	Started, Committed, Conflict, Errors, InFlight int64
+}
+
+// Phase names of the latency split.
+var PhaseNames = [4]string{"queue", "upload", "decision", "notify"}
+
+func newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+}
+
+func newRecorder(start time.Time) *Recorder {
+	r := &Recorder{start: start, latency: newHist(), pollsHist: hdrhistogram.New(0, 1_000_000, 3),
+		outcomes: map[string]int64{}, errors: map[string]int64{}}
+	for i := range r.phases {
+		r.phases[i] = newHist()
+	}
+	return r
+}
+
+func (r *Recorder) second(t time.Time) *Second {
+	i := int(t.Sub(r.start) / time.Second)
+	if i < 0 {
+		i = 0
+	}
+	for len(r.series) <= i {
+		r.series = append(r.series, Second{})
+	}
+	return &r.series[i]
+}
+
+func (r *Recorder) started(at time.Time) {
+	n := r.inflight.Add(1)
+	for {
+		m := r.maxInflight.Load()
+		if n <= m || r.maxInflight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	r.mu.Lock()
+	s := r.second(at)
+	s.Started++
+	s.InFlight = max(s.InFlight, n)
+	r.mu.Unlock()
+}
+
+func us(d time.Duration) int64 { return max(int64(d/time.Microsecond), 1) }
+
+// finished records one upload's end; decided is zero when unknown.
+func (r *Recorder) finished(u *history.Upload, decided time.Time, errKind string) {
+	r.inflight.Add(-1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.outcomes[u.Outcome]++
+	r.bytes += u.Size
+	if u.Parts > 0 {
+		r.multipart++
+	}
+	s := r.second(u.Done)
+	switch u.Outcome {
+	case history.OutcomeCommitted:
+		s.Committed++
+	case history.OutcomeConflict:
+		s.Conflict++
+	case history.OutcomeError, history.OutcomeUnknown:
+		s.Errors++
+	}
+	if errKind != "" {
+		r.errors[errKind]++
+	}
+	if u.Outcome == history.OutcomeError || u.Outcome == history.OutcomeUnknown {
+		return
+	}
+	_ = r.latency.RecordValue(us(u.Done.Sub(u.Intended)))
+	_ = r.phases[0].RecordValue(us(u.Start.Sub(u.Intended)))
+	_ = r.phases[1].RecordValue(us(u.Staged.Sub(u.Start)))
+	if !decided.IsZero() {
+		_ = r.phases[2].RecordValue(us(decided.Sub(u.Staged)))
+		_ = r.phases[3].RecordValue(us(u.Done.Sub(decided)))
+	}
+	r.polls[min(u.Polls, maxPollBucket)]++
+	_ = r.pollsHist.RecordValue(int64(u.Polls))
+	if u.Polls == 0 && u.Push {
+		r.pushOnly++
+	}
+}
+
+func (r *Recorder) errorKind(kind string) {
+	r.mu.Lock()
+	r.errors[kind]++
+	r.mu.Unlock()
+}
+
+// Snapshot is a consistent copy of the measurements.
+type Snapshot struct {
+	Latency     *hdrhistogram.Histogram
+	Phases      [4]*hdrhistogram.Histogram
+	Polls       []int64
+	PollsHist   *hdrhistogram.Histogram
+	PushOnly    int64
+	Outcomes    map[string]int64
+	Errors      map[string]int64
+	Multipart   int64
+	Bytes       int64
+	Series      []Second
+	InFlight    int64
+	MaxInFlight int64
+}
+
+// Snapshot copies the measurements (safe during a run, for progress).
+func (r *Recorder) Snapshot() Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Snapshot{Latency: hdrhistogram.Import(r.latency.Export()), PollsHist: hdrhistogram.Import(r.pollsHist.Export()),
+		Polls: append([]int64(nil), r.polls[:]...), PushOnly: r.pushOnly, Multipart: r.multipart, Bytes: r.bytes,
+		Series: append([]Second(nil), r.series...), Outcomes: map[string]int64{}, Errors: map[string]int64{},
+		InFlight: r.inflight.Load(), MaxInFlight: r.maxInflight.Load()}
+	for i, h := range r.phases {
+		s.Phases[i] = hdrhistogram.Import(h.Export())
+	}
+	for k, v := range r.outcomes {
+		s.Outcomes[k] = v
+	}
+	for k, v := range r.errors {
+		s.Errors[k] = v
+	}
+	return s
+}

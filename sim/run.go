@@ -1,0 +1,413 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/workload"
+)
+
+// Options configure a run.
+type Options struct {
+	Scenario *scenarios.Scenario
+	// Seed is the root seed (the scenario's seed unless overridden).
+	Seed uint64
+	// OutDir receives history.jsonl; it must exist.
+	OutDir string
+	// Env is the environment; nil starts the embedded fakes.
+	Env *Env
+	// Progress, when set, is called about once a second.
+	Progress func(Progress)
+	// MaxInFlight bounds concurrent uploads (default 20,000); arrivals
+	// beyond it wait, and their latency counts the wait.
+	MaxInFlight int
+	// Mutant, when set, breaks the system on purpose (self-test only).
+	Mutant *Mutant
+	// CheckTimeout bounds the linearizability check (default 60s).
+	CheckTimeout time.Duration
+}
+
+// Progress is a snapshot for a progress display.
+type Progress struct {
+	Elapsed          time.Duration
+	Planned, Started int64
+	Done, InFlight   int64
+	Committed        int64
+	Conflict         int64
+	Errors           int64
+	Pending          int64 // events not yet handled
+}
+
+// Result is everything a run measured; package report renders it.
+type Result struct {
+	Scenario     string
+	Seed         uint64
+	WorkloadHash string
+	Strategy     string
+	Started      time.Time
+	Elapsed      time.Duration // whole run including the drain
+	Window       time.Duration // the arrival window
+	Planned      int64
+	PlannedRate  float64
+	Launched     int64
+	Measure      Snapshot
+	Delivery     DeliveryCounts
+	Check        checker.Report
+	Interrupted  bool
+	DrainTimeout bool
+	HistoryLines int64
+	Decisions    map[string]int64
+	Harness      HarnessUse
+	Ops          OpCounts
+}
+
+// DeliveryCounts are the delivery's counters at the end.
+type DeliveryCounts struct {
+	Emitted, Duplicated, Reordered, Dropped int64
+	Invocations, Failures, Retries, Dead    int64
+}
+
+type arrival struct {
+	id, user, device, path string
+	phase                  string
+	fileIndex              int
+	size                   int64
+	stale                  int
+	contentSeed            uint64
+	intended               time.Time
+}
+
+type runConfig struct {
+	push               bool
+	firstDelay         time.Duration
+	autoFirst          bool
+	pollInterval       time.Duration
+	maxInterval        time.Duration
+	backoff            float64
+	maxPolls           int
+	pollTimeout        time.Duration
+	multipartThreshold int64
+	partSize           int64
+}
+
+type runner struct {
+	opt       Options
+	sc        *scenarios.Scenario
+	cfg       runConfig
+	env       *Env
+	coord     *coordinator.Coordinator
+	delivery  *Delivery
+	push      *pushHub
+	hist      *history.Writer
+	rec       *Recorder
+	heads     *heads
+	est       *estimator
+	tokens    coordinator.Tokens
+	apiURL    string
+	now       func() time.Time
+	multipart chan struct{}
+	metrics   *runMetrics
+	obs       *observer
+	stopAPI   func()
+}
+
+// Run executes a scenario and checks its history. A cancelled ctx stops the
+// arrivals, drains briefly and returns a partial result (Interrupted set).
+func Run(ctx context.Context, opt Options) (*Result, error) {
+	sc := opt.Scenario
+	if opt.MaxInFlight <= 0 {
+		opt.MaxInFlight = 20000
+	}
+	if opt.CheckTimeout <= 0 {
+		opt.CheckTimeout = 60 * time.Second
+	}
+	hf, err := os.Create(filepath.Join(opt.OutDir, "history.jsonl"))
+	if err != nil {
+		return nil, fmt.Errorf("create history: %w", err)
+	}
+	defer hf.Close()
+	r := &runner{opt: opt, sc: sc, now: time.Now, hist: history.NewWriter(hf), est: newEstimator(),
+		multipart: make(chan struct{}, 16)}
+	r.cfg = configFrom(sc)
+	r.heads = newHeads(sc.Population.Users * sc.Population.FilesPerUser)
+	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: sc.Coordinator.Strategy}
+	res.WorkloadHash = workload.Hash(sc, opt.Seed)
+
+	if err := r.start(ctx); err != nil {
+		return nil, err
+	}
+	defer r.stop()
+
+	res.Started = r.now()
+	r.rec = newRecorder(res.Started)
+	plan := workload.NewPlan(sc, opt.Seed)
+	res.Planned, _ = plan.PlannedCount()
+	res.PlannedRate = plan.PlannedRate()
+
+	stopProgress := r.progress(ctx, res)
+	var launched int64
+	var window time.Duration
+	if sc.Model == "closed" {
+		launched, window = r.generateClosed(ctx, plan, res.Started)
+	} else {
+		launched, window = r.generate(ctx, plan, res.Started)
+	}
+	res.Launched, res.Window = launched, window
+	res.Interrupted = ctx.Err() != nil
+
+	drain := sc.Drain
+	if res.Interrupted {
+		drain = min(drain, 5*time.Second)
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	res.DrainTimeout = r.drain(dctx) != nil
+	cancel()
+	stopProgress()
+	res.Elapsed = r.now().Sub(res.Started)
+	res.Measure = r.rec.Snapshot()
+	res.Decisions = r.obs.counts()
+
+	r.readBack(context.WithoutCancel(ctx))
+	if err := r.hist.Flush(); err != nil {
+		return res, err
+	}
+	res.HistoryLines = r.hist.Lines()
+	r.delivery.Close()
+	res.Delivery = r.delivery.counts()
+	res.Harness = measureHarness(res.Elapsed)
+	res.Ops = r.ops()
+
+	rep, err := checker.CheckFile(hf.Name(), checker.Options{LinearizabilityTimeout: opt.CheckTimeout,
+		Fencing: sc.Coordinator.Strategy != coordinator.StrategyS3Conditional})
+	if err != nil {
+		return res, fmt.Errorf("check history: %w", err)
+	}
+	res.Check = rep
+	return res, nil
+}
+
+func configFrom(sc *scenarios.Scenario) runConfig {
+	p := sc.Wait.Poll
+	c := runConfig{push: sc.Wait.Push, firstDelay: p.FirstDelayFixed, autoFirst: p.FirstDelay == "auto" || p.FirstDelay == "",
+		pollInterval: p.Interval, maxInterval: p.MaxInterval, backoff: p.Backoff, maxPolls: p.MaxPolls,
+		pollTimeout: p.Timeout, multipartThreshold: sc.Sizes.MultipartThreshold, partSize: sc.Sizes.PartSize}
+	if c.pollInterval <= 0 {
+		c.pollInterval = 100 * time.Millisecond
+	}
+	if c.maxInterval < c.pollInterval {
+		c.maxInterval = c.pollInterval
+	}
+	if c.backoff < 1 {
+		c.backoff = 1
+	}
+	if c.pollTimeout <= 0 {
+		c.pollTimeout = 30 * time.Second
+	}
+	if c.multipartThreshold <= 0 {
+		c.multipartThreshold = 8 << 20
+	}
+	if c.partSize < 5<<20 {
+		c.partSize = 5 << 20
+	}
+	return c
+}
+
+// generate launches the planned arrivals at their instants (open model)
+// and waits for every upload to end or ctx to stop the arrivals.
+func (r *runner) generate(ctx context.Context, plan *workload.Plan, start time.Time) (int64, time.Duration) {
+	sem := make(chan struct{}, r.opt.MaxInFlight)
+	var wg sync.WaitGroup
+	var launched int64
+	var last time.Duration
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	names := newNamer(r.opt.Seed, r.sc)
+loop:
+	for {
+		a, ok := plan.Next()
+		if !ok {
+			break
+		}
+		last = a.At
+		if d := time.Until(start.Add(a.At)); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-timer.C:
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break loop
+		}
+		arr := names.arrival(a, start)
+		launched++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.upload(ctx, arr)
+		}()
+	}
+	wg.Wait()
+	return launched, last
+}
+
+// generateClosed runs each closed-model device in a loop: upload, learn
+// the outcome, think, until its iterations, the duration or the upload cap
+// end it.
+func (r *runner) generateClosed(ctx context.Context, plan *workload.Plan, start time.Time) (int64, time.Duration) {
+	var launched atomic.Int64
+	var wg sync.WaitGroup
+	names := newNamer(r.opt.Seed, r.sc)
+	for d := range r.sc.Closed.Devices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				a, ok := plan.NextFor(d)
+				if !ok {
+					return
+				}
+				sleepCtx(ctx, a.At)
+				if ctx.Err() != nil || r.sc.Duration > 0 && time.Since(start) >= r.sc.Duration {
+					return
+				}
+				if n := launched.Add(1); r.sc.Uploads > 0 && n > r.sc.Uploads {
+					launched.Add(-1)
+					return
+				}
+				a.At = time.Since(start) // closed model: the intended instant is now
+				r.upload(ctx, names.arrival(a, start))
+			}
+		}()
+	}
+	wg.Wait()
+	return launched.Load(), time.Since(start)
+}
+
+// drain waits for the delivery to empty (late and retried events).
+func (r *runner) drain(ctx context.Context) error {
+	return r.delivery.Wait(ctx)
+}
+
+func (r *runner) progress(ctx context.Context, res *Result) (stop func()) {
+	if r.opt.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				r.opt.Progress(r.snapshotProgress(res))
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait(); r.opt.Progress(r.snapshotProgress(res)) }
+}
+
+func (r *runner) snapshotProgress(res *Result) Progress {
+	s := r.rec.Snapshot()
+	p := Progress{Elapsed: r.now().Sub(res.Started), Planned: res.Planned, InFlight: s.InFlight,
+		Committed: s.Outcomes[history.OutcomeCommitted], Conflict: s.Outcomes[history.OutcomeConflict],
+		Errors: s.Outcomes[history.OutcomeError] + s.Outcomes[history.OutcomeUnknown], Pending: r.delivery.Pending()}
+	for _, v := range s.Outcomes {
+		p.Done += v
+	}
+	p.Started = p.Done + p.InFlight
+	return p
+}
+
+// heads is each file's latest version as the devices know it: what a sync
+// client would hold after its pushes.
+type heads struct{ v []atomic.Int64 }
+
+func newHeads(n int) *heads      { return &heads{v: make([]atomic.Int64, max(n, 1))} }
+func (h *heads) get(i int) int64 { return h.v[i].Load() }
+func (h *heads) learn(i int, version int64) {
+	for {
+		old := h.v[i].Load()
+		if version <= old || h.v[i].CompareAndSwap(old, version) {
+			return
+		}
+	}
+}
+
+// estimator predicts when an upload's decision will be ready, from recent
+// decision times, so the first poll is not wasted.
+type estimator struct{ ewma atomic.Int64 }
+
+func newEstimator() *estimator {
+	e := &estimator{}
+	e.ewma.Store(int64(50 * time.Millisecond))
+	return e
+}
+
+func (e *estimator) observe(d time.Duration) {
+	old := e.ewma.Load()
+	e.ewma.Store(old + (int64(d)-old)/16)
+}
+
+// firstPoll waits for the typical decision time plus the time to read the
+// content back for its checksum (at about 200 MB/s).
+func (e *estimator) firstPoll(size int64) time.Duration {
+	return time.Duration(float64(e.ewma.Load())*1.25) + time.Duration(size/200)*time.Microsecond
+}
+
+// namer turns planned arrivals into names and ids.
+type namer struct {
+	sc    *scenarios.Scenario
+	idKey uint64
+}
+
+func newNamer(seed uint64, sc *scenarios.Scenario) *namer {
+	return &namer{sc: sc, idKey: rand.New(rand.NewPCG(seed, 0x1d)).Uint64()}
+}
+
+func (n *namer) arrival(a workload.Arrival, start time.Time) arrival {
+	p := n.sc.Population
+	return arrival{
+		id:          fmt.Sprintf("%016x-%08x", n.idKey, a.Seq),
+		user:        fmt.Sprintf("u%05d", a.User),
+		device:      fmt.Sprintf("dev%02d", a.Device),
+		path:        filePath(a.File, p.HotFiles),
+		phase:       a.Phase,
+		fileIndex:   a.User*p.FilesPerUser + a.File,
+		size:        a.Size,
+		stale:       a.Stale,
+		contentSeed: a.ContentSeed,
+		intended:    start.Add(a.At),
+	}
+}
+
+var exts = []string{".txt", ".docx", ".jpg", ".pdf", ""}
+
+func filePath(file, hot int) string {
+	if file < hot {
+		return fmt.Sprintf("shared/hot-%d%s", file, exts[file%len(exts)])
+	}
+	return fmt.Sprintf("docs/file-%04d%s", file, exts[file%len(exts)])
+}
+
+var errNoEnv = errors.New("no environment")

@@ -1,0 +1,83 @@
+package workload
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+
+	"github.com/stormsim/stormsim/scenarios"
+)
+
+// hashClosedIterations bounds the per-device iterations Hash covers for a
+// closed model with neither iterations nor an upload cap.
+const hashClosedIterations = 1000
+
+// Hash returns a hex SHA-256 over every planned arrival of sc with seed
+// (seq, instant, phase, user, device, file, hot, staleness, size, content
+// seed): the same scenario and seed give the same hash. It streams the
+// plan, holding none of it. For the closed model it covers each device's
+// first Closed.Iterations uploads (or ceil(uploads/devices) of them, or
+// 1000), device by device. A scheduler section adds every planned
+// scheduler event (see Events).
+func Hash(sc *scenarios.Scenario, seed uint64) string {
+	p := NewPlan(sc, seed)
+	h := sha256.New()
+	h.Write([]byte("stormsim/workload/v1\x00" + sc.Model + "\x00"))
+	if sc.Model == "closed" {
+		per := int64(sc.Closed.Iterations)
+		if per == 0 && sc.Uploads > 0 && sc.Closed.Devices > 0 {
+			per = (sc.Uploads + int64(sc.Closed.Devices) - 1) / int64(sc.Closed.Devices)
+		}
+		if per == 0 {
+			per = hashClosedIterations
+		}
+		for d := range sc.Closed.Devices {
+			for range per {
+				a, ok := p.NextFor(d)
+				if !ok {
+					break
+				}
+				writeArrival(h, &a)
+			}
+		}
+	} else {
+		for a, ok := p.Next(); ok; a, ok = p.Next() {
+			writeArrival(h, &a)
+		}
+	}
+	if sc.Scheduler != nil {
+		h.Write([]byte("\x00scheduler\x00"))
+		e := NewEvents(sc, seed)
+		var b [40]byte
+		for ev, ok := e.Next(); ok; ev, ok = e.Next() {
+			le := binary.LittleEndian
+			le.PutUint64(b[0:], uint64(ev.Seq))
+			le.PutUint64(b[8:], uint64(ev.User))
+			le.PutUint64(b[16:], uint64(ev.Index))
+			le.PutUint64(b[24:], uint64(ev.SignUp))
+			le.PutUint64(b[32:], uint64(ev.Due))
+			h.Write(b[:])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func writeArrival(h hash.Hash, a *Arrival) {
+	var b [8*9 + 1]byte
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], uint64(a.Seq))
+	le.PutUint64(b[8:], uint64(a.At))
+	le.PutUint64(b[16:], uint64(a.User))
+	le.PutUint64(b[24:], uint64(a.Device))
+	le.PutUint64(b[32:], uint64(a.File))
+	le.PutUint64(b[40:], uint64(a.Stale))
+	le.PutUint64(b[48:], uint64(a.Size))
+	le.PutUint64(b[56:], a.ContentSeed)
+	le.PutUint64(b[64:], uint64(len(a.Phase)))
+	if a.Hot {
+		b[72] = 1
+	}
+	h.Write(b[:])
+	h.Write([]byte(a.Phase))
+}

@@ -1,0 +1,97 @@
+package workload
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stormsim/stormsim/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/hashes.golden")
+
+func builtin(t testing.TB, name string) *scenarios.Scenario {
+	t.Helper()
+	data, ok := scenarios.Builtin(name)
+	if !ok {
+		t.Fatalf("no built-in %q", name)
+	}
+	sc, err := scenarios.Parse(name+".yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func TestHash_Deterministic(t *testing.T) {
+	tests := []struct {
+		name string
+		sc   *scenarios.Scenario
+	}{
+		{"burst", builtin(t, "burst")},
+		{"ci", builtin(t, "ci")},
+		{"closed", scenario(t, "model: closed\nuploads: 100\nclosed: {devices: 7}")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := Hash(tt.sc, 1), Hash(tt.sc, 1)
+			if a != b {
+				t.Fatalf("same seed: %s != %s", a, b)
+			}
+			if c := Hash(tt.sc, 2); c == a {
+				t.Fatalf("seeds 1 and 2 give the same hash %s", a)
+			}
+			if len(a) != 64 {
+				t.Fatalf("hash %q is not hex SHA-256", a)
+			}
+		})
+	}
+}
+
+func TestHash_SensitiveToScenario(t *testing.T) {
+	a := scenario(t, "phases: [{kind: constant, rate: 10, duration: 1s}]")
+	b := scenario(t, "phases: [{kind: constant, rate: 10, duration: 1s}]\npopulation: {hot_share: 0.5}")
+	if Hash(a, 1) == Hash(b, 1) {
+		t.Fatal("different hot share, same hash")
+	}
+}
+
+// TestHash_Golden pins the planned workload of every built-in scenario:
+// a change here means old seeds no longer reproduce old runs. Run with
+// -update after an intended change.
+func TestHash_Golden(t *testing.T) {
+	var b strings.Builder
+	for _, name := range scenarios.BuiltinNames() {
+		sc := builtin(t, name)
+		fmt.Fprintf(&b, "%s %d %s\n", name, sc.Seed, Hash(sc, sc.Seed))
+	}
+	path := filepath.Join("testdata", "hashes.golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if got := b.String(); got != string(want) {
+		t.Errorf("workload hashes changed:\n got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func BenchmarkPlan_Next(b *testing.B) {
+	sc := builtin(b, "burst")
+	sc.Phases = []scenarios.Phase{{Kind: "poisson", Rate: 1000, Name: "p"}}
+	p := NewPlan(sc, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Next()
+	}
+}

@@ -1,0 +1,124 @@
+package sim_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/workload"
+)
+
+const small = `
+name: small
+seed: 7
+drain: 20s
+phases:
+  - {kind: burst, count: 120, at: 0s, duration: 500ms}
+  - {kind: constant, rate: 100, duration: 1s}
+population: {users: 20, devices_per_user: 3, files_per_user: 4, hot_files: 1, hot_share: 0.6, stale_share: 0.05, max_staleness: 2}
+sizes: {kind: lognormal, median: 2KiB, sigma: 1, cap: 64KiB}
+coordinator: {strategy: STRATEGY, concurrency: 16}
+delivery: {duplicate: 0.1, reorder: 0.1}
+gates: ["invariants.violations == 0", "uploads.unknown == 0"]
+`
+
+func smallScenario(t *testing.T, strategy string) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Parse("small.yaml", []byte(strings.Replace(small, "STRATEGY", strategy, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func TestRun_SmallScenario_Passes(t *testing.T) {
+	for _, strategy := range []string{coordinator.StrategyRedisLock, coordinator.StrategyS3Conditional} {
+		t.Run(strategy, func(t *testing.T) {
+			sc := smallScenario(t, strategy)
+			res, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Check.OK() {
+				for _, c := range res.Check.Checks {
+					if !c.OK {
+						t.Errorf("%s: %d violations %v %s", c.Name, c.Violations, c.Examples, c.Detail)
+					}
+				}
+			}
+			m := res.Measure.Outcomes
+			if m["committed"] == 0 || m["conflict"] == 0 {
+				t.Errorf("outcomes %v: want both commits and conflicts", m)
+			}
+			if got := m["committed"] + m["conflict"]; got != res.Planned {
+				t.Errorf("%d decided uploads, planned %d", got, res.Planned)
+			}
+			if res.Delivery.Duplicated == 0 {
+				t.Errorf("no duplicate events were delivered")
+			}
+		})
+	}
+}
+
+func TestRun_SameSeed_SameWorkloadHash(t *testing.T) {
+	sc := smallScenario(t, coordinator.StrategyRedisLock)
+	if a, b := workload.Hash(sc, 7), workload.Hash(sc, 7); a != b {
+		t.Fatalf("hash differs for the same seed: %s %s", a, b)
+	}
+	if workload.Hash(sc, 7) == workload.Hash(sc, 8) {
+		t.Fatalf("hash equal for different seeds")
+	}
+}
+
+// Broken coordinators must be caught: each mutant breaks one promise and
+// the named invariant must report it.
+func TestRun_Mutants_Caught(t *testing.T) {
+	tests := []struct {
+		name      string
+		mutant    func() *sim.Mutant
+		invariant string
+	}{
+		{"loser bytes dropped", func() *sim.Mutant {
+			return &sim.Mutant{Name: "drop-copy", WrapHandler: func(h sim.Handler, env *sim.Env, c *coordinator.Coordinator) sim.Handler {
+				return func(ctx context.Context, ev events.S3Event) error {
+					key := ev.Records[0].S3.Object.Key
+					if err := h(ctx, ev); err != nil {
+						return err
+					}
+					user, id, _ := coordinator.ParseStagingKey(key)
+					if r, ok, _ := c.Result(ctx, user, id); ok && r.Copy != "" {
+						_, _ = env.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &env.Bucket, Key: &r.Copy})
+					}
+					return nil
+				}
+			}}
+		}, "nothing-dropped"},
+		{"devices ignore pushes", func() *sim.Mutant {
+			return &sim.Mutant{Name: "ignore-push", IgnorePush: true}
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := smallScenario(t, coordinator.StrategyRedisLock)
+			res, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: t.TempDir(), Mutant: tt.mutant()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.invariant == "" {
+				if res.Measure.PushOnly != 0 {
+					t.Errorf("devices ignoring pushes still resolved %d uploads by push", res.Measure.PushOnly)
+				}
+				return
+			}
+			c, _ := res.Check.Find(tt.invariant)
+			if c.OK || c.Violations == 0 {
+				t.Errorf("%s not caught by %s: %+v", tt.name, tt.invariant, c)
+			}
+		})
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package schedsim_test
+
+const raceEnabled = true

@@ -268,3 +268,30 @@ func first(s []string, n int) []string {
 }
 
 var _ = sort.Strings
+
+// BuildScheduler turns a scheduler-only run into results.json.
+func BuildScheduler(res *sim.SchedulerResult, sc *scenarios.Scenario, seed uint64, hash, rerun string) *Results {
+	r := &Results{Scenario: sc.Name, Seed: seed, WorkloadHash: hash, Strategy: res.Sched.Strategy,
+		Started: res.Started, DurationSeconds: res.Elapsed.Seconds(), Rerun: rerun, Invariants: []Invariant{}}
+	for i, s := range res.Sched.Strategies {
+		if i == 0 {
+			r.Scheduler = &Scheduler{Strategy: s.Strategy, Events: s.Events, Runs: s.Runs, Early: s.Early,
+				Missed: s.Missed, Duplicates: s.Duplicates, Invocations: s.Invocations, EmptyWakeups: s.EmptyWakeups,
+				RuleUpdates: s.RuleUpdates, Throttled: s.ThrottledUpdates, TheoryMean: s.TheoryMeanSeconds,
+				Lateness: latency(s.Histogram, true)}
+			continue
+		}
+		r.Scheduler.Peers = append(r.Scheduler.Peers, SchedulerPeer{Strategy: s.Strategy, MeanLateness: s.Lateness.Mean,
+			P99Lateness: s.Lateness.P99, MaxLateness: s.Lateness.Max, Invocations: s.Invocations,
+			RuleUpdates: s.RuleUpdates, Early: s.Early, Missed: s.Missed})
+	}
+	for _, c := range res.Check.Checks {
+		r.Invariants = append(r.Invariants, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
+			Examples: nonNil(c.Examples), Inconclusive: c.Inconclusive, Detail: c.Detail})
+	}
+	r.Harness = &Harness{CPUSeconds: res.Harness.CPUSeconds, CPUUtilization: res.Harness.Utilization,
+		MaxRSSBytes: res.Harness.MaxRSS, HistoryLines: res.HistoryLines}
+	r.Gates = EvalGates(sc.ParsedGates, r)
+	r.Verdict, r.Reasons = verdict(r, &sim.Result{})
+	return r
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/workload"
 )
 
 type runOptions struct {
@@ -70,9 +71,6 @@ func runCmd(args []string) error {
 			return usagef("--seed %q: not a non-negative integer", o.seed)
 		}
 	}
-	if sc.Scheduler != nil && len(sc.Phases) == 0 {
-		return usagef("%s: scheduler-only scenarios are not wired into simrun yet", path)
-	}
 	dir := o.out
 	if dir == "" {
 		dir = filepath.Join("runs", fmt.Sprintf("%s-%s", sc.Name, time.Now().Format("20060102-150405")))
@@ -85,7 +83,10 @@ func runCmd(args []string) error {
 	defer stop()
 	rerun := fmt.Sprintf("simrun --seed %d %s", seed, path)
 	if !o.quiet && !o.json {
-		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, workload %s, output %s\n", sc.Name, seed, "…", dir)
+		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, dir)
+	}
+	if sc.Scheduler != nil && len(sc.Phases) == 0 {
+		return runScheduler(ctx, o, sc, seed, dir, rerun)
 	}
 	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: dir, MaxInFlight: o.maxInFlight, CheckTimeout: o.checkTimeout}
 	if !o.quiet && !o.json {
@@ -108,6 +109,31 @@ func runCmd(args []string) error {
 	if werr := report.WriteAll(dir, r, nil); werr != nil {
 		return werr
 	}
+	printResults(o, r, rerun, dir)
+	if res.Interrupted {
+		return exitError{exitInterrupted}
+	}
+	return exitError{verdictCode(r.Verdict)}
+}
+
+// runScheduler runs a scheduler-only scenario (virtual time by default).
+func runScheduler(ctx context.Context, o runOptions, sc *scenarios.Scenario, seed uint64, dir, rerun string) error {
+	res, err := sim.RunScheduler(ctx, sc, seed, dir)
+	if err != nil {
+		return err
+	}
+	r := report.BuildScheduler(res, sc, seed, workload.Hash(sc, seed), rerun)
+	if err := report.WriteAll(dir, r, nil); err != nil {
+		return err
+	}
+	printResults(o, r, rerun, dir)
+	if ctx.Err() != nil {
+		return exitError{exitInterrupted}
+	}
+	return exitError{verdictCode(r.Verdict)}
+}
+
+func printResults(o runOptions, r *report.Results, rerun, dir string) {
 	switch {
 	case o.json:
 		enc := json.NewEncoder(os.Stdout)
@@ -117,10 +143,6 @@ func runCmd(args []string) error {
 		_ = report.Summary(os.Stdout, r)
 		fmt.Printf("\nworkload %s\nrerun:   %s\noutput:  %s\n", r.WorkloadHash, rerun, dir)
 	}
-	if res.Interrupted {
-		return exitError{exitInterrupted}
-	}
-	return exitError{verdictCode(r.Verdict)}
 }
 
 func verdictCode(v string) int {

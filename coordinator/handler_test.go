@@ -125,7 +125,6 @@ func TestHandler_DuplicateAndLateEvents_Idempotent(t *testing.T) {
 	}
 }
 
-
 func TestHandler_PausedPastLockTTL_FenceRejectsCommit(t *testing.T) {
 	paused := make(chan struct{})
 	resume := make(chan struct{})

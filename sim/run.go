@@ -354,25 +354,49 @@ func (h *heads) learn(i int, version int64) {
 	}
 }
 
-// estimator predicts when an upload's decision will be ready, from recent
-// decision times, so the first poll is not wasted.
-type estimator struct{ ewma atomic.Int64 }
+// estimator predicts when an upload's decision will be ready from recent
+// processing times, so polls are not wasted. Decisions pull the estimate
+// towards what they took; a "pending" answer at age a proves the current
+// processing time exceeds a and pushes the estimate up at once, which is
+// what keeps a burst's backlog from turning into a storm of polls.
+type estimator struct{ ns atomic.Int64 }
 
 func newEstimator() *estimator {
 	e := &estimator{}
-	e.ewma.Store(int64(50 * time.Millisecond))
+	e.ns.Store(int64(50 * time.Millisecond))
 	return e
 }
 
 func (e *estimator) observe(d time.Duration) {
-	old := e.ewma.Load()
-	e.ewma.Store(old + (int64(d)-old)/16)
+	for {
+		old := e.ns.Load()
+		if e.ns.CompareAndSwap(old, old+(int64(d)-old)/16) {
+			return
+		}
+	}
 }
+
+func (e *estimator) pending(age time.Duration) {
+	for {
+		old := e.ns.Load()
+		if int64(age) <= old || e.ns.CompareAndSwap(old, old+(int64(age)-old)/2) {
+			return
+		}
+	}
+}
+
+func (e *estimator) get() time.Duration { return time.Duration(e.ns.Load()) }
 
 // firstPoll waits for the typical decision time plus the time to read the
 // content back for its checksum (at about 200 MB/s).
 func (e *estimator) firstPoll(size int64) time.Duration {
-	return time.Duration(float64(e.ewma.Load())*1.25) + time.Duration(size/200)*time.Microsecond
+	return time.Duration(float64(e.get())*1.25) + time.Duration(size/200)*time.Microsecond
+}
+
+// nextPoll is the wait after a pending answer at age: the backoff schedule,
+// or longer when the estimate says the decision is further away.
+func (e *estimator) nextPoll(age, interval time.Duration) time.Duration {
+	return max(interval, time.Duration(float64(e.get())*1.25)-age)
 }
 
 // namer turns planned arrivals into names and ids.

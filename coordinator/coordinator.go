@@ -188,3 +188,19 @@ func (c *Coordinator) observe(d Decision) {
 		c.cfg.Observer.Decided(d)
 	}
 }
+
+// Keys names the Redis keys the coordinator uses for one user's file and
+// upload, for tools that inspect its state (the harness's read-back and
+// its deliberately broken variants). Read them; don't write them.
+type Keys struct {
+	Lock, Fence, Head, Result, Commit string
+}
+
+// KeysFor returns the keys of user's file p and upload id.
+func (c *Coordinator) KeysFor(user, p, id string) Keys {
+	return Keys{Lock: c.lockKey(user, p), Fence: c.fenceKey(user, p), Head: c.headKey(user, p),
+		Result: c.resultKey(user, id), Commit: c.commitKey(user, id)}
+}
+
+// Config returns the coordinator's configuration (defaults applied).
+func (c *Coordinator) Config() Config { return c.cfg }

@@ -22,6 +22,8 @@ type DeliveryConfig struct {
 	Duplicate  float64                          // probability of a second copy
 	Reorder    float64                          // probability of being held back
 	Seed       uint64
+	// OnResult, when set, learns how each invocation ended.
+	OnResult func(err error, willRetry bool)
 }
 
 // Handler is what the delivery invokes: a Lambda-style S3 event handler.
@@ -197,6 +199,9 @@ func (d *Delivery) worker() {
 func (d *Delivery) invoke(it item) {
 	d.stats.Invocations.Add(1)
 	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{it.rec}})
+	if d.cfg.OnResult != nil && d.ctx.Err() == nil {
+		d.cfg.OnResult(err, err != nil && it.attempt < d.cfg.Retries)
+	}
 	if err == nil || d.ctx.Err() != nil {
 		d.finish()
 		return

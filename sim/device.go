@@ -36,6 +36,7 @@ func (r *runner) upload(ctx context.Context, a arrival) {
 	}
 	u.Start = r.now()
 	r.rec.started(u.Start)
+	r.prom.UploadStarted()
 	meta := coordinator.Metadata(coordinator.Upload{ID: u.ID, User: u.User, Path: u.Path, Base: u.Base,
 		Device: u.Device, SHA256: u.SHA256})
 	key := coordinator.StagingKey(u.User, u.ID)
@@ -80,9 +81,8 @@ func (r *runner) finish(u *history.Upload, decided time.Time, errKind string) {
 		r.rec.errorKind("history")
 	}
 	r.rec.finished(u, decided, errKind)
-	if r.metrics != nil {
-		r.metrics.upload(u)
-	}
+	r.prom.ObserveUpload(u.Outcome, u.Done.Sub(u.Intended), u.Polls)
+	r.prom.AddUploadBytes(u.Size)
 }
 
 // stagePut uploads with a presigned URL and a plain HTTP PUT, as mobile

@@ -22,13 +22,14 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/metrics"
 )
 
 // start brings up the environment, the coordinator, its event delivery,
 // the result API and the push subscription.
 func (r *runner) start(ctx context.Context) error {
-	r.obs = &observer{hist: r.hist, files: map[fileKey]struct{}{}}
-	r.metrics = &runMetrics{}
+	r.obs = &observer{hist: r.hist, files: map[fileKey]struct{}{}, prom: r.prom}
+	r.metrics = &runMetrics{prom: r.prom}
 	env := r.opt.Env
 	if env == nil {
 		var err error
@@ -42,7 +43,8 @@ func (r *runner) start(ctx context.Context) error {
 		}
 	}
 	r.env = env
-	env.Redis.AddHook(redisCounter{&r.metrics.redis})
+	r.metrics.s3.prom = r.prom
+	env.Redis.AddHook(redisCounter{&r.metrics.redis, r.prom})
 	r.tokens = coordinator.Tokens{Secret: []byte(fmt.Sprintf("stormsim-%d", r.opt.Seed))}
 	cfg := coordinator.Config{Bucket: env.Bucket, Strategy: r.sc.Coordinator.Strategy, Prefix: "stormsim:",
 		LockTTL: r.sc.Coordinator.LockTTL, Now: r.now, Observer: r.obs}
@@ -60,7 +62,7 @@ func (r *runner) start(ctx context.Context) error {
 	}
 	d := r.sc.Delivery
 	dc := DeliveryConfig{Workers: r.sc.Coordinator.Concurrency, QueueSize: d.QueueSize, Retries: r.sc.Coordinator.Retries,
-		Duplicate: d.Duplicate, Reorder: d.Reorder, Seed: r.opt.Seed ^ 0xde11}
+		Duplicate: d.Duplicate, Reorder: d.Reorder, Seed: r.opt.Seed ^ 0xde11, OnResult: r.handlerResult}
 	if d.Delay.Kind != "" {
 		dc.Delay = durationSampler(d.Delay)
 	}
@@ -141,6 +143,7 @@ type fileKey struct{ user, path string }
 // observer records the coordinator's decisions into the history.
 type observer struct {
 	hist *history.Writer
+	prom *metrics.Set
 
 	mu        sync.Mutex // guards below
 	files     map[fileKey]struct{}
@@ -154,6 +157,7 @@ func (o *observer) Decided(d coordinator.Decision) {
 		_ = o.hist.Write(history.Commit{T: history.KindCommit, ID: d.ID, User: d.User, Path: d.Path, Base: d.Base,
 			Version: d.Version, SHA256: d.SHA256, Fence: d.Fence, At: d.DecidedAt})
 	case coordinator.StateConflict:
+		o.prom.Conflict()
 		_ = o.hist.Write(history.Conflict{T: history.KindConflict, ID: d.ID, User: d.User, Path: d.Path, Base: d.Base,
 			Head: d.Head, Copy: d.Copy, At: d.DecidedAt})
 	case coordinator.StateRejected:
@@ -288,14 +292,19 @@ func parallel(ctx context.Context, n, width int, f func(i int)) {
 type runMetrics struct {
 	s3    opCounter
 	redis atomic.Int64
+	prom  *metrics.Set
 }
-
-func (m *runMetrics) upload(u *history.Upload) {}
 
 type opCounter struct {
-	mu sync.Mutex
-	n  map[string]int64
+	prom *metrics.Set
+	mu   sync.Mutex
+	n    map[string]int64
 }
+
+var s3OpNames = map[string]string{"PUT": metrics.OpPut, "COPY": metrics.OpCopy, "GET": metrics.OpGet,
+	"HEAD": metrics.OpHead, "DELETE": metrics.OpDelete, "LIST": metrics.OpList,
+	"CREATE_MULTIPART": metrics.OpCreateMultipart, "UPLOAD_PART": metrics.OpUploadPart,
+	"COMPLETE_MULTIPART": metrics.OpCompleteMultipart}
 
 func (c *opCounter) add(op string) {
 	c.mu.Lock()
@@ -325,7 +334,9 @@ func (r *runner) ops() OpCounts {
 // countS3 classifies S3 requests by operation.
 func countS3(h http.Handler, c *opCounter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		c.add(s3Op(req))
+		op := s3Op(req)
+		c.add(op)
+		c.prom.S3Request(s3OpNames[op])
 		h.ServeHTTP(w, req)
 	})
 }
@@ -363,14 +374,25 @@ func s3Op(req *http.Request) string {
 }
 
 // redisCounter counts Redis commands (a pipeline counts each command).
-type redisCounter struct{ n *atomic.Int64 }
+type redisCounter struct {
+	n    *atomic.Int64
+	prom *metrics.Set
+}
 
 func (c redisCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (c redisCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		c.prom.RedisCall(1)
+		return next(ctx, cmd)
+	}
 }
 func (c redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(int64(len(cmds))); return next(ctx, cmds) }
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(int64(len(cmds)))
+		c.prom.RedisCall(len(cmds))
+		return next(ctx, cmds)
+	}
 }
 
 // HarnessUse is the harness process's own resource use.
@@ -402,3 +424,17 @@ func (d *Delivery) counts() DeliveryCounts {
 
 var _ net.Listener
 var errReadBack = errors.New("read back")
+
+// handlerResult counts one handler invocation by how it ended.
+func (r *runner) handlerResult(err error, willRetry bool) {
+	switch {
+	case err == nil:
+		r.prom.HandlerInvoked(metrics.HandlerOK)
+	case errors.Is(err, coordinator.ErrCrash):
+		r.prom.HandlerInvoked(metrics.HandlerCrash)
+	case willRetry:
+		r.prom.HandlerInvoked(metrics.HandlerRetry)
+	default:
+		r.prom.HandlerInvoked(metrics.HandlerError)
+	}
+}

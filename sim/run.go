@@ -2,8 +2,12 @@ package sim
 
 import (
 	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
 	"errors"
 	"fmt"
+	"github.com/stormsim/stormsim/sim/metrics"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -36,6 +40,9 @@ type Options struct {
 	Mutant *Mutant
 	// CheckTimeout bounds the linearizability check (default 60s).
 	CheckTimeout time.Duration
+	// Registry receives the run's Prometheus metrics (serve it live with
+	// promhttp); nil makes a private one. Result.Gatherer reads it back.
+	Registry *prometheus.Registry
 }
 
 // Progress is a snapshot for a progress display.
@@ -70,6 +77,8 @@ type Result struct {
 	Decisions    map[string]int64
 	Harness      HarnessUse
 	Ops          OpCounts
+	// Gatherer holds the run's Prometheus metrics (for metrics.prom).
+	Gatherer prometheus.Gatherer
 }
 
 // DeliveryCounts are the delivery's counters at the end.
@@ -118,6 +127,7 @@ type runner struct {
 	now       func() time.Time
 	multipart chan struct{}
 	metrics   *runMetrics
+	prom      *metrics.Set
 	obs       *observer
 	stopAPI   func()
 }
@@ -140,8 +150,12 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	r := &runner{opt: opt, sc: sc, now: time.Now, hist: history.NewWriter(hf), est: newEstimator(),
 		multipart: make(chan struct{}, 16)}
 	r.cfg = configFrom(sc)
+	if opt.Registry == nil {
+		opt.Registry = prometheus.NewRegistry()
+	}
+	r.prom = metrics.New(opt.Registry)
 	r.heads = newHeads(sc.Population.Users * sc.Population.FilesPerUser)
-	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: sc.Coordinator.Strategy}
+	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: sc.Coordinator.Strategy, Gatherer: opt.Registry}
 	res.WorkloadHash = workload.Hash(sc, opt.Seed)
 
 	if err := r.start(ctx); err != nil {

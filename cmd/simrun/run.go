@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,8 +18,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/term"
 
+	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
@@ -34,6 +38,7 @@ type runOptions struct {
 	maxInFlight  int
 	cpuProfile   string
 	memProfile   string
+	metricsAddr  string
 }
 
 func runCmd(args []string) error {
@@ -47,6 +52,7 @@ func runCmd(args []string) error {
 	fs.IntVar(&o.maxInFlight, "max-inflight", 20000, "most uploads in flight at once")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile at the end of the run to this file")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (loopback unless a host is named, e.g. :9090)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest ...\n\nflags:")
 		fs.PrintDefaults()
@@ -88,7 +94,15 @@ func runCmd(args []string) error {
 	if sc.Scheduler != nil && len(sc.Phases) == 0 {
 		return runScheduler(ctx, o, sc, seed, dir, rerun)
 	}
-	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: dir, MaxInFlight: o.maxInFlight, CheckTimeout: o.checkTimeout}
+	reg := prometheus.NewRegistry()
+	if o.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(o.metricsAddr, reg)
+		if err != nil {
+			return usageError{err}
+		}
+		defer stopMetrics()
+	}
+	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: dir, MaxInFlight: o.maxInFlight, CheckTimeout: o.checkTimeout, Registry: reg}
 	if !o.quiet && !o.json {
 		opt.Progress = progressPrinter(os.Stderr)
 	}
@@ -106,7 +120,7 @@ func runCmd(args []string) error {
 		r.Verdict = report.Inconclusive
 		r.Reasons = append(r.Reasons, err.Error())
 	}
-	if werr := report.WriteAll(dir, r, nil); werr != nil {
+	if werr := report.WriteAll(dir, r, reg); werr != nil {
 		return werr
 	}
 	printResults(o, r, rerun, dir)
@@ -261,4 +275,18 @@ func startProfiles(cpu, mem string) (func(), error) {
 			}
 		}
 	}, nil
+}
+
+// serveMetrics serves reg at /metrics on addr (loopback unless named).
+func serveMetrics(addr string, reg *prometheus.Registry) (func(), error) {
+	ln, err := coordinator.Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := coordinator.NewServer(mux)
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ln.Addr())
+	return func() { _ = srv.Close() }, nil
 }

@@ -23,7 +23,7 @@ type DeliveryConfig struct {
 	Reorder    float64                          // probability of being held back
 	Seed       uint64
 	// OnResult, when set, learns how each invocation ended.
-	OnResult func(err error, willRetry bool)
+	OnResult func(err error, willRetry bool, took time.Duration)
 }
 
 // Handler is what the delivery invokes: a Lambda-style S3 event handler.
@@ -198,9 +198,10 @@ func (d *Delivery) worker() {
 
 func (d *Delivery) invoke(it item) {
 	d.stats.Invocations.Add(1)
+	began := time.Now()
 	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{it.rec}})
 	if d.cfg.OnResult != nil && d.ctx.Err() == nil {
-		d.cfg.OnResult(err, err != nil && it.attempt < d.cfg.Retries)
+		d.cfg.OnResult(err, err != nil && it.attempt < d.cfg.Retries, time.Since(began))
 	}
 	if err == nil || d.ctx.Err() != nil {
 		d.finish()

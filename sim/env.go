@@ -35,6 +35,9 @@ type Env struct {
 	HTTP     *http.Client
 	MR       *miniredis.Miniredis // nil for real servers
 	Backend  *notifyingBackend    // nil for real servers
+	// OnStaged, when set, is how a non-embedded environment delivers S3
+	// notifications: the run passes the function that queues an event.
+	OnStaged func(emit func(key string, size int64))
 	stopTick chan struct{}
 	closers  []func()
 	once     sync.Once

@@ -43,10 +43,18 @@ func (r *runner) start(ctx context.Context) error {
 		}
 	}
 	r.env = env
+	if env.OnStaged != nil {
+		// Events come from the storage server (a webhook), not the wrapper.
+		env.OnStaged(func(key string, size int64) { r.delivery.Emit(env.Bucket, key, size, r.now()) })
+	}
 	r.metrics.s3.prom = r.prom
 	env.Redis.AddHook(redisCounter{&r.metrics.redis, r.prom})
 	r.tokens = coordinator.Tokens{Secret: []byte(fmt.Sprintf("stormsim-%d", r.opt.Seed))}
-	cfg := coordinator.Config{Bucket: env.Bucket, Strategy: r.sc.Coordinator.Strategy, Prefix: "stormsim:",
+	prefix := r.opt.KeyPrefix
+	if prefix == "" {
+		prefix = "stormsim:"
+	}
+	cfg := coordinator.Config{Bucket: env.Bucket, Strategy: r.sc.Coordinator.Strategy, Prefix: prefix,
 		LockTTL: r.sc.Coordinator.LockTTL, Now: r.now, Observer: r.obs}
 	if m := r.opt.Mutant; m != nil && m.Hooks != nil {
 		cfg.Hooks = m.Hooks
@@ -426,7 +434,8 @@ var _ net.Listener
 var errReadBack = errors.New("read back")
 
 // handlerResult counts one handler invocation by how it ended.
-func (r *runner) handlerResult(err error, willRetry bool) {
+func (r *runner) handlerResult(err error, willRetry bool, took time.Duration) {
+	r.handlerNanos.Add(int64(took))
 	switch {
 	case err == nil:
 		r.prom.HandlerInvoked(metrics.HandlerOK)

@@ -43,6 +43,9 @@ type Options struct {
 	// Registry receives the run's Prometheus metrics (serve it live with
 	// promhttp); nil makes a private one. Result.Gatherer reads it back.
 	Registry *prometheus.Registry
+	// KeyPrefix starts every Redis key of the run (default "stormsim:"), so
+	// runs sharing a server never touch each other's data.
+	KeyPrefix string
 }
 
 // Progress is a snapshot for a progress display.
@@ -79,6 +82,9 @@ type Result struct {
 	Ops          OpCounts
 	// Gatherer holds the run's Prometheus metrics (for metrics.prom).
 	Gatherer prometheus.Gatherer
+	// HandlerSeconds is the time spent in handler invocations (for the
+	// GB-second cost estimate).
+	HandlerSeconds float64
 }
 
 // DeliveryCounts are the delivery's counters at the end.
@@ -128,8 +134,10 @@ type runner struct {
 	multipart chan struct{}
 	metrics   *runMetrics
 	prom      *metrics.Set
-	obs       *observer
-	stopAPI   func()
+
+	handlerNanos atomic.Int64
+	obs          *observer
+	stopAPI      func()
 }
 
 // Run executes a scenario and checks its history. A cancelled ctx stops the
@@ -201,6 +209,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	res.Delivery = r.delivery.counts()
 	res.Harness = measureHarness(res.Elapsed)
 	res.Ops = r.ops()
+	res.HandlerSeconds = time.Duration(r.handlerNanos.Load()).Seconds()
 
 	rep, err := checker.CheckFile(hf.Name(), checker.Options{LinearizabilityTimeout: opt.CheckTimeout,
 		Fencing: sc.Coordinator.Strategy != coordinator.StrategyS3Conditional})

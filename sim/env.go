@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -92,6 +93,7 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	}
 	srv := coordinator.NewServer(h)
 	srv.ReadTimeout, srv.WriteTimeout = 5*time.Minute, 5*time.Minute
+	srv.ErrorLog = log.New(io.Discard, "", 0) // gofakes3 double-writes headers on cancelled requests
 	go func() { _ = srv.Serve(ln) }()
 	e.closers = append(e.closers, func() { _ = srv.Close() })
 	e.S3URL = "http://" + ln.Addr().String()

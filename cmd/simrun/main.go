@@ -57,6 +57,8 @@ func run(args []string) int {
 		err = reportCmd(args[1:])
 	case "selftest":
 		err = selftestCmd(args[1:])
+	case "bench":
+		err = benchCmd(args[1:])
 	case "run":
 		err = runCmd(args[1:])
 	default:

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/workload"
+)
+
+// benchCmd measures the component operations on the embedded fakes,
+// derives the ceiling for a scenario's mix, runs the scenario and prints
+// its efficiency: achieved decisions per second / ceiling.
+func benchCmd(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	out := fs.String("out", "", "output folder (default runs/bench-SCENARIO-TIME)")
+	per := fs.Duration("op-time", time.Second, "how long to measure each operation")
+	workers := fs.Int("workers", 64, "concurrent callers per operation")
+	if err := fs.Parse(interleave(args)); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usagef("usage: simrun bench [--out DIR] [--op-time 1s] SCENARIO.yaml")
+	}
+	sc, path, err := loadScenario(fs.Arg(0))
+	if err != nil {
+		return usageError{err}
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("runs", fmt.Sprintf("bench-%s-%s", sc.Name, time.Now().Format("20060102-150405")))
+	}
+	if err := writable(dir); err != nil {
+		return usageError{err}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	size := int64(workload.Mean(sc.Sizes.Dist))
+	size = max(size, 1)
+	fmt.Fprintf(os.Stderr, "measuring operations at %d bytes (the mix's mean), %v each...\n", size, *per)
+	ops, err := sim.MeasureOps(ctx, sim.BenchOptions{Workers: *workers, Duration: *per, Sizes: []int64{size}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "running %s...\n", path)
+	res, err := sim.Run(ctx, sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: dir})
+	if err != nil {
+		return err
+	}
+	r := report.Build(res, sc, fmt.Sprintf("simrun bench %s", path))
+	if err := report.WriteAll(dir, r, res.Gatherer); err != nil {
+		return err
+	}
+	ceiling := sim.CeilingFor(ops, size, r.Polls.Mean)
+	achieved := decisionRate(r)
+	b := benchReport{Scenario: sc.Name, Ceiling: ceiling, AchievedDecisionsPerSec: achieved,
+		RedisCallsPerUpload: r.Harness.RedisCallsPerUpload, S3CallsPerUpload: r.Harness.S3CallsPerUpload,
+		Verdict: r.Verdict}
+	if ceiling.UploadsSec > 0 {
+		b.Efficiency = achieved / ceiling.UploadsSec
+	}
+	f, err := os.Create(filepath.Join(dir, "bench.json"))
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(b)
+	f.Close()
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "operation\tsize\tper second\tseconds per upload\n")
+	for _, o := range ops {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.6f\n", o.Op, o.Size, o.PerSec, ceiling.PerUpload[o.Op])
+	}
+	tw.Flush()
+	fmt.Printf("\nceiling (uploads decided/s, %.2f polls each): %.0f\n", ceiling.PollsMean, ceiling.UploadsSec)
+	fmt.Printf("achieved (decisions/s over the decision window): %.0f\n", achieved)
+	fmt.Printf("efficiency: %.2f   (redis calls/upload %.2f, s3 calls/upload %.2f; run verdict %s)\n",
+		b.Efficiency, b.RedisCallsPerUpload, b.S3CallsPerUpload, r.Verdict)
+	fmt.Printf("output: %s\n", dir)
+	return nil
+}
+
+type benchReport struct {
+	Scenario                string      `json:"scenario"`
+	Ceiling                 sim.Ceiling `json:"ceiling"`
+	AchievedDecisionsPerSec float64     `json:"achieved_decisions_per_second"`
+	Efficiency              float64     `json:"efficiency"`
+	RedisCallsPerUpload     float64     `json:"redis_calls_per_upload"`
+	S3CallsPerUpload        float64     `json:"s3_calls_per_upload"`
+	Verdict                 string      `json:"verdict"`
+}
+
+// decisionRate is decided uploads per second between the first and the
+// last second in which devices learned outcomes.
+func decisionRate(r *report.Results) float64 {
+	first, last := -1, -1
+	var n int64
+	for i, s := range r.Series {
+		d := s.Committed + s.Conflict
+		if d == 0 {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		last = i
+		n += d
+	}
+	if first < 0 {
+		return 0
+	}
+	return float64(n) / float64(last-first+1)
+}

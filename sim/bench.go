@@ -1,0 +1,258 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
+
+// OpRate is the measured throughput of one component operation on the
+// embedded fakes.
+type OpRate struct {
+	Op      string  `json:"op"`
+	Size    int64   `json:"size,omitempty"` // bytes, for size-dependent operations
+	PerSec  float64 `json:"per_second"`
+	Samples int     `json:"samples"`
+}
+
+// BenchOptions tune MeasureOps.
+type BenchOptions struct {
+	Workers  int           // concurrent callers (default 64)
+	Duration time.Duration // per operation (default 1s)
+	Sizes    []int64       // object sizes for PUT/GET/COPY (default 1 KiB)
+}
+
+// MeasureOps measures, in this process and one run, the throughput of each
+// operation the upload pipeline is made of, on fresh embedded fakes: a
+// staging PUT, a GET (read back and hash), a COPY and a DELETE per size;
+// lock acquire + release, head read + write, result write + publish (the
+// coordinator's scripts and commands); and a poll GET through the result
+// API. The ceiling model divides a second by what one upload costs.
+func MeasureOps(ctx context.Context, o BenchOptions) ([]OpRate, error) {
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.Duration <= 0 {
+		o.Duration = time.Second
+	}
+	if len(o.Sizes) == 0 {
+		o.Sizes = []int64{1024}
+	}
+	env, err := NewEmbedded(EmbeddedOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer env.Close()
+	c, err := coordinator.New(coordinator.Config{Bucket: env.Bucket, Prefix: "bench:", Now: time.Now}, env.S3, env.Redis)
+	if err != nil {
+		return nil, err
+	}
+	var out []OpRate
+	measure := func(op string, size int64, f func(ctx context.Context, i int64) error) error {
+		n, err := hammer(ctx, o.Workers, o.Duration, f)
+		if err != nil {
+			return fmt.Errorf("bench %s: %w", op, err)
+		}
+		out = append(out, OpRate{Op: op, Size: size, PerSec: float64(n) / o.Duration.Seconds(), Samples: int(n)})
+		return nil
+	}
+	b := env.Bucket
+	for _, size := range o.Sizes {
+		body := make([]byte, size)
+		_, _ = rand.Read(body)
+		key := func(kind string, i int64) string { return fmt.Sprintf("bench/%s/%d/%d", kind, size, i) }
+		var puts atomic.Int64
+		if err := measure("put", size, func(ctx context.Context, i int64) error {
+			k := key("obj", i)
+			_, err := env.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: &k, Body: bytes.NewReader(body)})
+			puts.Store(max(puts.Load(), i+1))
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		n := puts.Load()
+		if err := measure("get", size, func(ctx context.Context, i int64) error {
+			k := key("obj", i%n)
+			g, err := env.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: &k})
+			if err != nil {
+				return err
+			}
+			_, err = bytes.NewBuffer(nil).ReadFrom(g.Body)
+			g.Body.Close()
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if err := measure("copy", size, func(ctx context.Context, i int64) error {
+			src, dst := b+"/"+key("obj", i%n), key("copy", i)
+			_, err := env.S3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &b, Key: &dst, CopySource: &src,
+				MetadataDirective: types.MetadataDirectiveReplace})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if err := measure("delete", size, func(ctx context.Context, i int64) error {
+			k := key("obj", i)
+			_, err := env.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: &k})
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	rdb := env.Redis
+	if err := measure("lock+release", 0, func(ctx context.Context, i int64) error {
+		k := c.KeysFor("bench", strconv.FormatInt(i, 10), "x")
+		tok := strconv.FormatInt(i, 10)
+		if err := rdb.SetNX(ctx, k.Lock, tok, 10*time.Second).Err(); err != nil {
+			return err
+		}
+		return releaseForBench.Run(ctx, rdb, []string{k.Lock}, tok).Err()
+	}); err != nil {
+		return nil, err
+	}
+	if err := measure("head read+write", 0, func(ctx context.Context, i int64) error {
+		k := c.KeysFor("bench", strconv.FormatInt(i%1000, 10), "x")
+		if err := rdb.HGet(ctx, k.Head, "v").Err(); err != nil && err.Error() != "redis: nil" {
+			return err
+		}
+		return rdb.HSet(ctx, k.Head, "v", i, "id", "x").Err()
+	}); err != nil {
+		return nil, err
+	}
+	if err := measure("result+publish", 0, func(ctx context.Context, i int64) error {
+		k := c.KeysFor("bench", "p", strconv.FormatInt(i, 10))
+		p := rdb.Pipeline()
+		p.SetNX(ctx, k.Result, `{"id":"x","state":"committed","version":1}`, time.Hour)
+		p.Publish(ctx, c.PushChannel("bench"), `{"id":"x"}`)
+		_, err := p.Exec(ctx)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	// A poll: the result API answering a decided upload.
+	tokens := coordinator.Tokens{Secret: []byte("bench")}
+	ln, err := coordinator.Listen("")
+	if err != nil {
+		return nil, err
+	}
+	srv := coordinator.NewServer(c.API(tokens))
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	k := c.KeysFor("bench", "p", "polled")
+	if err := rdb.Set(ctx, k.Result, `{"id":"polled","state":"committed","version":1}`, time.Hour).Err(); err != nil {
+		return nil, err
+	}
+	url := "http://" + ln.Addr().String() + "/v1/uploads/polled"
+	auth := "Bearer " + tokens.Token("bench")
+	if err := measure("poll", 0, func(ctx context.Context, i int64) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := env.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = bytes.NewBuffer(nil).ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("poll: HTTP %d", resp.StatusCode)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// releaseForBench is the coordinator's compare-and-delete release.
+var releaseForBench = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// Ceiling is the modelled upper bound of uploads decided per second on
+// this machine: one second divided by the cost of one upload's operations,
+// each cost measured alone at full concurrency. The model assumes the
+// operations share the machine's CPUs and do not overlap for free, which
+// is what a 2-core box running fakes, coordinator and devices does.
+type Ceiling struct {
+	Ops        []OpRate           `json:"ops"`
+	Size       int64              `json:"size"`        // the mix's mean upload size the costs were measured at
+	PollsMean  float64            `json:"polls_mean"`  // polls per upload assumed
+	PerUpload  map[string]float64 `json:"per_upload"`  // seconds of each operation per upload
+	UploadsSec float64            `json:"uploads_per_second"`
+}
+
+// CeilingFor combines measured rates into the ceiling for uploads of the
+// given size with pollsMean polls each.
+func CeilingFor(ops []OpRate, size int64, pollsMean float64) Ceiling {
+	rate := func(op string) float64 {
+		for _, o := range ops {
+			if o.Op == op && (o.Size == 0 || o.Size == size) {
+				return o.PerSec
+			}
+		}
+		return 0
+	}
+	c := Ceiling{Ops: ops, Size: size, PollsMean: pollsMean, PerUpload: map[string]float64{}}
+	add := func(op string, times float64) {
+		if r := rate(op); r > 0 {
+			c.PerUpload[op] = times / r
+		}
+	}
+	// One upload: staged PUT, handler GET (hash), lock+release, head read
+	// and the fenced write, COPY (to the final key or a conflicted copy),
+	// result+publish, DELETE of the staged object, and the polls.
+	for _, op := range []string{"put", "get", "lock+release", "head read+write", "copy", "result+publish", "delete"} {
+		add(op, 1)
+	}
+	add("poll", pollsMean)
+	var total float64
+	for _, v := range c.PerUpload {
+		total += v
+	}
+	if total > 0 {
+		c.UploadsSec = 1 / total
+	}
+	return c
+}
+
+// hammer calls f from workers goroutines for d and counts the calls.
+func hammer(ctx context.Context, workers int, d time.Duration, f func(ctx context.Context, i int64) error) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if err := f(ctx, i); err != nil && ctx.Err() == nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return next.Load() - int64(workers), first
+}

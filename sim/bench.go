@@ -188,9 +188,9 @@ return 0
 // is what a 2-core box running fakes, coordinator and devices does.
 type Ceiling struct {
 	Ops        []OpRate           `json:"ops"`
-	Size       int64              `json:"size"`        // the mix's mean upload size the costs were measured at
-	PollsMean  float64            `json:"polls_mean"`  // polls per upload assumed
-	PerUpload  map[string]float64 `json:"per_upload"`  // seconds of each operation per upload
+	Size       int64              `json:"size"`       // the mix's mean upload size the costs were measured at
+	PollsMean  float64            `json:"polls_mean"` // polls per upload assumed
+	PerUpload  map[string]float64 `json:"per_upload"` // seconds of each operation per upload
 	UploadsSec float64            `json:"uploads_per_second"`
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"math/rand/v2"
+	"sync"
 )
 
 // content is an upload's payload: size bytes generated from a seed, so it
@@ -24,10 +25,15 @@ func (c content) reader() io.Reader {
 	return io.LimitReader(rand.NewChaCha8(key), c.size)
 }
 
+// hashBufs recycles the copy buffers of sha256: thousands of devices hash
+// at once in a burst.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // sha256 hashes the stream.
 func (c content) sha256() string {
 	h := sha256.New()
-	buf := make([]byte, 32<<10)
-	_, _ = io.CopyBuffer(h, c.reader(), buf)
+	buf := hashBufs.Get().(*[]byte)
+	_, _ = io.CopyBuffer(h, c.reader(), *buf)
+	hashBufs.Put(buf)
 	return hex.EncodeToString(h.Sum(nil))
 }

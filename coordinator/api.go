@@ -58,7 +58,7 @@ func (c *Coordinator) Result(ctx context.Context, user, id string) (Result, bool
 
 // Staged reports whether a user's upload is still in the staging area.
 func (c *Coordinator) Staged(ctx context.Context, user, id string) (bool, error) {
-	key := StagingKey(user, id)
+	key := c.StagingKey(user, id)
 	_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.Bucket, Key: &key})
 	if err == nil {
 		return true, nil

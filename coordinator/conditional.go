@@ -22,7 +22,7 @@ type finalHead struct {
 }
 
 func (c *Coordinator) readHead(ctx context.Context, u Upload) (finalHead, error) {
-	key := FinalKey(u.User, u.Path)
+	key := c.FinalKey(u.User, u.Path)
 	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.Bucket, Key: &key})
 	if err != nil {
 		if errors.Is(classify("", err), errNotFound) {
@@ -127,13 +127,13 @@ func (c *Coordinator) finishConditional(ctx context.Context, u Upload, res Resul
 // conditionalPut streams the staged bytes to the final key, on condition
 // that the head is still h. won is false when another upload got there first.
 func (c *Coordinator) conditionalPut(ctx context.Context, u Upload, h finalHead) (won bool, err error) {
-	src := StagingKey(u.User, u.ID)
+	src := c.StagingKey(u.User, u.ID)
 	obj, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &c.cfg.Bucket, Key: &src})
 	if err != nil {
 		return false, classify("get staged", err)
 	}
 	defer obj.Body.Close()
-	dst := FinalKey(u.User, u.Path)
+	dst := c.FinalKey(u.User, u.Path)
 	in := &s3.PutObjectInput{
 		Bucket: &c.cfg.Bucket, Key: &dst, Body: obj.Body, ContentLength: obj.ContentLength,
 		Metadata: finalMeta(u, u.Base+1),

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -68,6 +70,11 @@ type Config struct {
 	Strategy string // StrategyRedisLock (default) or StrategyS3Conditional
 	// Prefix starts every Redis key and channel, so runs can share a server.
 	Prefix string
+	// ObjectPrefix starts every S3 key the coordinator reads or writes
+	// (ObjectPrefix+"staging/...", ObjectPrefix+"files/..."), so runs can
+	// share a bucket; "" or ending in "/". Staging keys outside it are
+	// ignored.
+	ObjectPrefix string
 	// LockTTL bounds how long a lock outlives a crashed holder (default 10s).
 	LockTTL time.Duration
 	// LockWait is how long the handler waits for a busy lock before it fails
@@ -100,6 +107,9 @@ func New(cfg Config, store ObjectStore, rdb redis.UniversalClient) (*Coordinator
 	}
 	if cfg.Now == nil {
 		return nil, fmt.Errorf("%w: no clock", ErrConfig)
+	}
+	if p := cfg.ObjectPrefix; p != "" && (!strings.HasSuffix(p, "/") || strings.HasPrefix(p, "/") || strings.Contains(p, "//")) {
+		return nil, fmt.Errorf("%w: object prefix %q must end in \"/\", without a leading or doubled \"/\"", ErrConfig, p)
 	}
 	switch cfg.Strategy {
 	case "":
@@ -166,6 +176,23 @@ func (c *Coordinator) resultKey(user, id string) string {
 func (c *Coordinator) commitKey(user, id string) string { return c.key(user, "commit", id) }
 func (c *Coordinator) copyKey(user, id string) string   { return c.key(user, "copyof", id) }
 func (c *Coordinator) copiesKey(user string) string     { return c.key(user, "copies", "names") }
+
+// StagingKey is where a device stages an upload, under the object prefix.
+func (c *Coordinator) StagingKey(user, uploadID string) string {
+	return c.cfg.ObjectPrefix + StagingKey(user, uploadID)
+}
+
+// FinalKey is where a committed file lives, under the object prefix.
+func (c *Coordinator) FinalKey(user, p string) string { return c.cfg.ObjectPrefix + FinalKey(user, p) }
+
+// VersionKey is where version v of a file is kept, immutable: the source a
+// handler repairs the final object from when its own lease was lost.
+func (c *Coordinator) VersionKey(user, p string, v int64) string {
+	return c.cfg.ObjectPrefix + VersionPrefix + user + "/" + pathID(p) + "/" + strconv.FormatInt(v, 10)
+}
+
+// StagingPrefix is the prefix of every staging key (for listing leftovers).
+func (c *Coordinator) StagingPrefix() string { return c.cfg.ObjectPrefix + StagingPrefix }
 
 // PushChannel is the Redis channel that carries a user's push notifications.
 func (c *Coordinator) PushChannel(user string) string { return c.cfg.Prefix + "push:" + user }

@@ -38,7 +38,11 @@
 //  4. winner: commit in Redis (head := head+1), fenced: the script rejects
 //     the commit unless the fencing counter still holds this holder's value,
 //     so a holder whose lock expired during a pause cannot commit; then copy
-//     the staged object to files/{user}/{path};
+//     the staged object to versions/{user}/{pathid}/{version} (kept, never
+//     overwritten) and to files/{user}/{path}; an S3 copy cannot be fenced,
+//     so a winner that no longer holds its lock after the copy re-takes it
+//     and, if a later version was committed meanwhile, restores the final
+//     object from that version's immutable copy;
 //     loser: copy the staged object to a conflicted copy next to the file,
 //     "name (conflicted copy DEVICE YYYY-MM-DD).ext" (" (2)", " (3)"... when
 //     that name is taken), so a loser's bytes are never dropped;

@@ -72,7 +72,11 @@ func (c *Coordinator) HandleRecord(ctx context.Context, r events.S3EventRecord) 
 
 // HandleKey processes the staged object at key.
 func (c *Coordinator) HandleKey(ctx context.Context, key string) error {
-	user, id, err := ParseStagingKey(key)
+	rest, ok := strings.CutPrefix(key, c.cfg.ObjectPrefix)
+	if !ok {
+		return nil // another tenant's object
+	}
+	user, id, err := ParseStagingKey(rest)
 	if err != nil {
 		return nil // not a staging key: not ours, and there is no id to answer
 	}
@@ -103,7 +107,7 @@ var errNotFound = errors.New("not found")
 // otherwise, hashes its content against the declared SHA-256. invalid is
 // the reason to reject the upload.
 func (c *Coordinator) readStaged(ctx context.Context, user, id string) (u Upload, invalid, err error) {
-	key := StagingKey(user, id)
+	key := c.StagingKey(user, id)
 	u = Upload{ID: id, User: user}
 	var meta map[string]string
 	var body io.ReadCloser
@@ -195,7 +199,7 @@ func (c *Coordinator) writeResult(ctx context.Context, res Result, token string,
 }
 
 func (c *Coordinator) deleteStaged(ctx context.Context, u Upload) error {
-	key := StagingKey(u.User, u.ID)
+	key := c.StagingKey(u.User, u.ID)
 	if _, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &c.cfg.Bucket, Key: &key}); err != nil {
 		if errors.Is(classify("", err), errNotFound) {
 			return nil
@@ -207,7 +211,12 @@ func (c *Coordinator) deleteStaged(ctx context.Context, u Upload) error {
 
 // copyObject copies the staged object to dst, replacing its metadata.
 func (c *Coordinator) copyObject(ctx context.Context, u Upload, dst string, meta map[string]string) error {
-	src := c.cfg.Bucket + "/" + url.PathEscape(StagingKey(u.User, u.ID))
+	return c.copyFrom(ctx, c.StagingKey(u.User, u.ID), dst, meta)
+}
+
+// copyFrom copies the object at key to dst, replacing its metadata.
+func (c *Coordinator) copyFrom(ctx context.Context, key, dst string, meta map[string]string) error {
+	src := c.cfg.Bucket + "/" + url.PathEscape(key)
 	src = strings.ReplaceAll(src, "%2F", "/")
 	_, err := c.s3.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket: &c.cfg.Bucket, Key: &dst, CopySource: &src,
@@ -240,7 +249,7 @@ func (c *Coordinator) conflictCopy(ctx context.Context, u Upload) (string, error
 	if err != nil {
 		return "", fmt.Errorf("reserve conflicted copy name: %w", err)
 	}
-	key := FinalKey(u.User, name)
+	key := c.FinalKey(u.User, name)
 	meta := map[string]string{MetaUpload: u.ID, MetaSHA256: u.SHA256, MetaBase: strconv.FormatInt(u.Base, 10), MetaDevice: u.Device}
 	if err := c.copyObject(ctx, u, key, meta); err != nil {
 		return "", err
@@ -260,14 +269,26 @@ func commitRecord(version int64, at time.Time) string {
 }
 
 func parseCommitRecord(s string) (int64, time.Time, bool) {
-	v, at, ok := strings.Cut(s, "|")
-	if !ok {
-		return 0, time.Time{}, false
+	ver, at, _, ok := parseCommitFence(s)
+	return ver, at, ok
+}
+
+// parseCommitFence also returns the fence the redis-lock commit script
+// appends ("version|at|fence"; 0 when absent).
+func parseCommitFence(s string) (version int64, at time.Time, fence int64, ok bool) {
+	f := strings.Split(s, "|")
+	if len(f) != 2 && len(f) != 3 {
+		return 0, time.Time{}, 0, false
 	}
-	ver, err1 := strconv.ParseInt(v, 10, 64)
-	ns, err2 := strconv.ParseInt(at, 10, 64)
+	ver, err1 := strconv.ParseInt(f[0], 10, 64)
+	ns, err2 := strconv.ParseInt(f[1], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, time.Time{}, false
+		return 0, time.Time{}, 0, false
 	}
-	return ver, time.Unix(0, ns).UTC(), true
+	if len(f) == 3 {
+		if fence, err1 = strconv.ParseInt(f[2], 10, 64); err1 != nil {
+			return 0, time.Time{}, 0, false
+		}
+	}
+	return ver, time.Unix(0, ns).UTC(), fence, true
 }

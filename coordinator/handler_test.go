@@ -300,3 +300,41 @@ func TestAPI_Auth(t *testing.T) {
 		})
 	}
 }
+
+// A winner loses its lock (a failover drops the key) between its commit and
+// its copy; a later upload commits version 2 and copies it. The first
+// winner's late copy then lands on top. The final object must still end as
+// version 2: the late writer notices it no longer holds the lock and
+// repairs the final object from the head's immutable version.
+func TestHandler_LateCopyAfterLockLoss_FinalStaysHead(t *testing.T) {
+	paused := make(chan struct{})
+	resume := make(chan struct{})
+	hooks := &coordinator.Hooks{Step: func(ctx context.Context, id, step string) error {
+		if id == "late" && step == coordinator.StepAfterCommit {
+			close(paused)
+			<-resume
+		}
+		return nil
+	}}
+	e := newTestEnv(t, coordinator.StrategyRedisLock, hooks)
+	ctx := context.Background()
+	late := e.stage(coordinator.Upload{ID: "late", User: "ivy", Path: "doc.txt", Base: 0, Device: "a"}, content(1))
+	errc := make(chan error, 1)
+	go func() { errc <- e.c.HandleEvent(ctx, late) }()
+	<-paused
+	e.rdb.Del(ctx, e.c.KeysFor("ivy", "doc.txt", "late").Lock) // failover: the lock is gone
+	next := e.stage(coordinator.Upload{ID: "next", User: "ivy", Path: "doc.txt", Base: 1, Device: "b"}, content(2))
+	if err := e.c.HandleEvent(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	close(resume)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if r := e.result("ivy", "next"); r.State != coordinator.StateCommitted || r.Version != 2 {
+		t.Fatalf("next = %+v", r)
+	}
+	if got := e.read(coordinator.FinalKey("ivy", "doc.txt")); sum(got) != sum(content(2)) {
+		t.Errorf("final object holds %q, want version 2's bytes: the late copy buried the head", got)
+	}
+}

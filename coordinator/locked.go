@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // lease is a held lock for one file.
@@ -41,17 +43,19 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 	observeResult := false
 	switch {
 	case l.committed != "":
-		// A retry after the commit: the decision stands; finish the copy
-		// unless a later version has already replaced it.
+		// A retry after the commit: the decision stands. Keep this version,
+		// then make the final object the head's bytes (this upload's, or a
+		// later one's if this upload's copy may have buried it).
 		v, at, ok := parseCommitRecord(l.committed)
 		if !ok {
 			return fmt.Errorf("commit record of %s is corrupt: %q", u.ID, l.committed)
 		}
 		res.State, res.Version, res.DecidedAt = StateCommitted, v, at
-		if l.headID == u.ID {
-			if err := c.copyObject(ctx, u, FinalKey(u.User, u.Path), finalMeta(u, v)); err != nil {
-				return err
-			}
+		if err := c.copyObject(ctx, u, c.VersionKey(u.User, u.Path, v), finalMeta(u, v)); err != nil {
+			return err
+		}
+		if err := c.ensureFinal(ctx, u, l.head); err != nil {
+			return err
 		}
 	case u.Base == l.head:
 		if err := c.commit(ctx, u, l, &res); err != nil {
@@ -60,10 +64,14 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 		if err := c.step(ctx, u.ID, StepAfterCommit); err != nil {
 			return err
 		}
-		if c.stillHead(ctx, u, l) {
-			if err := c.copyObject(ctx, u, FinalKey(u.User, u.Path), finalMeta(u, res.Version)); err != nil {
-				return err
-			}
+		if err := c.copyObject(ctx, u, c.VersionKey(u.User, u.Path, res.Version), finalMeta(u, res.Version)); err != nil {
+			return err
+		}
+		if err := c.copyObject(ctx, u, c.FinalKey(u.User, u.Path), finalMeta(u, res.Version)); err != nil {
+			return err
+		}
+		if err := c.settle(ctx, u, l); err != nil {
+			return err
 		}
 	default:
 		key, err := c.conflictCopy(ctx, u)
@@ -143,13 +151,51 @@ func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result
 	return nil
 }
 
-// stillHead guards the copy to the final key: when most of the lease has
-// gone by, it checks that no later version has replaced this one (whose
-// handler copies its own bytes), so a late copy does not bury it.
-func (c *Coordinator) stillHead(ctx context.Context, u Upload, l lease) bool {
-	if c.cfg.Now().Sub(l.at) < c.cfg.LockTTL/2 {
-		return true
+// settle runs after a winner's copy to the final key. An S3 copy cannot be
+// fenced: if this handler lost its lock (expired during a pause, or a
+// failover), a later winner may have committed and copied first, and this
+// late copy then buried the newer bytes. Still holding the lock proves no
+// one else committed meanwhile (tokens are never reused). Otherwise the
+// handler takes the lock again and repairs the final object from the
+// head's immutable version. Every writer settles after its own copy, so the
+// last copy to land is always followed by a check.
+func (c *Coordinator) settle(ctx context.Context, u Upload, l lease) error {
+	holder, err := c.rdb.Get(ctx, c.lockKey(u.User, u.Path)).Result()
+	if err == nil && holder == l.token {
+		return nil
 	}
-	id, err := c.rdb.HGet(ctx, c.headKey(u.User, u.Path), "id").Result()
-	return err != nil || id == u.ID
+	l2, _, err := c.acquire(ctx, u)
+	if err != nil {
+		return fmt.Errorf("settle %s: %w", u.ID, err)
+	}
+	defer func() {
+		_ = releaseScript.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey(u.User, u.Path)}, l2.token).Err()
+	}()
+	return c.ensureFinal(ctx, u, l2.head)
+}
+
+// ensureFinal makes the final object hold version head, copying it from
+// its immutable version key when the final object names another version.
+// The caller holds the file's lock.
+func (c *Coordinator) ensureFinal(ctx context.Context, u Upload, head int64) error {
+	if head <= 0 {
+		return nil
+	}
+	key := c.FinalKey(u.User, u.Path)
+	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.Bucket, Key: &key})
+	if err == nil && metaGet(out.Metadata, MetaVersion) == strconv.FormatInt(head, 10) {
+		return nil
+	}
+	if err != nil && !errors.Is(classify("", err), errNotFound) {
+		return fmt.Errorf("head %s: %w", key, err)
+	}
+	h, err := c.rdb.HMGet(ctx, c.headKey(u.User, u.Path), "id", "sha").Result()
+	if err != nil {
+		return fmt.Errorf("read head of %s: %w", u.ID, err)
+	}
+	id, _ := h[0].(string)
+	sha, _ := h[1].(string)
+	meta := map[string]string{MetaVersion: strconv.FormatInt(head, 10), MetaUpload: id, MetaSHA256: sha,
+		MetaBase: strconv.FormatInt(head-1, 10)}
+	return c.copyFrom(ctx, c.VersionKey(u.User, u.Path, head), key, meta)
 }

@@ -22,7 +22,8 @@ return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
 
 // commitScript makes the winner the head, fenced: it refuses unless the
 // fencing counter still holds the caller's token and the head is still the
-// base the decision was made on.
+// base the decision was made on. The commit record keeps the fence, so the
+// whole decision can be read back after the committer died.
 //
 //	KEYS: fence, head, commit    ARGV: fence, base, version, upload, sha256, commit-record
 //	-> "ok" | "stale" | "moved"
@@ -31,7 +32,7 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end
 local v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
 if v ~= tonumber(ARGV[2]) then return 'moved' end
 redis.call('HSET', KEYS[2], 'v', ARGV[3], 'id', ARGV[4], 'sha', ARGV[5])
-redis.call('SET', KEYS[3], ARGV[6])
+redis.call('SET', KEYS[3], ARGV[6] .. '|' .. ARGV[1])
 return 'ok'
 `)
 

@@ -15,6 +15,8 @@ import (
 const (
 	StagingPrefix = "staging/"
 	FinalPrefix   = "files/"
+	// VersionPrefix keeps every committed version (redis-lock strategy).
+	VersionPrefix = "versions/"
 
 	MetaPath   = "path"
 	MetaBase   = "base"

@@ -11,6 +11,7 @@ import (
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/schedsim"
 )
 
 // Thresholds of the inconclusive verdict.
@@ -24,9 +25,10 @@ const (
 	MaxLaunchLagSeconds = 2.0
 )
 
-// Build turns a run into results.json, evaluates the gates and sets the
-// verdict.
-func Build(res *sim.Result, sc *scenarios.Scenario, rerun string) *Results {
+// Build turns a run into results.json, estimates its cost (DefaultPrices
+// unless WithPrices is given), evaluates the gates and sets the verdict.
+func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildOption) *Results {
+	cfg := buildOptions(opts)
 	m := res.Measure
 	r := &Results{Scenario: res.Scenario, Seed: res.Seed, WorkloadHash: res.WorkloadHash, Strategy: res.Strategy,
 		Started: res.Started, DurationSeconds: res.Elapsed.Seconds(), Rerun: rerun, Partial: res.Interrupted,
@@ -78,6 +80,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string) *Results {
 		r.Series = append(r.Series, Sample{Second: float64(i), Started: s.Started, Committed: s.Committed,
 			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight})
 	}
+	addFaultWindows(r, m)
 	var s3calls int64
 	for _, v := range res.Ops.S3 {
 		s3calls += v
@@ -89,6 +92,16 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string) *Results {
 		r.Harness.RedisCallsPerUpload = float64(res.Ops.Redis) / float64(u.Total)
 		r.Harness.S3CallsPerUpload = float64(s3calls) / float64(u.Total)
 	}
+	if res.Scheduler != nil {
+		r.Scheduler = schedulerResults(*res.Scheduler)
+	}
+	stored := r.Harness.StoredBytes
+	if stored == 0 {
+		stored = u.Bytes // upper bound: every uploaded byte kept (cost.go)
+	}
+	r.Cost = cfg.prices.Cost(Usage{Uploads: u.Total, Invocations: res.Delivery.Invocations,
+		HandlerSeconds: res.HandlerSeconds, S3: res.Ops.S3, StoredBytes: stored,
+		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total})
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	r.Verdict, r.Reasons = verdict(r, res)
 	return r
@@ -221,6 +234,10 @@ func EvalGates(gates []scenarios.Gate, r *Results) []Gate {
 
 func verdict(r *Results, res *sim.Result) (string, []string) {
 	var fail, inconc []string
+	if res.Aborted != "" {
+		// abort_on_fail: the run was stopped at a failed gate.
+		fail = append(fail, res.Aborted)
+	}
 	for _, inv := range r.Invariants {
 		switch {
 		case inv.Violations > 0:
@@ -237,6 +254,9 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 				fail = append(fail, fmt.Sprintf("gate %q: measured %g", g.Expr, g.Value))
 			}
 		}
+	}
+	if res.DrainTimeout {
+		inconc = append(inconc, "the drain timed out before every event was handled: the system did not finish the planned load in time")
 	}
 	if res.Interrupted {
 		inconc = append(inconc, "the run was interrupted; results are partial")
@@ -269,21 +289,20 @@ func first(s []string, n int) []string {
 
 var _ = sort.Strings
 
-// BuildScheduler turns a scheduler-only run into results.json.
-func BuildScheduler(res *sim.SchedulerResult, sc *scenarios.Scenario, seed uint64, hash, rerun string) *Results {
+// BuildScheduler turns a scheduler-only run into results.json, with the
+// cost of each strategy.
+func BuildScheduler(res *sim.SchedulerResult, sc *scenarios.Scenario, seed uint64, hash, rerun string, opts ...BuildOption) *Results {
+	cfg := buildOptions(opts)
 	r := &Results{Scenario: sc.Name, Seed: seed, WorkloadHash: hash, Strategy: res.Sched.Strategy,
 		Started: res.Started, DurationSeconds: res.Elapsed.Seconds(), Rerun: rerun, Invariants: []Invariant{}}
+	r.Scheduler = schedulerResults(res.Sched)
 	for i, s := range res.Sched.Strategies {
+		c := cfg.prices.Cost(schedulerUsage(s, sc.Scheduler))
 		if i == 0 {
-			r.Scheduler = &Scheduler{Strategy: s.Strategy, Events: s.Events, Runs: s.Runs, Early: s.Early,
-				Missed: s.Missed, Duplicates: s.Duplicates, Invocations: s.Invocations, EmptyWakeups: s.EmptyWakeups,
-				RuleUpdates: s.RuleUpdates, Throttled: s.ThrottledUpdates, TheoryMean: s.TheoryMeanSeconds,
-				Lateness: latency(s.Histogram, true)}
-			continue
+			r.Cost = c
+		} else if i-1 < len(r.Scheduler.Peers) {
+			r.Scheduler.Peers[i-1].Cost = c.Total
 		}
-		r.Scheduler.Peers = append(r.Scheduler.Peers, SchedulerPeer{Strategy: s.Strategy, MeanLateness: s.Lateness.Mean,
-			P99Lateness: s.Lateness.P99, MaxLateness: s.Lateness.Max, Invocations: s.Invocations,
-			RuleUpdates: s.RuleUpdates, Early: s.Early, Missed: s.Missed})
 	}
 	for _, c := range res.Check.Checks {
 		r.Invariants = append(r.Invariants, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
@@ -294,4 +313,70 @@ func BuildScheduler(res *sim.SchedulerResult, sc *scenarios.Scenario, seed uint6
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	r.Verdict, r.Reasons = verdict(r, &sim.Result{})
 	return r
+}
+
+// schedulerResults summarises a scheduler run: the main strategy and its
+// peers on the same events.
+func schedulerResults(res schedsim.Result) *Scheduler {
+	var out *Scheduler
+	for i, s := range res.Strategies {
+		if i == 0 {
+			out = &Scheduler{Strategy: s.Strategy, Events: s.Events, Runs: s.Runs, Early: s.Early,
+				Missed: s.Missed, Duplicates: s.Duplicates, Invocations: s.Invocations, EmptyWakeups: s.EmptyWakeups,
+				RuleUpdates: s.RuleUpdates, Throttled: s.ThrottledUpdates, TheoryMean: s.TheoryMeanSeconds,
+				Lateness: latency(s.Histogram, true)}
+			out.LatenessCounts, out.LatenessBucketSeconds = latenessCounts(s.Histogram, s.TheoryMeanSeconds)
+			continue
+		}
+		out.Peers = append(out.Peers, SchedulerPeer{Strategy: s.Strategy, MeanLateness: s.Lateness.Mean,
+			P99Lateness: s.Lateness.P99, MaxLateness: s.Lateness.Max, Invocations: s.Invocations,
+			RuleUpdates: s.RuleUpdates, Early: s.Early, Missed: s.Missed})
+	}
+	return out
+}
+
+// schedulerUsage is what one scheduler strategy counted: a handler
+// invocation per rule (or one-shot schedule) invocation, the handler time
+// per event run, and Redis node-hours over the simulated time when the
+// event table lives in Redis.
+func schedulerUsage(s schedsim.StrategyResult, cfg *scenarios.Scheduler) Usage {
+	u := Usage{Events: s.Events, Invocations: s.Invocations, RuleUpdates: s.RuleUpdates}
+	if s.Strategy == schedsim.StrategyOneShot {
+		u.SchedulerInvocations = s.Invocations
+	} else {
+		u.RuleInvocations = s.Invocations
+	}
+	if cfg != nil {
+		u.HandlerSeconds = float64(s.Runs) * cfg.HandlerTimePerEvent.Seconds()
+		if cfg.Store == "redis" {
+			u.RedisSeconds = s.SimulatedSeconds
+		}
+	}
+	return u
+}
+
+// maxLatenessBuckets bounds Scheduler.LatenessCounts.
+const maxLatenessBuckets = 720
+
+// latenessCounts turns the lateness histogram (microseconds) into fixed
+// buckets: a twelfth of the resolution (5 s for minute resolution, as the
+// lateness chart draws them), or 1 s when the strategy has no theory.
+func latenessCounts(h *hdrhistogram.Histogram, theoryMean float64) ([]int64, float64) {
+	if h == nil || h.TotalCount() == 0 {
+		return nil, 0
+	}
+	width := 1.0
+	if theoryMean > 0 {
+		width = 2 * theoryMean / 12
+	}
+	n := min(int(float64(h.Max())/1e6/width)+1, maxLatenessBuckets)
+	counts := make([]int64, n)
+	for _, b := range h.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		i := min(int(float64(b.From)/1e6/width), n-1)
+		counts[max(i, 0)] += b.Count
+	}
+	return counts, width
 }

@@ -39,6 +39,9 @@ type Results struct {
 	Cost            *Cost            `json:"cost,omitempty"`
 	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts
 	Faults          []FaultWindow    `json:"faults,omitempty"`
+	// Reconciled counts staged objects the coordinator's reconciler handled
+	// (runs with faults): uploads whose events were lost or gave up.
+	Reconciled int64 `json:"reconciled,omitempty"`
 }
 
 // Uploads counts uploads by outcome as the devices saw them.
@@ -133,6 +136,10 @@ type Scheduler struct {
 	Throttled    int64           `json:"throttled_updates"`
 	TheoryMean   float64         `json:"theory_mean_seconds"`
 	Peers        []SchedulerPeer `json:"peers,omitempty"`
+	// LatenessCounts[i] counts events whose lateness fell in
+	// [i, i+1) x LatenessBucketSeconds; the last bucket also holds the rest.
+	LatenessCounts        []int64 `json:"lateness_counts,omitempty"`
+	LatenessBucketSeconds float64 `json:"lateness_bucket_seconds,omitempty"`
 }
 
 // SchedulerPeer is another strategy run on the same events for comparison.
@@ -145,6 +152,8 @@ type SchedulerPeer struct {
 	RuleUpdates  int64   `json:"rule_updates"`
 	Early        int64   `json:"early"`
 	Missed       int64   `json:"missed"`
+	// Cost is this strategy's estimate at the same prices as Results.Cost.
+	Cost float64 `json:"cost,omitempty"`
 }
 
 // Harness is the harness's own resource use, so a saturated generator
@@ -166,13 +175,21 @@ type Harness struct {
 	Delivery sim.DeliveryCounts `json:"delivery"`
 }
 
-// Cost is a pay-as-you-go estimate from counted operations.
+// Cost is a pay-as-you-go estimate from counted operations (cost.go
+// states the model and its assumptions).
 type Cost struct {
 	Currency   string             `json:"currency"`
 	Total      float64            `json:"total"`
 	Per1000    float64            `json:"per_1000_uploads"`
 	Items      map[string]float64 `json:"items"`
 	PricesAsOf string             `json:"prices_as_of"`
+	// PricesSource is "built-in defaults" or the --prices file.
+	PricesSource string `json:"prices_source,omitempty"`
+	// Quantities holds the counted units behind each item, same keys
+	// (requests, GB-seconds, GB-months, node-hours).
+	Quantities map[string]float64 `json:"quantities,omitempty"`
+	// Per1000Events is the cost per 1,000 scheduler events.
+	Per1000Events float64 `json:"per_1000_events,omitempty"`
 }
 
 // Sample is one second of the run, for the time-series charts.
@@ -183,11 +200,44 @@ type Sample struct {
 	Conflict  int64   `json:"conflict"`
 	Errors    int64   `json:"errors"`
 	InFlight  int64   `json:"in_flight"`
+	// Latency of the uploads planned in this second (seconds; coarse
+	// buckets, within 19%).
+	LatencyMean float64 `json:"latency_mean,omitempty"`
+	LatencyP99  float64 `json:"latency_p99,omitempty"`
 }
 
-// FaultWindow is a fault injected from From to To seconds into the run.
+// FaultWindow is a fault injected from From to To seconds into the run,
+// with the run's figures before, during and after it. Before and After
+// span as many whole seconds as the window (at least one), clipped to the
+// run; During covers the window's whole seconds.
 type FaultWindow struct {
-	Kind string  `json:"kind"`
-	From float64 `json:"from"`
-	To   float64 `json:"to"`
+	Kind     string       `json:"kind"`
+	From     float64      `json:"from"`
+	To       float64      `json:"to"`
+	Detail   string       `json:"detail,omitempty"` // parameters, e.g. "p=0.1 code=503"
+	Injected int64        `json:"injected"`         // requests failed, events dropped, ...
+	Before   *WindowStats `json:"before,omitempty"` // nil when the window starts the run
+	During   *WindowStats `json:"during,omitempty"`
+	After    *WindowStats `json:"after,omitempty"` // nil when the run ends with it
+}
+
+// WindowStats are the run's figures over the seconds [From, To): uploads
+// that started, uploads that ended by outcome, and the latency of the
+// uploads planned in those seconds.
+type WindowStats struct {
+	From             float64 `json:"from"`
+	To               float64 `json:"to"`
+	Started          int64   `json:"started"`
+	Committed        int64   `json:"committed"`
+	Conflict         int64   `json:"conflict"`
+	Errors           int64   `json:"errors"` // outcomes error and unknown
+	UploadsPerSecond float64 `json:"uploads_per_second"`
+	CommitsPerSecond float64 `json:"commits_per_second"`
+	ErrorRate        float64 `json:"error_rate"` // errors of the uploads that ended
+	// Latency in seconds (coarse buckets: quantiles within 19%).
+	LatencyCount int64   `json:"latency_count"`
+	LatencyMean  float64 `json:"latency_mean"`
+	LatencyP50   float64 `json:"latency_p50"`
+	LatencyP99   float64 `json:"latency_p99"`
+	LatencyMax   float64 `json:"latency_max"`
 }

@@ -211,9 +211,44 @@ type Scheduler struct {
 	Events int64 `yaml:"events"`
 }
 
-// Fault is a fault injected during [Start, End) (End 0 = until the end).
-// Which of Probability, Latency, Step, Jump and Code a kind uses is listed
-// in FaultKinds.
+// Fault is a fault injected during [Start, End), relative to the run's
+// start (End 0 = until the drain begins: every fault is lifted then, so the
+// drain and the read-back see a healthy system). Which of Probability,
+// Latency, Step, Jump and Code a kind uses is listed in FaultKinds;
+// Probability applies per request, command, invocation, event or push.
+//
+//	s3-error          the handler's and the result API's S3 requests fail
+//	                  with Code (503 SlowDown, 500 InternalError, ...)
+//	                  before reaching S3; devices' requests are spared
+//	s3-latency        those requests take Latency longer
+//	redis-latency     Redis commands take Latency longer
+//	redis-outage      Redis is closed (connections refused) and restarted
+//	                  on the same address with its data at End
+//	redis-lock-loss   every lock is deleted at Start (a failover to a
+//	                  replica that had not seen them), and again whenever a
+//	                  handler has just taken a lock, with Probability
+//	redis-clock-jump  Redis's clock jumps forward by Jump at Start: TTLs
+//	                  (locks) expire early
+//	handler-crash     the handler stops at Step (ErrCrash) and the event is
+//	                  retried as Lambda would
+//	handler-pause     the handler sleeps Latency right after taking the lock
+//	                  (after reading, for s3-conditional): longer than the
+//	                  lock TTL, the fence must refuse its commit
+//	event-delay       S3 events come Latency later
+//	event-duplicate   S3 events are delivered twice
+//	event-reorder     S3 events are held back up to 1s, behind later ones
+//	event-drop        S3 events are lost
+//	push-outage       pushes are lost; devices fall back to polling
+//	hostile-upload    devices send hostile input in turn: a path with "..",
+//	                  an absolute path, a control character, a path over
+//	                  1024 bytes, 45 metadata entries, no base, another
+//	                  user, a wrong SHA-256; each must be rejected
+//
+// A run with faults also runs the coordinator's reconciler: every second
+// it handles staged objects older than 5s (events lost or given up after
+// the retries), and once more at the drain. On real endpoints the S3 kinds
+// need the embedded S3 and redis-outage and redis-clock-jump need miniredis;
+// without them those windows are skipped.
 type Fault struct {
 	Kind        string        `yaml:"kind"`
 	Start       time.Duration `yaml:"start"`

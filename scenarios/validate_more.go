@@ -155,10 +155,12 @@ var FaultKinds = map[string]struct {
 	"event-reorder":    {"S3 events are held back behind later ones with probability", []string{"probability"}},
 	"event-drop":       {"S3 events are lost with probability (detected by the checker)", []string{"probability"}},
 	"push-outage":      {"push notifications are not delivered in the window", nil},
+	"hostile-upload":   {"devices upload hostile input (bad paths, metadata, user or SHA-256) with probability; each must be rejected", []string{"probability"}},
 }
 
-// CrashSteps are the handler-crash steps.
-var CrashSteps = []string{"after-lock", "after-commit", "after-copy", "after-result", "before-release"}
+// CrashSteps are the handler-crash steps: coordinator.Steps, in the order a
+// winning upload passes them (after-lock never comes with s3-conditional).
+var CrashSteps = []string{"after-read", "after-lock", "after-commit", "after-copy", "after-result"}
 
 var faultFields = []string{"probability", "latency", "step", "jump", "code"}
 

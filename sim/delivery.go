@@ -43,12 +43,28 @@ type Delivery struct {
 	pending atomic.Int64 // emitted or retried events not yet finished
 	stats   DeliveryStats
 
-	mu      sync.Mutex // guards rng, timers and wake
+	mu      sync.Mutex // guards rng, timers, wake, idle, dropped and fate
 	rng     *rand.Rand
 	timers  itemHeap
 	wake    chan struct{}
 	idle    chan struct{} // closed and replaced when pending reaches 0
 	dropped func(ev events.S3EventRecord) bool
+	fate    func(ev events.S3EventRecord) EventFate
+
+	drainOnce  sync.Once
+	drainBegin func()                                 // set before the drain; see SetDrain
+	drainSweep func(ctx context.Context) (int, error) // set before the drain; see SetDrain
+}
+
+// EventFate is what a fault does to one S3 notification, on top of the
+// configured delay, duplication and reordering.
+type EventFate struct {
+	Drop      bool          // the notification is lost
+	Duplicate bool          // it is delivered twice
+	Delay     time.Duration // every copy comes this much later
+	// HoldBack delays the first copy only, so that later notifications
+	// overtake it (reordering).
+	HoldBack time.Duration
 }
 
 // DeliveryStats counts what happened to events.
@@ -94,6 +110,32 @@ func (d *Delivery) SetDropFilter(drop func(ev events.S3EventRecord) bool) {
 	d.mu.Unlock()
 }
 
+// SetFate installs a fault that decides each notification's fate (nil
+// removes it). It is called under the delivery's lock: it must not call
+// back into the delivery.
+func (d *Delivery) SetFate(fate func(ev events.S3EventRecord) EventFate) {
+	d.mu.Lock()
+	d.fate = fate
+	d.mu.Unlock()
+}
+
+// SetDrain makes Wait the drain of a run with faults: the first Wait calls
+// begin (which lifts the faults), and whenever no event is pending Wait
+// runs sweep (the reconciler) and returns only once a sweep found nothing
+// to do, so uploads whose events were lost or gave up still end. Call it
+// before the first Wait.
+func (d *Delivery) SetDrain(begin func(), sweep func(ctx context.Context) (int, error)) {
+	d.drainBegin, d.drainSweep = begin, sweep
+}
+
+// Hold counts outside work (a reconciler pass) as pending until release,
+// so that Wait does not return in its middle. release is idempotent.
+func (d *Delivery) Hold() (release func()) {
+	d.pending.Add(1)
+	var once sync.Once
+	return func() { once.Do(d.finish) }
+}
+
 // Emit reports a completed staging write, as S3 would.
 func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
 	rec := events.S3EventRecord{
@@ -109,8 +151,17 @@ func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
 		d.stats.Dropped.Add(1)
 		return
 	}
+	var fate EventFate
+	if d.fate != nil {
+		fate = d.fate(rec)
+	}
+	if fate.Drop {
+		d.mu.Unlock()
+		d.stats.Dropped.Add(1)
+		return
+	}
 	copies := 1
-	if d.cfg.Duplicate > 0 && d.rng.Float64() < d.cfg.Duplicate {
+	if d.cfg.Duplicate > 0 && d.rng.Float64() < d.cfg.Duplicate || fate.Duplicate {
 		copies = 2
 		d.stats.Duplicated.Add(1)
 	}
@@ -124,6 +175,11 @@ func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
 			delays[i] += time.Duration(d.rng.Int64N(int64(200 * time.Millisecond)))
 			d.stats.Reordered.Add(1)
 		}
+		delays[i] += fate.Delay
+	}
+	if fate.HoldBack > 0 {
+		delays[0] += fate.HoldBack
+		d.stats.Reordered.Add(1)
 	}
 	d.mu.Unlock()
 	for _, dl := range delays {
@@ -231,8 +287,35 @@ func (d *Delivery) finish() {
 // running or waiting for a retry).
 func (d *Delivery) Pending() int64 { return d.pending.Load() }
 
-// Wait blocks until no event is pending or ctx ends.
+// Wait blocks until no event is pending or ctx ends; with SetDrain, it is
+// the drain (see there).
 func (d *Delivery) Wait(ctx context.Context) error {
+	d.drainOnce.Do(func() {
+		if d.drainBegin != nil {
+			d.drainBegin()
+		}
+	})
+	// A sweep that keeps finding work (something it cannot clean) must not
+	// hold the drain forever: a few rounds, then the leftovers are the
+	// checker's to report.
+	for round := 0; ; round++ {
+		if err := d.waitIdle(ctx); err != nil || d.drainSweep == nil || round == 10 {
+			return err
+		}
+		n, err := d.drainSweep(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			sleepCtx(ctx, 200*time.Millisecond) // e.g. S3 still failing: sweep again
+		case n == 0:
+			return nil
+		}
+	}
+}
+
+// waitIdle blocks until no event is pending or ctx ends.
+func (d *Delivery) waitIdle(ctx context.Context) error {
 	for {
 		d.mu.Lock()
 		idle := d.idle

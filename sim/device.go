@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,7 +41,13 @@ func (r *runner) upload(ctx context.Context, a arrival) {
 	r.prom.UploadStarted()
 	meta := coordinator.Metadata(coordinator.Upload{ID: u.ID, User: u.User, Path: u.Path, Base: u.Base,
 		Device: u.Device, SHA256: u.SHA256})
-	key := coordinator.StagingKey(u.User, u.ID)
+	key := r.coord.StagingKey(u.User, u.ID)
+	hostile := ""
+	if f := r.env.faults; f != nil {
+		if hostile = f.hostile(); hostile != "" {
+			makeHostile(meta, hostile)
+		}
+	}
 	var err error
 	if a.size >= r.cfg.multipartThreshold {
 		u.Parts, err = r.stageMultipart(ctx, key, meta, c)
@@ -73,7 +81,39 @@ func (r *runner) upload(ctx context.Context, a arrival) {
 	if u.Outcome == history.OutcomeUnknown {
 		kind = "timeout"
 	}
+	if hostile != "" && (u.Outcome == history.OutcomeCommitted || u.Outcome == history.OutcomeConflict) {
+		// The coordinator took input it must refuse. The device records a
+		// failure, which the nothing-dropped invariant reports.
+		u.Error = fmt.Sprintf("hostile upload (%s) was accepted: %s", hostile, u.Outcome)
+		u.Outcome, kind = history.OutcomeError, "hostile-accepted"
+	}
 	r.finish(&u, decided, kind)
+}
+
+// makeHostile turns an upload's staging metadata into hostile input of
+// one variant (hostileVariants); the coordinator must reject each.
+func makeHostile(meta map[string]string, variant string) {
+	p, _ := url.PathUnescape(meta[coordinator.MetaPath])
+	switch variant {
+	case "path-traversal":
+		meta[coordinator.MetaPath] = url.PathEscape("../../" + p)
+	case "absolute-path":
+		meta[coordinator.MetaPath] = url.PathEscape("/" + p)
+	case "control-character":
+		meta[coordinator.MetaPath] = url.PathEscape(p + "\r\n")
+	case "oversized-path":
+		meta[coordinator.MetaPath] = strings.Repeat("a", coordinator.MaxPathBytes+100)
+	case "too-much-metadata":
+		for i := range 40 {
+			meta[fmt.Sprintf("pad-%02d", i)] = "x"
+		}
+	case "missing-metadata":
+		delete(meta, coordinator.MetaBase)
+	case "other-user":
+		meta[coordinator.MetaUser] = "mallory"
+	case "sha256-mismatch":
+		meta[coordinator.MetaSHA256] = strings.Repeat("0", 64)
+	}
 }
 
 func (r *runner) finish(u *history.Upload, decided time.Time, errKind string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
@@ -39,6 +42,9 @@ type Env struct {
 	// OnStaged, when set, is how a non-embedded environment delivers S3
 	// notifications: the run passes the function that queues an event.
 	OnStaged func(emit func(key string, size int64))
+	// faults is the fault injection of the run using this environment (nil
+	// without faults); the run sets it.
+	faults   *faultSet
 	stopTick chan struct{}
 	closers  []func()
 	once     sync.Once
@@ -101,17 +107,18 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	// Devices and the coordinator are different machines in production:
 	// each gets its own connection pool, so device traffic cannot starve
 	// the handler of connections.
-	e.HTTP = newHTTPClient()
-	e.S3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), newHTTPClient())
+	// Each pool tags its requests (ClientHeader) so that fault injection in
+	// front of the fake S3 can tell the system under test from the devices.
+	e.HTTP = tagged(newHTTPClient(), ClientDevice)
+	e.S3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), tagged(newHTTPClient(), ClientCoordinator))
 	e.DeviceS3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), e.HTTP)
 	e.Presign = s3.NewPresignClient(e.DeviceS3)
-	e.APIS3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), newHTTPClient())
+	e.APIS3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), tagged(newHTTPClient(), ClientAPI))
 	if _, err := e.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &e.Bucket}); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("create bucket: %w", err)
 	}
-	e.Redis = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: o.Pool, MinIdleConns: 16,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, PoolTimeout: 30 * time.Second})
+	e.Redis = redis.NewClient(embeddedRedisOptions(mr.Addr(), o.Pool))
 	e.closers = append(e.closers, func() { _ = e.Redis.Close() })
 	return e, nil
 }
@@ -163,6 +170,16 @@ func newHTTPClient() *http.Client {
 // NewS3Client builds the real SDK client for an S3-compatible endpoint:
 // path-style addressing and checksums only "when required" (gofakes3 stores
 // aws-chunked framing as content otherwise).
+//
+// Retries: the SDK's standard retryer, three attempts, with two changes.
+// Its client-side retry quota is off (ratelimit.None): the quota is one
+// token bucket per client (500 tokens, 5 per throttled retry), and under a
+// window of injected 503s at thousands of requests per second it empties
+// within a second, after which the SDK fails calls without retrying at all,
+// so the run would measure the quota, not S3. And the backoff is short
+// (full jitter up to 25ms·2^n, at most 500ms; the SDK's default waits up to
+// 1s after a throttle): a handler invocation is short-lived and the
+// coordinator retries again on top with coordinator.RetryStore.
 func NewS3Client(endpoint, region string, creds aws.CredentialsProvider, hc *http.Client) *s3.Client {
 	return s3.New(s3.Options{
 		Region:                     region,
@@ -172,8 +189,71 @@ func NewS3Client(endpoint, region string, creds aws.CredentialsProvider, hc *htt
 		HTTPClient:                 hc,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-		RetryMaxAttempts:           3,
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 3
+			o.RateLimiter = ratelimit.None
+			o.Backoff = jitterBackoff{base: 25 * time.Millisecond, max: 500 * time.Millisecond}
+		}),
 	})
+}
+
+// jitterBackoff is full-jitter exponential backoff: a wait in
+// [0, min(max, base*2^(attempt-1))).
+type jitterBackoff struct{ base, max time.Duration }
+
+func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	bound := min(b.max, b.base<<min(max(attempt-1, 0), 20))
+	return time.Duration(rand.Int64N(int64(bound) + 1)), nil
+}
+
+// embeddedRedisOptions are the go-redis settings of the embedded Redis client.
+// go-redis retries a command that failed on a broken or refused connection
+// (MaxRetries times, backoff doubling from MinRetryBackoff to
+// MaxRetryBackoff, with jitter); these values wait up to 3.5s in all, about
+// 1.8s on average, so a short outage (miniredis closed, then restarted on
+// the same address) costs latency rather than failed invocations. Longer outages fail the
+// invocation, and Lambda-style retries and the reconciler take over.
+// Retried commands may run twice when the connection broke after the
+// server ran them; every coordinator script is safe to repeat.
+func embeddedRedisOptions(addr string, pool int) *redis.Options {
+	return &redis.Options{Addr: addr, PoolSize: pool, MinIdleConns: 16,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, PoolTimeout: 30 * time.Second,
+		DialTimeout: 2 * time.Second, MaxRetries: redisMaxRetries, MinRetryBackoff: redisMinRetryBackoff, MaxRetryBackoff: redisMaxRetryBackoff}
+}
+
+// The go-redis retry settings (see embeddedRedisOptions).
+const (
+	redisMaxRetries      = 8
+	redisMinRetryBackoff = 25 * time.Millisecond
+	redisMaxRetryBackoff = time.Second
+)
+
+// Client tags: the value of ClientHeader on requests from each pool.
+const (
+	ClientHeader      = "Stormsim-Client"
+	ClientCoordinator = "coordinator"
+	ClientAPI         = "api"
+	ClientDevice      = "device"
+)
+
+// tagged sets ClientHeader on every request of hc. The header is not an
+// x-amz-* one, so signatures (presigned URLs included) stay valid.
+func tagged(hc *http.Client, tag string) *http.Client {
+	hc.Transport = tagTransport{next: hc.Transport, tag: tag}
+	return hc
+}
+
+type tagTransport struct {
+	next http.RoundTripper
+	tag  string
+}
+
+func (t tagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get(ClientHeader) == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set(ClientHeader, t.tag)
+	}
+	return t.next.RoundTrip(req)
 }
 
 // notifyingBackend is the s3mem backend with S3 event notifications: every

@@ -30,19 +30,31 @@ import (
 func (r *runner) start(ctx context.Context) error {
 	r.obs = &observer{hist: r.hist, files: map[fileKey]struct{}{}, prom: r.prom}
 	r.metrics = &runMetrics{prom: r.prom}
+	var faults *faultSet
+	if len(r.sc.Faults) > 0 {
+		faults = newFaultSet(r.sc.Faults, r.opt.Seed, r.now, r.hist)
+	}
 	env := r.opt.Env
 	if env == nil {
 		var err error
 		env, err = NewEmbedded(EmbeddedOptions{
 			Now:    r.now,
 			Notify: func(key string, size int64) { r.delivery.Emit(r.env.Bucket, key, size, r.now()) },
-			Wrap:   func(h http.Handler) http.Handler { return countS3(h, &r.metrics.s3) },
+			Wrap: func(h http.Handler) http.Handler {
+				// Injected errors never reach S3: they are not counted.
+				h = countS3(h, &r.metrics.s3)
+				if faults != nil {
+					h = faults.wrapS3(h)
+				}
+				return h
+			},
 		})
 		if err != nil {
 			return err
 		}
 	}
 	r.env = env
+	env.faults = faults
 	if env.OnStaged != nil {
 		// Events come from the storage server (a webhook), not the wrapper.
 		env.OnStaged(func(key string, size int64) { r.delivery.Emit(env.Bucket, key, size, r.now()) })
@@ -55,11 +67,20 @@ func (r *runner) start(ctx context.Context) error {
 		prefix = "stormsim:"
 	}
 	cfg := coordinator.Config{Bucket: env.Bucket, Strategy: r.sc.Coordinator.Strategy, Prefix: prefix,
-		LockTTL: r.sc.Coordinator.LockTTL, Now: r.now, Observer: r.obs}
+		ObjectPrefix: r.opt.ObjectPrefix, LockTTL: r.sc.Coordinator.LockTTL, Now: r.now, Observer: r.obs}
 	if m := r.opt.Mutant; m != nil && m.Hooks != nil {
 		cfg.Hooks = m.Hooks
 	}
-	coord, err := coordinator.New(cfg, env.S3, env.Redis)
+	if faults != nil {
+		cfg.Hooks = faultHooks(cfg.Hooks, faults)
+		if faults.has(FaultRedisLatency) {
+			env.Redis.AddHook(redisHook{faults})
+		}
+	}
+	// The coordinator retries S3 calls itself (on top of the SDK's own
+	// retries), as it would in Lambda; Redis calls are retried by go-redis
+	// (see embeddedRedisOptions).
+	coord, err := coordinator.New(cfg, coordinator.NewRetryStore(env.S3, coordinator.RetryPolicy{}), env.Redis)
 	if err != nil {
 		return err
 	}
@@ -68,6 +89,13 @@ func (r *runner) start(ctx context.Context) error {
 	if m := r.opt.Mutant; m != nil && m.WrapHandler != nil {
 		h = m.WrapHandler(h, env, coord)
 	}
+	if x := r.opt.External; x != nil {
+		ext, err := newExternal(ctx, env.Redis, *x, r.obs)
+		if err != nil {
+			return err
+		}
+		h, r.stopExternal = ext.handle, ext.close
+	}
 	d := r.sc.Delivery
 	dc := DeliveryConfig{Workers: r.sc.Coordinator.Concurrency, QueueSize: d.QueueSize, Retries: r.sc.Coordinator.Retries,
 		Duplicate: d.Duplicate, Reorder: d.Reorder, Seed: r.opt.Seed ^ 0xde11, OnResult: r.handlerResult}
@@ -75,6 +103,11 @@ func (r *runner) start(ctx context.Context) error {
 		dc.Delay = durationSampler(d.Delay)
 	}
 	r.delivery = NewDelivery(dc, h)
+	if faults != nil {
+		faults.attach(env, coord, r.opt.Env == nil)
+		r.delivery.SetFate(faults.eventFate)
+		r.delivery.SetDrain(r.beginDrain, r.drainSweep)
+	}
 
 	ln, err := coordinator.Listen("")
 	if err != nil {
@@ -83,7 +116,7 @@ func (r *runner) start(ctx context.Context) error {
 	// The result API is its own service (API Gateway + Lambda in
 	// production): a stateless coordinator on its own S3 connection pool,
 	// so a storm of polls cannot take the handler's connections.
-	apiCoord, err := coordinator.New(cfg, env.APIS3, env.Redis)
+	apiCoord, err := coordinator.New(cfg, coordinator.NewRetryStore(env.APIS3, coordinator.RetryPolicy{Attempts: 2}), env.Redis)
 	if err != nil {
 		return err
 	}
@@ -97,10 +130,19 @@ func (r *runner) start(ctx context.Context) error {
 		return fmt.Errorf("subscribe to pushes: %w", err)
 	}
 	r.push.deliver = r.pushFilter(r.push.hand)
+	if faults != nil {
+		// Windows are relative to the run's start, which is now; the
+		// reconciler sweeps for events that faults lost or killed.
+		faults.begin(r.now())
+		faults.startReconciler(r.delivery)
+	}
 	return nil
 }
 
 func (r *runner) stop() {
+	if f := r.faultSet(); f != nil {
+		f.close() // restarts Redis after an outage
+	}
 	if r.push != nil {
 		r.push.close()
 	}
@@ -110,15 +152,46 @@ func (r *runner) stop() {
 	if r.delivery != nil {
 		r.delivery.Close()
 	}
+	if r.stopExternal != nil {
+		r.stopExternal()
+	}
 	if r.opt.Env == nil && r.env != nil {
 		r.env.Close()
 	}
 }
 
-// pushFilter applies push loss and delay between the channel and devices.
+// faultSet is the run's fault injection, nil without faults.
+func (r *runner) faultSet() *faultSet {
+	if r.env == nil {
+		return nil
+	}
+	return r.env.faults
+}
+
+// beginDrain lifts the faults when the drain begins (Delivery.SetDrain):
+// it runs in the run's goroutine, after the recorder exists.
+func (r *runner) beginDrain() {
+	r.rec.setFaults(r.faultSet().lift(r.rec.start))
+}
+
+// drainSweep is the reconciler's sweep at the drain: every staged object,
+// whatever its age.
+func (r *runner) drainSweep(ctx context.Context) (int, error) {
+	f := r.faultSet()
+	n, err := f.reconcile(ctx, 0)
+	r.rec.setReconciled(f.reconciled.Load())
+	return n, err
+}
+
+// pushFilter applies push loss and delay between the channel and devices,
+// and push outages.
 func (r *runner) pushFilter(next func(coordinator.Result)) func(coordinator.Result) {
 	loss, delayDist := r.sc.Wait.PushLoss, r.sc.Wait.PushDelay
-	if loss <= 0 && delayDist.Kind == "" && r.opt.Mutant == nil {
+	faults := r.faultSet()
+	if faults != nil && !faults.has(FaultPushOutage) {
+		faults = nil
+	}
+	if loss <= 0 && delayDist.Kind == "" && r.opt.Mutant == nil && faults == nil {
 		return next
 	}
 	var mu sync.Mutex
@@ -127,6 +200,9 @@ func (r *runner) pushFilter(next func(coordinator.Result)) func(coordinator.Resu
 	return func(res coordinator.Result) {
 		if m := r.opt.Mutant; m != nil && m.IgnorePush {
 			return
+		}
+		if faults != nil && faults.pushLost() {
+			return // devices fall back to polling
 		}
 		mu.Lock()
 		lost := loss > 0 && rng.Float64() < loss
@@ -214,7 +290,7 @@ func (r *runner) readBack(ctx context.Context) {
 		f := files[i]
 		fin := history.Final{T: history.KindFinal, User: f.user, Path: f.path}
 		fin.Head, _ = r.coord.HeadVersion(ctx, f.user, f.path)
-		meta, sum, err := r.readObject(ctx, coordinator.FinalKey(f.user, f.path))
+		meta, sum, err := r.readObject(ctx, r.coord.FinalKey(f.user, f.path))
 		if err == nil {
 			fmt.Sscan(meta[coordinator.MetaVersion], &fin.Version)
 			fin.SHA256 = sum
@@ -253,7 +329,7 @@ func (r *runner) readObject(ctx context.Context, key string) (map[string]string,
 }
 
 func (r *runner) leftovers(ctx context.Context) {
-	p := s3.NewListObjectsV2Paginator(r.env.S3, &s3.ListObjectsV2Input{Bucket: &r.env.Bucket, Prefix: aws.String(coordinator.StagingPrefix)})
+	p := s3.NewListObjectsV2Paginator(r.env.S3, &s3.ListObjectsV2Input{Bucket: &r.env.Bucket, Prefix: aws.String(r.coord.StagingPrefix())})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -264,7 +340,7 @@ func (r *runner) leftovers(ctx context.Context) {
 			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "staged", Key: aws.ToString(o.Key)})
 		}
 	}
-	mp, err := r.env.S3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &r.env.Bucket, Prefix: aws.String(coordinator.StagingPrefix)})
+	mp, err := r.env.S3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &r.env.Bucket, Prefix: aws.String(r.coord.StagingPrefix())})
 	if err == nil {
 		for _, u := range mp.Uploads {
 			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "multipart", Key: aws.ToString(u.Key)})

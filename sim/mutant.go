@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/coordinator/scheduler"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/workload"
 )
@@ -22,6 +23,8 @@ type Mutant struct {
 	WrapHandler func(h Handler, env *Env, c *coordinator.Coordinator) Handler
 	// IgnorePush makes devices ignore pushes and always poll.
 	IgnorePush bool
+	// Scheduler breaks the self-rescheduling scheduler (schedsim.Config).
+	Scheduler scheduler.Mutant
 }
 
 // durationSampler draws durations from a scenario distribution (seconds).

@@ -19,6 +19,7 @@ import (
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/schedsim"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -46,6 +47,17 @@ type Options struct {
 	// KeyPrefix starts every Redis key of the run (default "stormsim:"), so
 	// runs sharing a server never touch each other's data.
 	KeyPrefix string
+	// ObjectPrefix starts every S3 key of the run (default none: staging/
+	// and files/ at the bucket's root); "" or ending in "/".
+	ObjectPrefix string
+	// External, when set, hands events to coordinator processes through a
+	// shared Redis Stream instead of handling them in-process.
+	External *External
+	// Abort, when set, sees the progress snapshot about once a second; when
+	// it says stop, the arrivals stop, uploads in flight get a few seconds
+	// to finish, the drain is cut short and Result.Aborted holds the reason.
+	// A scenario with abort_on_fail gets AbortOnGates of its gates.
+	Abort func(Progress) (reason string, stop bool)
 }
 
 // Progress is a snapshot for a progress display.
@@ -55,8 +67,11 @@ type Progress struct {
 	Done, InFlight   int64
 	Committed        int64
 	Conflict         int64
-	Errors           int64
+	Errors           int64 // outcomes error and unknown
 	Pending          int64 // events not yet handled
+	Rejected         int64
+	Unknown          int64         // outcomes unknown (also in Errors)
+	LatencyMax       time.Duration // the slowest known outcome so far
 }
 
 // Result is everything a run measured; package report renders it.
@@ -75,6 +90,8 @@ type Result struct {
 	Delivery     DeliveryCounts
 	Check        checker.Report
 	Interrupted  bool
+	// Aborted is why Options.Abort stopped the run ("" when it did not).
+	Aborted      string
 	DrainTimeout bool
 	HistoryLines int64
 	Decisions    map[string]int64
@@ -82,6 +99,9 @@ type Result struct {
 	Ops          OpCounts
 	// Gatherer holds the run's Prometheus metrics (for metrics.prom).
 	Gatherer prometheus.Gatherer
+	// Scheduler is the wall-clock scheduler run beside the uploads, when the
+	// scenario has both.
+	Scheduler *schedsim.Result
 	// HandlerSeconds is the time spent in handler invocations (for the
 	// GB-second cost estimate).
 	HandlerSeconds float64
@@ -138,6 +158,12 @@ type runner struct {
 	handlerNanos atomic.Int64
 	obs          *observer
 	stopAPI      func()
+	stopExternal func() // External: stops the feedback reader
+
+	// uploadCtx ends uploads in flight; the arrival loops get their own
+	// context so that an abort stops arrivals without cutting uploads off.
+	uploadCtx context.Context
+	aborted   atomic.Pointer[string]
 }
 
 // Run executes a scenario and checks its history. A cancelled ctx stops the
@@ -149,6 +175,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	if opt.CheckTimeout <= 0 {
 		opt.CheckTimeout = 60 * time.Second
+	}
+	if opt.Abort == nil && sc.AbortOnFail {
+		opt.Abort = AbortOnGates(sc.ParsedGates)
 	}
 	hf, err := os.Create(filepath.Join(opt.OutDir, "history.jsonl"))
 	if err != nil {
@@ -177,36 +206,52 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	res.Planned, _ = plan.PlannedCount()
 	res.PlannedRate = plan.PlannedRate()
 
-	stopProgress := r.progress(ctx, res)
+	stopSched := r.schedulerBeside(ctx, res)
+	actx, stopArrivals := context.WithCancel(ctx)
+	defer stopArrivals()
+	uctx, stopUploads := context.WithCancel(ctx)
+	defer stopUploads()
+	r.uploadCtx = uctx
+	grace := time.AfterFunc(time.Hour, stopUploads)
+	grace.Stop()
+	defer grace.Stop()
+	stopProgress := r.progress(ctx, res, func() { stopArrivals(); grace.Reset(abortGrace) })
 	var launched int64
 	var window time.Duration
 	if sc.Model == "closed" {
-		launched, window = r.generateClosed(ctx, plan, res.Started)
+		launched, window = r.generateClosed(actx, plan, res.Started)
 	} else {
-		launched, window = r.generate(ctx, plan, res.Started)
+		launched, window = r.generate(actx, plan, res.Started)
 	}
 	res.Launched, res.Window = launched, window
 	res.Interrupted = ctx.Err() != nil
+	if why := r.aborted.Load(); why != nil {
+		res.Aborted = *why
+	}
 
 	drain := sc.Drain
-	if res.Interrupted {
-		drain = min(drain, 5*time.Second)
+	if res.Interrupted || res.Aborted != "" {
+		drain = min(drain, abortGrace)
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	res.DrainTimeout = r.drain(dctx) != nil
 	cancel()
 	stopProgress()
+	stopSched()
 	res.Elapsed = r.now().Sub(res.Started)
 	res.Measure = r.rec.Snapshot()
 	res.Decisions = r.obs.counts()
 
+	// Stop the handlers before reading back: after a drain timeout they
+	// would otherwise keep committing while the final state is read, and
+	// the read-back would contradict decisions made after it.
+	r.delivery.Close()
+	res.Delivery = r.delivery.counts()
 	r.readBack(context.WithoutCancel(ctx))
 	if err := r.hist.Flush(); err != nil {
 		return res, err
 	}
 	res.HistoryLines = r.hist.Lines()
-	r.delivery.Close()
-	res.Delivery = r.delivery.counts()
 	res.Harness = measureHarness(res.Elapsed)
 	res.Ops = r.ops()
 	res.HandlerSeconds = time.Duration(r.handlerNanos.Load()).Seconds()
@@ -282,7 +327,7 @@ loop:
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r.upload(ctx, arr)
+			r.upload(r.uploadCtx, arr)
 		}()
 	}
 	wg.Wait()
@@ -314,7 +359,7 @@ func (r *runner) generateClosed(ctx context.Context, plan *workload.Plan, start 
 					return
 				}
 				a.At = time.Since(start) // closed model: the intended instant is now
-				r.upload(ctx, names.arrival(a, start))
+				r.upload(r.uploadCtx, names.arrival(a, start))
 			}
 		}()
 	}
@@ -327,8 +372,10 @@ func (r *runner) drain(ctx context.Context) error {
 	return r.delivery.Wait(ctx)
 }
 
-func (r *runner) progress(ctx context.Context, res *Result) (stop func()) {
-	if r.opt.Progress == nil {
+// progress calls Options.Progress and Options.Abort about once a second;
+// abort runs once, when Abort says stop.
+func (r *runner) progress(ctx context.Context, res *Result, abort func()) (stop func()) {
+	if r.opt.Progress == nil && r.opt.Abort == nil {
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -343,18 +390,35 @@ func (r *runner) progress(ctx context.Context, res *Result) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				r.opt.Progress(r.snapshotProgress(res))
+				p := r.snapshotProgress(res)
+				if r.opt.Progress != nil {
+					r.opt.Progress(p)
+				}
+				if r.opt.Abort != nil && r.aborted.Load() == nil {
+					if why, stop := r.opt.Abort(p); stop {
+						r.aborted.Store(&why)
+						abort()
+					}
+				}
 			}
 		}
 	}()
-	return func() { close(done); wg.Wait(); r.opt.Progress(r.snapshotProgress(res)) }
+	return func() {
+		close(done)
+		wg.Wait()
+		if r.opt.Progress != nil {
+			r.opt.Progress(r.snapshotProgress(res))
+		}
+	}
 }
 
 func (r *runner) snapshotProgress(res *Result) Progress {
 	s := r.rec.Snapshot()
 	p := Progress{Elapsed: r.now().Sub(res.Started), Planned: res.Planned, InFlight: s.InFlight,
 		Committed: s.Outcomes[history.OutcomeCommitted], Conflict: s.Outcomes[history.OutcomeConflict],
-		Errors: s.Outcomes[history.OutcomeError] + s.Outcomes[history.OutcomeUnknown], Pending: r.delivery.Pending()}
+		Errors: s.Outcomes[history.OutcomeError] + s.Outcomes[history.OutcomeUnknown], Pending: r.delivery.Pending(),
+		Rejected: s.Outcomes[history.OutcomeRejected], Unknown: s.Outcomes[history.OutcomeUnknown],
+		LatencyMax: time.Duration(s.Latency.Max()) * time.Microsecond}
 	for _, v := range s.Outcomes {
 		p.Done += v
 	}
@@ -402,7 +466,10 @@ func (e *estimator) observe(d time.Duration) {
 func (e *estimator) pending(age time.Duration) {
 	for {
 		old := e.ns.Load()
-		if int64(age) <= old || e.ns.CompareAndSwap(old, old+(int64(age)-old)/2) {
+		// A quarter of the way towards the age, not all of it: one upload
+		// stuck for a reason of its own (a lost event the reconciler will
+		// find) must not make every other device wait for seconds.
+		if int64(age) <= old || e.ns.CompareAndSwap(old, old+(int64(age)-old)/4) {
 			return
 		}
 	}
@@ -458,3 +525,63 @@ func filePath(file, hot int) string {
 }
 
 var errNoEnv = errors.New("no environment")
+
+// BesideScale is how much faster than real time a scheduler runs beside an
+// upload workload: its rule's minute lasts one wall second, so a short load
+// run still sees many re-arms. Lateness is reported in those scaled units
+// (multiply by 60 for scheduler seconds).
+const BesideScale = 60
+
+// schedulerBeside runs the scenario's scheduler on the wall clock during
+// the upload run (the same scheduler code as in virtual time), writing its
+// sched records into the same history. The returned stop waits for it.
+func (r *runner) schedulerBeside(ctx context.Context, res *Result) func() {
+	s := r.sc.Scheduler
+	if s == nil {
+		return func() {}
+	}
+	cfg, err := SchedConfig(s, r.opt.Seed)
+	if err != nil {
+		r.rec.errorKind("scheduler")
+		return func() {}
+	}
+	scale := func(d time.Duration) time.Duration { return d / BesideScale }
+	cfg.Wall = true
+	cfg.Resolution = scale(time.Minute)
+	cfg.Duration = r.sc.Duration
+	if cfg.Duration == 0 {
+		for _, ph := range r.sc.Phases {
+			cfg.Duration += ph.Duration
+		}
+	}
+	cfg.Duration = max(cfg.Duration, 3*time.Second)
+	if cfg.Interval == 0 {
+		cfg.Interval = 5 * time.Minute
+	}
+	cfg.Interval = scale(cfg.Interval)
+	// Nothing is due after the window, so the drain needs only a few rule
+	// periods (plus a fixed-interval peer's period).
+	cfg.Drain = 3*cfg.Resolution + cfg.Interval
+	cfg.UpdateDelay = scale(cfg.UpdateDelay)
+	cfg.HandlerTimePerEvent = scale(cfg.HandlerTimePerEvent)
+	cfg.Staleness = scale(cfg.Staleness)
+	cfg.NewUsersPerHour *= BesideScale
+	for i, d := range cfg.DueOffsets {
+		cfg.DueOffsets[i] = func(rr *rand.Rand) time.Duration { return scale(d(rr)) }
+	}
+	if j := cfg.Jitter; j != nil {
+		cfg.Jitter = func(rr *rand.Rand) time.Duration { return scale(j(rr)) }
+	}
+	cfg.Redis = r.env.Redis
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		out, err := schedsim.Run(ctx, cfg, func(h history.Sched) { _ = r.hist.Write(h) })
+		if err != nil {
+			r.rec.errorKind("scheduler")
+			return
+		}
+		res.Scheduler = &out
+	}()
+	return func() { <-done }
+}

@@ -122,3 +122,38 @@ func TestRun_Mutants_Caught(t *testing.T) {
 		})
 	}
 }
+
+// The same scheduler code runs on the wall clock beside an upload
+// workload, its sched records in the same history.
+func TestRun_SchedulerBesideUploads(t *testing.T) {
+	sc, err := scenarios.Parse("beside.yaml", []byte(`
+name: beside
+seed: 3
+phases: [{kind: constant, rate: 50, duration: 3s}]
+population: {users: 10, devices_per_user: 2, files_per_user: 3}
+sizes: {kind: fixed, value: 512}
+scheduler:
+  strategy: self-rescheduling
+  new_users_per_hour: 1200
+  events_per_user: 1
+  due_offsets: [{kind: uniform, min: 30s, max: 2m}]
+  store: redis
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Scheduler == nil || len(res.Scheduler.Strategies) == 0 {
+		t.Fatal("no scheduler result beside the uploads")
+	}
+	m := res.Scheduler.Strategies[0]
+	if m.Events == 0 || m.Early != 0 || m.Missed != 0 || m.Duplicates != 0 {
+		t.Errorf("scheduler beside uploads: %+v", m)
+	}
+	if c, ok := res.Check.Find("scheduler"); !ok || !c.OK {
+		t.Errorf("scheduler check: %+v (found %v)", c, ok)
+	}
+}

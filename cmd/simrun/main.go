@@ -5,6 +5,11 @@
 //	simrun validate FILE...          check scenario files without running them
 //	simrun check RUN_DIR             re-check a saved run's history
 //	simrun report RUN_DIR [RUN_DIR]  re-render a run, or compare two
+//	simrun selftest                  prove the gates catch broken coordinators
+//	simrun bench SCENARIO.yaml       operation ceilings and the run's efficiency
+//	simrun sweep SCENARIO.yaml --param PATH=FROM..TO[xSTEPS]   capacity sweep
+//	simrun serve [flags]             the embedded stack as a local service
+//	simrun coordinator [flags]       a coordinator process on a shared event stream
 //
 // Exit codes: 0 pass, 1 a gate or invariant failed, 2 bad usage or invalid
 // scenario, 3 inconclusive, 130 interrupted.
@@ -55,10 +60,16 @@ func run(args []string) int {
 		err = checkCmd(args[1:])
 	case "report":
 		err = reportCmd(args[1:])
+	case "sweep":
+		err = sweepCmd(args[1:])
 	case "selftest":
 		err = selftestCmd(args[1:])
 	case "bench":
 		err = benchCmd(args[1:])
+	case "serve":
+		err = serveCmd(args[1:])
+	case "coordinator":
+		err = coordinatorCmd(args[1:])
 	case "run":
 		err = runCmd(args[1:])
 	default:

@@ -39,6 +39,9 @@ type runOptions struct {
 	cpuProfile   string
 	memProfile   string
 	metricsAddr  string
+	prices       string
+	loadedPrices *report.Prices
+	servers      serverOptions
 }
 
 func runCmd(args []string) error {
@@ -52,9 +55,11 @@ func runCmd(args []string) error {
 	fs.IntVar(&o.maxInFlight, "max-inflight", 20000, "most uploads in flight at once")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile at the end of the run to this file")
+	fs.StringVar(&o.prices, "prices", "", "price table overriding the built-in one (YAML, see report/prices.yaml)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (loopback unless a host is named, e.g. :9090)")
+	o.servers.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest ...\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest|bench|sweep|serve|coordinator ...\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(interleave(args)); err != nil {
@@ -77,6 +82,11 @@ func runCmd(args []string) error {
 			return usagef("--seed %q: not a non-negative integer", o.seed)
 		}
 	}
+	prices, err := report.LoadPrices(o.prices)
+	if err != nil {
+		return usagef("--prices: %w", err)
+	}
+	o.loadedPrices = prices
 	dir := o.out
 	if dir == "" {
 		dir = filepath.Join("runs", fmt.Sprintf("%s-%s", sc.Name, time.Now().Format("20060102-150405")))
@@ -106,6 +116,17 @@ func runCmd(args []string) error {
 	if !o.quiet && !o.json {
 		opt.Progress = progressPrinter(os.Stderr)
 	}
+	if o.servers.enabled() {
+		log := io.Writer(os.Stderr)
+		if o.quiet {
+			log = io.Discard
+		}
+		closeServers, err := openServers(ctx, &o.servers, &opt, log)
+		if err != nil {
+			return err
+		}
+		defer closeServers()
+	}
 	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
 	if err != nil {
 		return usageError{err}
@@ -115,7 +136,7 @@ func runCmd(args []string) error {
 	if err != nil && res == nil {
 		return err
 	}
-	r := report.Build(res, sc, rerun)
+	r := report.Build(res, sc, rerun, report.WithPrices(prices))
 	if err != nil {
 		r.Verdict = report.Inconclusive
 		r.Reasons = append(r.Reasons, err.Error())
@@ -136,7 +157,7 @@ func runScheduler(ctx context.Context, o runOptions, sc *scenarios.Scenario, see
 	if err != nil {
 		return err
 	}
-	r := report.BuildScheduler(res, sc, seed, workload.Hash(sc, seed), rerun)
+	r := report.BuildScheduler(res, sc, seed, workload.Hash(sc, seed), rerun, report.WithPrices(o.loadedPrices))
 	if err := report.WriteAll(dir, r, nil); err != nil {
 		return err
 	}
@@ -217,7 +238,7 @@ func interleave(args []string) []string {
 
 func isBoolFlag(a string) bool {
 	switch strings.TrimLeft(a, "-") {
-	case "quiet", "json", "h", "help":
+	case "quiet", "json", "h", "help", "keep", "external":
 		return true
 	}
 	return false

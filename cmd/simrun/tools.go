@@ -94,7 +94,3 @@ func reportCmd(args []string) error {
 	}
 	return report.Summary(os.Stdout, runs[0])
 }
-
-func selftestCmd(args []string) error {
-	return usagef("selftest: not available in this build")
-}

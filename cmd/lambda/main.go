@@ -1,0 +1,107 @@
+// Command lambda runs the coordinator as an AWS Lambda function: S3
+// ObjectCreated notifications for the staging prefix invoke
+// coordinator.HandleEvent. A returned error makes Lambda retry the event
+// (twice for asynchronous invocations), which the handler tolerates.
+//
+// Configuration comes from environment variables:
+//
+//	STORMSIM_BUCKET         the bucket (required)
+//	STORMSIM_REDIS_URL      redis://HOST:PORT, rediss://..., or HOST:PORT,HOST:PORT,... for a Redis Cluster (required)
+//	STORMSIM_KEY_PREFIX     prefix of every Redis key and channel (default "stormsim:")
+//	STORMSIM_OBJECT_PREFIX  prefix of every S3 key, "" or ending in "/" (default "")
+//	STORMSIM_STRATEGY       redis-lock (default) or s3-conditional
+//	STORMSIM_LOCK_TTL       lock TTL, a Go duration (default 10s)
+//	STORMSIM_S3_ENDPOINT    an S3-compatible endpoint instead of AWS S3 (path-style)
+//
+// Credentials and region come from the standard AWS configuration chain
+// (in Lambda, the function's execution role).
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/connect"
+)
+
+func main() {
+	h, err := newHandler(context.Background(), os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(h.handle)
+}
+
+// handler is one Lambda execution environment: its clients live across
+// invocations.
+type handler struct {
+	coord *coordinator.Coordinator
+	rdb   redis.UniversalClient
+}
+
+func (h *handler) handle(ctx context.Context, ev events.S3Event) error {
+	return h.coord.HandleEvent(ctx, ev)
+}
+
+// newHandler builds the coordinator from the environment.
+func newHandler(ctx context.Context, getenv func(string) string) (*handler, error) {
+	bucket := getenv("STORMSIM_BUCKET")
+	if bucket == "" {
+		return nil, fmt.Errorf("STORMSIM_BUCKET is not set")
+	}
+	redisURL := getenv("STORMSIM_REDIS_URL")
+	if redisURL == "" {
+		return nil, fmt.Errorf("STORMSIM_REDIS_URL is not set")
+	}
+	ro, err := connect.RedisOptions(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("STORMSIM_REDIS_URL: %w", err)
+	}
+	prefix := getenv("STORMSIM_KEY_PREFIX")
+	if prefix == "" {
+		prefix = "stormsim:"
+	}
+	var ttl time.Duration
+	if s := getenv("STORMSIM_LOCK_TTL"); s != "" {
+		if ttl, err = time.ParseDuration(s); err != nil || ttl <= 0 {
+			return nil, fmt.Errorf("STORMSIM_LOCK_TTL %q: want a positive duration such as 10s", s)
+		}
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	endpoint := getenv("STORMSIM_S3_ENDPOINT")
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+		// Checksums only when an operation requires them: S3-compatible
+		// servers differ in what they accept (see DESIGN.md).
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	rdb := redis.NewUniversalClient(ro)
+	coord, err := coordinator.New(coordinator.Config{Bucket: bucket, Strategy: getenv("STORMSIM_STRATEGY"), Prefix: prefix,
+		ObjectPrefix: getenv("STORMSIM_OBJECT_PREFIX"), LockTTL: ttl, Now: time.Now}, client, rdb)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return &handler{coord: coord, rdb: rdb}, nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/sim"
+)
+
+// The whole self-test: every mutant caught, the real system passing. It
+// takes about 30s (about 45s under -race).
+func TestRun_Selftest_Passes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the self-test takes about 30s")
+	}
+	out := t.TempDir()
+	if got := run([]string{"selftest", "--quiet", "--out", out}); got != exitPass {
+		t.Fatalf("simrun selftest: exit %d, want %d", got, exitPass)
+	}
+	// Each mutant's documented catches hold: the claims are the proof that
+	// the gates can fail.
+	for i, c := range sim.SelfTestCases() {
+		if !c.Mutant() {
+			continue
+		}
+		dir := filepath.Join(out, runDirName(i, c))
+		r, err := report.ReadResults(filepath.Join(dir, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := matrixRow(c, r, 0)
+		if row.Status != "caught" || len(row.Missed) > 0 {
+			t.Errorf("%s: status %s, caught by %v, missed claims %v", c.Name, row.Status, row.CaughtBy, row.Missed)
+		}
+	}
+}
+
+func TestSelftest_Verdict(t *testing.T) {
+	caught := selftestRow{Mutant: "no-lock", Status: "caught", CaughtBy: []string{"one-winner"}}
+	survived := selftestRow{Mutant: "loser-dropped", Status: "survived", CaughtBy: []string{}}
+	failed := selftestRow{Mutant: sim.RealName, Scenario: "selftest-race", Status: "fail", Reasons: []string{"gate x"}}
+	tests := []struct {
+		name string
+		runs []selftestRow
+		want string
+	}{
+		{"survivor named", []selftestRow{caught, survived}, "mutants not caught: loser-dropped"},
+		{"real failure named", []selftestRow{caught, failed}, "real system on selftest-race: gate x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := &selftestReport{Runs: tt.runs}
+			for _, r := range tt.runs {
+				switch r.Status {
+				case "survived":
+					rep.Survivors = append(rep.Survivors, r.Mutant)
+				case "fail":
+					rep.Failures = append(rep.Failures, "real system on "+r.Scenario+": "+strings.Join(r.Reasons, "; "))
+				}
+			}
+			if got := verdictLine(rep); !strings.HasPrefix(got, "selftest: FAILED") || !strings.Contains(got, tt.want) {
+				t.Errorf("verdict %q, want it to name %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatrixRow_Cells(t *testing.T) {
+	c := sim.SelfTestCase{Name: "loser-dropped", Scenario: sim.ScenarioRace, CaughtBy: []string{"nothing-dropped", "fencing"}}
+	r := &report.Results{Verdict: report.Fail,
+		Invariants: []report.Invariant{{Name: "nothing-dropped", Violations: 3}, {Name: "fencing", OK: true},
+			{Name: "linearizability", Inconclusive: true}},
+		Gates: []report.Gate{{Expr: "uploads.unknown == 0", OK: true}, {Expr: "invariants.violations == 0", Value: 3}}}
+	row := matrixRow(c, r, 0)
+	want := map[string]string{"nothing-dropped": cellCaught, "fencing": cellOK, "linearizability": cellInconclusive,
+		"scheduler": cellNA, "uploads.unknown == 0": cellOK, "invariants.violations == 0": cellCaught}
+	for k, v := range want {
+		if row.Cells[k] != v {
+			t.Errorf("cell %s = %q, want %q", k, row.Cells[k], v)
+		}
+	}
+	if row.Status != "caught" || len(row.Missed) != 1 || row.Missed[0] != "fencing" {
+		t.Errorf("status %s missed %v", row.Status, row.Missed)
+	}
+}
+
+// abort_on_fail end to end: the run stops at the failed gate, exits 1, and
+// results.json says why.
+func TestRun_AbortOnFail_Exit(t *testing.T) {
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "abort.yaml")
+	if err := os.WriteFile(sc, []byte(`name: abort
+seed: 5
+drain: 10s
+abort_on_fail: true
+phases:
+  - {kind: constant, rate: 50, duration: 20s}
+population: {users: 50, files_per_user: 4}
+sizes: {kind: fixed, value: 1KiB}
+gates: ["uploads.committed <= 20"]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	if got := run([]string{"--quiet", "--out", out, sc}); got != exitFail {
+		t.Fatalf("exit %d, want %d", got, exitFail)
+	}
+	r, err := report.ReadResults(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != report.Fail || len(r.Reasons) == 0 || !strings.HasPrefix(r.Reasons[0], `aborted: gate "uploads.committed <= 20" failed at`) {
+		t.Errorf("verdict %s reasons %q", r.Verdict, r.Reasons)
+	}
+	if r.DurationSeconds > 12 {
+		t.Errorf("the aborted run took %.1fs", r.DurationSeconds)
+	}
+}

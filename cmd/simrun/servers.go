@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+
+	"github.com/stormsim/stormsim/sim"
+)
+
+// serverOptions are the flags that point a run at real servers.
+type serverOptions struct {
+	redis   string
+	s3      string
+	bucket  string
+	webhook string
+	runID   string
+	keep    bool
+	// external: events go to `simrun coordinator` processes.
+	external bool
+	s3Wait   time.Duration
+}
+
+func (s *serverOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.redis, "redis", "", "real Redis: redis://HOST:PORT[/DB], rediss://... for TLS, or HOST:PORT,HOST:PORT,... for a Redis Cluster (default: embedded miniredis)")
+	fs.StringVar(&s.s3, "s3", "", "real S3-compatible endpoint, e.g. http://127.0.0.1:7070; credentials and region from the AWS configuration chain (default: embedded gofakes3)")
+	fs.StringVar(&s.bucket, "bucket", "stormsim", "bucket on the --s3 server (created, and removed afterwards, if missing)")
+	fs.StringVar(&s.webhook, "webhook", "", "listen address of the webhook that receives the --s3 server's event notifications (default 127.0.0.1:0; give the server http://ADDR/events)")
+	fs.DurationVar(&s.s3Wait, "s3-wait", 0, "how long to wait for the --s3 server to answer")
+	fs.StringVar(&s.runID, "run-id", "", "name of the run's key and object prefixes on real servers (default run-TIME-RANDOM)")
+	fs.BoolVar(&s.keep, "keep", false, "keep the run's keys and objects on real servers instead of removing them")
+	fs.BoolVar(&s.external, "external", false, "hand events to `simrun coordinator` processes (the command line to start them is printed) instead of in-process handlers")
+}
+
+func (s *serverOptions) enabled() bool { return s.redis != "" || s.s3 != "" || s.external }
+
+// openServers connects to the real servers and points opt at them, under
+// prefixes of the run's own. The returned func removes the run's data
+// (unless --keep) and closes the connections.
+func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io.Writer) (func(), error) {
+	if s.redis != "" {
+		if _, err := sim.RedisOptions(s.redis); err != nil {
+			return nil, usageError{fmt.Errorf("--redis: %w", err)}
+		}
+	}
+	if u, err := url.Parse(s.s3); s.s3 != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
+		return nil, usagef("--s3 %q: want an http:// or https:// URL", s.s3)
+	}
+	id := s.runID
+	if id == "" {
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		id = "run-" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+	}
+	kp, op := sim.RunPrefixes(id)
+	remote, err := sim.NewRemote(ctx, sim.RemoteOptions{RedisURL: s.redis, S3URL: s.s3, Bucket: s.bucket,
+		ObjectPrefix: op, Webhook: s.webhook, WaitS3: s.s3Wait})
+	if err != nil {
+		return nil, err
+	}
+	opt.Env, opt.KeyPrefix = remote.Env, kp
+	if s.s3 != "" {
+		opt.ObjectPrefix = op
+	}
+	fmt.Fprintf(log, "servers: run %s: Redis keys %s*, objects s3://%s/%s*\n", id, kp, remote.Bucket, opt.ObjectPrefix)
+	if remote.Webhook != nil {
+		fmt.Fprintf(log, "servers: S3 notifications expected at %s\n", remote.Webhook.URL)
+	}
+	if s.external {
+		opt.External = &sim.External{Stream: kp + "events", Feedback: kp + "feedback"}
+		redisURL := s.redis
+		if redisURL == "" {
+			redisURL = "redis://" + remote.MR.Addr()
+		}
+		sc := opt.Scenario.Coordinator
+		fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --feedback %s\n",
+			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, opt.External.Feedback)
+	}
+	return func() {
+		defer remote.Close()
+		if remote.Webhook != nil {
+			st := remote.Webhook.Stats()
+			fmt.Fprintf(log, "servers: webhook got %d requests, %d records, passed on %d, ignored %d, bad %d\n",
+				st.Requests.Load(), st.Records.Load(), st.Emitted.Load(), st.Ignored.Load(), st.Bad.Load())
+		}
+		if s.keep {
+			fmt.Fprintf(log, "servers: kept Redis keys %s* and objects s3://%s/%s*\n", kp, remote.Bucket, opt.ObjectPrefix)
+			return
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		c, err := remote.Cleanup(cctx, kp, opt.ObjectPrefix)
+		if err != nil {
+			fmt.Fprintf(log, "servers: cleanup: %v\n", err)
+		}
+		fmt.Fprintf(log, "servers: removed %d keys, %d objects, %d multipart uploads\n", c.Keys, c.Objects, c.Uploads)
+	}, nil
+}

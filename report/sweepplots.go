@@ -1,0 +1,221 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// sweepCharts lists the sweep's charts in display order.
+var sweepCharts = []struct {
+	name, caption string
+	build         func(s *Sweep) (*plot.Plot, error)
+}{
+	{"sweep-throughput", "Achieved throughput and commits per second against the offered load; the dashed line is what was offered.", sweepThroughput},
+	{"sweep-latency", "Median and 99th-percentile latency (planned instant to outcome known) per point, log scale.", sweepLatency},
+	{"sweep-polls", "Mean result polls per upload per point.", sweepPolls},
+	{"sweep-conflicts", "Share of decided uploads that lost a conflict, per point.", sweepConflicts},
+	{"sweep-cost", "Estimated pay-as-you-go cost per 1,000 uploads, per point.", sweepCost},
+}
+
+// SweepCharts renders the sweep's charts (PNG and SVG); charts without
+// data are left out.
+func SweepCharts(s *Sweep) ([]Chart, error) {
+	var out []Chart
+	for _, c := range sweepCharts {
+		p, err := c.build(s)
+		if errors.Is(err, errNoData) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("plot %s: %w", c.name, err)
+		}
+		pngData, svgData, err := render(p)
+		if err != nil {
+			return nil, fmt.Errorf("plot %s: %w", c.name, err)
+		}
+		out = append(out, Chart{Name: c.name, Title: p.Title.Text, PNG: pngData, SVG: svgData})
+	}
+	return out, nil
+}
+
+// sweepSeries is one line of a sweep chart.
+type sweepSeries struct {
+	name   string
+	y      func(SweepPoint) (float64, bool)
+	dashed bool
+}
+
+// sweepPlot draws series against the X axis, marks each point's verdict
+// on the first series and the knee with a vertical line.
+func sweepPlot(s *Sweep, title, yLabel string, zeroY bool, series []sweepSeries) (*plot.Plot, error) {
+	pts := s.ran()
+	sort.Slice(pts, func(i, j int) bool { return s.x(pts[i]) < s.x(pts[j]) })
+	p := newPlot(title, s.xLabel(), yLabel)
+	added := 0
+	for i, ser := range series {
+		var xys plotter.XYs
+		marks := map[string]plotter.XYs{}
+		for _, pt := range pts {
+			y, ok := ser.y(pt)
+			if !ok || math.IsNaN(y) || math.IsInf(y, 0) {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: s.x(pt), Y: y})
+			if i == 0 {
+				marks[pt.Verdict] = append(marks[pt.Verdict], plotter.XY{X: s.x(pt), Y: y})
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		l, err := line(xys, i)
+		if err != nil {
+			return nil, err
+		}
+		if ser.dashed {
+			l.Color = color.Gray{Y: 110}
+			l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+		}
+		p.Add(l)
+		p.Legend.Add(ser.name, l)
+		added++
+		for _, v := range []string{Pass, Inconclusive, Fail} {
+			if len(marks[v]) == 0 {
+				continue
+			}
+			sc, err := plotter.NewScatter(marks[v])
+			if err != nil {
+				return nil, err
+			}
+			sc.GlyphStyle = verdictGlyph(v)
+			p.Add(sc)
+			p.Legend.Add(v, sc)
+			added++
+		}
+	}
+	if added == 0 {
+		return nil, errNoData
+	}
+	// The knee is drawn only when a point past it failed; when every
+	// point passed it lies beyond the range, not at its end.
+	if s.Knee.Found && s.Knee.NextIndex >= 0 {
+		k := vline{x: s.x(s.Points[s.Knee.Index]), color: color.NRGBA{26, 127, 55, 255}}
+		p.Add(k)
+		p.Legend.Add("knee", k)
+		added++
+	}
+	if zeroY {
+		p.Y.Min = 0
+	}
+	legendRoom(p, added)
+	return p, nil
+}
+
+func verdictGlyph(v string) draw.GlyphStyle {
+	switch v {
+	case Pass:
+		return draw.GlyphStyle{Color: color.NRGBA{26, 127, 55, 255}, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
+	case Fail:
+		return draw.GlyphStyle{Color: color.NRGBA{207, 34, 46, 255}, Radius: vg.Points(5), Shape: draw.CrossGlyph{}}
+	}
+	return draw.GlyphStyle{Color: color.NRGBA{154, 103, 0, 255}, Radius: vg.Points(5), Shape: draw.TriangleGlyph{}}
+}
+
+// vline is a dashed vertical line across the whole chart; like faultShade
+// it has no DataRange, so it never stretches the Y axis.
+type vline struct {
+	x     float64
+	color color.Color
+}
+
+func (v vline) Plot(c draw.Canvas, p *plot.Plot) {
+	if v.x < p.X.Min || v.x > p.X.Max {
+		return
+	}
+	trX, _ := p.Transforms(&c)
+	x := trX(v.x)
+	c.StrokeLine2(v.style(), x, c.Min.Y, x, c.Max.Y)
+}
+
+func (v vline) Thumbnail(c *draw.Canvas) {
+	y := (c.Min.Y + c.Max.Y) / 2
+	c.StrokeLine2(v.style(), c.Min.X, y, c.Max.X, y)
+}
+
+func (v vline) style() draw.LineStyle {
+	return draw.LineStyle{Color: v.color, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+}
+
+func sweepThroughput(s *Sweep) (*plot.Plot, error) {
+	return sweepPlot(s, "Achieved vs offered throughput", "uploads per second", false, []sweepSeries{
+		{name: "achieved arrivals", y: func(p SweepPoint) (float64, bool) { return p.AchievedRate, p.Uploads > 0 }},
+		{name: "commits per second", y: func(p SweepPoint) (float64, bool) { return p.CommitsPerSecond, p.Uploads > 0 }},
+		{name: "offered", y: func(p SweepPoint) (float64, bool) { return p.OfferedRate, p.OfferedRate > 0 }, dashed: true},
+	})
+}
+
+// sweepLatency plots log10(seconds) on a linear axis with logSecondsTicks,
+// as latencyPlot does: latency past the knee grows by orders of magnitude.
+func sweepLatency(s *Sweep) (*plot.Plot, error) {
+	logS := func(v float64) (float64, bool) { return math.Log10(v), v > 0 }
+	p, err := sweepPlot(s, "Latency vs offered load", "latency (s, log scale)", false, []sweepSeries{
+		{name: "p99", y: func(p SweepPoint) (float64, bool) { return logS(p.LatencyP99) }},
+		{name: "p50", y: func(p SweepPoint) (float64, bool) { return logS(p.LatencyP50) }},
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Y.Tick.Marker = denseLogTicks{}
+	return p, nil
+}
+
+// denseLogTicks are logSecondsTicks that also label 2x and 5x a decade
+// when the axis spans less than two decades, so a narrow range still
+// reads.
+type denseLogTicks struct{}
+
+func (denseLogTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := logSecondsTicks{}.Ticks(min, max)
+	if max-min >= 2 {
+		return ticks
+	}
+	for i, t := range ticks {
+		d := math.Floor(t.Value + 1e-9)
+		k := math.Round(math.Pow(10, t.Value-d))
+		if t.Label == "" && (k == 2 || k == 5) {
+			ticks[i].Label = seconds(k * math.Pow10(int(d)))
+		}
+	}
+	return ticks
+}
+
+func sweepPolls(s *Sweep) (*plot.Plot, error) {
+	return sweepPlot(s, "Mean polls per upload vs offered load", "result polls per upload (mean)", true, []sweepSeries{
+		{name: "mean polls", y: func(p SweepPoint) (float64, bool) { return p.PollsMean, p.Uploads > 0 }},
+	})
+}
+
+func sweepConflicts(s *Sweep) (*plot.Plot, error) {
+	return sweepPlot(s, "Conflict rate vs offered load", "conflicts (% of decided uploads)", true, []sweepSeries{
+		{name: "conflict rate", y: func(p SweepPoint) (float64, bool) { return 100 * p.ConflictRate, p.Uploads > 0 }},
+	})
+}
+
+func sweepCost(s *Sweep) (*plot.Plot, error) {
+	unit := s.Currency
+	if unit == "" {
+		unit = "USD"
+	}
+	return sweepPlot(s, "Cost per 1,000 uploads vs offered load",
+		fmt.Sprintf("%s per 1,000 uploads (prices as of %s)", unit, orDash(s.PricesAsOf)), true, []sweepSeries{
+			{name: "estimated cost", y: func(p SweepPoint) (float64, bool) { return p.CostPer1000, p.Uploads > 0 }},
+		})
+}

@@ -1,0 +1,82 @@
+package sim
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stormsim/stormsim/scenarios"
+)
+
+func TestAbortOnGates_Judge(t *testing.T) {
+	gate := func(expr string) scenarios.Gate {
+		g, err := scenarios.ParseGate(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	p := Progress{Elapsed: 3 * time.Second, Done: 50, Committed: 40, Conflict: 8, Errors: 2, Unknown: 1,
+		LatencyMax: 1500 * time.Millisecond}
+	tests := []struct {
+		name string
+		gate string
+		stop bool
+	}{
+		{"counter under its bound", "uploads.committed <= 100", false},
+		{"counter past its bound", "uploads.committed <= 39", true},
+		{"equality not reached yet", "uploads.total == 60", false},
+		{"equality passed for good", "uploads.unknown == 0", true},
+		{"error excludes unknown", "uploads.error < 2", false},
+		{"latency max past its bound", "latency.max < 1s", true},
+		{"lower bound waits for the end", "uploads.committed >= 1000", false},
+		{"quantile waits for the end", "latency.p99 < 1ms", false},
+		{"invariants wait for the end", "invariants.violations == 0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			why, stop := AbortOnGates([]scenarios.Gate{gate(tt.gate)})(p)
+			if stop != tt.stop {
+				t.Fatalf("%s: stop %v (%q), want %v", tt.gate, stop, why, tt.stop)
+			}
+			if stop && !strings.HasPrefix(why, `aborted: gate "`+tt.gate+`" failed at 3.0s`) {
+				t.Errorf("reason %q", why)
+			}
+		})
+	}
+}
+
+// A scenario with abort_on_fail stops at the first failed gate instead of
+// running its whole window.
+func TestRun_AbortOnFail_StopsEarly(t *testing.T) {
+	sc, err := scenarios.Parse("abort.yaml", []byte(`
+name: abort
+seed: 5
+drain: 10s
+abort_on_fail: true
+phases:
+  - {kind: constant, rate: 50, duration: 20s}
+population: {users: 50, files_per_user: 4}
+sizes: {kind: fixed, value: 1KiB}
+gates: ["uploads.committed <= 20", "invariants.violations == 0"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := Run(context.Background(), Options{Scenario: sc, Seed: sc.Seed, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if !strings.HasPrefix(res.Aborted, `aborted: gate "uploads.committed <= 20" failed at`) {
+		t.Fatalf("Aborted = %q", res.Aborted)
+	}
+	if took > 12*time.Second || res.Launched >= res.Planned {
+		t.Errorf("run took %v and launched %d of %d: the arrivals did not stop", took, res.Launched, res.Planned)
+	}
+	if got := res.Measure.Outcomes["unknown"]; got != 0 {
+		t.Errorf("%d uploads in flight at the abort never learned their outcome", got)
+	}
+}

@@ -1,0 +1,193 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
+
+// External sends a run's events to coordinator processes (simrun
+// coordinator) through a shared Redis Stream, instead of invoking the
+// handler in-process. The processes must use the run's bucket, strategy
+// and prefixes, and report to Feedback: their decisions go into the run's
+// history from there, and an event counts as delivered once a process
+// has finished it.
+type External struct {
+	Stream   string // the events stream
+	Group    string // the processes' consumer group (default "coordinators")
+	Feedback string // where the processes report decisions and finished entries
+	// Wait bounds how long an event may take to be finished before the
+	// delivery retries it (default 2m).
+	Wait time.Duration
+}
+
+// ErrDeadLettered is returned for an event the processes gave up on.
+var ErrDeadLettered = errors.New("event went to the dead-letter stream")
+
+// externalHandler enqueues events and waits for their completion, reading
+// the feedback stream in order: every decision a process reported before
+// finishing an entry is recorded before that entry's handler returns.
+type externalHandler struct {
+	q    *coordinator.Queue
+	rdb  redis.UniversalClient
+	x    External
+	obs  coordinator.Observer
+	stop chan struct{}
+	done chan struct{}
+
+	mu       sync.Mutex // guards waiters and finished
+	waiters  map[string]chan bool
+	finished map[string]bool // finished before their handler waited; value: dead
+
+	// decided tells, per upload, whether its decision came reported by the
+	// deciding process (true) or only recovered from Redis (false); read
+	// only by the reader goroutine.
+	decided map[string]bool
+}
+
+// newExternal starts the feedback reader; close stops it.
+func newExternal(ctx context.Context, rdb redis.UniversalClient, x External, obs coordinator.Observer) (*externalHandler, error) {
+	if x.Stream == "" || x.Feedback == "" {
+		return nil, fmt.Errorf("external coordinators: stream and feedback stream are required")
+	}
+	if x.Wait <= 0 {
+		x.Wait = 2 * time.Minute
+	}
+	q, err := coordinator.NewQueue(rdb, coordinator.QueueConfig{Stream: x.Stream, Group: x.Group, Feedback: x.Feedback})
+	if err != nil {
+		return nil, err
+	}
+	if err := q.Ensure(ctx); err != nil {
+		return nil, err
+	}
+	h := &externalHandler{q: q, rdb: rdb, x: x, obs: obs, stop: make(chan struct{}), done: make(chan struct{}),
+		waiters: map[string]chan bool{}, finished: map[string]bool{}, decided: map[string]bool{}}
+	go h.read()
+	return h, nil
+}
+
+// handle is the delivery's Handler.
+func (h *externalHandler) handle(ctx context.Context, ev events.S3Event) error {
+	ids, err := h.q.Add(ctx, ev.Records...)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		h.mu.Lock()
+		dead, ok := h.finished[id]
+		var ch chan bool
+		if ok {
+			delete(h.finished, id)
+		} else {
+			ch = make(chan bool, 1)
+			h.waiters[id] = ch
+		}
+		h.mu.Unlock()
+		if !ok {
+			t := time.NewTimer(h.x.Wait)
+			select {
+			case dead = <-ch:
+			case <-t.C:
+				errs = append(errs, fmt.Errorf("entry %s not finished within %v", id, h.x.Wait))
+			case <-ctx.Done():
+				errs = append(errs, ctx.Err())
+			}
+			t.Stop()
+			h.mu.Lock()
+			delete(h.waiters, id)
+			h.mu.Unlock()
+		}
+		if dead {
+			errs = append(errs, fmt.Errorf("entry %s: %w", id, ErrDeadLettered))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// read follows the feedback stream from its start (it belongs to the run).
+func (h *externalHandler) read() {
+	defer close(h.done)
+	last := "0-0"
+	ctx := context.Background()
+	for {
+		select {
+		case <-h.stop:
+			return
+		default:
+		}
+		res, err := h.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{h.x.Feedback, last}, Count: 512,
+			Block: 200 * time.Millisecond}).Result()
+		if err != nil {
+			if !errors.Is(err, redis.Nil) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			continue
+		}
+		for _, s := range res {
+			for _, m := range s.Messages {
+				last = m.ID
+				h.apply(m.Values)
+			}
+		}
+	}
+}
+
+func (h *externalHandler) apply(v map[string]any) {
+	if doc, ok := v[coordinator.FeedbackDecision].(string); ok {
+		var d coordinator.Decision
+		if json.Unmarshal([]byte(doc), &d) != nil || h.obs == nil {
+			return
+		}
+		// A recovered decision is a copy of what Redis holds: it stands in
+		// for a report lost with a killed process, so it counts only for an
+		// upload not heard of before, and a late report of the same
+		// decision is then dropped. Two reports from deciding processes
+		// both reach the history, where a real duplicate decision shows.
+		reported, seen := h.decided[d.ID]
+		switch recovered := v[coordinator.FeedbackRecovered] == "1"; {
+		case recovered && seen:
+			return
+		case recovered:
+			h.decided[d.ID] = false
+		case seen && !reported:
+			h.decided[d.ID] = true
+			return
+		default:
+			h.decided[d.ID] = true
+		}
+		h.obs.Decided(d)
+		return
+	}
+	id, ok := v[coordinator.FeedbackDone].(string)
+	if !ok {
+		return
+	}
+	dead := v[coordinator.FeedbackDead] == "1"
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ch := h.waiters[id]; ch != nil {
+		ch <- dead
+		delete(h.waiters, id)
+		return
+	}
+	h.finished[id] = dead
+}
+
+// close stops the reader and waits for it.
+func (h *externalHandler) close() {
+	select {
+	case <-h.stop:
+	default:
+		close(h.stop)
+	}
+	<-h.done
+}

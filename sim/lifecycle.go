@@ -337,18 +337,25 @@ func (r *runner) leftovers(ctx context.Context) {
 			break
 		}
 		for _, o := range page.Contents {
-			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "staged", Key: aws.ToString(o.Key)})
+			if r.ownsStaged(aws.ToString(o.Key)) {
+				_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "staged", Key: aws.ToString(o.Key)})
+			}
 		}
 	}
 	mp, err := r.env.S3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &r.env.Bucket, Prefix: aws.String(r.coord.StagingPrefix())})
 	if err == nil {
 		for _, u := range mp.Uploads {
+			if !r.ownsStaged(aws.ToString(u.Key)) {
+				continue
+			}
 			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "multipart", Key: aws.ToString(u.Key)})
 		}
 	}
 	iter := r.env.Redis.Scan(ctx, 0, r.coord.LockPattern(), 1000).Iterator()
 	for iter.Next(ctx) {
-		_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "lock", Key: iter.Val()})
+		if r.ownsLock(iter.Val()) {
+			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "lock", Key: iter.Val()})
+		}
 	}
 }
 
@@ -522,4 +529,25 @@ func (r *runner) handlerResult(err error, willRetry bool, took time.Duration) {
 	default:
 		r.prom.HandlerInvoked(metrics.HandlerError)
 	}
+}
+
+// ownsStaged reports whether a staging key belongs to this shard's users
+// (other shards sharing the servers may still have uploads in flight).
+func (r *runner) ownsStaged(key string) bool {
+	user, _, err := coordinator.ParseStagingKey(strings.TrimPrefix(key, r.coord.Config().ObjectPrefix))
+	return err != nil || r.ownsUser(user)
+}
+
+// ownsLock does the same for a lock key ("PREFIX{user}:lock:...").
+func (r *runner) ownsLock(key string) bool {
+	i, j := strings.Index(key, "{"), strings.Index(key, "}")
+	return i < 0 || j < i || r.ownsUser(key[i+1:j])
+}
+
+func (r *runner) ownsUser(user string) bool {
+	var u int
+	if _, err := fmt.Sscanf(user, "u%d", &u); err != nil {
+		return true
+	}
+	return r.opt.Shard.owns(u)
 }

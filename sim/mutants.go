@@ -264,7 +264,8 @@ func (c SelfTestCase) Run(ctx context.Context, outDir string) (*SelfTestRun, err
 	return run, err
 }
 
-// runSchedulerConfig is RunScheduler for a prepared configuration.
+// runSchedulerConfig runs a prepared scheduler configuration, streams its
+// sched records to outDir/history.jsonl and checks them.
 func runSchedulerConfig(ctx context.Context, cfg schedsim.Config, outDir string) (*SchedulerResult, error) {
 	hf, err := os.Create(filepath.Join(outDir, "history.jsonl"))
 	if err != nil {

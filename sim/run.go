@@ -44,6 +44,11 @@ type Options struct {
 	// Registry receives the run's Prometheus metrics (serve it live with
 	// promhttp); nil makes a private one. Result.Gatherer reads it back.
 	Registry *prometheus.Registry
+	// Shard, when N > 1, makes this process drive only the users u with
+	// u % N == I: N generator processes (on one machine or several) split
+	// one scenario into disjoint slices; `simrun check` merges their
+	// histories. The planned rate and count are this shard's share.
+	Shard Shard
 	// KeyPrefix starts every Redis key of the run (default "stormsim:"), so
 	// runs sharing a server never touch each other's data.
 	KeyPrefix string
@@ -59,6 +64,12 @@ type Options struct {
 	// A scenario with abort_on_fail gets AbortOnGates of its gates.
 	Abort func(Progress) (reason string, stop bool)
 }
+
+// Shard is slice I of N of a scenario's users.
+type Shard struct{ I, N int }
+
+// owns reports whether the shard drives user u.
+func (s Shard) owns(u int) bool { return s.N <= 1 || u%s.N == s.I }
 
 // Progress is a snapshot for a progress display.
 type Progress struct {
@@ -205,6 +216,24 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	plan := workload.NewPlan(sc, opt.Seed)
 	res.Planned, _ = plan.PlannedCount()
 	res.PlannedRate = plan.PlannedRate()
+	if opt.Shard.N > 1 && sc.Model != "closed" {
+		// This shard's share of the plan, counted on a second pass (the
+		// plan streams, so this costs time, not memory).
+		var mine int64
+		for p := workload.NewPlan(sc, opt.Seed); ; {
+			a, ok := p.Next()
+			if !ok {
+				break
+			}
+			if opt.Shard.owns(a.User) {
+				mine++
+			}
+		}
+		if res.Planned > 0 {
+			res.PlannedRate *= float64(mine) / float64(res.Planned)
+		}
+		res.Planned = mine
+	}
 
 	stopSched := r.schedulerBeside(ctx, res)
 	actx, stopArrivals := context.WithCancel(ctx)
@@ -307,6 +336,9 @@ loop:
 		if !ok {
 			break
 		}
+		if !r.opt.Shard.owns(a.User) {
+			continue
+		}
 		last = a.At
 		if d := time.Until(start.Add(a.At)); d > 0 {
 			timer.Reset(d)
@@ -342,6 +374,9 @@ func (r *runner) generateClosed(ctx context.Context, plan *workload.Plan, start 
 	var wg sync.WaitGroup
 	names := newNamer(r.opt.Seed, r.sc)
 	for d := range r.sc.Closed.Devices {
+		if u, _ := workload.ClosedDevice(r.sc, d); !r.opt.Shard.owns(u) {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/history"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -155,5 +158,49 @@ scheduler:
 	}
 	if c, ok := res.Check.Find("scheduler"); !ok || !c.OK {
 		t.Errorf("scheduler check: %+v (found %v)", c, ok)
+	}
+}
+
+// Two shards drive disjoint users whose union is the whole plan, and
+// their merged history passes the checker.
+func TestRun_Shards_DisjointAndComplete(t *testing.T) {
+	sc := smallScenario(t, coordinator.StrategyRedisLock)
+	whole, _ := workload.NewPlan(sc, sc.Seed).PlannedCount()
+	var paths []string
+	var planned int64
+	users := map[string]int{}
+	for i := range 2 {
+		dir := t.TempDir()
+		res, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: dir, Shard: sim.Shard{I: i, N: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		planned += res.Planned
+		paths = append(paths, filepath.Join(dir, "history.jsonl"))
+		set, err := history.ReadFiles(paths[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range set.Uploads {
+			users[u.User] |= 1 << i
+		}
+	}
+	if planned != whole {
+		t.Errorf("shards planned %d uploads, the whole plan has %d", planned, whole)
+	}
+	for u, mask := range users {
+		if mask == 3 {
+			t.Errorf("user %s driven by both shards", u)
+		}
+	}
+	set, err := history.ReadFiles(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(set.Uploads)) != whole {
+		t.Errorf("merged history has %d uploads, want %d", len(set.Uploads), whole)
+	}
+	if rep := checker.Check(set, checker.Options{Fencing: true}); !rep.OK() {
+		t.Errorf("merged shards: %+v", rep)
 	}
 }

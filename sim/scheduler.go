@@ -2,14 +2,10 @@ package sim
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
-	"github.com/stormsim/stormsim/sim/history"
 	"github.com/stormsim/stormsim/sim/schedsim"
 	"github.com/stormsim/stormsim/sim/workload"
 )
@@ -32,25 +28,7 @@ func RunScheduler(ctx context.Context, sc *scenarios.Scenario, seed uint64, outD
 	if err != nil {
 		return nil, err
 	}
-	hf, err := os.Create(filepath.Join(outDir, "history.jsonl"))
-	if err != nil {
-		return nil, fmt.Errorf("create history: %w", err)
-	}
-	defer hf.Close()
-	w := history.NewWriter(hf)
-	res := &SchedulerResult{Started: time.Now()}
-	res.Sched, err = schedsim.Run(ctx, cfg, func(s history.Sched) { _ = w.Write(s) })
-	if err != nil {
-		return nil, fmt.Errorf("scheduler run: %w", err)
-	}
-	if err := w.Flush(); err != nil {
-		return nil, err
-	}
-	res.Elapsed = time.Since(res.Started)
-	res.HistoryLines = w.Lines()
-	res.Harness = measureHarness(res.Elapsed)
-	res.Check, err = checker.CheckFile(hf.Name(), checker.Options{})
-	return res, err
+	return runSchedulerConfig(ctx, cfg, outDir)
 }
 
 // SchedConfig maps a scenario's scheduler section onto the simulation.

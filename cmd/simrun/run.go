@@ -32,6 +32,7 @@ import (
 type runOptions struct {
 	out          string
 	seed         string
+	shard        string
 	quiet        bool
 	json         bool
 	checkTimeout time.Duration
@@ -49,6 +50,7 @@ func runCmd(args []string) error {
 	var o runOptions
 	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-TIME)")
 	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
+	fs.StringVar(&o.shard, "shard", "", "I/N: drive only slice I (0-based) of N of the users; merge shards with simrun check DIR...")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress or summary, only errors")
 	fs.BoolVar(&o.json, "json", false, "print results.json on stdout instead of the summary")
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 60*time.Second, "budget of the linearizability check")
@@ -97,7 +99,14 @@ func runCmd(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	shard, err := parseShard(o.shard)
+	if err != nil {
+		return usageError{err}
+	}
 	rerun := fmt.Sprintf("simrun --seed %d %s", seed, path)
+	if shard.N > 1 {
+		rerun = fmt.Sprintf("simrun --seed %d --shard %d/%d %s", seed, shard.I, shard.N, path)
+	}
 	if !o.quiet && !o.json {
 		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, dir)
 	}
@@ -112,7 +121,8 @@ func runCmd(args []string) error {
 		}
 		defer stopMetrics()
 	}
-	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: dir, MaxInFlight: o.maxInFlight, CheckTimeout: o.checkTimeout, Registry: reg}
+	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: dir, MaxInFlight: o.maxInFlight, CheckTimeout: o.checkTimeout, Registry: reg,
+		Shard: shard}
 	if !o.quiet && !o.json {
 		opt.Progress = progressPrinter(os.Stderr)
 	}
@@ -310,4 +320,17 @@ func serveMetrics(addr string, reg *prometheus.Registry) (func(), error) {
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ln.Addr())
 	return func() { _ = srv.Close() }, nil
+}
+
+// parseShard reads --shard I/N.
+func parseShard(v string) (sim.Shard, error) {
+	if v == "" {
+		return sim.Shard{}, nil
+	}
+	var s sim.Shard
+	if n, err := fmt.Sscanf(v, "%d/%d", &s.I, &s.N); err != nil || n != 2 || s.N < 1 || s.I < 0 || s.I >= s.N ||
+		fmt.Sprintf("%d/%d", s.I, s.N) != v {
+		return s, fmt.Errorf("--shard %q: want I/N with 0 <= I < N, e.g. 0/4", v)
+	}
+	return s, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/history"
 )
 
 // validateCmd checks scenario files without running them.
@@ -39,21 +40,25 @@ func checkCmd(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
-	if fs.NArg() != 1 {
-		return usagef("usage: simrun check RUN_DIR")
+	if fs.NArg() < 1 {
+		return usagef("usage: simrun check RUN_DIR [RUN_DIR...]   (several: the shards of one run, merged)")
 	}
-	dir := fs.Arg(0)
 	fencing := true
-	if r, err := report.ReadResults(filepath.Join(dir, "results.json")); err == nil {
-		fencing = r.Strategy != "s3-conditional"
+	var paths []string
+	for _, dir := range fs.Args() {
+		if r, err := report.ReadResults(filepath.Join(dir, "results.json")); err == nil {
+			fencing = fencing && r.Strategy != "s3-conditional"
+		}
+		paths = append(paths, filepath.Join(dir, "history.jsonl"))
 	}
-	rep, err := checker.CheckFile(filepath.Join(dir, "history.jsonl"), checker.Options{LinearizabilityTimeout: *timeout, Fencing: fencing})
+	set, err := history.ReadFiles(paths...)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return usageError{err}
 		}
 		return err
 	}
+	rep := checker.Check(set, checker.Options{LinearizabilityTimeout: *timeout, Fencing: fencing})
 	for _, c := range rep.Checks {
 		state := "ok"
 		switch {
@@ -75,8 +80,18 @@ func checkCmd(args []string) error {
 
 // reportCmd re-renders saved runs; with two, compares them.
 func reportCmd(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	merge := fs.Bool("merge", false, "merge the run folders of a sharded run (simrun --shard I/N) into --out")
+	out := fs.String("out", "", "with --merge: the folder for the merged report")
+	if err := fs.Parse(interleave(args)); err != nil {
+		return usageError{err}
+	}
+	args = fs.Args()
+	if *merge {
+		return mergeRuns(*out, args)
+	}
 	if len(args) < 1 || len(args) > 2 {
-		return usagef("usage: simrun report RUN_DIR [CANDIDATE_DIR]")
+		return usagef("usage: simrun report RUN_DIR [CANDIDATE_DIR]\n       simrun report --merge --out DIR SHARD_DIR...")
 	}
 	runs := make([]*report.Results, len(args))
 	for i, d := range args {
@@ -93,4 +108,40 @@ func reportCmd(args []string) error {
 		return err
 	}
 	return report.Summary(os.Stdout, runs[0])
+}
+
+// mergeRuns writes one report for the shards of a run: the merged history
+// re-checked, counts and latencies recomputed from it.
+func mergeRuns(out string, dirs []string) error {
+	if out == "" || len(dirs) == 0 {
+		return usagef("usage: simrun report --merge --out DIR SHARD_DIR...")
+	}
+	var shards []*report.Results
+	var paths []string
+	fencing := true
+	for _, d := range dirs {
+		r, err := report.ReadResults(filepath.Join(d, "results.json"))
+		if err != nil {
+			return usageError{err}
+		}
+		fencing = fencing && r.Strategy != "s3-conditional"
+		shards = append(shards, r)
+		paths = append(paths, filepath.Join(d, "history.jsonl"))
+	}
+	set, err := history.ReadFiles(paths...)
+	if err != nil {
+		return usageError{err}
+	}
+	rep := checker.Check(set, checker.Options{Fencing: fencing})
+	merged := report.Merge(shards, set, rep)
+	if err := writable(out); err != nil {
+		return usageError{err}
+	}
+	if err := report.WriteAll(out, merged, nil); err != nil {
+		return err
+	}
+	if err := report.Summary(os.Stdout, merged); err != nil {
+		return err
+	}
+	return exitError{verdictCode(merged.Verdict)}
 }

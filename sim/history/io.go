@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 )
 
@@ -164,4 +165,39 @@ func appendJSON[T any](line []byte, dst *[]T) error {
 	}
 	*dst = append(*dst, v)
 	return nil
+}
+
+// Merge appends other's records to s (shards of one run: their users are
+// disjoint, so the union is the run's history).
+func (s *Set) Merge(other *Set) {
+	s.Uploads = append(s.Uploads, other.Uploads...)
+	s.Commits = append(s.Commits, other.Commits...)
+	s.Conflicts = append(s.Conflicts, other.Conflicts...)
+	s.Rejects = append(s.Rejects, other.Rejects...)
+	s.Polls = append(s.Polls, other.Polls...)
+	s.Pushes = append(s.Pushes, other.Pushes...)
+	s.Finals = append(s.Finals, other.Finals...)
+	s.Scheds = append(s.Scheds, other.Scheds...)
+	s.Faults = append(s.Faults, other.Faults...)
+	s.Leftovers = append(s.Leftovers, other.Leftovers...)
+	s.Copies = append(s.Copies, other.Copies...)
+	s.Unknown += other.Unknown
+}
+
+// ReadFiles reads and merges the histories at paths.
+func ReadFiles(paths ...string) (*Set, error) {
+	all := &Set{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("read history: %w", err)
+		}
+		s, err := Read(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		all.Merge(s)
+	}
+	return all, nil
 }

@@ -328,6 +328,25 @@ func (r *runner) readObject(ctx context.Context, key string) (map[string]string,
 	return meta, hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// storedBytes sums what the run left in the bucket (final objects,
+// versions, conflicted copies): the fakes hold it in memory, so it is
+// reported apart from the harness's own memory.
+func (r *runner) storedBytes(ctx context.Context) int64 {
+	var n int64
+	prefix := r.coord.Config().ObjectPrefix
+	p := s3.NewListObjectsV2Paginator(r.env.S3, &s3.ListObjectsV2Input{Bucket: &r.env.Bucket, Prefix: &prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return n
+		}
+		for _, o := range page.Contents {
+			n += aws.ToInt64(o.Size)
+		}
+	}
+	return n
+}
+
 func (r *runner) leftovers(ctx context.Context) {
 	p := s3.NewListObjectsV2Paginator(r.env.S3, &s3.ListObjectsV2Input{Bucket: &r.env.Bucket, Prefix: aws.String(r.coord.StagingPrefix())})
 	for p.HasMorePages() {
@@ -493,7 +512,11 @@ type HarnessUse struct {
 	MaxRSS      int64
 }
 
+// procStart is when this process started measuring itself.
+var procStart = time.Now()
+
 func measureHarness(elapsed time.Duration) HarnessUse {
+	elapsed = max(elapsed, time.Since(procStart))
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return HarnessUse{}

@@ -113,6 +113,9 @@ type Result struct {
 	// Scheduler is the wall-clock scheduler run beside the uploads, when the
 	// scenario has both.
 	Scheduler *schedsim.Result
+	// StoredBytes is what the bucket holds under the run's prefix at the
+	// end (in memory, for the embedded fake).
+	StoredBytes int64
 	// HandlerSeconds is the time spent in handler invocations (for the
 	// GB-second cost estimate).
 	HandlerSeconds float64
@@ -277,6 +280,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	r.delivery.Close()
 	res.Delivery = r.delivery.counts()
 	r.readBack(context.WithoutCancel(ctx))
+	res.StoredBytes = r.storedBytes(context.WithoutCancel(ctx))
 	if err := r.hist.Flush(); err != nil {
 		return res, err
 	}

@@ -154,4 +154,6 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 	return r
 }
 
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3) }
+func newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+}

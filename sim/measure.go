@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ type Recorder struct {
 
 	inflight    atomic.Int64
 	maxInflight atomic.Int64
+	maxGo       atomic.Int64 // most goroutines seen when an upload started
 
 	mu         sync.Mutex // guards everything below
 	latency    *hdrhistogram.Histogram
@@ -140,6 +142,9 @@ func (r *Recorder) second(t time.Time) *Second {
 }
 
 func (r *Recorder) started(at time.Time) {
+	if g := int64(runtime.NumGoroutine()); g > r.maxGo.Load() {
+		r.maxGo.Store(g) // a racy max is fine: it is a gauge for people
+	}
 	n := r.inflight.Add(1)
 	for {
 		m := r.maxInflight.Load()
@@ -237,6 +242,9 @@ type Snapshot struct {
 	Reconciled  int64
 	InFlight    int64
 	MaxInFlight int64
+	// MaxGoroutines is the most goroutines the process had when an upload
+	// started.
+	MaxGoroutines int64
 }
 
 // Snapshot copies the measurements (safe during a run, for progress).
@@ -246,7 +254,7 @@ func (r *Recorder) Snapshot() Snapshot {
 	s := Snapshot{Latency: hdrhistogram.Import(r.latency.Export()), PollsHist: hdrhistogram.Import(r.pollsHist.Export()),
 		Polls: append([]int64(nil), r.polls[:]...), PushOnly: r.pushOnly, Multipart: r.multipart, Bytes: r.bytes,
 		Series: append([]Second(nil), r.series...), Faults: append([]FaultSpan(nil), r.faults...), Reconciled: r.reconciled, Outcomes: map[string]int64{}, Errors: map[string]int64{},
-		InFlight: r.inflight.Load(), MaxInFlight: r.maxInflight.Load()}
+		InFlight: r.inflight.Load(), MaxInFlight: r.maxInflight.Load(), MaxGoroutines: r.maxGo.Load()}
 	for i, h := range r.phases {
 		s.Phases[i] = hdrhistogram.Import(h.Export())
 	}

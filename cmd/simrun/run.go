@@ -186,7 +186,7 @@ func printResults(o runOptions, r *report.Results, rerun, dir string) {
 		_ = enc.Encode(r)
 	case !o.quiet:
 		_ = report.Summary(os.Stdout, r)
-		fmt.Printf("\nworkload %s\nrerun:   %s\noutput:  %s\n", r.WorkloadHash, rerun, dir)
+		fmt.Printf("workload %s\noutput:  %s\n", r.WorkloadHash, dir)
 	}
 }
 

@@ -25,7 +25,7 @@ func benchCmd(args []string) error {
 	out := fs.String("out", "", "output folder (default runs/bench-SCENARIO-TIME)")
 	per := fs.Duration("op-time", time.Second, "how long to measure each operation")
 	workers := fs.Int("workers", 64, "concurrent callers per operation")
-	if err := fs.Parse(interleave(args)); err != nil {
+	if err := fs.Parse(interleave(fs, args)); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() != 1 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,5 +38,17 @@ func TestRun_ExitCodes(t *testing.T) {
 				t.Errorf("simrun %v: exit %d, want %d", tt.args, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestInterleave_FlagsAfterScenario(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	seed := fs.String("seed", "", "")
+	keep := fs.Bool("keep", false, "")
+	if err := fs.Parse(interleave(fs, []string{"--keep", "x.yaml", "--seed", "3"})); err != nil {
+		t.Fatal(err)
+	}
+	if !*keep || *seed != "3" || fs.NArg() != 1 || fs.Arg(0) != "x.yaml" {
+		t.Fatalf("keep=%v seed=%q args=%v", *keep, *seed, fs.Args())
 	}
 }

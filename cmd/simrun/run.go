@@ -64,7 +64,7 @@ func runCmd(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest|bench|sweep|serve|coordinator ...\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(interleave(args)); err != nil {
+	if err := fs.Parse(interleave(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
@@ -227,15 +227,21 @@ func writable(dir string) error {
 	return os.Remove(f.Name())
 }
 
-// interleave moves flags after the positional argument to the front, so
-// "simrun burst.yaml --seed 7" works like "simrun --seed 7 burst.yaml".
-func interleave(args []string) []string {
+// interleave moves flags after the positional arguments to the front, so
+// "simrun burst.yaml --seed 7" works like "simrun --seed 7 burst.yaml". It
+// asks fs which flags are booleans (they take no separate value).
+func interleave(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
 		if strings.HasPrefix(a, "-") && a != "-" {
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && i+1 < len(args) && !isBoolFlag(fs, name) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -246,12 +252,16 @@ func interleave(args []string) []string {
 	return append(flags, pos...)
 }
 
-func isBoolFlag(a string) bool {
-	switch strings.TrimLeft(a, "-") {
-	case "quiet", "json", "h", "help", "keep", "external":
+func isBoolFlag(fs *flag.FlagSet, name string) bool {
+	if name == "h" || name == "help" {
 		return true
 	}
-	return false
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // progressPrinter draws a bar on a terminal, plain lines otherwise.

@@ -61,7 +61,7 @@ func sweepCmd(args []string) error {
 			"population.devices_per_user, or any other numeric field.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(interleave(args)); err != nil {
+	if err := fs.Parse(interleave(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}

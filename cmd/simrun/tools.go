@@ -83,7 +83,7 @@ func reportCmd(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	merge := fs.Bool("merge", false, "merge the run folders of a sharded run (simrun --shard I/N) into --out")
 	out := fs.String("out", "", "with --merge: the folder for the merged report")
-	if err := fs.Parse(interleave(args)); err != nil {
+	if err := fs.Parse(interleave(fs, args)); err != nil {
 		return usageError{err}
 	}
 	args = fs.Args()

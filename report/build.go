@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -286,8 +285,6 @@ func first(s []string, n int) []string {
 	}
 	return s
 }
-
-var _ = sort.Strings
 
 // BuildScheduler turns a scheduler-only run into results.json, with the
 // cost of each strategy.

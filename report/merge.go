@@ -1,11 +1,13 @@
 package report
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/history"
 )
@@ -51,7 +53,6 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 	}
 	counts := make([]int64, 33)
 	var pushOnly int64
-	var first, last time.Time
 	seconds := map[int]*Sample{}
 	us := func(d time.Duration) int64 { return max(int64(d/time.Microsecond), 1) }
 	for _, u := range set.Uploads {
@@ -70,12 +71,6 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 		r.Uploads.Bytes += u.Size
 		if u.Parts > 0 {
 			r.Uploads.Multipart++
-		}
-		if first.IsZero() || u.Intended.Before(first) {
-			first = u.Intended
-		}
-		if u.Intended.After(last) {
-			last = u.Intended
 		}
 		sec := int(u.Done.Sub(r.Started) / time.Second)
 		s := seconds[sec]
@@ -113,11 +108,13 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 		r.Polls = Polls{Mean: polls.Mean(), P50: float64(polls.ValueAtQuantile(50)), P99: float64(polls.ValueAtQuantile(99)),
 			Max: float64(polls.Max()), ZeroShare: float64(pushOnly) / float64(n), Counts: counts}
 	}
-	if w := last.Sub(first).Seconds(); w > 0 {
-		r.Throughput.AchievedRate = float64(r.Uploads.Total) / w
-		if r.Throughput.PlannedRate > 0 {
-			r.Throughput.AchievedRatio = r.Throughput.AchievedRate / r.Throughput.PlannedRate
-		}
+	// Each shard kept its own schedule (shards may not even start
+	// together): the merged rate is the sum of theirs.
+	for _, s := range shards {
+		r.Throughput.AchievedRate += s.Throughput.AchievedRate
+	}
+	if r.Throughput.PlannedRate > 0 {
+		r.Throughput.AchievedRatio = r.Throughput.AchievedRate / r.Throughput.PlannedRate
 	}
 	if r.DurationSeconds > 0 {
 		r.Throughput.CommitsPerSecond = float64(r.Uploads.Committed) / r.DurationSeconds
@@ -135,21 +132,18 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 		r.Invariants = append(r.Invariants, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
 			Examples: nonNil(c.Examples), Inconclusive: c.Inconclusive, Detail: c.Detail})
 	}
-	var fail, inconc []string
-	for _, inv := range r.Invariants {
-		if inv.Violations > 0 {
-			fail = append(fail, "invariant "+inv.Name+" violated")
-		} else if inv.Inconclusive {
-			inconc = append(inconc, "invariant "+inv.Name+" could not be checked")
+	// The same verdict as a single run, plus each shard's failed gates
+	// (gates are evaluated per shard: they were written for its load).
+	r.Harness = &Harness{}
+	r.Verdict, r.Reasons = verdict(r, &sim.Result{Interrupted: r.Partial, Planned: r.Uploads.Total})
+	for i, s := range shards {
+		for _, g := range s.Gates {
+			if !g.OK {
+				r.Gates = append(r.Gates, Gate{Expr: fmt.Sprintf("shard %d: %s", i, g.Expr), Value: g.Value, NoData: g.NoData})
+				r.Verdict = Fail
+				r.Reasons = append([]string{fmt.Sprintf("shard %d: gate %q failed (measured %g)", i, g.Expr, g.Value)}, r.Reasons...)
+			}
 		}
-	}
-	switch {
-	case len(fail) > 0:
-		r.Verdict, r.Reasons = Fail, append(fail, inconc...)
-	case len(inconc) > 0 || r.Partial:
-		r.Verdict, r.Reasons = Inconclusive, append(inconc, "merged from shards; gates are evaluated per shard")
-	default:
-		r.Verdict, r.Reasons = Pass, []string{}
 	}
 	return r
 }

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -280,5 +279,3 @@ func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string,
 	}
 	return res, err
 }
-
-var errEnv = errors.New("environment")

@@ -5,7 +5,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"errors"
 	"fmt"
 	"github.com/stormsim/stormsim/sim/metrics"
 	"math/rand/v2"
@@ -562,8 +561,6 @@ func filePath(file, hot int) string {
 	}
 	return fmt.Sprintf("docs/file-%04d%s", file, exts[file%len(exts)])
 }
-
-var errNoEnv = errors.New("no environment")
 
 // BesideScale is how much faster than real time a scheduler runs beside an
 // upload workload: its rule's minute lasts one wall second, so a short load

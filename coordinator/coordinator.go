@@ -80,7 +80,8 @@ type Config struct {
 	// LockWait is how long the handler waits for a busy lock before it fails
 	// the invocation so Lambda retries it (default 2*LockTTL).
 	LockWait time.Duration
-	// ResultTTL is how long results stay queryable (default 24h).
+	// ResultTTL is how long results stay queryable (default 24h, at least
+	// 1s); commit records and conflicted-copy reservations expire with them.
 	ResultTTL time.Duration
 	// SkipContentCheck trusts the declared SHA-256 instead of hashing the
 	// staged bytes (saves a read of every upload).
@@ -124,10 +125,18 @@ func New(cfg Config, store ObjectStore, rdb redis.UniversalClient) (*Coordinator
 	if cfg.LockWait <= 0 {
 		cfg.LockWait = 2 * cfg.LockTTL
 	}
-	if cfg.ResultTTL <= 0 {
+	if cfg.ResultTTL == 0 {
 		cfg.ResultTTL = 24 * time.Hour
 	}
+	if cfg.ResultTTL < time.Second {
+		return nil, fmt.Errorf("%w: result TTL %s is under a second", ErrConfig, cfg.ResultTTL)
+	}
 	return &Coordinator{cfg: cfg, s3: store, rdb: rdb}, nil
+}
+
+// resultTTLSeconds is ResultTTL as a Redis EX argument.
+func (c *Coordinator) resultTTLSeconds() string {
+	return strconv.FormatInt(int64(c.cfg.ResultTTL/time.Second), 10)
 }
 
 // Strategy reports the configured strategy.

@@ -185,10 +185,9 @@ func (c *Coordinator) writeResult(ctx context.Context, res Result, token string,
 	if err != nil {
 		return false, fmt.Errorf("encode result: %w", err)
 	}
-	ttl := strconv.FormatInt(int64(c.cfg.ResultTTL/time.Second), 10)
 	n, err := resultScript.Run(ctx, c.rdb,
 		[]string{c.resultKey(res.User, res.ID), c.lockKey(res.User, res.Path)},
-		doc, token, ttl, c.PushChannel(res.User)).Int()
+		doc, token, c.resultTTLSeconds(), c.PushChannel(res.User)).Int()
 	if err != nil {
 		return false, fmt.Errorf("write result %s: %w", res.ID, err)
 	}
@@ -243,9 +242,8 @@ func finalMeta(u Upload, version int64) map[string]string {
 // and copies the staged bytes there.
 func (c *Coordinator) conflictCopy(ctx context.Context, u Upload) (string, error) {
 	full, ext := conflictParts(u.Path, u.Device, c.cfg.Now().UTC().Format("2006-01-02"))
-	ttl := strconv.FormatInt(int64(c.cfg.ResultTTL/time.Second), 10)
 	name, err := copyNameScript.Run(ctx, c.rdb,
-		[]string{c.copyKey(u.User, u.ID), c.copiesKey(u.User)}, full, ext, ttl).Text()
+		[]string{c.copyKey(u.User, u.ID), c.copiesKey(u.User)}, full, ext, c.resultTTLSeconds()).Text()
 	if err != nil {
 		return "", fmt.Errorf("reserve conflicted copy name: %w", err)
 	}

@@ -338,3 +338,49 @@ func TestHandler_LateCopyAfterLockLoss_FinalStaysHead(t *testing.T) {
 		t.Errorf("final object holds %q, want version 2's bytes: the late copy buried the head", got)
 	}
 }
+
+// Every per-upload record (result, commit record, conflicted-copy name)
+// expires with the result, so Redis holds per-file state only: a server
+// that kept commit records forever would grow with every upload ever made.
+func TestHandler_DecisionRecordsExpire(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(strategy, func(t *testing.T) {
+			e := newTestEnv(t, strategy, nil)
+			ctx := context.Background()
+			var ids []string
+			for i := range 6 {
+				// Pairs race on the same base: one commits, one conflicts.
+				id := fmt.Sprintf("u%d", i)
+				ids = append(ids, id)
+				ev := e.stage(coordinator.Upload{ID: id, User: "bob", Path: "a.md", Base: int64(i / 2), Device: "d" + id}, content(i))
+				if err := e.c.HandleEvent(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, k := range e.mr.Keys() {
+				for _, id := range ids {
+					if strings.HasSuffix(k, ":"+id) {
+						if ttl := e.mr.TTL(k); ttl <= 0 || ttl > 24*time.Hour {
+							t.Errorf("%s: TTL %s, want (0, 24h]", k, ttl)
+						}
+					}
+				}
+			}
+			e.mr.FastForward(24*time.Hour + time.Second)
+			for _, k := range e.mr.Keys() {
+				for _, id := range ids {
+					if strings.Contains(k, id) {
+						t.Errorf("%s outlived its result", k)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestNew_ResultTTLUnderASecond_Refused(t *testing.T) {
+	_, err := coordinator.New(coordinator.Config{Bucket: "b", Now: time.Now, ResultTTL: time.Millisecond}, nil, nil)
+	if !errors.Is(err, coordinator.ErrConfig) {
+		t.Fatalf("err = %v, want ErrConfig", err)
+	}
+}

@@ -139,7 +139,7 @@ func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result
 	version := l.head + 1
 	r, err := commitScript.Run(ctx, c.rdb,
 		[]string{c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path), c.commitKey(u.User, u.ID)},
-		l.fence, u.Base, version, u.ID, u.SHA256, commitRecord(version, at)).Text()
+		l.fence, u.Base, version, u.ID, u.SHA256, commitRecord(version, at), c.resultTTLSeconds()).Text()
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", u.ID, err)
 	}

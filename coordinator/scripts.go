@@ -23,16 +23,18 @@ return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
 // commitScript makes the winner the head, fenced: it refuses unless the
 // fencing counter still holds the caller's token and the head is still the
 // base the decision was made on. The commit record keeps the fence, so the
-// whole decision can be read back after the committer died.
+// whole decision can be read back after the committer died; it expires
+// with the result (a retry comes long before), so Redis does not grow with
+// every upload ever made.
 //
-//	KEYS: fence, head, commit    ARGV: fence, base, version, upload, sha256, commit-record
+//	KEYS: fence, head, commit    ARGV: fence, base, version, upload, sha256, commit-record, ttl-seconds
 //	-> "ok" | "stale" | "moved"
 var commitScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end
 local v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
 if v ~= tonumber(ARGV[2]) then return 'moved' end
 redis.call('HSET', KEYS[2], 'v', ARGV[3], 'id', ARGV[4], 'sha', ARGV[5])
-redis.call('SET', KEYS[3], ARGV[6] .. '|' .. ARGV[1])
+redis.call('SET', KEYS[3], ARGV[6] .. '|' .. ARGV[1], 'EX', ARGV[7])
 return 'ok'
 `)
 
@@ -74,8 +76,9 @@ return redis.error_reply('no free conflicted-copy name')
 `)
 
 // commitOnceScript records a commit discovered in S3 (s3-conditional
-// strategy) once. KEYS: commit  ARGV: record  -> 1 when new.
+// strategy) once; it expires with the result.
+// KEYS: commit  ARGV: record, ttl-seconds  -> 1 when new.
 var commitOnceScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 1 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
 return 0
 `)

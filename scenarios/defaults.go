@@ -108,6 +108,7 @@ func Default() *Scenario {
 			Strategy:    "redis-lock",
 			Concurrency: 64,
 			LockTTL:     10 * time.Second,
+			ResultTTL:   24 * time.Hour,
 			Retries:     2,
 		},
 		Delivery: Delivery{

@@ -50,6 +50,8 @@ func TestParse_BadFiles(t *testing.T) {
 			`x.yaml:3: sizes.value: not a size like "4KiB" or "2MB", got "4 kilobytes"`},
 		{"size as duration", base + "wait: {push_delay: {kind: fixed, value: 4KiB}}\n",
 			`x.yaml:3: wait.push_delay.value: not a duration like "200ms", "1m" or "2d", got "4KiB"`},
+		{"result ttl shorter than a wait", base + "coordinator:\n  result_ttl: 30s\n",
+			"x.yaml:4: coordinator.result_ttl: must be >= wait.poll.timeout + 1m (1m30s), got 30s"},
 		{"part size", base + "sizes: {part_size: 1MiB}\n",
 			"x.yaml:3: sizes.part_size: must be in [5MiB, 5GiB], got 1MiB"},
 		{"unknown model", base + "model: half-open\n",

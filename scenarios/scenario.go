@@ -164,6 +164,10 @@ type Coordinator struct {
 	// Concurrency is the number of handler workers.
 	Concurrency int           `yaml:"concurrency"`
 	LockTTL     time.Duration `yaml:"lock_ttl"`
+	// ResultTTL is how long results (and commit records) stay in Redis
+	// (default 24h). Long runs shorten it so Redis holds recent uploads
+	// only; it must outlast a device's wait for its result.
+	ResultTTL time.Duration `yaml:"result_ttl"`
 	// Retries is how often a failed event is retried (Lambda async: 2).
 	Retries int `yaml:"retries"`
 }

@@ -149,6 +149,11 @@ func (v *validator) scenario(sc *Scenario) {
 	v.sizes(&sc.Sizes)
 	v.wait(&sc.Wait)
 	v.coordinator(&sc.Coordinator)
+	if c := sc.Coordinator; c.ResultTTL > 0 && c.ResultTTL < sc.Wait.Poll.Timeout+time.Minute {
+		// A result that expires while its device still waits reads as lost.
+		v.errorf("coordinator.result_ttl", "must be >= wait.poll.timeout + 1m (%s), got %s",
+			sc.Wait.Poll.Timeout+time.Minute, v.got("coordinator.result_ttl", c.ResultTTL))
+	}
 	v.delivery(&sc.Delivery)
 	if sc.Scheduler != nil {
 		v.scheduler(sc.Scheduler)
@@ -286,6 +291,7 @@ func (v *validator) coordinator(c *Coordinator) {
 	v.oneOf("coordinator.strategy", c.Strategy, "redis-lock", "s3-conditional")
 	v.check(c.Concurrency >= 1 && c.Concurrency <= 100_000, "coordinator.concurrency", "must be in [1, 100000]", c.Concurrency)
 	v.span("coordinator.lock_ttl", c.LockTTL, true)
+	v.span("coordinator.result_ttl", c.ResultTTL, true)
 	v.check(c.Retries >= 0 && c.Retries <= 10, "coordinator.retries", "must be in [0, 10]", c.Retries)
 }
 

@@ -66,7 +66,8 @@ func (r *runner) start(ctx context.Context) error {
 		prefix = "stormsim:"
 	}
 	cfg := coordinator.Config{Bucket: env.Bucket, Strategy: r.sc.Coordinator.Strategy, Prefix: prefix,
-		ObjectPrefix: r.opt.ObjectPrefix, LockTTL: r.sc.Coordinator.LockTTL, Now: r.now, Observer: r.obs}
+		ObjectPrefix: r.opt.ObjectPrefix, LockTTL: r.sc.Coordinator.LockTTL, ResultTTL: r.sc.Coordinator.ResultTTL,
+		Now: r.now, Observer: r.obs}
 	if m := r.opt.Mutant; m != nil && m.Hooks != nil {
 		cfg.Hooks = m.Hooks
 	}

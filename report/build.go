@@ -87,6 +87,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	r.Harness = &Harness{CPUSeconds: res.Harness.CPUSeconds, CPUUtilization: res.Harness.Utilization,
 		MaxRSSBytes: res.Harness.MaxRSS, HistoryLines: res.HistoryLines, RedisCalls: res.Ops.Redis, S3Calls: s3calls,
 		S3Ops: res.Ops.S3, Delivery: res.Delivery, StoredBytes: res.StoredBytes, Goroutines: int(m.MaxGoroutines)}
+	addMemory(r, res.Memory)
 	if u.Total > 0 {
 		r.Harness.RedisCallsPerUpload = float64(res.Ops.Redis) / float64(u.Total)
 		r.Harness.S3CallsPerUpload = float64(s3calls) / float64(u.Total)

@@ -24,6 +24,7 @@ var chartCaptions = map[string]string{
 	"throughput":         "Arrivals and outcomes per second over the run; shaded areas are injected faults.",
 	"inflight":           "Uploads in flight over the run; shaded areas are injected faults.",
 	"conflicts":          "Conflict rate per second over the run; shaded areas are injected faults.",
+	"memory":             "Resident set and live heap over the run, the heap split between the harness and the embedded fakes' stored state.",
 }
 
 // HTML writes report.html: one self-contained page (no external assets;
@@ -155,6 +156,15 @@ func keyFigures(r *Results) []figure {
 			figure{"harness CPU", fmt.Sprintf("%s (%s of cores)", seconds(h.CPUSeconds), percent(h.CPUUtilization))},
 			figure{"harness max RSS", bytesIEC(h.MaxRSSBytes)},
 		)
+		if h.HeapHarnessMaxBytes > 0 {
+			f = append(f,
+				figure{"harness live heap: end / max", bytesIEC(h.HeapHarnessEndBytes) + " / " + bytesIEC(h.HeapHarnessMaxBytes)},
+				figure{"embedded fakes' live heap", bytesIEC(h.HeapFakesEndBytes)},
+			)
+			if g := h.HeapHarnessPer1kUploads; g != nil {
+				f = append(f, figure{"harness heap growth", num(*g) + " B per 1,000 uploads"})
+			}
+		}
 	}
 	if c := r.Cost; c != nil {
 		f = append(f,

@@ -37,6 +37,7 @@ var chartSpecs = []struct {
 	{"throughput", throughputPlot},
 	{"inflight", inFlightPlot},
 	{"conflicts", conflictPlot},
+	{"memory", memoryPlot},
 }
 
 // ChartNames lists every chart Charts can draw, in display order.
@@ -388,4 +389,37 @@ func faultKinds(faults []FaultWindow) int {
 		kinds[f.Kind] = true
 	}
 	return len(kinds)
+}
+
+// memoryPlot draws the live heap split between the harness and the
+// embedded fakes, and the resident set, over the run.
+func memoryPlot(r *Results) (*plot.Plot, error) {
+	if len(r.Memory) < 2 {
+		return nil, errNoData
+	}
+	p := newPlot("Memory: resident set and live heap (harness vs embedded fakes)",
+		"time into the run (s)", "MiB")
+	series := []struct {
+		name string
+		get  func(MemorySample) int64
+	}{
+		{"resident set", func(m MemorySample) int64 { return m.RSSBytes }},
+		{"live heap: harness", func(m MemorySample) int64 { return m.HeapHarnessBytes }},
+		{"live heap: embedded fakes", func(m MemorySample) int64 { return m.HeapFakesBytes }},
+	}
+	for i, sr := range series {
+		xys := make(plotter.XYs, len(r.Memory))
+		for j, m := range r.Memory {
+			xys[j] = plotter.XY{X: m.Second, Y: float64(sr.get(m)) / (1 << 20)}
+		}
+		l, err := line(xys, i)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add(sr.name, l)
+	}
+	p.Y.Min = 0
+	legendRoom(p, len(series))
+	return p, nil
 }

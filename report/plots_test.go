@@ -73,6 +73,7 @@ func TestCharts_MissingData_Skipped(t *testing.T) {
 	}{
 		{"no scheduler", func(r *Results) { r.Scheduler = nil }, []string{"scheduler-lateness"}},
 		{"no series", func(r *Results) { r.Series = nil }, []string{"throughput", "inflight", "conflicts"}},
+		{"no memory samples", func(r *Results) { r.Memory = nil }, []string{"memory"}},
 		{"no poll histogram", func(r *Results) { r.Polls.Counts = nil }, []string{"polls"}},
 		{"no spectrum", func(r *Results) {
 			r.Latency.Percentiles = nil

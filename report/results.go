@@ -38,6 +38,7 @@ type Results struct {
 	Harness         *Harness         `json:"harness,omitempty"`
 	Cost            *Cost            `json:"cost,omitempty"`
 	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts
+	Memory          []MemorySample   `json:"memory,omitempty"` // memory samples over the load and drain
 	Faults          []FaultWindow    `json:"faults,omitempty"`
 	// Reconciled counts staged objects the coordinator's reconciler handled
 	// (runs with faults): uploads whose events were lost or gave up.
@@ -169,6 +170,19 @@ type Harness struct {
 	S3Calls             int64   `json:"s3_calls"`
 	RedisCallsPerUpload float64 `json:"redis_calls_per_upload"`
 	S3CallsPerUpload    float64 `json:"s3_calls_per_upload"`
+	// The live heap split by who allocated it (estimated from the heap
+	// profile): the harness's own (devices, clients, delivery, history,
+	// measurement) and, on the embedded fakes, gofakes3's and miniredis's
+	// stored state. Flat harness bytes over a long run show the harness
+	// does not grow with uploads; the fakes grow with what they store.
+	HeapHarnessMaxBytes int64 `json:"heap_harness_max_bytes,omitempty"`
+	HeapHarnessEndBytes int64 `json:"heap_harness_end_bytes,omitempty"`
+	HeapFakesEndBytes   int64 `json:"heap_fakes_end_bytes,omitempty"`
+	// HeapHarnessPer1kUploads is the slope of the harness heap against
+	// uploads started (least squares over the load's samples after its
+	// first tenth of the uploads): about zero when memory is flat. Absent
+	// for runs too short to tell (under 10,000 uploads or 10 samples).
+	HeapHarnessPer1kUploads *float64 `json:"heap_harness_bytes_per_1k_uploads,omitempty"`
 	// S3Ops counts S3 requests by operation (PUT, COPY, GET, ...).
 	S3Ops map[string]int64 `json:"s3_ops,omitempty"`
 	// Delivery counts what happened to S3 event notifications.
@@ -204,6 +218,15 @@ type Sample struct {
 	// buckets, within 19%).
 	LatencyMean float64 `json:"latency_mean,omitempty"`
 	LatencyP99  float64 `json:"latency_p99,omitempty"`
+}
+
+// MemorySample is the process's memory at one moment of the run.
+type MemorySample struct {
+	Second           float64 `json:"second"`
+	Uploads          int64   `json:"uploads"` // started so far
+	RSSBytes         int64   `json:"rss_bytes"`
+	HeapHarnessBytes int64   `json:"heap_harness_bytes"`
+	HeapFakesBytes   int64   `json:"heap_fakes_bytes"`
 }
 
 // FaultWindow is a fault injected from From to To seconds into the run,

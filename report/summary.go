@@ -214,8 +214,17 @@ func (s *sumWriter) harness(r *Results) {
 	}
 	s.printf("harness: cpu %s (%s of cores)  max rss %s  max goroutines %d  history lines %d\n",
 		seconds(h.CPUSeconds), percent(h.CPUUtilization), bytesIEC(h.MaxRSSBytes), h.Goroutines, h.HistoryLines)
-	s.printf("  redis calls %d (%s per upload)  s3 calls %d (%s per upload)  stored %s\n\n",
+	s.printf("  redis calls %d (%s per upload)  s3 calls %d (%s per upload)  stored %s\n",
 		h.RedisCalls, num(round2(h.RedisCallsPerUpload)), h.S3Calls, num(round2(h.S3CallsPerUpload)), bytesIEC(h.StoredBytes))
+	if h.HeapHarnessMaxBytes > 0 {
+		growth := ""
+		if g := h.HeapHarnessPer1kUploads; g != nil {
+			growth = fmt.Sprintf(", %s B per 1k uploads", num(*g))
+		}
+		s.printf("  live heap: harness %s at the end (max %s%s), embedded fakes' state %s\n",
+			bytesIEC(h.HeapHarnessEndBytes), bytesIEC(h.HeapHarnessMaxBytes), growth, bytesIEC(h.HeapFakesEndBytes))
+	}
+	s.printf("\n")
 }
 
 func (s *sumWriter) cost(r *Results) {

@@ -21,6 +21,7 @@ type Recorder struct {
 	start time.Time
 
 	inflight    atomic.Int64
+	total       atomic.Int64 // uploads started
 	maxInflight atomic.Int64
 	maxGo       atomic.Int64 // most goroutines seen when an upload started
 
@@ -145,6 +146,7 @@ func (r *Recorder) started(at time.Time) {
 	if g := int64(runtime.NumGoroutine()); g > r.maxGo.Load() {
 		r.maxGo.Store(g) // a racy max is fine: it is a gauge for people
 	}
+	r.total.Add(1)
 	n := r.inflight.Add(1)
 	for {
 		m := r.maxInflight.Load()

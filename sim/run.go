@@ -112,6 +112,9 @@ type Result struct {
 	// Scheduler is the wall-clock scheduler run beside the uploads, when the
 	// scenario has both.
 	Scheduler *schedsim.Result
+	// Memory samples the process's memory over the load and the drain,
+	// with the live heap split between the harness and the embedded fakes.
+	Memory []MemSample
 	// StoredBytes is what the bucket holds under the run's prefix at the
 	// end (in memory, for the embedded fake).
 	StoredBytes int64
@@ -215,6 +218,8 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 
 	res.Started = r.now()
 	r.rec = newRecorder(res.Started)
+	mem := startMemSampler(res.Started, 2*time.Second, r.rec.total.Load)
+	defer mem.stop()
 	plan := workload.NewPlan(sc, opt.Seed)
 	res.Planned, _ = plan.PlannedCount()
 	res.PlannedRate = plan.PlannedRate()
@@ -269,6 +274,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	cancel()
 	stopProgress()
 	stopSched()
+	res.Memory = mem.stop()
 	res.Elapsed = r.now().Sub(res.Started)
 	res.Measure = r.rec.Snapshot()
 	res.Decisions = r.obs.counts()

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // Exit codes (DESIGN.md, "Outputs and exit codes").
@@ -44,6 +45,9 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
+	// Finer heap samples (default 512 KiB) for the live heap's split
+	// between the harness and the embedded fakes (sim.MemSample).
+	runtime.MemProfileRate = 64 << 10
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -37,3 +37,14 @@ func readFile(name string) (string, error) {
 	b, err := os.ReadFile(name)
 	return string(b), err
 }
+
+// The opt-in long runs are not embedded, but they must stay valid.
+func TestLongScenarios_Load(t *testing.T) {
+	for _, name := range []string{"long/soak.yaml", "long/million.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Load(name); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

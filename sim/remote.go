@@ -67,7 +67,18 @@ type Remote struct {
 	CreatedBucket bool
 	remoteRedis   bool
 	remoteS3      bool
+	// s3Ops counts S3 requests by operation (see S3Ops): at the clients for
+	// a real S3 endpoint, at the fake's handler for an embedded one.
+	s3Ops opCounter
 }
+
+// S3Ops returns the S3 requests by operation (the names of
+// OpCounts.S3) sent since NewRemote, bucket setup included, retries each
+// counted. A run counts S3 requests itself only on the fake NewEmbedded
+// serves; on a Remote, its Result.Ops.S3 stays empty and these are the
+// counts. With an embedded S3 they include requests from coordinator
+// processes outside the run; with a real endpoint, only this process's.
+func (r *Remote) S3Ops() map[string]int64 { return r.s3Ops.snapshot() }
 
 // ErrRemote is wrapped by errors setting up real servers.
 var ErrRemote = errors.New("remote environment")
@@ -143,7 +154,7 @@ func (r *Remote) connectS3(ctx context.Context, o RemoteOptions) error {
 	e := r.Env
 	u, err := url.Parse(o.S3URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: --s3 %q is not an http(s) URL", ErrRemote, o.S3URL)
+		return fmt.Errorf("%w: --s3 %q is not an http(s) URL", ErrRemote, redactURL(o.S3URL))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -158,11 +169,15 @@ func (r *Remote) connectS3(ctx context.Context, o RemoteOptions) error {
 	}
 	creds := aws.NewCredentialsCache(cfg.Credentials)
 	e.S3URL = strings.TrimSuffix(o.S3URL, "/")
-	e.HTTP = newHTTPClient()
-	e.S3 = NewS3Client(e.S3URL, region, creds, newHTTPClient())
+	// The harness does not see the server's side: every client counts the
+	// requests it sends (the devices' client also carries the presigned
+	// PUTs).
+	counted := func() *http.Client { return countS3Client(newHTTPClient(), e.S3URL, &r.s3Ops) }
+	e.HTTP = counted()
+	e.S3 = NewS3Client(e.S3URL, region, creds, counted())
 	e.DeviceS3 = NewS3Client(e.S3URL, region, creds, e.HTTP)
 	e.Presign = s3.NewPresignClient(e.DeviceS3)
-	e.APIS3 = NewS3Client(e.S3URL, region, creds, newHTTPClient())
+	e.APIS3 = NewS3Client(e.S3URL, region, creds, counted())
 
 	// The webhook listens before anything touches the server: a storage
 	// server may check it (versitygw posts a test event at start).
@@ -176,7 +191,7 @@ func (r *Remote) connectS3(ctx context.Context, o RemoteOptions) error {
 
 	created, err := ensureBucket(ctx, e.S3, e.Bucket, o.WaitS3)
 	if err != nil {
-		return fmt.Errorf("%w: bucket %s at %s: %v", ErrRemote, e.Bucket, e.S3URL, err)
+		return fmt.Errorf("%w: bucket %s at %s: %v", ErrRemote, e.Bucket, redactURL(e.S3URL), err)
 	}
 	r.CreatedBucket = created
 	return nil
@@ -227,23 +242,35 @@ func isNotFound(err error) bool {
 func (r *Remote) embeddedS3(ctx context.Context) error {
 	var emit atomic.Pointer[func(string, int64)]
 	r.OnStaged = func(f func(string, int64)) { emit.Store(&f) }
-	return startFakeS3(ctx, r.Env, "", func(key string, size int64) {
+	// Counted at the fake's handler, as on NewEmbedded: that also sees the
+	// requests of coordinator processes outside the run (--external).
+	return serveFakeS3(ctx, r.Env, "", func(key string, size int64) {
 		if f := emit.Load(); f != nil {
 			(*f)(key, size)
 		}
-	})
+	}, &r.s3Ops)
 }
 
 // startFakeS3 serves gofakes3 (s3mem, notifying) on addr ("" = a free
 // loopback port), fills e's S3 fields and creates e.Bucket.
 func startFakeS3(ctx context.Context, e *Env, addr string, notify func(key string, size int64)) error {
+	return serveFakeS3(ctx, e, addr, notify, nil)
+}
+
+// serveFakeS3 is startFakeS3 counting the requests it serves into count
+// (nil: uncounted).
+func serveFakeS3(ctx context.Context, e *Env, addr string, notify func(key string, size int64), count *opCounter) error {
 	e.Backend = &notifyingBackend{Backend: s3mem.New(), notify: notify}
 	faker := gofakes3.New(e.Backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	ln, err := coordinator.Listen(addr)
 	if err != nil {
 		return fmt.Errorf("listen for fake S3: %w", err)
 	}
-	srv := coordinator.NewServer(faker.Server())
+	var h http.Handler = faker.Server()
+	if count != nil {
+		h = countS3(h, count)
+	}
+	srv := coordinator.NewServer(h)
 	srv.ReadTimeout, srv.WriteTimeout = 5*time.Minute, 5*time.Minute
 	go func() { _ = srv.Serve(ln) }()
 	e.closers = append(e.closers, func() { _ = srv.Close() })

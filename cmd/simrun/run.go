@@ -45,9 +45,9 @@ type runOptions struct {
 	servers      serverOptions
 }
 
-func runCmd(args []string) error {
+// newRunFlags is the flag set of a run, bound to o.
+func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
-	var o runOptions
 	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-TIME)")
 	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
 	fs.StringVar(&o.shard, "shard", "", "I/N: drive only slice I (0-based) of N of the users; merge shards with simrun check DIR...")
@@ -64,6 +64,12 @@ func runCmd(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest|bench|sweep|serve|coordinator ...\n\nflags:")
 		fs.PrintDefaults()
 	}
+	return fs
+}
+
+func runCmd(args []string) error {
+	var o runOptions
+	fs := newRunFlags(&o)
 	if err := fs.Parse(interleave(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -103,10 +109,7 @@ func runCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	rerun := fmt.Sprintf("simrun --seed %d %s", seed, path)
-	if shard.N > 1 {
-		rerun = fmt.Sprintf("simrun --seed %d --shard %d/%d %s", seed, shard.I, shard.N, path)
-	}
+	rerun := rerunLine(fs, seed, shard, path)
 	if !o.quiet && !o.json {
 		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, dir)
 	}
@@ -126,16 +129,18 @@ func runCmd(args []string) error {
 	if !o.quiet && !o.json {
 		opt.Progress = progressPrinter(os.Stderr)
 	}
+	var remote *sim.Remote
 	if o.servers.enabled() {
 		log := io.Writer(os.Stderr)
 		if o.quiet {
 			log = io.Discard
 		}
-		closeServers, err := openServers(ctx, &o.servers, &opt, log)
+		r, closeServers, err := openServers(ctx, &o.servers, &opt, log)
 		if err != nil {
 			return err
 		}
 		defer closeServers()
+		remote = r
 	}
 	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
 	if err != nil {
@@ -145,6 +150,12 @@ func runCmd(args []string) error {
 	stopProfiles()
 	if err != nil && res == nil {
 		return err
+	}
+	if remote != nil && len(res.Ops.S3) == 0 {
+		// A run counts S3 requests only on the fake it serves itself; on
+		// these servers the Remote counted them (before the cleanup, which
+		// is not part of the run).
+		res.Ops.S3 = remote.S3Ops()
 	}
 	r := report.Build(res, sc, rerun, report.WithPrices(prices))
 	if err != nil {
@@ -343,4 +354,58 @@ func parseShard(v string) (sim.Shard, error) {
 		return s, fmt.Errorf("--shard %q: want I/N with 0 <= I < N, e.g. 0/4", v)
 	}
 	return s, nil
+}
+
+// outputOnlyFlags change where and how a run reports, not what it runs:
+// the rerun line leaves them out.
+var outputOnlyFlags = map[string]bool{"out": true, "quiet": true, "json": true, "cpuprofile": true,
+	"memprofile": true, "metrics-addr": true}
+
+// rerunLine is the command that repeats the run: the resolved seed and
+// shard, every other flag set on the command line that changes what is run
+// (server flags included, credentials redacted), and the scenario. A flag
+// added later is repeated unless listed in outputOnlyFlags.
+func rerunLine(fs *flag.FlagSet, seed uint64, shard sim.Shard, path string) string {
+	args := []string{"simrun", "--seed", strconv.FormatUint(seed, 10)}
+	if shard.N > 1 {
+		args = append(args, "--shard", fmt.Sprintf("%d/%d", shard.I, shard.N))
+	}
+	fs.Visit(func(f *flag.Flag) { // in name order
+		if outputOnlyFlags[f.Name] || f.Name == "seed" || f.Name == "shard" {
+			return
+		}
+		v := f.Value.String()
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			if v == "true" {
+				args = append(args, "--"+f.Name)
+			} else {
+				args = append(args, shellQuote("--"+f.Name+"="+v))
+			}
+			return
+		}
+		if redact := redactedFlags[f.Name]; redact != nil {
+			v = redact(v)
+		}
+		args = append(args, "--"+f.Name, shellQuote(v))
+	})
+	return strings.Join(append(args, shellQuote(path)), " ")
+}
+
+// shellQuote returns s as one POSIX shell word: unchanged when it holds
+// only characters no shell treats specially, single-quoted otherwise.
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/stormsim/stormsim/sim"
@@ -42,14 +43,14 @@ func (s *serverOptions) enabled() bool { return s.redis != "" || s.s3 != "" || s
 // openServers connects to the real servers and points opt at them, under
 // prefixes of the run's own. The returned func removes the run's data
 // (unless --keep) and closes the connections.
-func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io.Writer) (func(), error) {
+func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io.Writer) (*sim.Remote, func(), error) {
 	if s.redis != "" {
 		if _, err := sim.RedisOptions(s.redis); err != nil {
-			return nil, usageError{fmt.Errorf("--redis: %w", err)}
+			return nil, nil, usageError{fmt.Errorf("--redis: %w", err)}
 		}
 	}
 	if u, err := url.Parse(s.s3); s.s3 != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
-		return nil, usagef("--s3 %q: want an http:// or https:// URL", s.s3)
+		return nil, nil, usagef("--s3 %q: want an http:// or https:// URL", redactURL(s.s3))
 	}
 	id := s.runID
 	if id == "" {
@@ -61,7 +62,7 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 	remote, err := sim.NewRemote(ctx, sim.RemoteOptions{RedisURL: s.redis, S3URL: s.s3, Bucket: s.bucket,
 		ObjectPrefix: op, Webhook: s.webhook, WaitS3: s.s3Wait})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opt.Env, opt.KeyPrefix = remote.Env, kp
 	if s.s3 != "" {
@@ -81,7 +82,7 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --feedback %s\n",
 			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, opt.External.Feedback)
 	}
-	return func() {
+	return remote, func() {
 		defer remote.Close()
 		if remote.Webhook != nil {
 			st := remote.Webhook.Stats()
@@ -100,4 +101,52 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		}
 		fmt.Fprintf(log, "servers: removed %d keys, %d objects, %d multipart uploads\n", c.Keys, c.Objects, c.Uploads)
 	}, nil
+}
+
+// redactedFlags are the server flags whose values may carry credentials,
+// with how to show them (the rerun line).
+var redactedFlags = map[string]func(string) string{"redis": redactURL, "s3": redactURL}
+
+// redactURL replaces the password of each URL in s (comma-separated, a
+// Redis Cluster) by REDACTED: redis://user:pass@host becomes
+// redis://user:REDACTED@host. A bare user:pass@host:port (--redis accepts
+// it) is redacted too, and an address that does not parse but holds an @
+// loses all its user information.
+func redactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = redactOne(p)
+	}
+	return strings.Join(parts, ",")
+}
+
+func redactOne(p string) string {
+	at := strings.LastIndex(p, "@")
+	if at < 0 {
+		return p
+	}
+	bare := !strings.Contains(p, "://")
+	full := p
+	if bare {
+		full = "redis://" + strings.TrimSpace(p)
+	}
+	u, err := url.Parse(full)
+	if err != nil {
+		scheme := ""
+		if i := strings.Index(p, "://"); i >= 0 && i < at {
+			scheme = p[:i+3]
+		}
+		return scheme + "REDACTED" + p[at:]
+	}
+	if u.User == nil {
+		return p
+	}
+	if _, ok := u.User.Password(); !ok {
+		return p
+	}
+	u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	if bare {
+		return strings.TrimPrefix(u.String(), "redis://")
+	}
+	return u.String()
 }

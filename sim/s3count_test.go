@@ -1,0 +1,169 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/stormsim/stormsim/internal/testsrv"
+	"github.com/stormsim/stormsim/scenarios"
+)
+
+// countScenario is small, with a few uploads above the multipart threshold.
+const countScenario = `
+name: s3count
+seed: 11
+drain: 20s
+phases:
+  - {kind: burst, count: 60, at: 0s, duration: 300ms}
+population: {users: 10, devices_per_user: 2, files_per_user: 3, hot_files: 1, hot_share: 0.5}
+sizes:
+  kind: mix
+  mix:
+    - {weight: 9, kind: fixed, value: 1KiB}
+    - {weight: 1, kind: fixed, value: 6MiB}
+  multipart_threshold: 5MiB
+  part_size: 5MiB
+coordinator: {strategy: redis-lock, concurrency: 8}
+delivery: {duplicate: 0.1}
+`
+
+// fakeRemoteS3 serves gofakes3 over httptest as a server the harness does
+// not run itself: it counts what it serves (countS3, the embedded fakes'
+// counter) and posts S3 notifications for staging writes to the webhook
+// whose URL is stored in hook, as a real storage server would.
+func fakeRemoteS3(t *testing.T, served *opCounter, hook *atomic.Pointer[string]) *httptest.Server {
+	t.Helper()
+	post := &http.Client{Timeout: 10 * time.Second}
+	backend := &notifyingBackend{Backend: s3mem.New(), notify: func(key string, size int64) {
+		u := hook.Load()
+		if u == nil {
+			return
+		}
+		doc := fmt.Sprintf(`{"Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"count"},"object":{"key":%q,"size":%d}}}]}`,
+			url.QueryEscape(key), size)
+		if resp, err := post.Post(*u, "application/json", strings.NewReader(doc)); err == nil {
+			resp.Body.Close()
+		}
+	}}
+	faker := gofakes3.New(backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
+	srv := httptest.NewUnstartedServer(countS3(faker.Server(), served))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // gofakes3 double-writes headers on cancelled requests
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestRemote_S3Ops_MatchesServerCount: on an S3 endpoint the harness does
+// not serve, its clients count every request they send, by the same
+// operation names and in the same numbers as a counter in front of the
+// server sees for the same run.
+func TestRemote_S3Ops_MatchesServerCount(t *testing.T) {
+	testsrv.AWSEnv(t)
+	var served opCounter
+	var hook atomic.Pointer[string]
+	srv := fakeRemoteS3(t, &served, &hook)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	r, err := NewRemote(ctx, RemoteOptions{S3URL: srv.URL, Bucket: "count"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	hook.Store(&r.Webhook.URL)
+	sc, err := scenarios.Parse("s3count.yaml", []byte(countScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, _ := RunPrefixes("run-count")
+	res, err := Run(ctx, Options{Scenario: sc, Seed: sc.Seed, OutDir: t.TempDir(), Env: r.Env, KeyPrefix: kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := res.Measure.Outcomes; m["committed"]+m["conflict"] != res.Planned || m["committed"] == 0 {
+		t.Fatalf("outcomes %v, planned %d", m, res.Planned)
+	}
+
+	got, want := r.S3Ops(), served.snapshot()
+	t.Logf("client side %v", got)
+	if !maps.Equal(got, want) {
+		t.Errorf("client side counted %v\nserver side counted %v", got, want)
+	}
+	// The devices' presigned PUTs and multipart uploads, the coordinator's
+	// copies, reads and deletes, the bucket setup and the read-back.
+	for _, op := range []string{"PUT", "COPY", "GET", "HEAD", "DELETE", "LIST",
+		"CREATE_MULTIPART", "UPLOAD_PART", "COMPLETE_MULTIPART"} {
+		if got[op] == 0 {
+			t.Errorf("no %s counted", op)
+		}
+	}
+}
+
+// TestRemote_S3Ops_EmbeddedS3CountedOnce: with an embedded S3 (a real
+// Redis only) the fake's handler counts, and the clients do not count
+// again.
+func TestRemote_S3Ops_EmbeddedS3CountedOnce(t *testing.T) {
+	ctx := context.Background()
+	r, err := NewRemote(ctx, RemoteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	key := "a/b"
+	if _, err := r.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &r.Bucket, Key: &key, Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.APIS3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &r.Bucket, Key: &key}); err != nil {
+		t.Fatal(err)
+	}
+	// CreateBucket and PutObject are both PUTs.
+	if got, want := r.S3Ops(), map[string]int64{"PUT": 2, "HEAD": 1}; !maps.Equal(got, want) {
+		t.Errorf("counted %v, want %v", got, want)
+	}
+}
+
+func TestCountingTransport_RoundTrip(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer other.Close()
+	tests := []struct {
+		name, endpoint, method, url string
+		want                        map[string]int64
+	}{
+		{"object GET", srv.URL, http.MethodGet, srv.URL + "/bkt/k/1", map[string]int64{"GET": 1}},
+		{"bucket GET is a LIST", srv.URL, http.MethodGet, srv.URL + "/bkt?list-type=2", map[string]int64{"LIST": 1}},
+		{"part", srv.URL, http.MethodPut, srv.URL + "/bkt/k?partNumber=1&uploadId=x", map[string]int64{"UPLOAD_PART": 1}},
+		{"endpoint path trimmed", srv.URL + "/s3/", http.MethodGet, srv.URL + "/s3/bkt", map[string]int64{"LIST": 1}},
+		{"another host (the result API)", srv.URL, http.MethodGet, other.URL + "/v1/uploads/x", map[string]int64{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c opCounter
+			hc := countS3Client(&http.Client{}, tc.endpoint, &c)
+			req, _ := http.NewRequest(tc.method, tc.url, nil)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := c.snapshot(); !maps.Equal(got, tc.want) {
+				t.Errorf("counted %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

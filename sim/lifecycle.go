@@ -273,8 +273,9 @@ func (o *observer) counts() map[string]int64 {
 }
 
 // readBack records the state after the drain: every touched file as S3
-// and the coordinator see it, every conflicted copy, and anything left over
-// (staged objects, locks, multipart uploads).
+// and the coordinator see it, every conflicted copy, the stored result of
+// every answered upload (readBackResults), and anything left over (staged
+// objects, locks, multipart uploads).
 func (r *runner) readBack(ctx context.Context) {
 	r.obs.mu.Lock()
 	files := make([]fileKey, 0, len(r.obs.files))
@@ -306,6 +307,7 @@ func (r *runner) readBack(ctx context.Context) {
 		c.Found, c.SHA256 = err == nil, sum
 		_ = r.hist.Write(c)
 	})
+	r.readBackResults(ctx)
 	r.leftovers(ctx)
 }
 

@@ -80,7 +80,7 @@ func SelfTestCases() []SelfTestCase {
 			mutant:   naiveMutant("not-idempotent", naive{noDedupe: true})},
 		{Name: "result-overwritten", Scenario: ScenarioRetry,
 			Breaks:   "stability: dedupes only by a result check before locking and stores results with a plain SET; a duplicate that slips past re-decides and overwrites the answer",
-			CaughtBy: []string{checker.NameAgreement, checker.NameIdempotence},
+			CaughtBy: []string{checker.NameStability, checker.NameAgreement, checker.NameIdempotence},
 			mutant:   naiveMutant("result-overwritten", naive{overwrite: true})},
 		{Name: "loser-dropped", Scenario: ScenarioRace,
 			Breaks:   "nothing dropped: a conflict names a conflicted copy that is never made",

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stormsim/stormsim/sim/checker"
@@ -96,4 +97,38 @@ func isInvariant(name string) bool {
 		return true
 	}
 	return false
+}
+
+// selfTestCase returns the self-test case of a mutant by name.
+func selfTestCase(t *testing.T, name string) SelfTestCase {
+	t.Helper()
+	for _, c := range SelfTestCases() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no self-test case %q", name)
+	return SelfTestCase{}
+}
+
+// TestSelfTest_ResultOverwritten_FailsStability: the mutant that lets a
+// duplicate event overwrite a stored result is caught by stability itself:
+// the result read back after the drain differs from what the device was
+// told, long after the device stopped polling.
+func TestSelfTest_ResultOverwritten_FailsStability(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a self-test run takes a few seconds")
+	}
+	run, err := selfTestCase(t, "result-overwritten").Run(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := summary(t, run)
+	st, _ := run.Upload.Check.Find(checker.NameStability)
+	if !slices.Contains(failed, checker.NameStability) || st.Inconclusive {
+		t.Fatalf("stability passed the result-overwritten mutant: %+v", st)
+	}
+	if !strings.Contains(st.Detail, "stored result now says") {
+		t.Errorf("stability caught it by the polls alone, not the read-back: %s", st.Detail)
+	}
 }

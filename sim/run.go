@@ -284,6 +284,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// the read-back would contradict decisions made after it.
 	r.delivery.Close()
 	res.Delivery = r.delivery.counts()
+	// Calls per upload are the run's: the read-back below (finals,
+	// conflicted copies, stored results) is the harness checking, not load.
+	res.Ops = r.ops()
 	r.readBack(context.WithoutCancel(ctx))
 	res.StoredBytes = r.storedBytes(context.WithoutCancel(ctx))
 	if err := r.hist.Flush(); err != nil {
@@ -291,7 +294,6 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	res.HistoryLines = r.hist.Lines()
 	res.Harness = measureHarness(res.Elapsed)
-	res.Ops = r.ops()
 	res.HandlerSeconds = time.Duration(r.handlerNanos.Load()).Seconds()
 
 	rep, err := checker.CheckFile(hf.Name(), checker.Options{LinearizabilityTimeout: opt.CheckTimeout,

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,5 +239,104 @@ func TestCheck_LinearizabilityInconclusive(t *testing.T) {
 	r = Check(s, Options{})
 	if !r.OK() {
 		t.Errorf("enough budget: %+v", r)
+	}
+}
+
+// readBackSet is cleanSet with the stored result of every answered upload
+// read back after the drain, each as its device was told, under a one-minute
+// result TTL.
+func readBackSet() *history.Set {
+	s := cleanSet()
+	back := func(id, state string, version int64, cp string) history.Result {
+		return history.Result{T: history.KindResult, ID: id, User: "u1", State: state, Version: version, Copy: cp,
+			Found: true, At: ms(20_000), TTLSeconds: 60}
+	}
+	s.Results = []history.Result{
+		back("A", history.OutcomeCommitted, 1, ""),
+		back("B", history.OutcomeConflict, 0, "copyB"),
+		back("C", history.OutcomeCommitted, 2, ""),
+		back("D", history.OutcomeRejected, 0, ""),
+	}
+	return s
+}
+
+// TestCheck_StabilityReadBack: stability compares each result read back
+// after the drain with what the device was told; a missing result is a
+// violation only within its TTL of the decision, and a failed lookup makes
+// the check inconclusive. Every other check passes throughout.
+func TestCheck_StabilityReadBack(t *testing.T) {
+	missing := func(id string, at time.Time) func(s *history.Set) {
+		return func(s *history.Set) {
+			for i := range s.Results {
+				if s.Results[i].ID == id {
+					s.Results[i].Found, s.Results[i].State, s.Results[i].Version, s.Results[i].Copy = false, "", 0, ""
+					s.Results[i].At = at
+				}
+			}
+		}
+	}
+	tests := []struct {
+		name         string
+		mutate       func(s *history.Set)
+		violation    bool
+		inconclusive bool
+		detail       string // in the check's detail
+	}{
+		{"matches", func(*history.Set) {}, false, false, "4 polls, 4 results read back (0 expired)"},
+		{"committed result now a conflict", func(s *history.Set) {
+			s.Results[0].State, s.Results[0].Version, s.Results[0].Copy = history.OutcomeConflict, 0, "copyA"
+		}, true, false, "A: device was told committed v1, stored result now says conflict copyA"},
+		{"committed result now another version", func(s *history.Set) { s.Results[2].Version = 3 },
+			true, false, "C: device was told committed v2, stored result now says committed v3"},
+		{"conflict result now names another copy", func(s *history.Set) { s.Results[1].Copy = "elsewhere" },
+			true, false, "B: device was told conflict copyB, stored result now says conflict elsewhere"},
+		{"rejected result now committed", func(s *history.Set) {
+			s.Results[3].State, s.Results[3].Version = history.OutcomeCommitted, 3
+		}, true, false, "D: device was told rejected, stored result now says committed v3"},
+		{"missing but expired", missing("A", ms(3).Add(61*time.Second)), false, false, "(1 expired)"},
+		{"missing within the TTL", missing("A", ms(3).Add(30*time.Second)), true, false,
+			"A: device was told committed v1, no result stored 30s after the decision (result TTL 1m0s)"},
+		{"lookup failed", func(s *history.Set) {
+			missing("C", ms(20_000))(s)
+			s.Results[2].Error = "read result: connection refused"
+		}, false, true, "1 result(s) could not be read back, e.g. C: read result: connection refused"},
+		{"no answer to compare with", func(s *history.Set) {
+			s.Results = append(s.Results, history.Result{T: history.KindResult, ID: "Z", User: "u1", At: ms(20_000), TTLSeconds: 60})
+		}, false, false, "5 results read back"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := readBackSet()
+			tt.mutate(s)
+			r := Check(s, Options{Fencing: true})
+			c, _ := r.Find(NameStability)
+			if got := c.Violations > 0; got != tt.violation {
+				t.Errorf("violations %d, want violation %v: %s", c.Violations, tt.violation, c.Detail)
+			}
+			if c.Inconclusive != tt.inconclusive || c.OK != (!tt.violation && !tt.inconclusive) {
+				t.Errorf("ok %v inconclusive %v: %s", c.OK, c.Inconclusive, c.Detail)
+			}
+			if !strings.Contains(c.Detail, tt.detail) {
+				t.Errorf("detail %q, want it to contain %q", c.Detail, tt.detail)
+			}
+			if tt.violation && len(c.Examples) != 1 {
+				t.Errorf("examples %v, want the one upload", c.Examples)
+			}
+			for _, o := range r.Checks {
+				if o.Name != NameStability && !o.OK {
+					t.Errorf("%s also failed: %+v", o.Name, o)
+				}
+			}
+		})
+	}
+}
+
+// TestCheck_StabilityWithoutReadBack: a history from before result records
+// (or from an outside tool) checks stability from the polls alone, with the
+// same summary as before.
+func TestCheck_StabilityWithoutReadBack(t *testing.T) {
+	c, _ := Check(cleanSet(), Options{}).Find(NameStability)
+	if !c.OK || c.Detail != "4 polls" {
+		t.Errorf("%+v", c)
 	}
 }

@@ -12,5 +12,12 @@
 //
 // The checker reads only the history: the server's decisions (commit,
 // conflict, reject), what devices saw (upload, poll, push) and what was found
-// after the drain (final, copy, leftover). It never talks to S3 or Redis.
+// after the drain (final, copy, result, leftover). It never talks to S3 or
+// Redis.
+//
+// Stability compares an upload's polls with one another and, when the
+// history has result records, the result stored after the drain with what
+// the device was told; a missing result counts only if less than its TTL
+// passed since the decision (it may have expired). Histories without result
+// records check as they always did.
 package checker

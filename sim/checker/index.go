@@ -34,6 +34,7 @@ type record struct {
 	pushes    []int
 	polls     []int
 	copies    []int
+	results   []int // result records read back after the drain
 }
 
 // index is built once per Check; every check reads it, none changes it.
@@ -86,6 +87,10 @@ func newIndex(s *history.Set) *index {
 	for i, c := range s.Copies {
 		r := ix.rec(c.ID)
 		r.copies = append(r.copies, i)
+	}
+	for i, rb := range s.Results {
+		r := ix.rec(rb.ID)
+		r.results = append(r.results, i)
 	}
 	for i, f := range s.Finals {
 		ix.file(f.User, f.Path).final = i

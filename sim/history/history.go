@@ -4,6 +4,30 @@
 // The field names and kinds are the contract of ../DESIGN.md ("history.jsonl"):
 // one JSON object per line, field "t" naming the kind. Outside checkers read
 // these files; add fields freely, never rename or drop one.
+//
+// The kinds, by who writes them:
+//
+//   - what devices saw: upload (one per upload, when its device knows the
+//     outcome or gives up), poll (each answer of the result API), push (each
+//     push notification received);
+//   - the server's decisions: commit, conflict, reject;
+//   - what the harness read back after the drain: final (each touched file
+//     in S3), copy (each conflicted copy), result (the stored result of each
+//     upload whose device got an answer, read through the coordinator's
+//     result store; see Result), leftover (a staged object, lock or multipart
+//     upload that should not be there);
+//   - the rest: sched (one scheduled event), fault (one fault window).
+//
+// A result record looks like
+//
+//	{"t":"result","id":"…","user":"u00001","state":"committed","version":3,
+//	 "found":true,"at":"…","ttl_seconds":86400}
+//
+// found is false (and state empty) when nothing is stored under the upload
+// any more: a violation of stability unless the result may have expired,
+// i.e. at least ttl_seconds passed between the decision and at. Histories
+// written before this kind existed have no result records, and checkers
+// must not require them.
 package history
 
 import "time"
@@ -21,6 +45,7 @@ const (
 	KindFault    = "fault"
 	KindLeftover = "leftover"
 	KindCopy     = "copy"
+	KindResult   = "result"
 )
 
 // Upload outcomes as the device saw them.
@@ -163,4 +188,29 @@ type Copy struct {
 	Key    string `json:"key"`
 	SHA256 string `json:"sha256"`
 	Found  bool   `json:"found"`
+}
+
+// Result is the stored result of one answered upload, read back after the
+// drain through the coordinator's result store: what a result query would
+// answer now. The checker compares it with what the device was told (the
+// upload record), so a result changed after the device stopped polling is
+// seen. Found is false when nothing is stored; State is then empty.
+type Result struct {
+	T       string `json:"t"`
+	ID      string `json:"id"`
+	User    string `json:"user"`
+	State   string `json:"state"` // committed|conflict|rejected as stored, "" when not found
+	Version int64  `json:"version"`
+	Copy    string `json:"copy,omitempty"` // conflict: the conflicted copy's key
+	Found   bool   `json:"found"`
+	// At is when the result was read back (the harness clock).
+	At time.Time `json:"at"`
+	// TTLSeconds is how long the store keeps a result after its decision:
+	// the coordinator's result TTL, less any jump of the Redis clock the run
+	// injected. A result missing at least that long after its decision may
+	// have expired. 0: results do not expire.
+	TTLSeconds int64 `json:"ttl_seconds"`
+	// Error is why the lookup failed (Found false: nothing is known) or why
+	// the stored document could not be decoded (Found true).
+	Error string `json:"error,omitempty"`
 }

@@ -79,19 +79,30 @@ type Set struct {
 	Faults    []Fault
 	Leftovers []Leftover
 	Copies    []Copy
+	Results   []Result
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
 }
 
-// ErrBadLine is wrapped by Read for a line that is not a JSON object with a
-// string field "t".
+// ErrBadLine is wrapped by Read and Scan for a line that is not a JSON
+// object with a string field "t", or that the record of its kind cannot
+// decode.
 var ErrBadLine = errors.New("bad history line")
 
 // Read decodes a whole history. A truncated last line (an interrupted run)
 // is ignored; any other malformed line is an error naming its line number.
 func Read(r io.Reader) (*Set, error) {
 	s := &Set{}
+	return s, Scan(r, s.add)
+}
+
+// Scan calls fn with the kind and the bytes of each line of a history, in
+// file order, keeping none of them: the streaming form of Read, for a
+// history too large to hold (line is valid only during the call). An error
+// from fn marks the line bad and stops the scan, except on a truncated last
+// line (an interrupted run), which is ignored as Read ignores it.
+func Scan(r io.Reader, fn func(kind string, line []byte) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var kind struct {
 		T string `json:"t"`
@@ -99,10 +110,10 @@ func Read(r io.Reader) (*Set, error) {
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if len(line) == 0 && err == io.EOF {
-			return s, nil
+			return nil
 		}
 		if err != nil && err != io.EOF {
-			return s, fmt.Errorf("read history line %d: %w", n, err)
+			return fmt.Errorf("read history line %d: %w", n, err)
 		}
 		truncated := err == io.EOF // no trailing newline: the writer was cut off
 		line = bytes.TrimSpace(line)
@@ -112,18 +123,18 @@ func Read(r io.Reader) (*Set, error) {
 		kind.T = ""
 		if jerr := json.Unmarshal(line, &kind); jerr != nil || kind.T == "" {
 			if truncated {
-				return s, nil
+				return nil
 			}
-			return s, fmt.Errorf("%w %d: %.80s", ErrBadLine, n, line)
+			return fmt.Errorf("%w %d: %.80s", ErrBadLine, n, line)
 		}
-		if derr := s.add(kind.T, line); derr != nil {
+		if derr := fn(kind.T, line); derr != nil {
 			if truncated {
-				return s, nil
+				return nil
 			}
-			return s, fmt.Errorf("%w %d: %v", ErrBadLine, n, derr)
+			return fmt.Errorf("%w %d: %w", ErrBadLine, n, derr)
 		}
 		if truncated {
-			return s, nil
+			return nil
 		}
 	}
 }
@@ -152,6 +163,8 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Leftovers)
 	case KindCopy:
 		return appendJSON(line, &s.Copies)
+	case KindResult:
+		return appendJSON(line, &s.Results)
 	default:
 		s.Unknown++
 		return nil
@@ -181,6 +194,7 @@ func (s *Set) Merge(other *Set) {
 	s.Faults = append(s.Faults, other.Faults...)
 	s.Leftovers = append(s.Leftovers, other.Leftovers...)
 	s.Copies = append(s.Copies, other.Copies...)
+	s.Results = append(s.Results, other.Results...)
 	s.Unknown += other.Unknown
 }
 

@@ -1,0 +1,159 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/sim/history"
+)
+
+// Result read-back sizing: GETs per pipeline, pipelines in flight.
+const (
+	resultBatch   = 256
+	resultWorkers = 4
+)
+
+// answered is an upload whose device was told an outcome: the two strings
+// the lookup needs, nothing else.
+type answered struct{ user, id string }
+
+// readBackResults reads back, after the drain, the stored result of every
+// upload whose device got an answer and writes one result record each, so
+// the checker's stability invariant sees a result that changed after its
+// device stopped polling.
+//
+// The uploads come from the run's own history file, streamed from disk up
+// to where it ended when the read-back began: the run keeps no list of
+// upload ids, and memory stays at a few batches however long the run. The
+// file holds only this process's uploads, so a shard reads back only the
+// users it owns. Lookups are pipelined GETs of the coordinator's result
+// keys (each user's keys share one hash tag, and go-redis splits a pipeline
+// by slot on a cluster), on the run's Redis client: embedded or real.
+func (r *runner) readBackResults(ctx context.Context) {
+	if err := r.hist.Flush(); err != nil {
+		r.rec.errorKind("readback")
+		return
+	}
+	// Run creates the history here; records written from now on (these
+	// result records among them) lie past size and are not read.
+	f, err := os.Open(filepath.Join(r.opt.OutDir, "history.jsonl"))
+	if err != nil {
+		r.rec.errorKind("readback")
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		r.rec.errorKind("readback")
+		return
+	}
+	ttl := int64(r.resultTTL() / time.Second)
+
+	batches := make(chan []answered, resultWorkers)
+	var wg sync.WaitGroup
+	for range resultWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				r.lookUpResults(ctx, b, ttl)
+			}
+		}()
+	}
+	var upload struct {
+		ID      string `json:"id"`
+		User    string `json:"user"`
+		Outcome string `json:"outcome"`
+	}
+	batch := make([]answered, 0, resultBatch)
+	err = history.Scan(io.LimitReader(f, st.Size()), func(kind string, line []byte) error {
+		if kind != history.KindUpload {
+			return nil
+		}
+		upload.Outcome = ""
+		if err := json.Unmarshal(line, &upload); err != nil {
+			return err
+		}
+		switch upload.Outcome {
+		case history.OutcomeCommitted, history.OutcomeConflict, history.OutcomeRejected:
+		default:
+			return nil // no answer: nothing-dropped's concern
+		}
+		batch = append(batch, answered{user: upload.User, id: upload.ID})
+		if len(batch) == resultBatch {
+			batches <- batch
+			batch = make([]answered, 0, resultBatch)
+		}
+		return nil
+	})
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	if err != nil {
+		r.rec.errorKind("readback")
+	}
+}
+
+// lookUpResults reads the stored results of one batch in one pipeline and
+// writes their records.
+func (r *runner) lookUpResults(ctx context.Context, batch []answered, ttl int64) {
+	pipe := r.env.Redis.Pipeline()
+	cmds := make([]*redis.StringCmd, len(batch))
+	for i, a := range batch {
+		cmds[i] = pipe.Get(ctx, r.coord.KeysFor(a.user, "", a.id).Result)
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error; redis.Nil is one
+	at := r.now()
+	failed := false
+	for i, a := range batch {
+		rec := history.Result{T: history.KindResult, ID: a.id, User: a.user, At: at, TTLSeconds: ttl}
+		doc, err := cmds[i].Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			rec.Error = fmt.Sprintf("read result: %v", err)
+			failed = true
+		default:
+			rec.Found = true
+			var res coordinator.Result
+			if err := json.Unmarshal(doc, &res); err != nil {
+				rec.Error = fmt.Sprintf("decode result: %v", err)
+				break
+			}
+			rec.State, rec.Version, rec.Copy = res.State, res.Version, res.Copy
+		}
+		_ = r.hist.Write(rec)
+	}
+	if failed {
+		r.rec.errorKind("readback")
+	}
+}
+
+// resultTTL is how long a result is sure to stay stored after its
+// decision: the coordinator's result TTL in whole seconds (it is set with
+// EX), less every jump of the embedded Redis clock the scenario injects
+// (a jump ages every key at once), and at least a second (0 would read as
+// "never expires").
+func (r *runner) resultTTL() time.Duration {
+	ttl := r.coord.Config().ResultTTL.Truncate(time.Second)
+	if f := r.faultSet(); f != nil && r.env.MR != nil {
+		for _, s := range f.specs {
+			if s.Kind == FaultRedisClockJump {
+				ttl -= s.Jump
+			}
+		}
+	}
+	return max(ttl, time.Second)
+}

@@ -273,9 +273,25 @@ type notifyingBackend struct {
 }
 
 func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
-	res, err := b.Backend.PutObject(bucket, key, meta, input, size, cond)
+	// The key and metadata strings come from the HTTP request's parser;
+	// s3mem keeps them as long as the object lives. Copies made here are
+	// the fake's own allocations, and the request's strings die with it,
+	// so the harness's memory split (MemSample) counts stored state as the
+	// fakes'.
+	key = strings.Clone(key)
+	kept := make(map[string]string, len(meta))
+	for k, v := range meta {
+		kept[strings.Clone(k)] = strings.Clone(v)
+	}
+	res, err := b.Backend.PutObject(bucket, key, kept, input, size, cond)
 	if err == nil && b.notify != nil && strings.HasPrefix(key, coordinator.StagingPrefix) {
 		b.notify(key, size)
 	}
 	return res, err
+}
+
+// CopyObject copies through PutObject above (s3mem's own CopyObject would
+// call its PutObject directly).
+func (b *notifyingBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	return gofakes3.CopyObject(b, srcBucket, srcKey, dstBucket, dstKey, meta)
 }

@@ -231,7 +231,6 @@ type observer struct {
 
 	mu        sync.Mutex // guards below
 	files     map[fileKey]struct{}
-	conflicts []history.Copy // id, key and the loser's sha256, to read back
 	decisions map[string]int64
 }
 
@@ -257,9 +256,6 @@ func (o *observer) Decided(d coordinator.Decision) {
 		return
 	}
 	o.files[fileKey{d.User, d.Path}] = struct{}{}
-	if d.State == coordinator.StateConflict {
-		o.conflicts = append(o.conflicts, history.Copy{ID: d.ID, Key: d.Copy, SHA256: d.SHA256})
-	}
 }
 
 func (o *observer) counts() map[string]int64 {
@@ -282,7 +278,6 @@ func (r *runner) readBack(ctx context.Context) {
 	for f := range r.obs.files {
 		files = append(files, f)
 	}
-	copies := append([]history.Copy(nil), r.obs.conflicts...)
 	r.obs.mu.Unlock()
 	sort.Slice(files, func(i, j int) bool {
 		return files[i].user < files[j].user || files[i].user == files[j].user && files[i].path < files[j].path
@@ -298,15 +293,7 @@ func (r *runner) readBack(ctx context.Context) {
 		}
 		_ = r.hist.Write(fin)
 	})
-	parallel(ctx, len(copies), 32, func(i int) {
-		c := copies[i]
-		c.T = history.KindCopy
-		// The record carries what S3 holds; the checker compares it with
-		// the loser's declared SHA-256.
-		_, sum, err := r.readObject(ctx, c.Key)
-		c.Found, c.SHA256 = err == nil, sum
-		_ = r.hist.Write(c)
-	})
+	r.readBackCopies(ctx)
 	r.readBackResults(ctx)
 	r.leftovers(ctx)
 }

@@ -40,25 +40,7 @@ type answered struct{ user, id string }
 // keys (each user's keys share one hash tag, and go-redis splits a pipeline
 // by slot on a cluster), on the run's Redis client: embedded or real.
 func (r *runner) readBackResults(ctx context.Context) {
-	if err := r.hist.Flush(); err != nil {
-		r.rec.errorKind("readback")
-		return
-	}
-	// Run creates the history here; records written from now on (these
-	// result records among them) lie past size and are not read.
-	f, err := os.Open(filepath.Join(r.opt.OutDir, "history.jsonl"))
-	if err != nil {
-		r.rec.errorKind("readback")
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		r.rec.errorKind("readback")
-		return
-	}
 	ttl := int64(r.resultTTL() / time.Second)
-
 	batches := make(chan []answered, resultWorkers)
 	var wg sync.WaitGroup
 	for range resultWorkers {
@@ -76,7 +58,7 @@ func (r *runner) readBackResults(ctx context.Context) {
 		Outcome string `json:"outcome"`
 	}
 	batch := make([]answered, 0, resultBatch)
-	err = history.Scan(io.LimitReader(f, st.Size()), func(kind string, line []byte) error {
+	err := r.scanHistory(func(kind string, line []byte) error {
 		if kind != history.KindUpload {
 			return nil
 		}
@@ -156,4 +138,66 @@ func (r *runner) resultTTL() time.Duration {
 		}
 	}
 	return max(ttl, time.Second)
+}
+
+// scanHistory streams the run's history file as it stands now (flushed;
+// records written while it scans lie past its end and are not read), so
+// the read-back needs no in-memory list of uploads or conflicts however
+// long the run.
+func (r *runner) scanHistory(fn func(kind string, line []byte) error) error {
+	if err := r.hist.Flush(); err != nil {
+		return err
+	}
+	// Run creates the history here.
+	f, err := os.Open(filepath.Join(r.opt.OutDir, "history.jsonl"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return history.Scan(io.LimitReader(f, st.Size()), fn)
+}
+
+// readBackCopies reads back every conflicted copy the history names and
+// writes what S3 holds; the checker compares it with the loser's declared
+// SHA-256.
+func (r *runner) readBackCopies(ctx context.Context) {
+	copies := make(chan history.Copy, 64)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range copies {
+				_, sum, err := r.readObject(ctx, c.Key)
+				c.Found, c.SHA256 = err == nil, sum
+				_ = r.hist.Write(c)
+			}
+		}()
+	}
+	var rec struct {
+		ID   string `json:"id"`
+		Copy string `json:"copy"`
+	}
+	err := r.scanHistory(func(kind string, line []byte) error {
+		if kind != history.KindConflict {
+			return nil
+		}
+		rec.ID, rec.Copy = "", ""
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return err
+		}
+		if ctx.Err() == nil {
+			copies <- history.Copy{T: history.KindCopy, ID: rec.ID, Key: rec.Copy}
+		}
+		return nil
+	})
+	close(copies)
+	wg.Wait()
+	if err != nil {
+		r.rec.errorKind("readback")
+	}
 }

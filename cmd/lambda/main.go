@@ -11,6 +11,7 @@
 //	STORMSIM_OBJECT_PREFIX  prefix of every S3 key, "" or ending in "/" (default "")
 //	STORMSIM_STRATEGY       redis-lock (default) or s3-conditional
 //	STORMSIM_LOCK_TTL       lock TTL, a Go duration (default 10s)
+//	STORMSIM_RESULT_TTL     how long results stay queryable (default 24h)
 //	STORMSIM_S3_ENDPOINT    an S3-compatible endpoint instead of AWS S3 (path-style)
 //
 // Credentials and region come from the standard AWS configuration chain
@@ -78,6 +79,12 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 			return nil, fmt.Errorf("STORMSIM_LOCK_TTL %q: want a positive duration such as 10s", s)
 		}
 	}
+	var resultTTL time.Duration
+	if s := getenv("STORMSIM_RESULT_TTL"); s != "" {
+		if resultTTL, err = time.ParseDuration(s); err != nil || resultTTL < time.Second {
+			return nil, fmt.Errorf("STORMSIM_RESULT_TTL %q: want a duration of at least 1s such as 24h", s)
+		}
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
@@ -98,7 +105,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	})
 	rdb := redis.NewUniversalClient(ro)
 	coord, err := coordinator.New(coordinator.Config{Bucket: bucket, Strategy: getenv("STORMSIM_STRATEGY"), Prefix: prefix,
-		ObjectPrefix: getenv("STORMSIM_OBJECT_PREFIX"), LockTTL: ttl, Now: time.Now}, client, rdb)
+		ObjectPrefix: getenv("STORMSIM_OBJECT_PREFIX"), LockTTL: ttl, ResultTTL: resultTTL, Now: time.Now}, client, rdb)
 	if err != nil {
 		rdb.Close()
 		return nil, err

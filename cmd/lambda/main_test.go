@@ -204,6 +204,7 @@ func TestNewHandler_Config(t *testing.T) {
 		{"no redis", map[string]string{"STORMSIM_BUCKET": "b"}},
 		{"bad redis", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://h:1?bogus=1"}},
 		{"bad ttl", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_LOCK_TTL": "soon"}},
+		{"result ttl under a second", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_RESULT_TTL": "10ms"}},
 		{"bad strategy", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_STRATEGY": "vibes"}},
 		{"bad object prefix", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_OBJECT_PREFIX": "run"}},
 	}

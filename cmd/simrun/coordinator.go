@@ -30,7 +30,8 @@ type coordinatorOptions struct {
 	strategy                string
 	stream, group, feedback string
 	consumer                string
-	lockTTL, minIdle        time.Duration
+	lockTTL, resultTTL      time.Duration
+	minIdle                 time.Duration
 	workers, maxDeliveries  int
 }
 
@@ -52,6 +53,7 @@ func coordinatorCmd(args []string) error {
 	fs.StringVar(&o.feedback, "feedback", "", "stream to report decisions and finished entries on (for simrun runs)")
 	fs.StringVar(&o.consumer, "consumer", fmt.Sprintf("%s-%d", host, os.Getpid()), "this process's consumer name")
 	fs.DurationVar(&o.lockTTL, "lock-ttl", 10*time.Second, "lock TTL")
+	fs.DurationVar(&o.resultTTL, "result-ttl", 24*time.Hour, "how long results (and commit records) stay in Redis, at least 1s")
 	fs.DurationVar(&o.minIdle, "min-idle", 30*time.Second, "claim entries pending this long with another consumer (must exceed the longest handler run)")
 	fs.IntVar(&o.workers, "workers", 16, "events handled at once")
 	fs.IntVar(&o.maxDeliveries, "max-deliveries", 3, "deliveries of a failing event before it goes to the dead-letter stream")
@@ -105,7 +107,7 @@ func runCoordinator(ctx context.Context, o coordinatorOptions, log io.Writer) er
 		return usageError{err}
 	}
 	coord, err := coordinator.New(coordinator.Config{Bucket: o.bucket, Strategy: o.strategy, Prefix: o.keyPrefix,
-		ObjectPrefix: o.objectPrefix, LockTTL: o.lockTTL, Now: time.Now, Observer: q.Observer()}, store, rdb)
+		ObjectPrefix: o.objectPrefix, LockTTL: o.lockTTL, ResultTTL: o.resultTTL, Now: time.Now, Observer: q.Observer()}, store, rdb)
 	if err != nil {
 		return usageError{err}
 	}

@@ -79,8 +79,8 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 			redisURL = "redis://" + remote.MR.Addr()
 		}
 		sc := opt.Scenario.Coordinator
-		fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --feedback %s\n",
-			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, opt.External.Feedback)
+		fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --result-ttl %v --feedback %s\n",
+			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, sc.ResultTTL, opt.External.Feedback)
 	}
 	return remote, func() {
 		defer remote.Close()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -43,10 +44,15 @@ type Env struct {
 	OnStaged func(emit func(key string, size int64))
 	// faults is the fault injection of the run using this environment (nil
 	// without faults); the run sets it.
-	faults   *faultSet
-	stopTick chan struct{}
-	closers  []func()
-	once     sync.Once
+	faults *faultSet
+	// maxClockStep is the longest step the embedded Redis clock was
+	// advanced by (nanoseconds). FastForward charges a step to every key,
+	// including keys set during it, so a TTL can run out up to one step
+	// early.
+	maxClockStep atomic.Int64
+	stopTick     chan struct{}
+	closers      []func()
+	once         sync.Once
 }
 
 // EmbeddedOptions configure NewEmbedded.
@@ -146,6 +152,9 @@ func (e *Env) driveRedisClock(now func() time.Time) {
 				began := time.Now()
 				e.MR.SetTime(n)
 				e.MR.FastForward(d)
+				if int64(d) > e.maxClockStep.Load() {
+					e.maxClockStep.Store(int64(d))
+				}
 				last = n
 				wait = min(max(200*time.Millisecond, 20*time.Since(began)), 5*time.Second)
 			}

@@ -141,11 +141,17 @@ type memSampler struct {
 	wg   sync.WaitGroup
 }
 
-// startMemSampler samples now and then every interval (at most a few
-// thousand samples: the interval doubles when the list fills, so a run of
-// any length keeps a bounded, evenly spaced record).
+// startMemSampler samples now and then about every interval, each sample
+// right after a full GC: the heap profile's in-use figures lag a cycle
+// behind (what the harness freed since the last GC still counts), and on a
+// heap of gigabytes a cycle is far apart, so unforced samples would show
+// the harness's recent garbage as growth. A forced GC of a large heap
+// costs seconds of CPU, so the interval stretches to keep the sampler
+// under about 4% of the run; at most a few thousand samples are kept (the
+// list is thinned, and the interval doubled, when it fills).
 func startMemSampler(start time.Time, interval time.Duration, uploads func() int64) *memSampler {
 	m := &memSampler{split: newHeapSplitter(), start: start, uploads: uploads, done: make(chan struct{})}
+	runtime.GC()
 	m.sample()
 	m.wg.Add(1)
 	go func() {
@@ -157,12 +163,14 @@ func startMemSampler(start time.Time, interval time.Duration, uploads func() int
 			case <-m.done:
 				return
 			case <-t.C:
+				began := time.Now()
+				runtime.GC()
 				m.sample()
 				if m.len() >= maxMemSamples {
 					m.thin()
 					interval *= 2
 				}
-				t.Reset(interval)
+				t.Reset(max(interval, 25*time.Since(began)))
 			}
 		}
 	}()
@@ -198,9 +206,8 @@ func (m *memSampler) thin() {
 	m.samples = kept
 }
 
-// stop ends sampling after one last sample taken right after a full GC,
-// so the final split reflects only what is still live; it returns the
-// samples. Stop is idempotent.
+// stop ends sampling after one last sample (after a full GC, as every
+// sample); it returns the samples. Stop is idempotent.
 func (m *memSampler) stop() []MemSample {
 	select {
 	case <-m.done:

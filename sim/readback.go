@@ -126,8 +126,9 @@ func (r *runner) lookUpResults(ctx context.Context, batch []answered, ttl int64)
 // resultTTL is how long a result is sure to stay stored after its
 // decision: the coordinator's result TTL in whole seconds (it is set with
 // EX), less every jump of the embedded Redis clock the scenario injects
-// (a jump ages every key at once), and at least a second (0 would read as
-// "never expires").
+// (a jump ages every key at once) and the longest step the embedded clock
+// was advanced by (a key set during a step is charged the whole step),
+// and at least a second (0 would read as "never expires").
 func (r *runner) resultTTL() time.Duration {
 	ttl := r.coord.Config().ResultTTL.Truncate(time.Second)
 	if f := r.faultSet(); f != nil && r.env.MR != nil {
@@ -136,6 +137,9 @@ func (r *runner) resultTTL() time.Duration {
 				ttl -= s.Jump
 			}
 		}
+	}
+	if r.env.MR != nil {
+		ttl -= time.Duration(r.env.maxClockStep.Load())
 	}
 	return max(ttl, time.Second)
 }

@@ -18,6 +18,16 @@ func TestRun_Selftest_Passes(t *testing.T) {
 	}
 	out := t.TempDir()
 	if got := run([]string{"selftest", "--quiet", "--out", out}); got != exitPass {
+		// Say which run let it down: a flaky catch and a failing real
+		// system need different fixes.
+		for i, c := range sim.SelfTestCases() {
+			r, err := report.ReadResults(filepath.Join(out, runDirName(i, c), "results.json"))
+			if err != nil {
+				t.Logf("%s on %s: %v", c.Name, c.Scenario, err)
+				continue
+			}
+			t.Logf("%s on %s: %s %v; %+v", c.Name, c.Scenario, r.Verdict, r.Reasons, matrixRow(c, r, 0))
+		}
 		t.Fatalf("simrun selftest: exit %d, want %d", got, exitPass)
 	}
 	// Each mutant's documented catches hold: the claims are the proof that

@@ -158,12 +158,9 @@ func keyFigures(r *Results) []figure {
 		)
 		if h.HeapHarnessMaxBytes > 0 {
 			f = append(f,
-				figure{"harness live heap: end / max", bytesIEC(h.HeapHarnessEndBytes) + " / " + bytesIEC(h.HeapHarnessMaxBytes)},
+				figure{"harness live heap: after the drain / under load at most", bytesIEC(h.HeapHarnessEndBytes) + " / " + bytesIEC(h.HeapHarnessMaxBytes)},
 				figure{"embedded fakes' live heap", bytesIEC(h.HeapFakesEndBytes)},
 			)
-			if g := h.HeapHarnessPer1kUploads; g != nil {
-				f = append(f, figure{"harness heap growth", num(*g) + " B per 1,000 uploads"})
-			}
 		}
 	}
 	if c := r.Cost; c != nil {

@@ -171,18 +171,16 @@ type Harness struct {
 	RedisCallsPerUpload float64 `json:"redis_calls_per_upload"`
 	S3CallsPerUpload    float64 `json:"s3_calls_per_upload"`
 	// The live heap split by who allocated it (estimated from the heap
-	// profile): the harness's own (devices, clients, delivery, history,
-	// measurement) and, on the embedded fakes, gofakes3's and miniredis's
-	// stored state. Flat harness bytes over a long run show the harness
-	// does not grow with uploads; the fakes grow with what they store.
+	// profile, each sample after a full GC): the harness's own (devices,
+	// clients, delivery, history, measurement) and, on the embedded fakes,
+	// gofakes3's and miniredis's stored state. The end figures are taken
+	// after the drain, with nothing in flight: exact, and comparable
+	// between runs of different lengths. The max is an upper bound: a
+	// sample under load also counts what the load allocated while the GC
+	// ran.
 	HeapHarnessMaxBytes int64 `json:"heap_harness_max_bytes,omitempty"`
 	HeapHarnessEndBytes int64 `json:"heap_harness_end_bytes,omitempty"`
 	HeapFakesEndBytes   int64 `json:"heap_fakes_end_bytes,omitempty"`
-	// HeapHarnessPer1kUploads is the slope of the harness heap against
-	// uploads started (least squares over the load's samples after its
-	// first tenth of the uploads): about zero when memory is flat. Absent
-	// for runs too short to tell (under 10,000 uploads or 10 samples).
-	HeapHarnessPer1kUploads *float64 `json:"heap_harness_bytes_per_1k_uploads,omitempty"`
 	// S3Ops counts S3 requests by operation (PUT, COPY, GET, ...).
 	S3Ops map[string]int64 `json:"s3_ops,omitempty"`
 	// Delivery counts what happened to S3 event notifications.

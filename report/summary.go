@@ -217,12 +217,8 @@ func (s *sumWriter) harness(r *Results) {
 	s.printf("  redis calls %d (%s per upload)  s3 calls %d (%s per upload)  stored %s\n",
 		h.RedisCalls, num(round2(h.RedisCallsPerUpload)), h.S3Calls, num(round2(h.S3CallsPerUpload)), bytesIEC(h.StoredBytes))
 	if h.HeapHarnessMaxBytes > 0 {
-		growth := ""
-		if g := h.HeapHarnessPer1kUploads; g != nil {
-			growth = fmt.Sprintf(", %s B per 1k uploads", num(*g))
-		}
-		s.printf("  live heap: harness %s at the end (max %s%s), embedded fakes' state %s\n",
-			bytesIEC(h.HeapHarnessEndBytes), bytesIEC(h.HeapHarnessMaxBytes), growth, bytesIEC(h.HeapFakesEndBytes))
+		s.printf("  live heap after the drain: harness %s (under load at most %s), embedded fakes' state %s\n",
+			bytesIEC(h.HeapHarnessEndBytes), bytesIEC(h.HeapHarnessMaxBytes), bytesIEC(h.HeapFakesEndBytes))
 	}
 	s.printf("\n")
 }

@@ -62,6 +62,10 @@ type Options struct {
 	// to finish, the drain is cut short and Result.Aborted holds the reason.
 	// A scenario with abort_on_fail gets AbortOnGates of its gates.
 	Abort func(Progress) (reason string, stop bool)
+	// Drained, when set, runs once the drain has ended, before the
+	// read-back: the environment and everything the run built are still
+	// up (simrun writes --memprofile here).
+	Drained func()
 }
 
 // Shard is slice I of N of a scenario's users.
@@ -275,6 +279,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	stopProgress()
 	stopSched()
 	res.Memory = mem.stop()
+	if opt.Drained != nil {
+		opt.Drained()
+	}
 	res.Elapsed = r.now().Sub(res.Started)
 	res.Measure = r.rec.Snapshot()
 	res.Decisions = r.obs.counts()

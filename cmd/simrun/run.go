@@ -56,7 +56,7 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 60*time.Second, "budget of the linearizability check")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 20000, "most uploads in flight at once")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
-	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile at the end of the run to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to this file when the drain ends (the fakes and connections still up)")
 	fs.StringVar(&o.prices, "prices", "", "price table overriding the built-in one (YAML, see report/prices.yaml)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (loopback unless a host is named, e.g. :9090)")
 	o.servers.register(fs)
@@ -142,9 +142,18 @@ func runCmd(args []string) error {
 		defer closeServers()
 		remote = r
 	}
-	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
+	stopProfiles, err := startProfiles(o.cpuProfile)
 	if err != nil {
 		return usageError{err}
+	}
+	if o.memProfile != "" {
+		mf, err := os.Create(o.memProfile)
+		if err != nil {
+			return usageError{fmt.Errorf("--memprofile: %w", err)}
+		}
+		defer mf.Close()
+		// The heap as the load left it: the environment is still up.
+		opt.Drained = func() { writeHeapProfile(mf) }
 	}
 	res, err := sim.Run(ctx, opt)
 	stopProfiles()
@@ -301,32 +310,31 @@ func progressPrinter(w io.Writer) func(sim.Progress) {
 	}
 }
 
-// startProfiles starts CPU profiling; the returned func stops it and writes
-// the heap profile.
-func startProfiles(cpu, mem string) (func(), error) {
-	var cf *os.File
-	if cpu != "" {
-		var err error
-		if cf, err = os.Create(cpu); err != nil {
-			return nil, fmt.Errorf("--cpuprofile: %w", err)
-		}
-		if err := pprof.StartCPUProfile(cf); err != nil {
-			return nil, fmt.Errorf("--cpuprofile: %w", err)
-		}
+// startProfiles starts CPU profiling; the returned func stops it.
+func startProfiles(cpu string) (func(), error) {
+	if cpu == "" {
+		return func() {}, nil
+	}
+	cf, err := os.Create(cpu)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(cf); err != nil {
+		cf.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
 	}
 	return func() {
-		if cf != nil {
-			pprof.StopCPUProfile()
-			cf.Close()
-		}
-		if mem != "" {
-			if f, err := os.Create(mem); err == nil {
-				runtime.GC()
-				_ = pprof.WriteHeapProfile(f)
-				f.Close()
-			}
-		}
+		pprof.StopCPUProfile()
+		cf.Close()
 	}, nil
+}
+
+// writeHeapProfile writes the live heap (after a full GC) to f.
+func writeHeapProfile(f *os.File) {
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "--memprofile: %v\n", err)
+	}
 }
 
 // serveMetrics serves reg at /metrics on addr (loopback unless named).

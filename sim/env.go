@@ -50,9 +50,12 @@ type Env struct {
 	// including keys set during it, so a TTL can run out up to one step
 	// early.
 	maxClockStep atomic.Int64
-	stopTick     chan struct{}
-	closers      []func()
-	once         sync.Once
+	// s3Count is where a Remote counts S3 requests (nil when the run
+	// counts them at its own fake).
+	s3Count  *opCounter
+	stopTick chan struct{}
+	closers  []func()
+	once     sync.Once
 }
 
 // EmbeddedOptions configure NewEmbedded.

@@ -58,7 +58,12 @@ func (r *runner) start(ctx context.Context) error {
 		// Events come from the storage server (a webhook), not the wrapper.
 		env.OnStaged(func(key string, size int64) { r.delivery.Emit(env.Bucket, key, size, r.now()) })
 	}
-	r.metrics.s3.prom = r.prom
+	r.metrics.s3.feed(r.prom)
+	if env.s3Count != nil {
+		// Real servers: the Remote counts S3 requests; the live metrics
+		// should see them too.
+		env.s3Count.feed(r.prom)
+	}
 	env.Redis.AddHook(redisCounter{&r.metrics.redis, r.prom})
 	r.tokens = coordinator.Tokens{Secret: []byte(fmt.Sprintf("stormsim-%d", r.opt.Seed))}
 	prefix := r.opt.KeyPrefix
@@ -393,8 +398,8 @@ type runMetrics struct {
 }
 
 type opCounter struct {
+	mu   sync.Mutex // guards below
 	prom *metrics.Set
-	mu   sync.Mutex
 	n    map[string]int64
 }
 
@@ -409,6 +414,15 @@ func (c *opCounter) add(op string) {
 		c.n = map[string]int64{}
 	}
 	c.n[op]++
+	prom := c.prom
+	c.mu.Unlock()
+	prom.S3Request(s3OpNames[op])
+}
+
+// feed makes the counter also count into prom (the run's metrics).
+func (c *opCounter) feed(prom *metrics.Set) {
+	c.mu.Lock()
+	c.prom = prom
 	c.mu.Unlock()
 }
 
@@ -433,7 +447,6 @@ func countS3(h http.Handler, c *opCounter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		op := s3Op(req)
 		c.add(op)
-		c.prom.S3Request(s3OpNames[op])
 		h.ServeHTTP(w, req)
 	})
 }

@@ -98,6 +98,7 @@ func NewRemote(ctx context.Context, o RemoteOptions) (_ *Remote, err error) {
 	}
 	e := &Env{Bucket: o.Bucket, stopTick: make(chan struct{})}
 	r := &Remote{Env: e, remoteRedis: o.RedisURL != "", remoteS3: o.S3URL != ""}
+	e.s3Count = &r.s3Ops
 	defer func() {
 		if err != nil {
 			e.Close()

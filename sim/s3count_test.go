@@ -100,6 +100,22 @@ func TestRemote_S3Ops_MatchesServerCount(t *testing.T) {
 
 	got, want := r.S3Ops(), served.snapshot()
 	t.Logf("client side %v", got)
+	// The live metrics see them too (not only results.json).
+	mfs, err := res.Gatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live float64
+	for _, mf := range mfs {
+		if mf.GetName() == "stormsim_s3_requests_total" {
+			for _, m := range mf.GetMetric() {
+				live += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if live == 0 {
+		t.Errorf("stormsim_s3_requests_total is 0 on a real S3")
+	}
 	if !maps.Equal(got, want) {
 		t.Errorf("client side counted %v\nserver side counted %v", got, want)
 	}

@@ -46,11 +46,15 @@ install() {
   fi
 }
 
-# free_port prints a loopback port nothing listens on.
+# free_port prints a loopback port nothing listens on, other than the
+# ports given. It picks below Linux's ephemeral range (32768 and up):
+# a port there can be taken by any outgoing connection between this
+# check and the bind (seen once in CI: "bind: address already in use").
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
+    case " $* " in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0
@@ -96,7 +100,7 @@ run() {
 
   local sport hport vgw=""
   if [ -x "$VGW" ]; then
-    sport=$(free_port) && hport=$(free_port) && vgw=yes
+    sport=$(free_port "$rport") && hport=$(free_port "$rport" "$sport") && vgw=yes
   else
     say "versitygw not installed: the S3 side stays embedded (gofakes3)"
   fi

@@ -69,15 +69,25 @@ func (c *Coordinator) Staged(ctx context.Context, user, id string) (bool, error)
 	return false, fmt.Errorf("head %s: %w", key, err)
 }
 
+// authorize answers 401 unless r carries a valid bearer token, and
+// returns the token's user.
+func authorize(w http.ResponseWriter, r *http.Request, tokens Tokens) (string, bool) {
+	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	user, valid := tokens.User(auth)
+	if !ok || !valid {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="stormsim"`)
+		httpError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+		return "", false
+	}
+	return user, true
+}
+
 // API returns the result query handler: GET /v1/uploads/{id}.
 func (c *Coordinator) API(tokens Tokens) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/uploads/{id}", func(w http.ResponseWriter, r *http.Request) {
-		auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		user, valid := tokens.User(auth)
-		if !ok || !valid {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="stormsim"`)
-			httpError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+		user, ok := authorize(w, r, tokens)
+		if !ok {
 			return
 		}
 		id := r.PathValue("id")

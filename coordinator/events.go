@@ -20,11 +20,8 @@ var EventsHeartbeat = 15 * time.Second
 func (c *Coordinator) Events(tokens Tokens) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
-		auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		user, valid := tokens.User(auth)
-		if !ok || !valid {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="stormsim"`)
-			httpError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+		user, ok := authorize(w, r, tokens)
+		if !ok {
 			return
 		}
 		ctx := r.Context()

@@ -275,7 +275,7 @@ func (o *observer) counts() map[string]int64 {
 
 // readBack records the state after the drain: every touched file as S3
 // and the coordinator see it, every conflicted copy, the stored result of
-// every answered upload (readBackResults), and anything left over (staged
+// every answered upload (readBackStored), and anything left over (staged
 // objects, locks, multipart uploads).
 func (r *runner) readBack(ctx context.Context) {
 	r.obs.mu.Lock()
@@ -298,8 +298,7 @@ func (r *runner) readBack(ctx context.Context) {
 		}
 		_ = r.hist.Write(fin)
 	})
-	r.readBackCopies(ctx)
-	r.readBackResults(ctx)
+	r.readBackStored(ctx)
 	r.leftovers(ctx)
 }
 
@@ -433,13 +432,11 @@ type OpCounts struct {
 }
 
 func (r *runner) ops() OpCounts {
-	r.metrics.s3.mu.Lock()
-	defer r.metrics.s3.mu.Unlock()
-	o := OpCounts{S3: map[string]int64{}, Redis: r.metrics.redis.Load()}
-	for k, v := range r.metrics.s3.n {
-		o.S3[k] = v
+	s3 := &r.metrics.s3
+	if r.env.s3Count != nil {
+		s3 = r.env.s3Count // a Remote counts where the run cannot
 	}
-	return o
+	return OpCounts{S3: s3.snapshot(), Redis: r.metrics.redis.Load()}
 }
 
 // countS3 classifies S3 requests by operation.

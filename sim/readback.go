@@ -17,31 +17,37 @@ import (
 	"github.com/stormsim/stormsim/sim/history"
 )
 
-// Result read-back sizing: GETs per pipeline, pipelines in flight.
+// Read-back sizing: GETs per pipeline, pipelines in flight, conflicted
+// copies read at once.
 const (
 	resultBatch   = 256
 	resultWorkers = 4
+	copyWorkers   = 32
 )
 
 // answered is an upload whose device was told an outcome: the two strings
 // the lookup needs, nothing else.
 type answered struct{ user, id string }
 
-// readBackResults reads back, after the drain, the stored result of every
-// upload whose device got an answer and writes one result record each, so
-// the checker's stability invariant sees a result that changed after its
-// device stopped polling.
+// readBackStored reads back, after the drain, in one pass over the
+// history: every conflicted copy a conflict record names (the checker
+// compares S3's bytes with the loser's declared SHA-256), and the stored
+// result of every upload whose device got an answer, one result record
+// each, so the checker's stability invariant sees a result that changed
+// after its device stopped polling.
 //
-// The uploads come from the run's own history file, streamed from disk up
+// The records come from the run's own history file, streamed from disk up
 // to where it ended when the read-back began: the run keeps no list of
-// upload ids, and memory stays at a few batches however long the run. The
-// file holds only this process's uploads, so a shard reads back only the
-// users it owns. Lookups are pipelined GETs of the coordinator's result
-// keys (each user's keys share one hash tag, and go-redis splits a pipeline
-// by slot on a cluster), on the run's Redis client: embedded or real.
-func (r *runner) readBackResults(ctx context.Context) {
+// uploads or conflicts, and memory stays at a few batches however long the
+// run. The file holds only this process's uploads, so a shard reads back
+// only the users it owns. Result lookups are pipelined GETs of the
+// coordinator's result keys (each user's keys share one hash tag, and
+// go-redis splits a pipeline by slot on a cluster), on the run's Redis
+// client: embedded or real.
+func (r *runner) readBackStored(ctx context.Context) {
 	ttl := int64(r.resultTTL() / time.Second)
 	batches := make(chan []answered, resultWorkers)
+	copies := make(chan history.Copy, 64)
 	var wg sync.WaitGroup
 	for range resultWorkers {
 		wg.Add(1)
@@ -52,26 +58,45 @@ func (r *runner) readBackResults(ctx context.Context) {
 			}
 		}()
 	}
-	var upload struct {
+	for range copyWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range copies {
+				_, sum, err := r.readObject(ctx, c.Key)
+				c.Found, c.SHA256 = err == nil, sum
+				_ = r.hist.Write(c)
+			}
+		}()
+	}
+	var rec struct {
 		ID      string `json:"id"`
 		User    string `json:"user"`
 		Outcome string `json:"outcome"`
+		Copy    string `json:"copy"`
 	}
 	batch := make([]answered, 0, resultBatch)
 	err := r.scanHistory(func(kind string, line []byte) error {
-		if kind != history.KindUpload {
+		if kind != history.KindUpload && kind != history.KindConflict {
 			return nil
 		}
-		upload.Outcome = ""
-		if err := json.Unmarshal(line, &upload); err != nil {
+		rec.Outcome, rec.Copy = "", ""
+		if err := json.Unmarshal(line, &rec); err != nil {
 			return err
 		}
-		switch upload.Outcome {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if kind == history.KindConflict {
+			copies <- history.Copy{T: history.KindCopy, ID: rec.ID, Key: rec.Copy}
+			return nil
+		}
+		switch rec.Outcome {
 		case history.OutcomeCommitted, history.OutcomeConflict, history.OutcomeRejected:
 		default:
 			return nil // no answer: nothing-dropped's concern
 		}
-		batch = append(batch, answered{user: upload.User, id: upload.ID})
+		batch = append(batch, answered{user: rec.User, id: rec.ID})
 		if len(batch) == resultBatch {
 			batches <- batch
 			batch = make([]answered, 0, resultBatch)
@@ -82,6 +107,7 @@ func (r *runner) readBackResults(ctx context.Context) {
 		batches <- batch
 	}
 	close(batches)
+	close(copies)
 	wg.Wait()
 	if err != nil {
 		r.rec.errorKind("readback")
@@ -163,45 +189,4 @@ func (r *runner) scanHistory(fn func(kind string, line []byte) error) error {
 		return err
 	}
 	return history.Scan(io.LimitReader(f, st.Size()), fn)
-}
-
-// readBackCopies reads back every conflicted copy the history names and
-// writes what S3 holds; the checker compares it with the loser's declared
-// SHA-256.
-func (r *runner) readBackCopies(ctx context.Context) {
-	copies := make(chan history.Copy, 64)
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range copies {
-				_, sum, err := r.readObject(ctx, c.Key)
-				c.Found, c.SHA256 = err == nil, sum
-				_ = r.hist.Write(c)
-			}
-		}()
-	}
-	var rec struct {
-		ID   string `json:"id"`
-		Copy string `json:"copy"`
-	}
-	err := r.scanHistory(func(kind string, line []byte) error {
-		if kind != history.KindConflict {
-			return nil
-		}
-		rec.ID, rec.Copy = "", ""
-		if err := json.Unmarshal(line, &rec); err != nil {
-			return err
-		}
-		if ctx.Err() == nil {
-			copies <- history.Copy{T: history.KindCopy, ID: rec.ID, Key: rec.Copy}
-		}
-		return nil
-	})
-	close(copies)
-	wg.Wait()
-	if err != nil {
-		r.rec.errorKind("readback")
-	}
 }

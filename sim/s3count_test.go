@@ -100,6 +100,16 @@ func TestRemote_S3Ops_MatchesServerCount(t *testing.T) {
 
 	got, want := r.S3Ops(), served.snapshot()
 	t.Logf("client side %v", got)
+	// The run's own figures (calls per upload) come from the same
+	// counter, taken before the read-back.
+	if res.Ops.S3["PUT"] == 0 || res.Ops.S3["COPY"] == 0 {
+		t.Errorf("run counted %v", res.Ops.S3)
+	}
+	for op, n := range res.Ops.S3 {
+		if n > got[op] {
+			t.Errorf("run counted %d %s, more than the %d sent in all", n, op, got[op])
+		}
+	}
 	// The live metrics see them too (not only results.json).
 	mfs, err := res.Gatherer.Gather()
 	if err != nil {

@@ -57,11 +57,8 @@ func coordinatorCmd(args []string) error {
 	fs.DurationVar(&o.minIdle, "min-idle", 30*time.Second, "claim entries pending this long with another consumer (must exceed the longest handler run)")
 	fs.IntVar(&o.workers, "workers", 16, "events handled at once")
 	fs.IntVar(&o.maxDeliveries, "max-deliveries", 3, "deliveries of a failing event before it goes to the dead-letter stream")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 0 {
 		return usagef("coordinator takes no arguments, got %q", fs.Args())

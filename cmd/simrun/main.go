@@ -17,6 +17,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -36,6 +37,18 @@ type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+
+// parseFlags parses args into fs. help reports -h or --help (the usage is
+// printed, nothing more to do); a bad flag is a usage error (exit 2).
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, usageError{err}
+	}
+	return false, nil
+}
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -70,11 +69,8 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 func runCmd(args []string) error {
 	var o runOptions
 	fs := newRunFlags(&o)
-	if err := fs.Parse(interleave(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -129,18 +125,16 @@ func runCmd(args []string) error {
 	if !o.quiet && !o.json {
 		opt.Progress = progressPrinter(os.Stderr)
 	}
-	var remote *sim.Remote
 	if o.servers.enabled() {
 		log := io.Writer(os.Stderr)
 		if o.quiet {
 			log = io.Discard
 		}
-		r, closeServers, err := openServers(ctx, &o.servers, &opt, log)
+		closeServers, err := openServers(ctx, &o.servers, &opt, log)
 		if err != nil {
 			return err
 		}
 		defer closeServers()
-		remote = r
 	}
 	stopProfiles, err := startProfiles(o.cpuProfile)
 	if err != nil {
@@ -159,12 +153,6 @@ func runCmd(args []string) error {
 	stopProfiles()
 	if err != nil && res == nil {
 		return err
-	}
-	if remote != nil && len(res.Ops.S3) == 0 {
-		// A run counts S3 requests only on the fake it serves itself; on
-		// these servers the Remote counted them (before the cleanup, which
-		// is not part of the run).
-		res.Ops.S3 = remote.S3Ops()
 	}
 	r := report.Build(res, sc, rerun, report.WithPrices(prices))
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -98,11 +97,8 @@ func selftestCmd(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: simrun selftest [--quiet] [--json] [--out DIR]\n\nRuns the real system and built-in mutants on short scenarios and prints\nthe kill matrix; exits 0 only if every mutant is caught and the real\nsystem passes.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 0 {
 		return usagef("selftest takes no arguments, got %q", fs.Args())

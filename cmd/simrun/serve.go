@@ -40,11 +40,8 @@ func serveCmd(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: simrun serve [flags]\n\nThe embedded stack as a local service: fake S3, coordinator, result API, pushes as Server-Sent Events.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 0 {
 		return usagef("serve takes no arguments, got %q", fs.Args())

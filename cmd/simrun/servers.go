@@ -43,14 +43,14 @@ func (s *serverOptions) enabled() bool { return s.redis != "" || s.s3 != "" || s
 // openServers connects to the real servers and points opt at them, under
 // prefixes of the run's own. The returned func removes the run's data
 // (unless --keep) and closes the connections.
-func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io.Writer) (*sim.Remote, func(), error) {
+func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io.Writer) (func(), error) {
 	if s.redis != "" {
 		if _, err := sim.RedisOptions(s.redis); err != nil {
-			return nil, nil, usageError{fmt.Errorf("--redis: %w", err)}
+			return nil, usageError{fmt.Errorf("--redis: %w", err)}
 		}
 	}
 	if u, err := url.Parse(s.s3); s.s3 != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
-		return nil, nil, usagef("--s3 %q: want an http:// or https:// URL", redactURL(s.s3))
+		return nil, usagef("--s3 %q: want an http:// or https:// URL", redactURL(s.s3))
 	}
 	id := s.runID
 	if id == "" {
@@ -62,7 +62,7 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 	remote, err := sim.NewRemote(ctx, sim.RemoteOptions{RedisURL: s.redis, S3URL: s.s3, Bucket: s.bucket,
 		ObjectPrefix: op, Webhook: s.webhook, WaitS3: s.s3Wait})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	opt.Env, opt.KeyPrefix = remote.Env, kp
 	if s.s3 != "" {
@@ -82,7 +82,7 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --result-ttl %v --feedback %s\n",
 			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, sc.ResultTTL, opt.External.Feedback)
 	}
-	return remote, func() {
+	return func() {
 		defer remote.Close()
 		if remote.Webhook != nil {
 			st := remote.Webhook.Stats()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -61,11 +60,8 @@ func sweepCmd(args []string) error {
 			"population.devices_per_user, or any other numeric field.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(interleave(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -64,17 +64,17 @@ gates: ["uploads.committed <= 20", "invariants.violations == 0"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	res, err := Run(context.Background(), Options{Scenario: sc, Seed: sc.Seed, OutDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	took := time.Since(start)
 	if !strings.HasPrefix(res.Aborted, `aborted: gate "uploads.committed <= 20" failed at`) {
 		t.Fatalf("Aborted = %q", res.Aborted)
 	}
-	if took > 12*time.Second || res.Launched >= res.Planned {
-		t.Errorf("run took %v and launched %d of %d: the arrivals did not stop", took, res.Launched, res.Planned)
+	// Not a wall-clock bound (a starved machine stretches every run): a run
+	// that did not stop launches all its planned arrivals.
+	if res.Launched >= res.Planned {
+		t.Errorf("launched %d of %d: the arrivals did not stop", res.Launched, res.Planned)
 	}
 	if got := res.Measure.Outcomes["unknown"]; got != 0 {
 		t.Errorf("%d uploads in flight at the abort never learned their outcome", got)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
@@ -623,10 +624,14 @@ func (r *runner) schedulerBeside(ctx context.Context, res *Result) func() {
 	if j := cfg.Jitter; j != nil {
 		cfg.Jitter = func(rr *rand.Rand) time.Duration { return scale(j(rr)) }
 	}
-	cfg.Redis = r.env.Redis
+	// The scheduler has its own connections, as its own Lambda would: on
+	// the upload handlers' pool its inserts queue behind a burst.
+	rdb, closeRedis := cloneRedis(r.env.Redis)
+	cfg.Redis = rdb
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer closeRedis()
 		out, err := schedsim.Run(ctx, cfg, func(h history.Sched) { _ = r.hist.Write(h) })
 		if err != nil {
 			r.rec.errorKind("scheduler")
@@ -635,4 +640,18 @@ func (r *runner) schedulerBeside(ctx context.Context, res *Result) func() {
 		res.Scheduler = &out
 	}()
 	return func() { <-done }
+}
+
+// cloneRedis returns a client with c's options and its own connection
+// pool, and how to close it; a client of another kind is shared as is.
+func cloneRedis(c redis.UniversalClient) (redis.UniversalClient, func()) {
+	switch c := c.(type) {
+	case *redis.Client:
+		n := redis.NewClient(c.Options())
+		return n, func() { _ = n.Close() }
+	case *redis.ClusterClient:
+		n := redis.NewClusterClient(c.Options())
+		return n, func() { _ = n.Close() }
+	}
+	return c, func() {}
 }

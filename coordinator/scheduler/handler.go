@@ -83,7 +83,7 @@ type FireReport struct {
 // again: no interleaving leaves ev uncovered.
 func (h *Handler) Schedule(ctx context.Context, ev Event) error {
 	if err := h.o.Store.Put(ctx, ev); err != nil {
-		return fmt.Errorf("put event: %w", err)
+		return fmt.Errorf("put event: %w: %w", ErrNotStored, err)
 	}
 	if h.o.Mutant == MutantLoseInserts {
 		return nil

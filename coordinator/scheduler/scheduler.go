@@ -104,6 +104,12 @@ type Stale interface {
 // wake-up.
 type Runner func(ctx context.Context, ev Event) error
 
+// ErrNotStored wraps a Schedule error that left the event unstored: the
+// caller may retry the whole Schedule. Any other Schedule error came after
+// the event was stored (it will run, possibly late) and a retry could run
+// it twice.
+var ErrNotStored = errors.New("event not stored")
+
 // ErrNoRegister is returned by New when the store has no arm register.
 var ErrNoRegister = errors.New("scheduler: store has no arm register")
 

@@ -37,7 +37,7 @@ func (p *Poller) Start(ctx context.Context, rule Rule) error {
 // Schedule inserts ev.
 func (p *Poller) Schedule(ctx context.Context, ev Event) error {
 	if err := p.Store.Put(ctx, ev); err != nil {
-		return fmt.Errorf("put event: %w", err)
+		return fmt.Errorf("put event: %w: %w", ErrNotStored, err)
 	}
 	return nil
 }
@@ -64,7 +64,7 @@ type OneShot struct {
 // claim point) and creates its one-time schedule.
 func (o *OneShot) Schedule(ctx context.Context, ev Event) error {
 	if err := o.Store.Put(ctx, ev); err != nil {
-		return fmt.Errorf("put event: %w", err)
+		return fmt.Errorf("put event: %w: %w", ErrNotStored, err)
 	}
 	if err := o.Rule.At(ctx, ev, ev.Due); err != nil {
 		return fmt.Errorf("create one-shot schedule: %w", err)

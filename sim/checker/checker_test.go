@@ -340,3 +340,21 @@ func TestCheck_StabilityWithoutReadBack(t *testing.T) {
 		t.Errorf("%+v", c)
 	}
 }
+
+// An event whose insert was never stored (refused) was never scheduled: it
+// is not missed. A refused event that ran anyway still counts its runs.
+func TestCheck_SchedRefusedNotMissed(t *testing.T) {
+	s := cleanSet()
+	s.Scheds = append(s.Scheds, history.Sched{T: history.KindSched, ID: "ev2", Due: ms(1), Refused: true})
+	c, ok := Check(s, Options{Fencing: true}).Find(NameScheduler)
+	if !ok || !c.OK {
+		t.Fatalf("refused insert counted against the scheduler: %+v", c)
+	}
+	if !strings.Contains(c.Detail, "1 inserts refused") {
+		t.Errorf("detail %q does not name the refused insert", c.Detail)
+	}
+	s.Scheds[1].Refused = false
+	if c, _ := Check(s, Options{Fencing: true}).Find(NameScheduler); c.OK {
+		t.Fatalf("an accepted event that never ran passed: %+v", c)
+	}
+}

@@ -413,10 +413,12 @@ func checkCleanliness(ix *index, o Options) Result {
 // checkScheduler: no event fires early, every event runs exactly once.
 func checkScheduler(ix *index, o Options) Result {
 	c := newCollector(NameScheduler, o)
-	var early, missed, dups, fired int
+	var early, missed, dups, fired, refused int
 	var sum, worst float64
 	for _, e := range ix.s.Scheds {
 		switch {
+		case e.Refused && e.Runs == 0:
+			refused++ // never scheduled: its client saw the insert fail
 		case e.Fired == nil || e.Runs == 0:
 			missed++
 			c.add([]string{e.ID}, "%s: due %s, never ran (runs %d)", e.ID, e.Due.Format(timeFormat), e.Runs)
@@ -440,6 +442,10 @@ func checkScheduler(ix *index, o Options) Result {
 	if fired > 0 {
 		mean = sum / float64(fired)
 	}
-	return c.result(fmt.Sprintf("events %d, early %d, missed %d, duplicates %d, lateness mean %.3fs max %.3fs",
-		len(ix.s.Scheds), early, missed, dups, mean, worst))
+	detail := fmt.Sprintf("events %d, early %d, missed %d, duplicates %d, lateness mean %.3fs max %.3fs",
+		len(ix.s.Scheds), early, missed, dups, mean, worst)
+	if refused > 0 {
+		detail += fmt.Sprintf(", %d inserts refused (never scheduled)", refused)
+	}
+	return c.result(detail)
 }

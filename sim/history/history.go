@@ -161,6 +161,10 @@ type Sched struct {
 	Due   time.Time  `json:"due"`
 	Fired *time.Time `json:"fired"`
 	Runs  int        `json:"runs"`
+	// Refused: the insert was never stored (every attempt failed, or the
+	// run ended first), so the event was never scheduled and cannot be
+	// missed. The client that inserted it saw the error.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Fault is one window during which a fault was injected.

@@ -39,7 +39,12 @@ type env struct {
 
 	mu          sync.Mutex // guards the tallies below (wall runs are concurrent)
 	runs        []int32
-	fired       []int64 // first run, ns since start
+	fired       []int64       // first run, ns since start
+	refused     []bool        // the insert failed on every attempt: never scheduled
+	unrun       int           // accepted events that have not run yet
+	allRan      chan struct{} // closed when unrun reaches 0 after the last insert
+	inserted    bool          // every planned insert was attempted
+	retryUntil  time.Time     // wall runs: no insert retry starts after it
 	hist        *hdrhistogram.Histogram
 	sum, max    time.Duration
 	early       int64
@@ -54,9 +59,12 @@ const maxLateness = int64(30 * 24 * time.Hour / time.Microsecond)
 func newEnv(ctx context.Context, cfg Config, name string, plan []planned, clk Clock, start time.Time) *env {
 	e := &env{
 		cfg: cfg, name: name, ctx: ctx, clk: clk, start: start, plan: plan,
-		runs:  make([]int32, len(plan)),
-		fired: make([]int64, len(plan)),
-		hist:  hdrhistogram.New(1, maxLateness, 3),
+		runs:    make([]int32, len(plan)),
+		fired:   make([]int64, len(plan)),
+		refused: make([]bool, len(plan)),
+		unrun:   len(plan),
+		allRan:  make(chan struct{}),
+		hist:    hdrhistogram.New(1, maxLateness, 3),
 	}
 	e.virt, _ = clk.(*Virtual)
 	e.feed = &feeder{env: e}
@@ -70,6 +78,26 @@ func (e *env) countError() {
 	e.mu.Lock()
 	e.errs++
 	e.mu.Unlock()
+}
+
+// refuse records that event i's insert failed for good: it was never
+// scheduled, so it cannot be missed. The caller holds e.mu.
+func (e *env) refuse(i int) {
+	e.refused[i] = true
+	e.unrun--
+	e.noteAllRan()
+}
+
+// noteAllRan closes allRan once every insert was attempted and every
+// accepted event has run. The caller holds e.mu.
+func (e *env) noteAllRan() {
+	if e.inserted && e.unrun <= 0 {
+		select {
+		case <-e.allRan:
+		default:
+			close(e.allRan)
+		}
+	}
 }
 
 // effect is the Runner: it records the run and spends the handler's time.
@@ -87,6 +115,8 @@ func (e *env) effect(_ context.Context, ev scheduler.Event) error {
 	}
 	if e.runs[i] == 1 {
 		e.fired[i] = now.Sub(e.start).Nanoseconds()
+		e.unrun--
+		e.noteAllRan()
 		if late >= 0 {
 			e.sum += late
 			e.max = max(e.max, late)

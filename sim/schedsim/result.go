@@ -58,6 +58,7 @@ type StrategyResult struct {
 	DuplicateFires   int64 `json:"duplicate_fires"`
 	MissedFires      int64 `json:"missed_fires"` // updates applied after their fire instant
 	Errors           int64 `json:"errors"`       // failed invocations and inserts (retried or not)
+	Refused          int64 `json:"refused"`      // inserts never stored (every attempt failed): not scheduled, not missed
 
 	SimulatedSeconds float64 `json:"simulated_seconds"`
 	WallSeconds      float64 `json:"wall_seconds"`
@@ -84,9 +85,11 @@ func (e *env) result(theory, jitter time.Duration) StrategyResult {
 		SimulatedSeconds: e.clk.Now().Sub(e.start).Seconds(),
 		Histogram:        e.hist,
 	}
-	for _, n := range e.runs {
+	for i, n := range e.runs {
 		r.Runs += int64(n)
 		switch {
+		case e.refused[i]:
+			r.Refused++
 		case n == 0:
 			r.Missed++
 		case n > 1:

@@ -146,22 +146,38 @@ func runStrategy(ctx context.Context, cfg Config, name string, plan []planned) (
 }
 
 // runWall feeds inserts on their instants from one goroutine it owns, while
-// the rule delivers on timer goroutines, until end or cancellation.
+// the rule delivers on timer goroutines, until end or cancellation. Past
+// end it waits on, up to another cfg.Drain, while accepted events have not
+// run yet: on a starved machine timers fire late, and an event that would
+// run a little later is late, not missed. An event lost by the scheduler
+// never runs, so it still shows as missed.
 func (e *env) runWall(ctx context.Context, end time.Time) {
-	ctx, cancel := context.WithDeadline(ctx, end)
+	dctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
+	e.retryUntil = end
 	for e.feed.next < len(e.plan) {
 		at := e.start.Add(time.Duration(e.plan[e.feed.next].insert))
 		t := time.NewTimer(time.Until(at))
 		select {
-		case <-ctx.Done():
+		case <-dctx.Done():
 			t.Stop()
+			e.feed.refuseRest()
 			return
 		case <-t.C:
 		}
-		e.feed.catchUp(ctx, time.Now())
+		e.feed.catchUp(ctx, time.Now()) // an insert under way may finish past end
 	}
-	<-ctx.Done()
+	<-dctx.Done()
+	if ctx.Err() != nil {
+		return
+	}
+	grace := time.NewTimer(max(e.cfg.Drain, e.cfg.Resolution))
+	defer grace.Stop()
+	select {
+	case <-e.allRan:
+	case <-grace.C:
+	case <-ctx.Done():
+	}
 }
 
 // emit streams one history.Sched per planned event.
@@ -171,7 +187,7 @@ func (e *env) emit(sink func(history.Sched)) {
 	for i, p := range e.plan {
 		rec := history.Sched{
 			T: history.KindSched, ID: eventID(i),
-			Due: e.start.Add(time.Duration(p.due)), Runs: int(e.runs[i]),
+			Due: e.start.Add(time.Duration(p.due)), Runs: int(e.runs[i]), Refused: e.refused[i],
 		}
 		if e.runs[i] > 0 {
 			f := e.start.Add(time.Duration(e.fired[i]))

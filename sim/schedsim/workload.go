@@ -2,6 +2,7 @@ package schedsim
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -78,10 +79,31 @@ func (f *feeder) catchUp(ctx context.Context, now time.Time) {
 		i := f.next
 		f.next++
 		ev := scheduler.Event{ID: eventID(i), Due: e.start.Add(time.Duration(e.plan[i].due))}
-		if err := e.schedule(ctx, ev); err != nil {
-			e.countError()
+		if err := e.insert(ctx, ev); err != nil {
+			e.mu.Lock()
+			e.refuse(i)
+			e.mu.Unlock()
 		}
 	}
+	if f.next >= len(e.plan) {
+		e.mu.Lock()
+		e.inserted = true
+		e.noteAllRan()
+		e.mu.Unlock()
+	}
+}
+
+// refuseRest marks the planned events not inserted by the end as refused:
+// the run ended before their insert instant came round.
+func (f *feeder) refuseRest() {
+	e := f.env
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for ; f.next < len(e.plan); f.next++ {
+		e.refuse(f.next)
+	}
+	e.inserted = true
+	e.noteAllRan()
 }
 
 // arm schedules the feeder's next wake-up at the next planned insert.
@@ -95,4 +117,38 @@ func (f *feeder) arm(ctx context.Context) {
 		f.catchUp(ctx, e.now())
 		f.arm(ctx)
 	})
+}
+
+// insert schedules ev. On the wall clock an insert the store did not take
+// (scheduler.ErrNotStored) is retried, as a sign-up service retries a store
+// call, until it succeeds or ctx ends: a slow or saturated store delays the
+// event, it does not lose it. Any other error came after the event was
+// stored, so it is not retried (a retry could run it twice). Retries stop
+// at the end of the insert window (retryUntil). Each failed
+// attempt counts as an error. An event whose insert was never stored was
+// never scheduled (refused), which the checker does not count as missed.
+// Virtual runs insert once.
+func (e *env) insert(ctx context.Context, ev scheduler.Event) error {
+	wait := 10 * time.Millisecond
+	for {
+		err := e.schedule(ctx, ev)
+		if err == nil {
+			return nil
+		}
+		e.countError()
+		if !errors.Is(err, scheduler.ErrNotStored) {
+			return nil // stored: it will run
+		}
+		if e.virt != nil || ctx.Err() != nil || !time.Now().Before(e.retryUntil) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
 }

@@ -37,6 +37,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	u.Rejected, u.Error, u.Unknown = m.Outcomes[history.OutcomeRejected], m.Outcomes[history.OutcomeError], m.Outcomes[history.OutcomeUnknown]
 	u.Total = u.Committed + u.Conflict + u.Rejected + u.Error + u.Unknown
 	u.Multipart, u.Bytes = m.Multipart, m.Bytes
+	u.CommittedV2Plus, u.MaxVersion = m.CommittedV2Plus, m.MaxVersion
 
 	known := m.PollsHist.TotalCount()
 	r.Polls = Polls{Counts: m.Polls}
@@ -153,6 +154,10 @@ func (r *Results) Metric(name string) (float64, bool) {
 		return float64(u.Error), true
 	case "uploads.unknown":
 		return float64(u.Unknown), true
+	case "uploads.committed_v2plus":
+		return float64(u.CommittedV2Plus), true
+	case "uploads.max_version":
+		return float64(u.MaxVersion), true
 	case "uploads.conflict_rate":
 		d := u.Committed + u.Conflict
 		return float64(u.Conflict) / float64(max(d, 1)), d > 0

@@ -59,8 +59,11 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 			seconds(l.lat.Max), seconds(l.lat.Mean), fmt.Sprint(l.lat.Count)}})
 	}
 	for _, g := range r.Gates {
-		row := htmlCheck{Status: okWord(g.OK), Class: "ok", Expr: g.Expr, Value: gateValue(g)}
-		if !g.OK {
+		row := htmlCheck{Status: gateStatus(g), Class: "ok", Expr: g.Expr, Value: gateValue(g) + gateIntervalText(g)}
+		switch {
+		case g.Inconclusive:
+			row.Class = "warn"
+		case !g.OK:
 			row.Class = "bad"
 		}
 		page.Gates = append(page.Gates, row)

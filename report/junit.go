@@ -78,7 +78,12 @@ func gateCase(g Gate) junitCase {
 		c.SystemOut = "value " + gateValue(g)
 		return c
 	}
-	msg := fmt.Sprintf("gate %s failed: value %s", g.Expr, gateValue(g))
+	if g.Inconclusive {
+		msg := fmt.Sprintf("gate %s inconclusive: %s", g.Expr, intervalText(g))
+		c.Error = &junitProblem{Type: "inconclusive", Message: msg, Text: msg}
+		return c
+	}
+	msg := fmt.Sprintf("gate %s failed: value %s", g.Expr, gateValue(g)+gateIntervalText(g))
 	if g.NoData {
 		msg = fmt.Sprintf("gate %s failed: the metric has no samples", g.Expr)
 	}

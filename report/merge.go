@@ -59,6 +59,10 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 		switch u.Outcome {
 		case history.OutcomeCommitted:
 			r.Uploads.Committed++
+			if u.Version >= 2 {
+				r.Uploads.CommittedV2Plus++
+			}
+			r.Uploads.MaxVersion = max(r.Uploads.MaxVersion, u.Version)
 		case history.OutcomeConflict:
 			r.Uploads.Conflict++
 		case history.OutcomeRejected:
@@ -88,7 +92,7 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 			continue
 		}
 		_ = lat.RecordValue(us(u.Done.Sub(u.Intended)))
-		_ = phases[0].RecordValue(us(u.Start.Sub(u.Intended)))
+		_ = phases[0].RecordValue(us(u.Start.Sub(u.QueueFrom())))
 		_ = phases[1].RecordValue(us(u.Staged.Sub(u.Start)))
 		if at, ok := decided[u.ID]; ok {
 			_ = phases[2].RecordValue(us(at.Sub(u.Staged)))

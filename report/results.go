@@ -40,6 +40,9 @@ type Results struct {
 	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts
 	Memory          []MemorySample   `json:"memory,omitempty"` // memory samples over the load and drain
 	Faults          []FaultWindow    `json:"faults,omitempty"`
+	// Repeat is set on a repeated run (simrun --repeat N): the figures
+	// above are then medians over the runs, and the gates judge intervals.
+	Repeat *Repeat `json:"repeat,omitempty"`
 	// Reconciled counts staged objects the coordinator's reconciler handled
 	// (runs with faults): uploads whose events were lost or gave up.
 	Reconciled int64 `json:"reconciled,omitempty"`
@@ -55,6 +58,11 @@ type Uploads struct {
 	Unknown   int64 `json:"unknown"`
 	Multipart int64 `json:"multipart"`
 	Bytes     int64 `json:"bytes"`
+	// CommittedV2Plus counts commits of version 2 or above: uploads that
+	// built on an earlier commit (versioning happened). MaxVersion is the
+	// highest committed version.
+	CommittedV2Plus int64 `json:"committed_v2plus"`
+	MaxVersion      int64 `json:"max_version"`
 }
 
 // Polls summarises result queries per upload.
@@ -120,6 +128,12 @@ type Gate struct {
 	Value float64 `json:"value"`
 	// NoData is set when the metric had no samples (the gate then fails).
 	NoData bool `json:"no_data,omitempty"`
+	// Inconclusive: the gate neither passed nor failed (on a repeated run,
+	// its metric's interval straddles the threshold). OK is then false.
+	Inconclusive bool `json:"inconclusive,omitempty"`
+	// Interval is the interval a repeated run's gate judged (Value is
+	// then the median).
+	Interval *GateInterval `json:"interval,omitempty"`
 }
 
 // Scheduler summarises a scheduler run.

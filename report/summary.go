@@ -26,6 +26,7 @@ func Summary(w io.Writer, r *Results) error {
 	s.throughput(r)
 	s.invariants(r)
 	s.gates(r)
+	s.repeat(r)
 	s.scheduler(r)
 	s.harness(r)
 	s.cost(r)
@@ -175,7 +176,7 @@ func (s *sumWriter) gates(r *Results) {
 	}
 	rows := [][]string{{"gates", "", "value"}}
 	for _, g := range r.Gates {
-		rows = append(rows, []string{"  " + okWord(g.OK), g.Expr, gateValue(g)})
+		rows = append(rows, []string{"  " + gateStatus(g), g.Expr, gateValue(g) + gateIntervalText(g)})
 	}
 	s.table(rows)
 	s.printf("\n")

@@ -28,6 +28,8 @@ var GateMetrics = map[string]string{
 	"uploads.error":                 "uploads that ended in an error",
 	"uploads.unknown":               "uploads whose outcome was never learned",
 	"uploads.conflict_rate":         "conflict / (committed + conflict)",
+	"uploads.committed_v2plus":      "commits of version 2 or above (built on an earlier commit)",
+	"uploads.max_version":           "highest committed version",
 	"polls.mean":                    "mean result polls per upload",
 	"polls.p50":                     "median result polls per upload",
 	"polls.p99":                     "99th percentile of result polls per upload",

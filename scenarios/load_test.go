@@ -74,6 +74,8 @@ func TestParse_BadFiles(t *testing.T) {
 			"x.yaml:3: population.hot_files: must be in [0, files_per_user=3], got 4"},
 		{"probability", base + "population: {hot_share: 1.5}\n",
 			"x.yaml:3: population.hot_share: must be in [0, 1], got 1.5"},
+		{"follow", "phases:\n  - {kind: constant, rate: 10, duration: 1s, follow: 1.5}\n",
+			"x.yaml:2: phases[0].follow: must be in [0, 1], got 1.5"},
 		{"lognormal", base + "sizes: {kind: lognormal, median: 0, sigma: 1}\n",
 			"x.yaml:3: sizes.median: must be > 0, got 0"},
 		{"pareto cap", base + "sizes: {kind: pareto, alpha: 1.2, scale: 1KiB}\n",

@@ -60,6 +60,11 @@ type Phase struct {
 	At time.Duration `yaml:"at"`
 	// Name labels the phase in reports; it defaults to "KIND-INDEX".
 	Name string `yaml:"name"`
+	// Follow is the share (0..1) of this phase's uploads in which the
+	// device edits again the file it last uploaded, from the head it
+	// learned: it waits for that upload's outcome first, as a sync client
+	// serializes the edits of one file. 0 = every file is drawn afresh.
+	Follow float64 `yaml:"follow"`
 }
 
 // ClosedModel configures the closed workload model.

@@ -182,6 +182,7 @@ func (v *validator) phases(sc *Scenario) {
 		v.span(p+".duration", ph.Duration, false)
 		v.check(ph.Count >= 0 && ph.Count <= maxCount, p+".count", fmt.Sprintf("must be in [0, %d]", maxCount), ph.Count)
 		bounded := ph.Duration > 0 || ph.Count > 0
+		v.prob(p+".follow", ph.Follow)
 		switch ph.Kind {
 		case "constant", "poisson":
 			v.unused(p, ph.Kind, phaseFields, []string{"rate", "duration", "count"})

@@ -25,6 +25,16 @@ import (
 func (r *runner) upload(ctx context.Context, a arrival) {
 	u := history.Upload{T: history.KindUpload, ID: a.id, User: a.user, Device: a.device, Path: a.path,
 		Size: a.size, Intended: a.intended, Phase: a.phase}
+	if a.after != nil {
+		// A follow-on edit: the device first learns the outcome of its
+		// previous upload of this file. The wait counts in the latency
+		// (from the planned instant) but is not launch lag.
+		select {
+		case <-a.after:
+		case <-ctx.Done():
+		}
+		u.Ready = r.now()
+	}
 	head := r.heads.get(a.fileIndex)
 	u.Base = max(head-int64(a.stale), 0)
 	c := content{seed: a.contentSeed, size: a.size}

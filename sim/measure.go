@@ -38,6 +38,8 @@ type Recorder struct {
 	series     []Second
 	faults     []FaultSpan
 	reconciled int64
+	v2plus     int64 // committed uploads whose version is >= 2
+	maxVersion int64
 }
 
 // Second is one second of the run. The counts are by the second an upload
@@ -177,6 +179,10 @@ func (r *Recorder) finished(u *history.Upload, decided time.Time, errKind string
 	switch u.Outcome {
 	case history.OutcomeCommitted:
 		s.Committed++
+		if u.Version >= 2 {
+			r.v2plus++
+		}
+		r.maxVersion = max(r.maxVersion, u.Version)
 	case history.OutcomeConflict:
 		s.Conflict++
 	case history.OutcomeError, history.OutcomeUnknown:
@@ -193,7 +199,9 @@ func (r *Recorder) finished(u *history.Upload, decided time.Time, errKind string
 		return
 	}
 	_ = r.latency.RecordValue(us(u.Done.Sub(u.Intended)))
-	_ = r.phases[0].RecordValue(us(u.Start.Sub(u.Intended)))
+	// Queue is launch lag: a follow-on edit's wait for its device's
+	// previous outcome (Ready) is the system's time, not the harness's.
+	_ = r.phases[0].RecordValue(us(u.Start.Sub(u.QueueFrom())))
 	_ = r.phases[1].RecordValue(us(u.Staged.Sub(u.Start)))
 	if !decided.IsZero() {
 		_ = r.phases[2].RecordValue(us(decided.Sub(u.Staged)))
@@ -247,6 +255,10 @@ type Snapshot struct {
 	// MaxGoroutines is the most goroutines the process had when an upload
 	// started.
 	MaxGoroutines int64
+	// CommittedV2Plus counts committed uploads whose version is >= 2
+	// (they built on an earlier commit); MaxVersion is the highest version
+	// a device learned it committed.
+	CommittedV2Plus, MaxVersion int64
 }
 
 // Snapshot copies the measurements (safe during a run, for progress).
@@ -256,7 +268,8 @@ func (r *Recorder) Snapshot() Snapshot {
 	s := Snapshot{Latency: hdrhistogram.Import(r.latency.Export()), PollsHist: hdrhistogram.Import(r.pollsHist.Export()),
 		Polls: append([]int64(nil), r.polls[:]...), PushOnly: r.pushOnly, Multipart: r.multipart, Bytes: r.bytes,
 		Series: append([]Second(nil), r.series...), Faults: append([]FaultSpan(nil), r.faults...), Reconciled: r.reconciled, Outcomes: map[string]int64{}, Errors: map[string]int64{},
-		InFlight: r.inflight.Load(), MaxInFlight: r.maxInflight.Load(), MaxGoroutines: r.maxGo.Load()}
+		InFlight: r.inflight.Load(), MaxInFlight: r.maxInflight.Load(), MaxGoroutines: r.maxGo.Load(),
+		CommittedV2Plus: r.v2plus, MaxVersion: r.maxVersion}
 	for i, h := range r.phases {
 		s.Phases[i] = hdrhistogram.Import(h.Export())
 	}

@@ -142,6 +142,10 @@ type arrival struct {
 	stale                  int
 	contentSeed            uint64
 	intended               time.Time
+	// after, for a follow-on edit, is closed when the device's previous
+	// upload (of the same file) has ended: the edit starts from the head
+	// that upload taught it.
+	after <-chan struct{}
 }
 
 type runConfig struct {
@@ -349,6 +353,7 @@ func (r *runner) generate(ctx context.Context, plan *workload.Plan, start time.T
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	names := newNamer(r.opt.Seed, r.sc)
+	chain := newDeviceChain(r.sc)
 loop:
 	for {
 		a, ok := plan.Next()
@@ -373,11 +378,15 @@ loop:
 			break loop
 		}
 		arr := names.arrival(a, start)
+		done := chain.link(&arr, a)
 		launched++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if done != nil {
+				defer close(done)
+			}
 			r.upload(r.uploadCtx, arr)
 		}()
 	}

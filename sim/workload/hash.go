@@ -15,7 +15,7 @@ const hashClosedIterations = 1000
 
 // Hash returns a hex SHA-256 over every planned arrival of sc with seed
 // (seq, instant, phase, user, device, file, hot, staleness, size, content
-// seed): the same scenario and seed give the same hash. It streams the
+// seed, follow-on): the same scenario and seed give the same hash. It streams the
 // plan, holding none of it. For the closed model it covers each device's
 // first Closed.Iterations uploads (or ceil(uploads/devices) of them, or
 // 1000), device by device. A scheduler section adds every planned
@@ -80,4 +80,9 @@ func writeArrival(h hash.Hash, a *Arrival) {
 	}
 	h.Write(b[:])
 	h.Write([]byte(a.Phase))
+	if a.Follow {
+		// Only follow-on edits add a byte: plans without them keep the
+		// hashes they had before follow-on edits existed.
+		h.Write([]byte{'f'})
+	}
 }

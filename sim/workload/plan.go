@@ -25,6 +25,10 @@ type Arrival struct {
 	Stale       int
 	Size        int64
 	ContentSeed uint64
+	// Follow marks a follow-on edit (Phase.Follow): File is the file this
+	// device last uploaded, and the device edits it from the head it
+	// learned, after that upload's outcome (Stale is then 0).
+	Follow bool
 }
 
 // Plan is the planned workload of one scenario and seed. Next (open
@@ -40,6 +44,11 @@ type Plan struct {
 	seq                                                int64
 
 	closed []deviceState // closed model, one per device
+
+	// follow: each device's last planned file (-1: none yet), kept only
+	// when a phase has follow-on edits; rFollow draws which uploads follow.
+	last    []int32
+	rFollow *rand.Rand
 
 	statsOnce sync.Once
 	count     int64
@@ -65,7 +74,49 @@ func NewPlan(sc *scenarios.Scenario, seed uint64) *Plan {
 	if sc.Model == "closed" {
 		p.closed = make([]deviceState, max(sc.Closed.Devices, 0))
 	}
+	if HasFollow(sc) {
+		p.last = make([]int32, max(sc.Population.Users, 1)*max(sc.Population.DevicesPerUser, 1))
+		for i := range p.last {
+			p.last[i] = -1
+		}
+		p.rFollow = st.New(StreamFollow)
+	}
 	return p
+}
+
+// HasFollow reports whether an open-model scenario has follow-on edits
+// (a phase with follow > 0).
+func HasFollow(sc *scenarios.Scenario) bool {
+	if sc.Model == "closed" {
+		return false
+	}
+	for _, ph := range sc.Phases {
+		if ph.Follow > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// DeviceSlot numbers a user's device across the population: user *
+// devices_per_user + device.
+func DeviceSlot(pop *scenarios.Population, user, device int) int {
+	return user*max(pop.DevicesPerUser, 1) + device
+}
+
+// follow turns a into a follow-on edit of the file its device last
+// uploaded, with probability follow. The other draws were made as usual,
+// so a scenario without follow-on edits plans exactly what it did before.
+func (p *Plan) follow(a *Arrival, follow float64) {
+	if p.last == nil {
+		return
+	}
+	pop := &p.sc.Population
+	slot := DeviceSlot(pop, a.User, a.Device)
+	if prev := p.last[slot]; follow > 0 && prev >= 0 && p.rFollow.Float64() < follow {
+		a.File, a.Hot, a.Stale, a.Follow = int(prev), int(prev) < min(max(pop.HotFiles, 0), max(pop.FilesPerUser, 1)), 0, true
+	}
+	p.last[slot] = int32(a.File)
 }
 
 // Seed returns the root seed of the plan.
@@ -100,6 +151,7 @@ func (p *Plan) Next() (Arrival, bool) {
 	a.Stale = pickStale(pop, p.rStale)
 	a.Size = sizeOf(p.sc.Sizes.Dist, p.rSizes)
 	a.ContentSeed = p.rContent.Uint64()
+	p.follow(&a, p.sc.Phases[pi].Follow)
 	return a, true
 }
 

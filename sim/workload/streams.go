@@ -18,6 +18,7 @@ const (
 	StreamSizes     = "sizes"     // upload sizes
 	StreamContent   = "content"   // content seeds
 	StreamClosed    = "closed"    // closed model, one sub-stream per device
+	StreamFollow    = "follow"    // which uploads are follow-on edits
 	StreamFaults    = "faults"
 	StreamDelivery  = "delivery"
 	StreamPush      = "push"

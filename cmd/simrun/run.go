@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,6 +43,7 @@ type runOptions struct {
 	prices       string
 	loadedPrices *report.Prices
 	servers      serverOptions
+	repeat       int
 }
 
 // newRunFlags is the flag set of a run, bound to o.
@@ -57,6 +59,7 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to this file when the drain ends (the fakes and connections still up)")
 	fs.StringVar(&o.prices, "prices", "", "price table overriding the built-in one (YAML, see report/prices.yaml)")
+	fs.IntVar(&o.repeat, "repeat", 1, "run the scenario N times with the same seed, each run in its own folder under --out, and report each metric's median and 95% confidence interval; gates judge the interval")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (loopback unless a host is named, e.g. :9090)")
 	o.servers.register(fs)
 	fs.Usage = func() {
@@ -75,6 +78,9 @@ func runCmd(args []string) error {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return usagef("want exactly one scenario file, got %d", fs.NArg())
+	}
+	if err := checkRepeat(fs, o.repeat); err != nil {
+		return err
 	}
 	sc, path, err := loadScenario(fs.Arg(0))
 	if err != nil {
@@ -108,6 +114,9 @@ func runCmd(args []string) error {
 	rerun := rerunLine(fs, seed, shard, path)
 	if !o.quiet && !o.json {
 		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, dir)
+	}
+	if o.repeat > 1 {
+		return runRepeat(ctx, o, fs, sc, path, seed, dir)
 	}
 	if sc.Scheduler != nil && len(sc.Phases) == 0 {
 		return runScheduler(ctx, o, sc, seed, dir, rerun)
@@ -361,13 +370,15 @@ var outputOnlyFlags = map[string]bool{"out": true, "quiet": true, "json": true, 
 // shard, every other flag set on the command line that changes what is run
 // (server flags included, credentials redacted), and the scenario. A flag
 // added later is repeated unless listed in outputOnlyFlags.
-func rerunLine(fs *flag.FlagSet, seed uint64, shard sim.Shard, path string) string {
+// Flags named in skip are left out too (a repetition's own line drops
+// --repeat).
+func rerunLine(fs *flag.FlagSet, seed uint64, shard sim.Shard, path string, skip ...string) string {
 	args := []string{"simrun", "--seed", strconv.FormatUint(seed, 10)}
 	if shard.N > 1 {
 		args = append(args, "--shard", fmt.Sprintf("%d/%d", shard.I, shard.N))
 	}
 	fs.Visit(func(f *flag.Flag) { // in name order
-		if outputOnlyFlags[f.Name] || f.Name == "seed" || f.Name == "shard" {
+		if outputOnlyFlags[f.Name] || f.Name == "seed" || f.Name == "shard" || slices.Contains(skip, f.Name) {
 			return
 		}
 		v := f.Value.String()

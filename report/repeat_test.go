@@ -1,0 +1,178 @@
+package report
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stormsim/stormsim/scenarios"
+)
+
+func TestMedianCI_KnownSamples(t *testing.T) {
+	tests := []struct {
+		name             string
+		values           []float64
+		median, lo, hi   float64
+		confidence       float64
+		minimum, maximum float64
+	}{
+		// benchstat's own case (x/perf benchmath TestSummaryNone): 6 values
+		// are the fewest with a 95% interval, [x(1), x(6)] at 1-2/64.
+		{"benchstat six", []float64{-10, 2, 3, 4, 5, 6}, 3.5, -10, 6, 1 - 0.03125, -10, 6},
+		// The textbook 10-value case: [x(2), x(9)], coverage 1002/1024.
+		{"ten", []float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 5.5, 2, 9, 1002.0 / 1024, 1, 10},
+		// Too few for 95%: [min, max] with its own coverage 1-2/2^n.
+		{"three", []float64{3, 1, 2}, 2, 1, 3, 0.75, 1, 3},
+		{"five", []float64{5, 1, 4, 2, 3}, 3, 1, 5, 1 - 2.0/32, 1, 5},
+		{"two", []float64{4, 2}, 3, 2, 4, 0.5, 2, 4},
+		{"one", []float64{7}, 7, 7, 7, 0, 7, 7},
+		{"NaN left out", []float64{1, math.NaN(), 3, 2}, 2, 1, 3, 0.75, 1, 3},
+		{"empty", nil, 0, 0, 0, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			iv := MedianCI(tt.values, RepeatConfidence)
+			got := []float64{iv.Median, iv.CILow, iv.CIHigh, iv.Confidence, iv.Min, iv.Max}
+			want := []float64{tt.median, tt.lo, tt.hi, tt.confidence, tt.minimum, tt.maximum}
+			for i, name := range []string{"median", "ci_low", "ci_high", "confidence", "min", "max"} {
+				if math.Abs(got[i]-want[i]) > 1e-12 {
+					t.Errorf("%s = %v, want %v", name, got[i], want[i])
+				}
+			}
+			if len(iv.Values) != len(tt.values) {
+				t.Errorf("values %v, want the %d given", iv.Values, len(tt.values))
+			}
+		})
+	}
+}
+
+// TestMedianCI_Coverage: from 6 values on, the interval reaches 95%, and
+// it is the narrowest one the binomial allows (one order statistic less
+// on either side would fall short).
+func TestMedianCI_Coverage(t *testing.T) {
+	for n := 6; n <= 60; n++ {
+		lo, hi, cover := medianOrders(n, RepeatConfidence)
+		if lo < 1 || hi > n || cover < RepeatConfidence {
+			t.Fatalf("n=%d: orders [%d, %d] cover %v", n, lo, hi, cover)
+		}
+		pmf := binomialHalf(n)
+		if cover-pmf[lo] >= RepeatConfidence && cover-pmf[hi-1] >= RepeatConfidence {
+			t.Errorf("n=%d: [%d, %d] at %v is wider than needed", n, lo, hi, cover)
+		}
+	}
+}
+
+func TestJudgeInterval_Outcomes(t *testing.T) {
+	iv := func(lo, hi float64) Interval { return Interval{CILow: lo, CIHigh: hi, Median: (lo + hi) / 2} }
+	tests := []struct {
+		gate string
+		iv   Interval
+		want string
+	}{
+		{"latency.p99 < 2s", iv(1, 1.9), GatePass},
+		{"latency.p99 < 2s", iv(1.5, 2.5), GateInconclusive},
+		{"latency.p99 < 2s", iv(2, 3), GateFail},
+		{"polls.mean <= 1", iv(0.5, 1), GatePass},
+		{"uploads.committed_v2plus >= 2000", iv(2100, 3000), GatePass},
+		{"uploads.committed_v2plus >= 2000", iv(1900, 2100), GateInconclusive},
+		{"uploads.committed_v2plus >= 2000", iv(10, 1999), GateFail},
+		{"invariants.violations == 0", iv(0, 0), GatePass},
+		{"invariants.violations == 0", iv(0, 2), GateInconclusive},
+		{"invariants.violations == 0", iv(1, 2), GateFail},
+		{"uploads.unknown != 0", iv(1, 2), GatePass},
+		{"uploads.unknown != 0", iv(0, 2), GateInconclusive},
+		{"uploads.unknown != 0", iv(0, 0), GateFail},
+		{"latency.p99 < 2s", iv(math.NaN(), math.NaN()), GateFail},
+	}
+	for _, tt := range tests {
+		g, err := scenarios.ParseGate(tt.gate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := JudgeInterval(g, tt.iv); got != tt.want {
+			t.Errorf("%s over [%v, %v] = %s, want %s", tt.gate, tt.iv.CILow, tt.iv.CIHigh, got, tt.want)
+		}
+	}
+}
+
+// repeatRun is a minimal run's results with a latency p99 and invariants.
+func repeatRun(p99 float64, violations int) *Results {
+	return &Results{Verdict: Pass, Reasons: []string{}, Scenario: "ci", Seed: 42, Started: time.Unix(1000, 0),
+		DurationSeconds: 10, Uploads: Uploads{Total: 100, Committed: 90, Conflict: 10},
+		Latency:    Latency{Count: 100, P99: p99, P50: p99 / 2},
+		Invariants: []Invariant{{Name: "one-winner", OK: violations == 0, Violations: violations, Examples: []string{"u-1"}}}}
+}
+
+func TestRepeatSet_Close_Verdict(t *testing.T) {
+	gate, err := scenarios.ParseGate("latency.p99 < 2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		p99        []float64
+		violations []int
+		want       string
+		reason     string
+	}{
+		{"all pass", []float64{1, 1.5, 1.8}, []int{0, 0, 0}, Pass, ""},
+		{"straddles", []float64{1, 2.5, 3}, []int{0, 0, 0}, Inconclusive, "straddles the threshold"},
+		{"all fail", []float64{3, 4, 5}, []int{0, 0, 0}, Fail, "the whole interval fails"},
+		{"one run violates", []float64{1, 1, 1}, []int{0, 2, 0}, Fail, "run-2: invariant one-winner"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var set RepeatSet
+			for i, p := range tt.p99 {
+				set.Add(RepeatRunDir(i+1, len(tt.p99)), nil, repeatRun(p, tt.violations[i]))
+			}
+			r := set.Close([]scenarios.Gate{gate}, "simrun --seed 42 --repeat 3 ci.yaml")
+			if r.Verdict != tt.want {
+				t.Fatalf("verdict %s %v, want %s", r.Verdict, r.Reasons, tt.want)
+			}
+			if tt.reason != "" && !strings.Contains(strings.Join(r.Reasons, "\n"), tt.reason) {
+				t.Errorf("reasons %q lack %q", r.Reasons, tt.reason)
+			}
+			if r.Repeat == nil || r.Repeat.N != len(tt.p99) || len(r.Repeat.Runs) != len(tt.p99) {
+				t.Fatalf("repeat section %+v", r.Repeat)
+			}
+			iv := r.Repeat.Metrics["latency.p99"]
+			if iv.Median != tt.p99[1] || iv.CILow != tt.p99[0] || iv.CIHigh != tt.p99[2] || iv.Confidence != 0.75 {
+				t.Errorf("latency.p99 interval %+v", iv)
+			}
+			if r.Latency.P99 != tt.p99[1] || r.Uploads.Total != 100 || r.Scenario != "ci" {
+				t.Errorf("set figures are not the runs' medians: p99 %v total %d scenario %q", r.Latency.P99, r.Uploads.Total, r.Scenario)
+			}
+			var sum int
+			for _, v := range tt.violations {
+				sum += v
+			}
+			if got := r.Invariants[0].Violations; got != sum {
+				t.Errorf("invariant violations %d, want the runs' sum %d", got, sum)
+			}
+			if g := r.Gates[0]; g.Interval == nil || g.Value != tt.p99[1] {
+				t.Errorf("gate %+v: want the median and its interval", g)
+			}
+		})
+	}
+}
+
+func TestRepeatSet_Close_Empty(t *testing.T) {
+	var set RepeatSet
+	if r := set.Close(nil, ""); r.Verdict != Inconclusive {
+		t.Fatalf("no runs: verdict %s", r.Verdict)
+	}
+}
+
+func TestRepeatRunDir_Sorts(t *testing.T) {
+	tests := []struct {
+		i, n int
+		want string
+	}{{1, 3, "run-1"}, {3, 9, "run-3"}, {2, 10, "run-02"}, {10, 10, "run-10"}, {7, 100, "run-007"}}
+	for _, tt := range tests {
+		if got := RepeatRunDir(tt.i, tt.n); got != tt.want {
+			t.Errorf("RepeatRunDir(%d, %d) = %s, want %s", tt.i, tt.n, got, tt.want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ var chartCaptions = map[string]string{
 	"throughput":         "Arrivals and outcomes per second over the run; shaded areas are injected faults.",
 	"inflight":           "Uploads in flight over the run; shaded areas are injected faults.",
 	"conflicts":          "Conflict rate per second over the run; shaded areas are injected faults.",
+	"repeat":             repeatCaption,
 	"memory":             "Resident set and live heap over the run, the heap split between the harness and the embedded fakes' stored state.",
 }
 

@@ -38,6 +38,7 @@ var chartSpecs = []struct {
 	{"inflight", inFlightPlot},
 	{"conflicts", conflictPlot},
 	{"memory", memoryPlot},
+	{"repeat", repeatPlot},
 }
 
 // ChartNames lists every chart Charts can draw, in display order.

@@ -176,3 +176,41 @@ func TestRepeatRunDir_Sorts(t *testing.T) {
 		}
 	}
 }
+
+func TestIntervalBars_RepeatedPoints(t *testing.T) {
+	iv := Interval{Median: 1, CILow: 0.5, CIHigh: 2, Values: []float64{0.5, 1, 2}}
+	pt := func(runs int) SweepPoint {
+		return SweepPoint{Value: 10, OfferedRate: 10, Uploads: 5, LatencyP99: 1, Runs: runs,
+			Intervals: map[string]Interval{"latency.p99": iv}}
+	}
+	ser := sweepSeries{y: func(p SweepPoint) (float64, bool) { return p.LatencyP99, true }, metric: "latency.p99"}
+	x := func(p SweepPoint) float64 { return p.Value }
+	tests := []struct {
+		name string
+		pts  []SweepPoint
+		want int
+	}{
+		{"repeated", []SweepPoint{pt(3), pt(3)}, 2},
+		{"single runs", []SweepPoint{pt(0)}, 0},
+		{"no metric", nil, 0},
+	}
+	for _, tt := range tests {
+		eb := intervalBars(tt.pts, ser, x)
+		got := 0
+		if eb != nil {
+			got = eb.XYs.Len()
+			if lo, hi := eb.YErrors.YError(0); lo != 0.5 || hi != 1 {
+				t.Errorf("%s: bar offsets %v, %v, want 0.5, 1", tt.name, lo, hi)
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%s: %d bars, want %d", tt.name, got, tt.want)
+		}
+	}
+	s := &Sweep{Param: "rate", Points: []SweepPoint{pt(3), {Value: 20, OfferedRate: 20, Uploads: 5, LatencyP99: 1.5, Runs: 3,
+		Intervals: map[string]Interval{"latency.p99": iv}}}}
+	s.Finish()
+	if _, err := SweepCharts(s); err != nil {
+		t.Fatal(err)
+	}
+}

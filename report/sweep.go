@@ -63,7 +63,18 @@ type SweepPoint struct {
 	CostPer1000      float64 `json:"cost_per_1000_uploads"`
 	Violations       int     `json:"invariant_violations"`
 	FailedGates      int     `json:"failed_gates"`
+	// Runs is set when the point was run several times (sweep --repeat
+	// N): the figures above are then medians, Verdict judges the
+	// intervals, and Intervals holds the charted metrics' intervals by
+	// gate metric name (latency.p99, throughput.achieved_rate, ...).
+	Runs      int                 `json:"runs,omitempty"`
+	Intervals map[string]Interval `json:"intervals,omitempty"`
 }
+
+// sweepIntervalMetrics are the metrics a repeated point keeps intervals
+// of: the ones the sweep charts draw.
+var sweepIntervalMetrics = []string{"throughput.achieved_rate", "throughput.commits_per_second", "latency.p50",
+	"latency.p99", "polls.mean", "uploads.conflict_rate", "cost.per_1000_uploads"}
 
 // Knee is the most demanding point at which gates and invariants still
 // hold, walking from the least demanding point up to the first one that
@@ -99,6 +110,17 @@ func NewSweepPoint(index int, value float64, dir string, r *Results) SweepPoint 
 	for _, g := range r.Gates {
 		if !g.OK {
 			p.FailedGates++
+		}
+	}
+	if rp := r.Repeat; rp != nil {
+		p.Runs, p.Intervals = rp.N, map[string]Interval{}
+		for _, m := range sweepIntervalMetrics {
+			if iv, ok := rp.Metrics[m]; ok {
+				p.Intervals[m] = iv
+			}
+		}
+		if iv, ok := rp.Metrics["uploads.conflict_rate"]; ok {
+			p.ConflictRate = iv.Median // the median of the rates, as charted
 		}
 	}
 	return p
@@ -227,6 +249,16 @@ func (s *Sweep) xLabel() string {
 	return s.Param
 }
 
+// repeated reports whether the points were run several times each.
+func (s *Sweep) repeated() bool {
+	for _, p := range s.Points {
+		if p.Runs > 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // ReadSweep reads a sweep.json.
 func ReadSweep(path string) (*Sweep, error) {
 	data, err := os.ReadFile(path)
@@ -274,15 +306,25 @@ func SweepSummary(w io.Writer, s *Sweep) error {
 	sw.printf("sweep  scenario %s  %s=%s  seed %d  %d point(s)%s\n\n", orDash(s.Scenario), s.Param, s.Values, s.Seed,
 		len(s.Points), partial)
 	rows := [][]string{{s.Param, "verdict", "offered/s", "achieved/s", "p50", "p99", "polls", "conflict", "cost/1k"}}
+	if s.repeated() {
+		rows[0] = append(rows[0], "p99 interval")
+	}
 	for _, p := range s.Points {
 		if p.Error != "" {
 			rows = append(rows, []string{num(p.Value), "error: " + p.Error})
 			continue
 		}
-		rows = append(rows, []string{num(p.Value), p.Verdict, num(round2(p.OfferedRate)), num(round2(p.AchievedRate)),
-			seconds(p.LatencyP50), seconds(p.LatencyP99), num(round2(p.PollsMean)), percent(p.ConflictRate), money(p.CostPer1000)})
+		row := []string{num(p.Value), p.Verdict, num(round2(p.OfferedRate)), num(round2(p.AchievedRate)),
+			seconds(p.LatencyP50), seconds(p.LatencyP99), num(round2(p.PollsMean)), percent(p.ConflictRate), money(p.CostPer1000)}
+		if iv, ok := p.Intervals["latency.p99"]; ok {
+			row = append(row, fmt.Sprintf("[%s, %s] %s", seconds(iv.CILow), seconds(iv.CIHigh), percent(iv.Confidence)))
+		}
+		rows = append(rows, row)
 	}
 	sw.table(rows)
+	if s.repeated() {
+		sw.printf("\neach point ran %d times: figures are medians, the interval is the median's (order statistics, benchstat style)\n", s.Points[0].Runs)
+	}
 	sw.printf("\n%s\n", s.Knee.Text)
 	if s.Rerun != "" {
 		sw.printf("rerun: %s\n", s.Rerun)

@@ -51,6 +51,11 @@ type sweepSeries struct {
 	name   string
 	y      func(SweepPoint) (float64, bool)
 	dashed bool
+	// metric names the series' gate metric: a repeated point's interval
+	// of it is drawn as an error bar, through tf (the series' scale; nil
+	// is the identity).
+	metric string
+	tf     func(float64) float64
 }
 
 // sweepPlot draws series against the X axis, marks each point's verdict
@@ -87,6 +92,9 @@ func sweepPlot(s *Sweep, title, yLabel string, zeroY bool, series []sweepSeries)
 		p.Add(l)
 		p.Legend.Add(ser.name, l)
 		added++
+		if eb := intervalBars(pts, ser, s.x); eb != nil {
+			p.Add(eb)
+		}
 		for _, v := range []string{Pass, Inconclusive, Fail} {
 			if len(marks[v]) == 0 {
 				continue
@@ -117,6 +125,42 @@ func sweepPlot(s *Sweep, title, yLabel string, zeroY bool, series []sweepSeries)
 	}
 	legendRoom(p, added)
 	return p, nil
+}
+
+// intervalBars are the error bars of a series over repeated points: the
+// median's interval at each point that has one (nil when none has).
+func intervalBars(pts []SweepPoint, ser sweepSeries, x func(SweepPoint) float64) *plotter.YErrorBars {
+	if ser.metric == "" {
+		return nil
+	}
+	tf := ser.tf
+	if tf == nil {
+		tf = func(v float64) float64 { return v }
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	var bars errPoints
+	for _, pt := range pts {
+		iv, ok := pt.Intervals[ser.metric]
+		y, yok := ser.y(pt)
+		if !ok || !yok || pt.Runs < 2 {
+			continue
+		}
+		lo, hi := tf(iv.CILow), tf(iv.CIHigh)
+		if !finite(y) || !finite(lo) || !finite(hi) {
+			continue
+		}
+		bars.XYs = append(bars.XYs, plotter.XY{X: x(pt), Y: y})
+		bars.YErrors = append(bars.YErrors, struct{ Low, High float64 }{math.Max(y-lo, 0), math.Max(hi-y, 0)})
+	}
+	if len(bars.XYs) == 0 {
+		return nil
+	}
+	eb, err := plotter.NewYErrorBars(bars)
+	if err != nil {
+		return nil
+	}
+	eb.LineStyle.Width, eb.CapWidth = vg.Points(1.2), vg.Points(6)
+	return eb
 }
 
 func verdictGlyph(v string) draw.GlyphStyle {
@@ -156,8 +200,10 @@ func (v vline) style() draw.LineStyle {
 
 func sweepThroughput(s *Sweep) (*plot.Plot, error) {
 	return sweepPlot(s, "Achieved vs offered throughput", "uploads per second", false, []sweepSeries{
-		{name: "achieved arrivals", y: func(p SweepPoint) (float64, bool) { return p.AchievedRate, p.Uploads > 0 }},
-		{name: "commits per second", y: func(p SweepPoint) (float64, bool) { return p.CommitsPerSecond, p.Uploads > 0 }},
+		{name: "achieved arrivals", y: func(p SweepPoint) (float64, bool) { return p.AchievedRate, p.Uploads > 0 },
+			metric: "throughput.achieved_rate"},
+		{name: "commits per second", y: func(p SweepPoint) (float64, bool) { return p.CommitsPerSecond, p.Uploads > 0 },
+			metric: "throughput.commits_per_second"},
 		{name: "offered", y: func(p SweepPoint) (float64, bool) { return p.OfferedRate, p.OfferedRate > 0 }, dashed: true},
 	})
 }
@@ -167,8 +213,8 @@ func sweepThroughput(s *Sweep) (*plot.Plot, error) {
 func sweepLatency(s *Sweep) (*plot.Plot, error) {
 	logS := func(v float64) (float64, bool) { return math.Log10(v), v > 0 }
 	p, err := sweepPlot(s, "Latency vs offered load", "latency (s, log scale)", false, []sweepSeries{
-		{name: "p99", y: func(p SweepPoint) (float64, bool) { return logS(p.LatencyP99) }},
-		{name: "p50", y: func(p SweepPoint) (float64, bool) { return logS(p.LatencyP50) }},
+		{name: "p99", y: func(p SweepPoint) (float64, bool) { return logS(p.LatencyP99) }, metric: "latency.p99", tf: math.Log10},
+		{name: "p50", y: func(p SweepPoint) (float64, bool) { return logS(p.LatencyP50) }, metric: "latency.p50", tf: math.Log10},
 	})
 	if err != nil {
 		return nil, err
@@ -199,13 +245,14 @@ func (denseLogTicks) Ticks(min, max float64) []plot.Tick {
 
 func sweepPolls(s *Sweep) (*plot.Plot, error) {
 	return sweepPlot(s, "Mean polls per upload vs offered load", "result polls per upload (mean)", true, []sweepSeries{
-		{name: "mean polls", y: func(p SweepPoint) (float64, bool) { return p.PollsMean, p.Uploads > 0 }},
+		{name: "mean polls", y: func(p SweepPoint) (float64, bool) { return p.PollsMean, p.Uploads > 0 }, metric: "polls.mean"},
 	})
 }
 
 func sweepConflicts(s *Sweep) (*plot.Plot, error) {
 	return sweepPlot(s, "Conflict rate vs offered load", "conflicts (% of decided uploads)", true, []sweepSeries{
-		{name: "conflict rate", y: func(p SweepPoint) (float64, bool) { return 100 * p.ConflictRate, p.Uploads > 0 }},
+		{name: "conflict rate", y: func(p SweepPoint) (float64, bool) { return 100 * p.ConflictRate, p.Uploads > 0 },
+			metric: "uploads.conflict_rate", tf: func(v float64) float64 { return 100 * v }},
 	})
 }
 
@@ -216,6 +263,7 @@ func sweepCost(s *Sweep) (*plot.Plot, error) {
 	}
 	return sweepPlot(s, "Cost per 1,000 uploads vs offered load",
 		fmt.Sprintf("%s per 1,000 uploads (prices as of %s)", unit, orDash(s.PricesAsOf)), true, []sweepSeries{
-			{name: "estimated cost", y: func(p SweepPoint) (float64, bool) { return p.CostPer1000, p.Uploads > 0 }},
+			{name: "estimated cost", y: func(p SweepPoint) (float64, bool) { return p.CostPer1000, p.Uploads > 0 },
+				metric: "cost.per_1000_uploads"},
 		})
 }

@@ -156,3 +156,24 @@ func runOnce(ctx context.Context, opt sim.Options, rerun string, prices *report.
 	}
 	return res, r, nil
 }
+
+// runRepeatedPoint runs one sweep point o.repeat times into
+// opt.OutDir/run-K and writes the point's set into opt.OutDir.
+func runRepeatedPoint(ctx context.Context, o sweepOptions, opt sim.Options, rerun string, prices *report.Prices) (*report.Results, error) {
+	log := io.Writer(os.Stderr)
+	if o.quiet {
+		log = io.Discard
+	}
+	// rerun reruns the whole point (it carries --repeat); a run's own line
+	// drops it.
+	runRerun := strings.Replace(rerun, fmt.Sprintf(" --repeat %d", o.repeat), "", 1)
+	return runRepeated(ctx, repeatPlan{n: o.repeat, dir: opt.OutDir, gates: opt.Scenario.ParsedGates, rerun: rerun, log: log,
+		once: func(ctx context.Context, _ int, runDir string) (*sim.Result, *report.Results, error) {
+			if err := os.MkdirAll(runDir, 0o755); err != nil {
+				return nil, nil, fmt.Errorf("run folder: %w", err)
+			}
+			ro := opt
+			ro.OutDir, ro.Registry = runDir, prometheus.NewRegistry()
+			return runOnce(ctx, ro, runRerun, prices)
+		}})
+}

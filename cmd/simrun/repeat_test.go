@@ -92,3 +92,45 @@ func TestRunCmd_Repeat_Intervals(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepCmd_Repeat_Intervals: a one-point sweep run twice gives the
+// point its interval, keeps both runs and draws the charts.
+func TestSweepCmd_Repeat_Intervals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a short scenario twice")
+	}
+	sc := writeTemp(t, "tiny.yaml", tinySweep)
+	out := filepath.Join(t.TempDir(), "sweep")
+	if got := run([]string{"sweep", "--quiet", "--out", out, "--repeat", "2", sc, "--param", "rate=20"}); got != exitPass {
+		t.Fatalf("exit %d, want %d", got, exitPass)
+	}
+	s, err := report.ReadSweep(filepath.Join(out, "sweep.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Points) != 1 || !strings.Contains(s.Rerun, "--repeat 2") {
+		t.Fatalf("points %d, rerun %q", len(s.Points), s.Rerun)
+	}
+	p := s.Points[0]
+	iv, ok := p.Intervals["latency.p99"]
+	if p.Runs != 2 || !ok || len(iv.Values) != 2 || iv.Median != p.LatencyP99 || iv.CILow > iv.CIHigh {
+		t.Errorf("point %+v", p)
+	}
+	r, err := report.ReadResults(filepath.Join(out, p.Dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Repeat == nil || r.Repeat.N != 2 || r.Verdict != p.Verdict {
+		t.Errorf("point set %+v, verdict %s", r.Repeat, r.Verdict)
+	}
+	for _, f := range []string{"run-1/results.json", "run-2/history.jsonl", "plots/repeat.png"} {
+		if _, err := os.Stat(filepath.Join(out, p.Dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, f := range []string{"sweep.html", "plots/sweep-latency.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}

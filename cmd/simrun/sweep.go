@@ -30,6 +30,7 @@ type sweepOptions struct {
 	quiet        bool
 	checkTimeout time.Duration
 	maxInFlight  int
+	repeat       int
 }
 
 // maxSweepPoints bounds one sweep.
@@ -53,6 +54,7 @@ func sweepCmd(args []string) error {
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress or summary, only errors")
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 60*time.Second, "budget of each point's linearizability check")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 20000, "most uploads in flight at once")
+	fs.IntVar(&o.repeat, "repeat", 1, "run each point N times with the same seed: medians, and each point's 95% confidence interval on the charts")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: simrun sweep [flags] SCENARIO.yaml --param PATH=FROM..TO[xSTEPS]\n\n"+
 			"PATH is a dotted scenario path: rate (every constant and poisson phase), phases[i].rate,\n"+
@@ -66,6 +68,9 @@ func sweepCmd(args []string) error {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return usagef("sweep: want exactly one scenario file, got %d", fs.NArg())
+	}
+	if err := checkRepeat(fs, o.repeat); err != nil {
+		return err
 	}
 	if o.param == "" {
 		return usagef("sweep: --param is required, e.g. --param rate=100..800x8")
@@ -137,6 +142,9 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 	if o.prices != "" {
 		priceFlag = " --prices " + o.prices
 	}
+	if o.repeat > 1 {
+		priceFlag += fmt.Sprintf(" --repeat %d", o.repeat)
+	}
 	sw := &report.Sweep{Scenario: p.base.Name, Param: p.spec.path, Values: p.spec.rng, Seed: p.seed, Started: time.Now(),
 		DemandRises: p.demandRises, Currency: p.prices.Currency, PricesAsOf: p.prices.AsOf,
 		Rerun: fmt.Sprintf("simrun sweep --seed %d %s --param %s%s", p.seed, p.path, p.spec.raw, priceFlag)}
@@ -163,7 +171,13 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 		if !o.quiet {
 			opt.Progress = progressPrinter(os.Stderr)
 		}
-		r, err := runPoint(ctx, opt, rerun, p.prices)
+		var r *report.Results
+		var err error
+		if o.repeat > 1 {
+			r, err = runRepeatedPoint(ctx, o, opt, rerun, p.prices)
+		} else {
+			r, err = runPoint(ctx, opt, rerun, p.prices)
+		}
 		if !o.quiet && tty {
 			fmt.Fprintln(os.Stderr)
 		}

@@ -38,7 +38,6 @@ var chartSpecs = []struct {
 	{"inflight", inFlightPlot},
 	{"conflicts", conflictPlot},
 	{"memory", memoryPlot},
-	{"repeat", repeatPlot},
 }
 
 // ChartNames lists every chart Charts can draw, in display order.
@@ -54,7 +53,7 @@ func ChartNames() []string {
 // whose data is absent (no scheduler, no time series) is left out.
 func Charts(r *Results) ([]Chart, error) {
 	var charts []Chart
-	for _, s := range chartSpecs {
+	for _, s := range append(chartSpecs[:len(chartSpecs):len(chartSpecs)], setChartSpecs...) {
 		p, err := s.build(r)
 		if errors.Is(err, errNoData) {
 			continue

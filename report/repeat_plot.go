@@ -14,6 +14,15 @@ import (
 // repeatCaption describes the repeat chart (report.html).
 const repeatCaption = "Spread of a repeated run: for each metric, every run's value (dots) and the confidence interval of the median (bar), as a percentage of the median; metrics whose median is 0 are in the table only."
 
+// setChartSpecs are the charts of a repeated run's set (Charts draws them
+// after chartSpecs when their data is there).
+var setChartSpecs = []struct {
+	name  string
+	build func(r *Results) (*plot.Plot, error)
+}{
+	{"repeat", repeatPlot},
+}
+
 // errPoints are points with vertical error bars (offsets below, above).
 type errPoints struct {
 	plotter.XYs

@@ -70,20 +70,21 @@ type Upload struct {
 	SHA256   string    `json:"sha256"`
 	Intended time.Time `json:"intended"` // planned arrival instant (open model)
 	Start    time.Time `json:"start"`    // the device began the upload
+	Staged   time.Time `json:"staged"`   // the staging PUT returned
+	Done     time.Time `json:"done"`     // the device knew the outcome
+	Outcome  string    `json:"outcome"`
+	Version  int64     `json:"version,omitempty"`
+	Copy     string    `json:"copy,omitempty"`
+	Polls    int       `json:"polls"`
+	Push     bool      `json:"push"` // the push arrived before polling told the outcome
+	Phase    string    `json:"phase,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Parts    int       `json:"parts,omitempty"` // >0 when uploaded as multipart
+
 	// Ready is set on a follow-on edit: when the device had learned the
 	// outcome of its previous upload of the file and could start.
-	Ready   time.Time `json:"ready,omitzero"`
-	Staged  time.Time `json:"staged"` // the staging PUT returned
-	Done    time.Time `json:"done"`   // the device knew the outcome
-	Outcome string    `json:"outcome"`
-	Version int64     `json:"version,omitempty"`
-	Copy    string    `json:"copy,omitempty"`
-	Polls   int       `json:"polls"`
-	Push    bool      `json:"push"` // the push arrived before polling told the outcome
-	Phase   string    `json:"phase,omitempty"`
-	Error   string    `json:"error,omitempty"`
-	Reason  string    `json:"reason,omitempty"`
-	Parts   int       `json:"parts,omitempty"` // >0 when uploaded as multipart
+	Ready time.Time `json:"ready,omitzero"`
 }
 
 // QueueFrom is when the upload's launch lag starts: the planned instant,

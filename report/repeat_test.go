@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -213,4 +214,13 @@ func TestIntervalBars_RepeatedPoints(t *testing.T) {
 	if _, err := SweepCharts(s); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ExampleMedianCI: three runs' p99 latency. Three runs are too few for a
+// 95% interval of the median, so the interval is [min, max], which
+// covers the median with probability 1 - 2/2^3 = 75%.
+func ExampleMedianCI() {
+	iv := MedianCI([]float64{1.2, 0.9, 1.5}, RepeatConfidence)
+	fmt.Printf("median %.1f, interval [%.1f, %.1f] at %.0f%%\n", iv.Median, iv.CILow, iv.CIHigh, 100*iv.Confidence)
+	// Output: median 1.2, interval [0.9, 1.5] at 75%
 }

@@ -78,6 +78,11 @@ func gateCase(g Gate) junitCase {
 		c.SystemOut = "value " + gateValue(g)
 		return c
 	}
+	if g.Inconclusive {
+		msg := fmt.Sprintf("gate %s inconclusive: value %s; %s", g.Expr, gateValue(g), g.Reason)
+		c.Error = &junitProblem{Type: "inconclusive", Message: msg, Text: msg}
+		return c
+	}
 	msg := fmt.Sprintf("gate %s failed: value %s", g.Expr, gateValue(g))
 	if g.NoData {
 		msg = fmt.Sprintf("gate %s failed: the metric has no samples", g.Expr)

@@ -34,6 +34,10 @@ type Results struct {
 	Invariants      []Invariant      `json:"invariants"`
 	Gates           []Gate           `json:"gates"`
 	Errors          map[string]int64 `json:"errors,omitempty"` // by kind
+	// ErrorCauses splits error kinds by cause as the history records it
+	// (e.g. poll: a poll record's error field), so every count the summary
+	// prints can be traced: kind -> cause -> count.
+	ErrorCauses map[string]map[string]int64 `json:"error_causes,omitempty"`
 	Scheduler       *Scheduler       `json:"scheduler,omitempty"`
 	Harness         *Harness         `json:"harness,omitempty"`
 	Cost            *Cost            `json:"cost,omitempty"`
@@ -55,6 +59,16 @@ type Uploads struct {
 	Unknown   int64 `json:"unknown"`
 	Multipart int64 `json:"multipart"`
 	Bytes     int64 `json:"bytes"`
+	// Pending counts uploads no server decision had reached when the drain
+	// ended, their bytes still staged (a subset of Unknown): a liveness
+	// figure, not a loss. PendingReasons splits it by where each one's
+	// event was: queued, running, retrying, dead, lost (history kind
+	// "pending").
+	Pending        int64            `json:"pending"`
+	PendingReasons map[string]int64 `json:"pending_reasons,omitempty"`
+	// DecidedLate counts uploads whose device gave up waiting (Unknown)
+	// but which the server decided later, during the drain.
+	DecidedLate int64 `json:"decided_late"`
 }
 
 // Polls summarises result queries per upload.
@@ -120,6 +134,11 @@ type Gate struct {
 	Value float64 `json:"value"`
 	// NoData is set when the metric had no samples (the gate then fails).
 	NoData bool `json:"no_data,omitempty"`
+	// Inconclusive is set (OK false) when the harness was saturated enough
+	// to move the gate's speed metric: Value says nothing about the system
+	// either way; Reason names the harness resource.
+	Inconclusive bool   `json:"inconclusive,omitempty"`
+	Reason       string `json:"reason,omitempty"`
 }
 
 // Scheduler summarises a scheduler run.
@@ -185,6 +204,8 @@ type Harness struct {
 	S3Ops map[string]int64 `json:"s3_ops,omitempty"`
 	// Delivery counts what happened to S3 event notifications.
 	Delivery sim.DeliveryCounts `json:"delivery"`
+	// Saturation is the harness's own lag and whether it was bound.
+	Saturation *Saturation `json:"saturation,omitempty"`
 }
 
 // Cost is a pay-as-you-go estimate from counted operations (cost.go

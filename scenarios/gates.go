@@ -27,6 +27,7 @@ var GateMetrics = map[string]string{
 	"uploads.rejected":              "uploads rejected before a decision (e.g. stale fence)",
 	"uploads.error":                 "uploads that ended in an error",
 	"uploads.unknown":               "uploads whose outcome was never learned",
+	"uploads.pending":               "uploads still undecided (bytes staged) when the drain ended",
 	"uploads.conflict_rate":         "conflict / (committed + conflict)",
 	"polls.mean":                    "mean result polls per upload",
 	"polls.p50":                     "median result polls per upload",

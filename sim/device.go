@@ -36,6 +36,9 @@ func (r *runner) upload(ctx context.Context, a arrival) {
 		defer r.push.forget(u.ID)
 	}
 	u.Start = r.now()
+	// The harness's own launch lag: the generator's timer, this goroutine's
+	// start and the hashing above, not a wait for an in-flight slot.
+	r.sat.launch.add(u.Start.Sub(a.intended) - a.slotWait)
 	r.rec.started(u.Start)
 	r.prom.UploadStarted()
 	meta := coordinator.Metadata(coordinator.Upload{ID: u.ID, User: u.User, Path: u.Path, Base: u.Base,
@@ -221,12 +224,14 @@ func (r *runner) await(ctx context.Context, u *history.Upload, pushCh <-chan coo
 	interval := r.cfg.pollInterval
 	t := time.NewTimer(delay)
 	defer t.Stop()
+	due := r.now().Add(delay) // when t should fire: its lateness is the harness's
 	for {
 		select {
 		case res := <-pushCh:
 			u.Push = true
 			return res, res.DecidedAt
 		case <-t.C:
+			r.sat.timer.add(r.now().Sub(due))
 			res, err := r.poll(ctx, u)
 			u.Polls++
 			if err == nil && res.State != coordinator.StatePending {
@@ -245,6 +250,7 @@ func (r *runner) await(ctx context.Context, u *history.Upload, pushCh <-chan coo
 				wait = min(r.est.nextPoll(age, interval), r.cfg.maxInterval)
 			}
 			t.Reset(wait)
+			due = r.now().Add(wait)
 			interval = min(time.Duration(float64(interval)*r.cfg.backoff), r.cfg.maxInterval)
 		case <-deadline.C:
 			return coordinator.Result{}, time.Time{}
@@ -274,8 +280,8 @@ func (r *runner) poll(ctx context.Context, u *history.Upload) (coordinator.Resul
 	}
 	p := history.Poll{T: history.KindPoll, ID: u.ID, At: r.now(), State: res.State, Version: res.Version, Copy: res.Copy}
 	if err != nil {
-		p.State = "error"
-		r.rec.errorKind("poll")
+		p.State, p.Error = "error", err.Error()
+		r.rec.errorCause("poll", errorCause(err))
 	}
 	_ = r.hist.Write(p)
 	return res, err

@@ -126,6 +126,8 @@ type Result struct {
 	// HandlerSeconds is the time spent in handler invocations (for the
 	// GB-second cost estimate).
 	HandlerSeconds float64
+	// Saturation is the harness's own lag over the load and the drain.
+	Saturation Saturation
 }
 
 // DeliveryCounts are the delivery's counters at the end.
@@ -142,6 +144,7 @@ type arrival struct {
 	stale                  int
 	contentSeed            uint64
 	intended               time.Time
+	slotWait               time.Duration // waited for an in-flight slot (MaxInFlight)
 }
 
 type runConfig struct {
@@ -177,6 +180,8 @@ type runner struct {
 	prom      *metrics.Set
 
 	handlerNanos atomic.Int64
+	sat          *saturationMeter
+	abandoned    map[string]string // Delivery.Abandoned, for the read-back
 	obs          *observer
 	stopAPI      func()
 	stopExternal func() // External: stops the feedback reader
@@ -206,7 +211,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	defer hf.Close()
 	r := &runner{opt: opt, sc: sc, now: time.Now, hist: history.NewWriter(hf), est: newEstimator(),
-		multipart: make(chan struct{}, 16)}
+		multipart: make(chan struct{}, 16), sat: newSaturationMeter()}
 	r.cfg = configFrom(sc)
 	if opt.Registry == nil {
 		opt.Registry = prometheus.NewRegistry()
@@ -222,6 +227,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	defer r.stop()
 
 	res.Started = r.now()
+	r.sat.begin(res.Started)
 	r.rec = newRecorder(res.Started)
 	mem := startMemSampler(res.Started, 2*time.Second, r.rec.total.Load)
 	defer mem.stop()
@@ -280,6 +286,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	stopProgress()
 	stopSched()
 	res.Memory = mem.stop()
+	res.Saturation = r.sat.end(r.now(), opt.Env == nil)
 	if opt.Drained != nil {
 		opt.Drained()
 	}
@@ -291,6 +298,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// would otherwise keep committing while the final state is read, and
 	// the read-back would contradict decisions made after it.
 	r.delivery.Close()
+	r.abandoned = r.delivery.Abandoned()
 	res.Delivery = r.delivery.counts()
 	// Calls per upload are the run's: the read-back below (finals,
 	// conflicted copies, stored results) is the harness checking, not load.
@@ -367,12 +375,14 @@ loop:
 			case <-timer.C:
 			}
 		}
+		waited := time.Now()
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			break loop
 		}
 		arr := names.arrival(a, start)
+		arr.slotWait = time.Since(waited)
 		launched++
 		wg.Add(1)
 		go func() {

@@ -35,6 +35,7 @@ type record struct {
 	polls     []int
 	copies    []int
 	results   []int // result records read back after the drain
+	pending   []int // pending records: its staged object outlived the drain
 }
 
 // index is built once per Check; every check reads it, none changes it.
@@ -91,6 +92,10 @@ func newIndex(s *history.Set) *index {
 	for i, rb := range s.Results {
 		r := ix.rec(rb.ID)
 		r.results = append(r.results, i)
+	}
+	for i, p := range s.Pendings {
+		r := ix.rec(p.ID)
+		r.pending = append(r.pending, i)
 	}
 	for i, f := range s.Finals {
 		ix.file(f.User, f.Path).final = i
@@ -187,4 +192,10 @@ func final(state string) bool {
 		return true
 	}
 	return false
+}
+
+// isPending reports whether r was still undecided, its bytes staged, when
+// the drain ended: a pending record and no decision.
+func (ix *index) isPending(r *record) bool {
+	return len(r.pending) > 0 && len(r.decisions) == 0
 }

@@ -278,7 +278,7 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 		}
 	}
 	if len(excused) > 0 {
-		inconc = append(inconc, fmt.Sprintf("harness-bound, so gate(s) %s are inconclusive: %s",
+		inconc = append(inconc, fmt.Sprintf("harness-bound, so speed gate(s) %s are inconclusive: %s",
 			strings.Join(excused, ", "), strings.Join(r.Harness.Saturation.Reasons, "; ")))
 	}
 	switch {

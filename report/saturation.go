@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/stormsim/stormsim/sim"
@@ -56,13 +57,14 @@ func saturation(s sim.Saturation) *Saturation {
 		LagP99Seconds: MaxHarnessLagP99Seconds, SchedLatencyP99Seconds: MaxSchedLatencyP99Seconds,
 		RedisWaitP99Seconds: MaxFakeRedisWaitP99Seconds, S3WaitP99Seconds: MaxFakeS3WaitP99Seconds}}
 	cpu := cpuContext(s)
-	if s.Lag.P99 > MaxHarnessLagP99Seconds {
-		out.Reasons = append(out.Reasons, fmt.Sprintf("CPU: the harness's own timers ran late, lag p99 %s > %s (launch lag p99 %s, device timers p99 %s)%s",
-			seconds(s.Lag.P99), seconds(MaxHarnessLagP99Seconds), seconds(s.LaunchLag.P99), seconds(s.TimerLateness.P99), cpu))
-	}
 	if s.SchedLatency.P99 > MaxSchedLatencyP99Seconds {
 		out.Reasons = append(out.Reasons, fmt.Sprintf("CPU: runnable goroutines waited p99 %s > %s for a CPU (Go scheduler latency)%s",
 			seconds(s.SchedLatency.P99), seconds(MaxSchedLatencyP99Seconds), cpu))
+		cpu = ""
+	}
+	if s.Lag.P99 > MaxHarnessLagP99Seconds {
+		out.Reasons = append(out.Reasons, fmt.Sprintf("CPU: the harness's own timers ran late, lag p99 %s > %s (launch lag p99 %s, device timers p99 %s)%s",
+			seconds(s.Lag.P99), seconds(MaxHarnessLagP99Seconds), seconds(s.LaunchLag.P99), seconds(s.TimerLateness.P99), cpu))
 	}
 	if s.Embedded && s.RedisWait.P99 > MaxFakeRedisWaitP99Seconds {
 		out.Reasons = append(out.Reasons, fmt.Sprintf("embedded Redis: commands took p99 %s > %s (every command runs under one lock)",
@@ -110,7 +112,19 @@ func excuseGates(gates []Gate, metrics []string, sat *Saturation) {
 	for i := range gates {
 		if i < len(metrics) && speedMetric(metrics[i]) {
 			gates[i].OK, gates[i].Inconclusive = false, true
-			gates[i].Reason = "harness-bound: " + strings.Join(sat.Reasons, "; ")
+			gates[i].Reason = "harness-bound (" + strings.Join(sat.Resources(), ", ") + "): see harness.saturation"
 		}
 	}
+}
+
+// Resources names the harness resources the reasons blame, once each.
+func (s *Saturation) Resources() []string {
+	var out []string
+	for _, r := range s.Reasons {
+		name, _, _ := strings.Cut(r, ":")
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -272,7 +272,12 @@ func (r *runner) poll(ctx context.Context, u *history.Upload) (coordinator.Resul
 			if resp.StatusCode == http.StatusOK {
 				err = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res)
 			} else {
-				err = fmt.Errorf("result API: HTTP %d", resp.StatusCode)
+				// The API's own words ("no such upload") name the cause.
+				var body struct {
+					Error string `json:"error"`
+				}
+				_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<10)).Decode(&body)
+				err = fmt.Errorf("result API: HTTP %d %s", resp.StatusCode, body.Error)
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()

@@ -138,7 +138,7 @@ func checkNothingDropped(ix *index, o Options) Result {
 		case u.Outcome == history.OutcomeUnknown && len(r.decisions) > 0:
 			late++
 		case u.Outcome == history.OutcomeUnknown:
-			c.add([]string{u.ID}, "%s: staged, never decided, and no staged object left after the drain: bytes gone", u.ID)
+			c.add([]string{u.ID}, "%s: outcome unknown (%s), never decided, and no pending record says its bytes are still staged: lost", u.ID, u.Error)
 		default:
 			c.add([]string{u.ID}, "%s: outcome %q %s", u.ID, u.Outcome, u.Error)
 		}

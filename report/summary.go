@@ -127,6 +127,11 @@ var errorWhere = map[string]string{
 	"scheduler":        "the scheduler run beside the uploads failed",
 }
 
+// knownCauses explain error texts whose reason is not plain from the text.
+var knownCauses = []struct{ text, why string }{
+	{"HTTP 404 no such upload", "the result API read no result, then found the staged object gone: the handler decided in between; the next poll reads the result"},
+}
+
 // errorKinds writes one line per error kind: its count, what it counts,
 // and its causes as recorded in the history.
 func (s *sumWriter) errorKinds(r *Results) {
@@ -145,6 +150,11 @@ func (s *sumWriter) errorKinds(r *Results) {
 			parts := make([]string, len(keys))
 			for i, c := range keys {
 				parts[i] = fmt.Sprintf("%d x %s", causes[c], c)
+				for _, k := range knownCauses {
+					if strings.Contains(c, k.text) {
+						parts[i] += " (" + k.why + ")"
+					}
+				}
 			}
 			s.printf("; causes: %s", strings.Join(parts, ", "))
 		}

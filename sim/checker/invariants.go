@@ -451,15 +451,20 @@ func checkFencing(ix *index, o Options) Result {
 // checkCleanliness: nothing staged, locked or half uploaded after the
 // drain. The staged object of a pending upload is its kept bytes, not
 // litter, and a lock of a user with a pending upload may be that upload's
-// handler's, stopped when the drain ended: both are counted apart.
+// handler's, stopped when the drain ended: both are counted apart, as are
+// the staged object and locks of an upload whose handler was stopped
+// mid-work (pending reason running) after deciding.
 func checkCleanliness(ix *index, o Options) Result {
 	c := newCollector(NameCleanliness, o)
 	pendingUsers, pendingKeys := map[string]bool{}, map[string]bool{}
 	for i := range ix.recs {
-		if r := &ix.recs[i]; ix.isPending(r) {
-			for _, j := range r.pending {
-				pendingUsers[ix.s.Pendings[j].User] = true
-				pendingKeys[ix.s.Pendings[j].Key] = true
+		r := &ix.recs[i]
+		for _, j := range r.pending {
+			// A decided upload whose handler the end of the drain stopped
+			// mid-work (before its cleanup) is excused the same way.
+			if p := &ix.s.Pendings[j]; ix.isPending(r) || p.Reason == history.PendingRunning {
+				pendingUsers[p.User] = true
+				pendingKeys[p.Key] = true
 			}
 		}
 	}

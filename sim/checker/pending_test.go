@@ -54,6 +54,13 @@ func TestCheck_NothingDropped_PendingIsNotLost(t *testing.T) {
 			s.Pendings = append(s.Pendings, pending("Y", history.PendingQueued))
 			s.Leftovers = append(s.Leftovers, staged("Y"))
 		}, unclean: 1, decidedLate: 1, reasons: map[string]int{}},
+		{name: "a handler stopped mid-work leaves no litter", add: func(s *history.Set) {
+			s.Uploads = append(s.Uploads, unknown("R"))
+			s.Conflicts = append(s.Conflicts, history.Conflict{T: history.KindConflict, ID: "R", User: user, Path: path, Copy: "copyR", At: ms(60)})
+			s.Copies = append(s.Copies, history.Copy{T: history.KindCopy, ID: "R", Key: "copyR", SHA256: shaE, Found: true})
+			s.Pendings = append(s.Pendings, pending("R", history.PendingRunning))
+			s.Leftovers = append(s.Leftovers, staged("R"), history.Leftover{T: history.KindLeftover, Kind: "lock", Key: "stormsim:{u1}:lock:b.txt"})
+		}, decidedLate: 1, reasons: map[string]int{}},
 		{name: "a failed upload is still a violation", add: func(s *history.Set) {
 			u := unknown("E")
 			u.Outcome, u.Error = history.OutcomeError, "staging put: HTTP 503"

@@ -44,7 +44,10 @@ type Delivery struct {
 	ready   chan item
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // every goroutine
+	workers sync.WaitGroup // the workers only (Stop waits for them)
+	quit    chan struct{}  // closed by Stop: workers take no new event
+	quitOne sync.Once
 
 	pending atomic.Int64 // emitted or retried events not yet finished
 	stats   DeliveryStats
@@ -59,6 +62,7 @@ type Delivery struct {
 	running map[string]int  // object key -> invocations in progress
 	dead    map[string]bool // object keys whose events went to the dead-letter queue (capped)
 	stopped map[string]bool // keys running when Close stopped the workers
+	parked  []item          // events a worker took after Stop or Close, not run
 
 	drainOnce  sync.Once
 	drainBegin func()                                 // set before the drain; see SetDrain
@@ -106,9 +110,10 @@ func NewDelivery(cfg DeliveryConfig, h Handler) *Delivery {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Delivery{cfg: cfg, handler: h, ready: make(chan item, cfg.QueueSize), ctx: ctx, cancel: cancel,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), wake: make(chan struct{}, 1), idle: make(chan struct{}),
-		running: map[string]int{}, dead: map[string]bool{}}
+		running: map[string]int{}, dead: map[string]bool{}, quit: make(chan struct{})}
 	for range cfg.Workers {
 		d.wg.Add(1)
+		d.workers.Add(1)
 		go d.worker()
 	}
 	d.wg.Add(1)
@@ -263,13 +268,55 @@ func (d *Delivery) timerLoop() {
 
 func (d *Delivery) worker() {
 	defer d.wg.Done()
+	defer d.workers.Done()
 	for {
 		select {
 		case <-d.ctx.Done():
 			return
+		case <-d.quit:
+			return
 		case it := <-d.ready:
+			if d.ctx.Err() != nil || d.quitting() {
+				// select picks at random among ready cases: an event taken
+				// after Stop or Close is kept for Abandoned, not run.
+				d.mu.Lock()
+				d.parked = append(d.parked, it)
+				d.mu.Unlock()
+				return
+			}
 			d.invoke(it)
 		}
+	}
+}
+
+func (d *Delivery) quitting() bool {
+	select {
+	case <-d.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop makes the workers take no new event and waits up to grace for the
+// invocations in progress to end on their own. Ending a run this way, not
+// by cancelling handlers mid-work, leaves every decision either made in
+// full or not begun, so the read-back after it sees a consistent state and
+// the events left behind are the pending ones. Close must follow.
+func (d *Delivery) Stop(grace time.Duration) {
+	d.quitOne.Do(func() { close(d.quit) })
+	done := make(chan struct{})
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.workers.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }
 
@@ -415,7 +462,7 @@ ready:
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, it := range d.timers {
+	for _, it := range append(d.parked, d.timers...) {
 		if it.attempt > 0 {
 			set(it.rec.S3.Object.Key, history.PendingRetrying)
 		} else {

@@ -69,6 +69,10 @@ type Options struct {
 	Drained func()
 }
 
+// stopGrace is how long the handlers in progress when the drain ends may
+// take to finish before they are cancelled (Delivery.Stop).
+const stopGrace = 30 * time.Second
+
 // Shard is slice I of N of a scenario's users.
 type Shard struct{ I, N int }
 
@@ -297,6 +301,11 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// Stop the handlers before reading back: after a drain timeout they
 	// would otherwise keep committing while the final state is read, and
 	// the read-back would contradict decisions made after it.
+	// Stop taking events but let the invocations in progress finish (a
+	// handler cut mid-commit would leave a state no system ever reaches,
+	// and the read-back would report it as lost); only past stopGrace are
+	// they cancelled.
+	r.delivery.Stop(stopGrace)
 	r.delivery.Close()
 	r.abandoned = r.delivery.Abandoned()
 	res.Delivery = r.delivery.counts()

@@ -55,6 +55,14 @@ func TestDelivery_Abandoned_Reasons(t *testing.T) {
 				}
 			},
 			want: map[string]string{"fail": history.PendingDead}},
+		{name: "stop lets the running handler finish", cfg: DeliveryConfig{Workers: 1},
+			emit: func(t *testing.T, d *Delivery, _ <-chan string, started <-chan struct{}) {
+				d.Emit("b", "finish", 1, time.Now())
+				<-started
+				d.Emit("b", "q1", 1, time.Now())
+				d.Stop(time.Hour) // "finish" returns once it sees the stop
+			},
+			want: map[string]string{"q1": history.PendingQueued}},
 		{name: "handled event is not abandoned", cfg: DeliveryConfig{Workers: 1},
 			emit: func(t *testing.T, d *Delivery, _ <-chan string, _ <-chan struct{}) {
 				d.Emit("b", "ok", 1, time.Now())
@@ -74,12 +82,17 @@ func TestDelivery_Abandoned_Reasons(t *testing.T) {
 					ended <- err.Error()
 				}
 			}
-			d := NewDelivery(cfg, func(ctx context.Context, ev events.S3Event) error {
+			var d *Delivery
+			d = NewDelivery(cfg, func(ctx context.Context, ev events.S3Event) error {
 				switch ev.Records[0].S3.Object.Key {
 				case "run":
 					close(started)
 					<-ctx.Done()
 					return ctx.Err()
+				case "finish":
+					close(started)
+					<-d.quit
+					return nil
 				case "fail":
 					return failing
 				}

@@ -38,12 +38,12 @@ type Results struct {
 	// (e.g. poll: a poll record's error field), so every count the summary
 	// prints can be traced: kind -> cause -> count.
 	ErrorCauses map[string]map[string]int64 `json:"error_causes,omitempty"`
-	Scheduler       *Scheduler       `json:"scheduler,omitempty"`
-	Harness         *Harness         `json:"harness,omitempty"`
-	Cost            *Cost            `json:"cost,omitempty"`
-	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts
-	Memory          []MemorySample   `json:"memory,omitempty"` // memory samples over the load and drain
-	Faults          []FaultWindow    `json:"faults,omitempty"`
+	Scheduler   *Scheduler                  `json:"scheduler,omitempty"`
+	Harness     *Harness                    `json:"harness,omitempty"`
+	Cost        *Cost                       `json:"cost,omitempty"`
+	Series      []Sample                    `json:"series,omitempty"` // per-second time series for charts
+	Memory      []MemorySample              `json:"memory,omitempty"` // memory samples over the load and drain
+	Faults      []FaultWindow               `json:"faults,omitempty"`
 	// Reconciled counts staged objects the coordinator's reconciler handled
 	// (runs with faults): uploads whose events were lost or gave up.
 	Reconciled int64 `json:"reconciled,omitempty"`

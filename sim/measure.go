@@ -285,8 +285,8 @@ type Snapshot struct {
 	// the history (a poll record's error field).
 	ErrorCauses map[string]map[string]int64
 	Multipart   int64
-	Bytes     int64
-	Series    []Second
+	Bytes       int64
+	Series      []Second
 	// Faults are the fault windows as injected (set at the drain).
 	Faults []FaultSpan
 	// Reconciled counts staged objects the reconciler handled (runs with

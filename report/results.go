@@ -34,19 +34,19 @@ type Results struct {
 	Invariants      []Invariant      `json:"invariants"`
 	Gates           []Gate           `json:"gates"`
 	Errors          map[string]int64 `json:"errors,omitempty"` // by kind
+	Scheduler       *Scheduler       `json:"scheduler,omitempty"`
+	Harness         *Harness         `json:"harness,omitempty"`
+	Cost            *Cost            `json:"cost,omitempty"`
+	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts
+	Memory          []MemorySample   `json:"memory,omitempty"` // memory samples over the load and drain
+	Faults          []FaultWindow    `json:"faults,omitempty"`
+	// Reconciled counts staged objects the coordinator's reconciler handled
+	// (runs with faults): uploads whose events were lost or gave up.
+	Reconciled int64 `json:"reconciled,omitempty"`
 	// ErrorCauses splits error kinds by cause as the history records it
 	// (e.g. poll: a poll record's error field), so every count the summary
 	// prints can be traced: kind -> cause -> count.
 	ErrorCauses map[string]map[string]int64 `json:"error_causes,omitempty"`
-	Scheduler   *Scheduler                  `json:"scheduler,omitempty"`
-	Harness     *Harness                    `json:"harness,omitempty"`
-	Cost        *Cost                       `json:"cost,omitempty"`
-	Series      []Sample                    `json:"series,omitempty"` // per-second time series for charts
-	Memory      []MemorySample              `json:"memory,omitempty"` // memory samples over the load and drain
-	Faults      []FaultWindow               `json:"faults,omitempty"`
-	// Reconciled counts staged objects the coordinator's reconciler handled
-	// (runs with faults): uploads whose events were lost or gave up.
-	Reconciled int64 `json:"reconciled,omitempty"`
 }
 
 // Uploads counts uploads by outcome as the devices saw them.

@@ -281,12 +281,9 @@ type Snapshot struct {
 	PushOnly  int64
 	Outcomes  map[string]int64
 	Errors    map[string]int64
-	// ErrorCauses splits some error kinds (poll) by cause, as recorded in
-	// the history (a poll record's error field).
-	ErrorCauses map[string]map[string]int64
-	Multipart   int64
-	Bytes       int64
-	Series      []Second
+	Multipart int64
+	Bytes     int64
+	Series    []Second
 	// Faults are the fault windows as injected (set at the drain).
 	Faults []FaultSpan
 	// Reconciled counts staged objects the reconciler handled (runs with
@@ -297,6 +294,9 @@ type Snapshot struct {
 	// MaxGoroutines is the most goroutines the process had when an upload
 	// started.
 	MaxGoroutines int64
+	// ErrorCauses splits some error kinds (poll) by cause, as recorded in
+	// the history (a poll record's error field).
+	ErrorCauses map[string]map[string]int64
 }
 
 // Snapshot copies the measurements (safe during a run, for progress).

@@ -455,7 +455,11 @@ ready:
 	for {
 		select {
 		case it := <-d.ready:
-			set(it.rec.S3.Object.Key, history.PendingQueued)
+			if it.attempt > 0 {
+				set(it.rec.S3.Object.Key, history.PendingRetrying)
+			} else {
+				set(it.rec.S3.Object.Key, history.PendingQueued)
+			}
 		default:
 			break ready
 		}

@@ -23,6 +23,11 @@ type file struct {
 	commits   []int
 	conflicts []int
 	final     int // index in s.Finals, -1 when none
+	// unfinished is set when an event of an upload of this file was still
+	// in flight (queued, running or waiting for a retry) when the run
+	// ended: its state read back is not final (a commit may be half done,
+	// its retry pending), so final-state checks skip it.
+	unfinished bool
 }
 
 // record gathers what the history says about one upload id, as indexes
@@ -96,6 +101,10 @@ func newIndex(s *history.Set) *index {
 	for i, p := range s.Pendings {
 		r := ix.rec(p.ID)
 		r.pending = append(r.pending, i)
+		if inFlight(p.Reason) && r.upload >= 0 {
+			u := &s.Uploads[r.upload]
+			ix.file(u.User, u.Path).unfinished = true
+		}
 	}
 	for i, f := range s.Finals {
 		ix.file(f.User, f.Path).final = i
@@ -198,4 +207,14 @@ func final(state string) bool {
 // the drain ended: a pending record and no decision.
 func (ix *index) isPending(r *record) bool {
 	return len(r.pending) > 0 && len(r.decisions) == 0
+}
+
+// inFlight reports whether a pending reason means the system was still
+// working on the event (not given up on, not lost).
+func inFlight(reason string) bool {
+	switch reason {
+	case history.PendingQueued, history.PendingRunning, history.PendingRetrying:
+		return true
+	}
+	return false
 }

@@ -58,6 +58,7 @@ func commitChain(ix *index, f *file) []*history.Commit {
 // has the matching commit.
 func checkNoLostUpdate(ix *index, o Options) Result {
 	c := newCollector(NameNoLostUpdate, o)
+	unfinished := 0
 	for _, f := range ix.files {
 		cs := commitChain(ix, f)
 		var prev *history.Commit
@@ -79,6 +80,8 @@ func checkNoLostUpdate(ix *index, o Options) Result {
 			prev = cm
 		}
 		switch {
+		case f.unfinished:
+			unfinished++ // events still in flight: the state read back is not final
 		case prev != nil && f.final < 0:
 			c.add([]string{prev.ID}, "%s: committed up to v%d (%s) but no final record", f.key, prev.Version, prev.ID)
 		case prev != nil:
@@ -110,7 +113,11 @@ func checkNoLostUpdate(ix *index, o Options) Result {
 			c.add([]string{u.ID}, "%s: device was told committed v%d, no such commit", u.ID, u.Version)
 		}
 	}
-	return c.result(fmt.Sprintf("%d files, %d finals", len(ix.files), len(ix.s.Finals)))
+	summary := fmt.Sprintf("%d files, %d finals", len(ix.files), len(ix.s.Finals))
+	if unfinished > 0 {
+		summary += fmt.Sprintf(" (%d files with events still in flight: final state not judged)", unfinished)
+	}
+	return c.result(summary)
 }
 
 // copyProof returns what is wrong with the conflicted copy of a conflict

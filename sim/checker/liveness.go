@@ -94,9 +94,10 @@ func checkCleanliness(ix *index, o Options) Result {
 	for i := range ix.recs {
 		r := &ix.recs[i]
 		for _, j := range r.pending {
-			// A decided upload whose handler the end of the drain stopped
-			// mid-work (before its cleanup) is excused the same way.
-			if p := &ix.s.Pendings[j]; ix.isPending(r) || p.Reason == history.PendingRunning {
+			// A decided upload whose event was still in flight (a handler
+			// stopped mid-work, a retry of its cleanup queued) is excused
+			// the same way; one whose retries ran out (dead) is not.
+			if p := &ix.s.Pendings[j]; ix.isPending(r) || inFlight(p.Reason) {
 				pendingUsers[p.User] = true
 				pendingKeys[p.Key] = true
 			}

@@ -25,6 +25,7 @@ func TestCheck_NothingDropped_PendingIsNotLost(t *testing.T) {
 	}
 	tests := []struct {
 		name         string
+		lost         int // no-lost-update violations
 		add          func(s *history.Set)
 		dropped      int // nothing-dropped violations
 		unclean      int // cleanliness violations
@@ -47,11 +48,11 @@ func TestCheck_NothingDropped_PendingIsNotLost(t *testing.T) {
 		{name: "undecided and no longer staged is lost", add: func(s *history.Set) {
 			s.Uploads = append(s.Uploads, unknown("X"))
 		}, dropped: 1, reasons: map[string]int{}, detailSubstr: "lost"},
-		{name: "a pending record of a decided upload is a leftover", add: func(s *history.Set) {
+		{name: "a decided upload's staged object after its retries ran out is a leftover", add: func(s *history.Set) {
 			s.Uploads = append(s.Uploads, unknown("Y"))
 			s.Conflicts = append(s.Conflicts, history.Conflict{T: history.KindConflict, ID: "Y", User: user, Path: path, Copy: "copyY", At: ms(60)})
 			s.Copies = append(s.Copies, history.Copy{T: history.KindCopy, ID: "Y", Key: "copyY", SHA256: shaE, Found: true})
-			s.Pendings = append(s.Pendings, pending("Y", history.PendingQueued))
+			s.Pendings = append(s.Pendings, pending("Y", history.PendingDead))
 			s.Leftovers = append(s.Leftovers, staged("Y"))
 		}, unclean: 1, decidedLate: 1, reasons: map[string]int{}},
 		{name: "a handler stopped mid-work leaves no litter", add: func(s *history.Set) {
@@ -61,6 +62,17 @@ func TestCheck_NothingDropped_PendingIsNotLost(t *testing.T) {
 			s.Pendings = append(s.Pendings, pending("R", history.PendingRunning))
 			s.Leftovers = append(s.Leftovers, staged("R"), history.Leftover{T: history.KindLeftover, Kind: "lock", Key: "stormsim:{u1}:lock:b.txt"})
 		}, decidedLate: 1, reasons: map[string]int{}},
+		{name: "a half-done commit with its retry queued is not judged", add: func(s *history.Set) {
+			s.Uploads = append(s.Uploads, unknown("H"))
+			s.Finals = append(s.Finals, history.Final{T: history.KindFinal, User: user, Path: path, Head: 1})
+			s.Pendings = append(s.Pendings, pending("H", history.PendingRetrying))
+		}, pending: 1, reasons: map[string]int{history.PendingRetrying: 1}},
+		{name: "a half-done commit with nothing in flight is a lost update", add: func(s *history.Set) {
+			s.Uploads = append(s.Uploads, unknown("H"))
+			s.Finals = append(s.Finals, history.Final{T: history.KindFinal, User: user, Path: path, Head: 1})
+			s.Pendings = append(s.Pendings, pending("H", history.PendingLost))
+			s.Leftovers = append(s.Leftovers, staged("H"))
+		}, lost: 1, pending: 1, reasons: map[string]int{history.PendingLost: 1}},
 		{name: "a failed upload is still a violation", add: func(s *history.Set) {
 			u := unknown("E")
 			u.Outcome, u.Error = history.OutcomeError, "staging put: HTTP 503"
@@ -74,6 +86,9 @@ func TestCheck_NothingDropped_PendingIsNotLost(t *testing.T) {
 			r := Check(s, Options{Fencing: true})
 			nd, _ := r.Find(NameNothingDropped)
 			cl, _ := r.Find(NameCleanliness)
+			if nl, _ := r.Find(NameNoLostUpdate); nl.Violations != tt.lost {
+				t.Errorf("no-lost-update %d (%s), want %d", nl.Violations, nl.Detail, tt.lost)
+			}
 			if nd.Violations != tt.dropped || cl.Violations != tt.unclean {
 				t.Errorf("nothing-dropped %d (%s), cleanliness %d (%s); want %d, %d",
 					nd.Violations, nd.Detail, cl.Violations, cl.Detail, tt.dropped, tt.unclean)

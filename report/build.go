@@ -31,13 +31,20 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	m := res.Measure
 	r := &Results{Scenario: res.Scenario, Seed: res.Seed, WorkloadHash: res.WorkloadHash, Strategy: res.Strategy,
 		Started: res.Started, DurationSeconds: res.Elapsed.Seconds(), Rerun: rerun, Partial: res.Interrupted,
-		Errors: m.Errors}
+		Errors: m.Errors, ErrorCauses: m.ErrorCauses}
 	u := &r.Uploads
 	u.Committed, u.Conflict = m.Outcomes[history.OutcomeCommitted], m.Outcomes[history.OutcomeConflict]
 	u.Rejected, u.Error, u.Unknown = m.Outcomes[history.OutcomeRejected], m.Outcomes[history.OutcomeError], m.Outcomes[history.OutcomeUnknown]
 	u.Total = u.Committed + u.Conflict + u.Rejected + u.Error + u.Unknown
 	u.Multipart, u.Bytes = m.Multipart, m.Bytes
 	u.CommittedV2Plus, u.MaxVersion = m.CommittedV2Plus, m.MaxVersion
+	u.Pending, u.DecidedLate = int64(res.Check.Pending), int64(res.Check.DecidedLate)
+	for k, v := range res.Check.PendingReasons {
+		if u.PendingReasons == nil {
+			u.PendingReasons = map[string]int64{}
+		}
+		u.PendingReasons[k] = int64(v)
+	}
 
 	known := m.PollsHist.TotalCount()
 	r.Polls = Polls{Counts: m.Polls}
@@ -89,6 +96,9 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 		MaxRSSBytes: res.Harness.MaxRSS, HistoryLines: res.HistoryLines, RedisCalls: res.Ops.Redis, S3Calls: s3calls,
 		S3Ops: res.Ops.S3, Delivery: res.Delivery, StoredBytes: res.StoredBytes, Goroutines: int(m.MaxGoroutines)}
 	addMemory(r, res.Memory)
+	if res.Saturation.CPUs > 0 {
+		r.Harness.Saturation = saturation(res.Saturation)
+	}
 	if u.Total > 0 {
 		r.Harness.RedisCallsPerUpload = float64(res.Ops.Redis) / float64(u.Total)
 		r.Harness.S3CallsPerUpload = float64(s3calls) / float64(u.Total)
@@ -104,6 +114,11 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 		HandlerSeconds: res.HandlerSeconds, S3: res.Ops.S3, StoredBytes: stored,
 		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total})
 	r.Gates = EvalGates(sc.ParsedGates, r)
+	metrics := make([]string, len(sc.ParsedGates))
+	for i, g := range sc.ParsedGates {
+		metrics[i] = g.Metric
+	}
+	excuseGates(r.Gates, metrics, r.Harness.Saturation)
 	r.Verdict, r.Reasons = verdict(r, res)
 	return r
 }
@@ -158,6 +173,8 @@ func (r *Results) Metric(name string) (float64, bool) {
 		return float64(u.CommittedV2Plus), true
 	case "uploads.max_version":
 		return float64(u.MaxVersion), true
+	case "uploads.pending":
+		return float64(u.Pending), true
 	case "uploads.conflict_rate":
 		d := u.Committed + u.Conflict
 		return float64(u.Conflict) / float64(max(d, 1)), d > 0
@@ -251,7 +268,12 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 			inconc = append(inconc, fmt.Sprintf("invariant %s could not be checked: %s", inv.Name, inv.Detail))
 		}
 	}
+	var excused []string
 	for _, g := range r.Gates {
+		if g.Inconclusive {
+			excused = append(excused, fmt.Sprintf("%q (measured %g)", g.Expr, g.Value))
+			continue
+		}
 		if !g.OK {
 			if g.NoData {
 				fail = append(fail, fmt.Sprintf("gate %q: no samples", g.Expr))
@@ -260,7 +282,17 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 			}
 		}
 	}
-	if res.DrainTimeout {
+	if len(excused) > 0 {
+		inconc = append(inconc, fmt.Sprintf("harness-bound, so speed gate(s) %s are inconclusive: %s",
+			strings.Join(excused, ", "), strings.Join(r.Harness.Saturation.Reasons, "; ")))
+	}
+	switch {
+	case r.Uploads.Pending > 0:
+		// Not a pass: the backlog was never decided. Not a failure either,
+		// unless a gate on uploads.pending says so (above).
+		inconc = append(inconc, fmt.Sprintf("%d upload(s) still pending when the drain ended (%s): their bytes are staged, the system did not decide them in time; raise drain or lower the load",
+			r.Uploads.Pending, pendingBreakdown(r.Uploads.PendingReasons)))
+	case res.DrainTimeout:
 		inconc = append(inconc, "the drain timed out before every event was handled: the system did not finish the planned load in time")
 	}
 	if res.Interrupted {
@@ -283,6 +315,35 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 		return Inconclusive, inconc
 	}
 	return Pass, []string{}
+}
+
+// pendingReasonText says what each pending reason means, in the order the
+// summary lists them.
+var pendingReasonText = []struct{ reason, text string }{
+	{history.PendingQueued, "still queued for a handler"},
+	{history.PendingRunning, "in a handler stopped at the end"},
+	{history.PendingRetrying, "waiting for a handler retry"},
+	{history.PendingDead, "retries exhausted (dead-letter queue)"},
+	{history.PendingLost, "event dropped and not reconciled"},
+}
+
+// pendingBreakdown is "N still queued for a handler, M ..." in a fixed
+// order; unknown reasons come last as they are.
+func pendingBreakdown(by map[string]int64) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, p := range pendingReasonText {
+		if n := by[p.reason]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, p.text))
+		}
+		seen[p.reason] = true
+	}
+	for _, k := range sortedKeys(by) {
+		if !seen[k] && by[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", by[k], k))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func first(s []string, n int) []string {

@@ -96,7 +96,7 @@ func violations(r *Results) int {
 func failedGates(r *Results) int {
 	n := 0
 	for _, g := range r.Gates {
-		if !g.OK {
+		if !g.OK && !g.Inconclusive {
 			n++
 		}
 	}

@@ -60,7 +60,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 			seconds(l.lat.Max), seconds(l.lat.Mean), fmt.Sprint(l.lat.Count)}})
 	}
 	for _, g := range r.Gates {
-		row := htmlCheck{Status: gateStatus(g), Class: "ok", Expr: g.Expr, Value: gateValue(g) + gateIntervalText(g)}
+		row := htmlCheck{Status: gateStatus(g), Class: "ok", Expr: g.Expr, Value: gateValue(g) + gateIntervalText(g), Detail: g.Reason}
 		switch {
 		case g.Inconclusive:
 			row.Class = "warn"
@@ -144,6 +144,7 @@ func keyFigures(r *Results) []figure {
 		{"rejected", of(u.Rejected)},
 		{"error", of(u.Error)},
 		{"unknown", of(u.Unknown)},
+		{"pending at the end of the drain", fmt.Sprint(u.Pending)},
 		{"conflict rate (of decided)", percent(conflictRate(u))},
 		{"bytes uploaded", bytesIEC(u.Bytes)},
 		{"polls per upload: mean", num(round2(p.Mean))},
@@ -160,6 +161,18 @@ func keyFigures(r *Results) []figure {
 			figure{"harness CPU", fmt.Sprintf("%s (%s of cores)", seconds(h.CPUSeconds), percent(h.CPUUtilization))},
 			figure{"harness max RSS", bytesIEC(h.MaxRSSBytes)},
 		)
+		if sat := h.Saturation; sat != nil {
+			state := "not bound"
+			if sat.Bound {
+				state = "BOUND: " + strings.Join(sat.Reasons, "; ")
+			}
+			f = append(f,
+				figure{"harness saturation", state},
+				figure{"harness lag p50 / p99 / max", fmt.Sprintf("%s / %s / %s", seconds(sat.Lag.P50), seconds(sat.Lag.P99), seconds(sat.Lag.Max))},
+				figure{"Go scheduler latency p99", seconds(sat.SchedLatency.P99)},
+				figure{"CPU: this process / machine busy", fmt.Sprintf("%s / %s", percent(sat.ProcessCPUShare), machineBusy(sat))},
+			)
+		}
 		if h.HeapHarnessMaxBytes > 0 {
 			f = append(f,
 				figure{"harness live heap: after the drain / under load at most", bytesIEC(h.HeapHarnessEndBytes) + " / " + bytesIEC(h.HeapHarnessMaxBytes)},
@@ -248,4 +261,11 @@ func imageType(data []byte) (string, error) {
 		return "image/svg+xml", nil
 	}
 	return "", fmt.Errorf("neither PNG nor SVG")
+}
+
+func machineBusy(sat *Saturation) string {
+	if sat.MachineCPUBusyShare < 0 {
+		return "-"
+	}
+	return percent(sat.MachineCPUBusyShare)
 }

@@ -80,6 +80,9 @@ func gateCase(g Gate) junitCase {
 	}
 	if g.Inconclusive {
 		msg := fmt.Sprintf("gate %s inconclusive: %s", g.Expr, intervalText(g))
+		if g.Interval == nil {
+			msg = fmt.Sprintf("gate %s inconclusive: value %s; %s", g.Expr, gateValue(g), g.Reason)
+		}
 		c.Error = &junitProblem{Type: "inconclusive", Message: msg, Text: msg}
 		return c
 	}

@@ -105,6 +105,13 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 		}
 	}
 	r.Uploads.Total = int64(len(set.Uploads))
+	r.Uploads.Pending, r.Uploads.DecidedLate = int64(check.Pending), int64(check.DecidedLate)
+	for k, v := range check.PendingReasons {
+		if r.Uploads.PendingReasons == nil {
+			r.Uploads.PendingReasons = map[string]int64{}
+		}
+		r.Uploads.PendingReasons[k] = int64(v)
+	}
 	r.Latency = latency(lat, true)
 	r.Phases = PhaseLatency{Queue: latency(phases[0], false), Upload: latency(phases[1], false),
 		Decision: latency(phases[2], false), Notify: latency(phases[3], false)}
@@ -142,6 +149,15 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 	r.Verdict, r.Reasons = verdict(r, &sim.Result{Interrupted: r.Partial, Planned: r.Uploads.Total})
 	for i, s := range shards {
 		for _, g := range s.Gates {
+			if g.Inconclusive {
+				// That shard's harness was bound: its speed gate says nothing.
+				r.Gates = append(r.Gates, Gate{Expr: fmt.Sprintf("shard %d: %s", i, g.Expr), Value: g.Value, Inconclusive: true, Reason: g.Reason})
+				if r.Verdict == Pass {
+					r.Verdict = Inconclusive
+				}
+				r.Reasons = append(r.Reasons, fmt.Sprintf("shard %d: gate %q inconclusive: %s", i, g.Expr, g.Reason))
+				continue
+			}
 			if !g.OK {
 				r.Gates = append(r.Gates, Gate{Expr: fmt.Sprintf("shard %d: %s", i, g.Expr), Value: g.Value, NoData: g.NoData})
 				r.Verdict = Fail

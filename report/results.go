@@ -46,6 +46,10 @@ type Results struct {
 	// Reconciled counts staged objects the coordinator's reconciler handled
 	// (runs with faults): uploads whose events were lost or gave up.
 	Reconciled int64 `json:"reconciled,omitempty"`
+	// ErrorCauses splits error kinds by cause as the history records it
+	// (e.g. poll: a poll record's error field), so every count the summary
+	// prints can be traced: kind -> cause -> count.
+	ErrorCauses map[string]map[string]int64 `json:"error_causes,omitempty"`
 }
 
 // Uploads counts uploads by outcome as the devices saw them.
@@ -63,6 +67,16 @@ type Uploads struct {
 	// highest committed version.
 	CommittedV2Plus int64 `json:"committed_v2plus"`
 	MaxVersion      int64 `json:"max_version"`
+	// Pending counts uploads no server decision had reached when the drain
+	// ended, their bytes still staged (a subset of Unknown): a liveness
+	// figure, not a loss. PendingReasons splits it by where each one's
+	// event was: queued, running, retrying, dead, lost (history kind
+	// "pending").
+	Pending        int64            `json:"pending"`
+	PendingReasons map[string]int64 `json:"pending_reasons,omitempty"`
+	// DecidedLate counts uploads whose device gave up waiting (Unknown)
+	// but which the server decided later, during the drain.
+	DecidedLate int64 `json:"decided_late"`
 }
 
 // Polls summarises result queries per upload.
@@ -128,9 +142,13 @@ type Gate struct {
 	Value float64 `json:"value"`
 	// NoData is set when the metric had no samples (the gate then fails).
 	NoData bool `json:"no_data,omitempty"`
-	// Inconclusive: the gate neither passed nor failed (on a repeated run,
-	// its metric's interval straddles the threshold). OK is then false.
+	// Inconclusive: the gate neither passed nor failed (OK is then false):
+	// on a repeated run, its metric's interval straddles the threshold; on
+	// a single run, the harness was saturated enough to move the gate's
+	// speed metric, so Value says nothing about the system either way.
 	Inconclusive bool `json:"inconclusive,omitempty"`
+	// Reason names the harness resource that made the gate inconclusive.
+	Reason string `json:"reason,omitempty"`
 	// Interval is the interval a repeated run's gate judged (Value is
 	// then the median).
 	Interval *GateInterval `json:"interval,omitempty"`
@@ -199,6 +217,8 @@ type Harness struct {
 	S3Ops map[string]int64 `json:"s3_ops,omitempty"`
 	// Delivery counts what happened to S3 event notifications.
 	Delivery sim.DeliveryCounts `json:"delivery"`
+	// Saturation is the harness's own lag and whether it was bound.
+	Saturation *Saturation `json:"saturation,omitempty"`
 }
 
 // Cost is a pay-as-you-go estimate from counted operations (cost.go

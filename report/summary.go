@@ -104,15 +104,63 @@ func (s *sumWriter) uploads(r *Results) {
 	s.table(rows)
 	s.printf("conflict rate %s of decided uploads  multipart %d  bytes %s\n",
 		percent(conflictRate(u)), u.Multipart, bytesIEC(u.Bytes))
-	if len(r.Errors) > 0 {
-		kinds := sortedKeys(r.Errors)
-		parts := make([]string, len(kinds))
-		for i, k := range kinds {
-			parts[i] = fmt.Sprintf("%s %d", k, r.Errors[k])
+	if u.Pending > 0 || u.DecidedLate > 0 {
+		s.printf("of the unknown: %d still pending when the drain ended", u.Pending)
+		if u.Pending > 0 {
+			s.printf(" (%s)", pendingBreakdown(u.PendingReasons))
 		}
-		s.printf("errors by kind: %s\n", strings.Join(parts, ", "))
+		s.printf(", %d decided by the server after their device gave up\n", u.DecidedLate)
 	}
+	s.errorKinds(r)
 	s.printf("\n")
+}
+
+// errorWhere says what each error kind counts and where the history shows
+// it, so that no count in the summary is left unexplained (a poll error is
+// not an upload error: the device polls again).
+var errorWhere = map[string]string{
+	"poll":             "failed result queries, each polled again (not upload outcomes); history: poll records with state \"error\"",
+	"timeout":          "devices that stopped waiting for an outcome; history: upload records with outcome \"unknown\"",
+	"stage":            "staging uploads that failed; history: upload records with outcome \"error\"",
+	"hostile-accepted": "hostile uploads the coordinator accepted; history: upload records with outcome \"error\"",
+	"history":          "history records that could not be written",
+	"readback":         "read-back listings that failed after the drain",
+	"scheduler":        "the scheduler run beside the uploads failed",
+}
+
+// knownCauses explain error texts whose reason is not plain from the text.
+var knownCauses = []struct{ text, why string }{
+	{"HTTP 404 no such upload", "the result API read no result, then found the staged object gone: the handler decided in between; the next poll reads the result"},
+}
+
+// errorKinds writes one line per error kind: its count, what it counts,
+// and its causes as recorded in the history.
+func (s *sumWriter) errorKinds(r *Results) {
+	if len(r.Errors) == 0 {
+		return
+	}
+	s.printf("errors by kind:\n")
+	for _, k := range sortedKeys(r.Errors) {
+		s.printf("  %s %d", k, r.Errors[k])
+		if w := errorWhere[k]; w != "" {
+			s.printf(": %s", w)
+		}
+		if causes := r.ErrorCauses[k]; len(causes) > 0 {
+			keys := sortedKeys(causes)
+			sort.SliceStable(keys, func(i, j int) bool { return causes[keys[i]] > causes[keys[j]] })
+			parts := make([]string, len(keys))
+			for i, c := range keys {
+				parts[i] = fmt.Sprintf("%d x %s", causes[c], c)
+				for _, k := range knownCauses {
+					if strings.Contains(c, k.text) {
+						parts[i] += " (" + k.why + ")"
+					}
+				}
+			}
+			s.printf("; causes: %s", strings.Join(parts, ", "))
+		}
+		s.printf("\n")
+	}
 }
 
 func (s *sumWriter) polls(r *Results) {
@@ -217,6 +265,20 @@ func (s *sumWriter) harness(r *Results) {
 		seconds(h.CPUSeconds), percent(h.CPUUtilization), bytesIEC(h.MaxRSSBytes), h.Goroutines, h.HistoryLines)
 	s.printf("  redis calls %d (%s per upload)  s3 calls %d (%s per upload)  stored %s\n",
 		h.RedisCalls, num(round2(h.RedisCallsPerUpload)), h.S3Calls, num(round2(h.S3CallsPerUpload)), bytesIEC(h.StoredBytes))
+	if sat := h.Saturation; sat != nil {
+		state := "not bound"
+		if sat.Bound {
+			state = "BOUND"
+		}
+		s.printf("  saturation: %s  lag p50 %s p99 %s max %s (launch p99 %s, device timers p99 %s)  go scheduler p99 %s\n",
+			state, seconds(sat.Lag.P50), seconds(sat.Lag.P99), seconds(sat.Lag.Max), seconds(sat.LaunchLag.P99),
+			seconds(sat.TimerLateness.P99), seconds(sat.SchedLatency.P99))
+		s.printf("    cpu: this process %s%s  waits: redis p99 %s, s3 p99 %s, event queue p99 %s\n",
+			percent(sat.ProcessCPUShare), machineCPU(sat), seconds(sat.RedisWait.P99), seconds(sat.S3Wait.P99), seconds(sat.EventQueueWait.P99))
+		for _, why := range sat.Reasons {
+			s.printf("    - %s\n", why)
+		}
+	}
 	if h.HeapHarnessMaxBytes > 0 {
 		s.printf("  live heap after the drain: harness %s (under load at most %s), embedded fakes' state %s\n",
 			bytesIEC(h.HeapHarnessEndBytes), bytesIEC(h.HeapHarnessMaxBytes), bytesIEC(h.HeapFakesEndBytes))
@@ -235,6 +297,14 @@ func (s *sumWriter) cost(r *Results) {
 		s.printf("  %-28s %s\n", k, money(c.Items[k]))
 	}
 	s.printf("\n")
+}
+
+// machineCPU is the machine's CPU use beside the process's, when known.
+func machineCPU(sat *Saturation) string {
+	if sat.MachineCPUBusyShare < 0 {
+		return fmt.Sprintf(" of %d cores", sat.CPUs)
+	}
+	return fmt.Sprintf(", machine %s busy, others %s of %d cores", percent(sat.MachineCPUBusyShare), percent(sat.OtherCPUShare), sat.CPUs)
 }
 
 // phase names a latency phase in display order.

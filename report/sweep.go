@@ -108,7 +108,7 @@ func NewSweepPoint(index int, value float64, dir string, r *Results) SweepPoint 
 		p.Violations += inv.Violations
 	}
 	for _, g := range r.Gates {
-		if !g.OK {
+		if !g.OK && !g.Inconclusive {
 			p.FailedGates++
 		}
 	}

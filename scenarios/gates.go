@@ -27,6 +27,7 @@ var GateMetrics = map[string]string{
 	"uploads.rejected":              "uploads rejected before a decision (e.g. stale fence)",
 	"uploads.error":                 "uploads that ended in an error",
 	"uploads.unknown":               "uploads whose outcome was never learned",
+	"uploads.pending":               "uploads still undecided (bytes staged) when the drain ended",
 	"uploads.conflict_rate":         "conflict / (committed + conflict)",
 	"uploads.committed_v2plus":      "commits of version 2 or above (built on an earlier commit)",
 	"uploads.max_version":           "highest committed version",

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/stormsim/stormsim/sim/history"
 )
 
 // DeliveryConfig shapes how S3 notifications reach the handler.
@@ -24,6 +26,10 @@ type DeliveryConfig struct {
 	Seed       uint64
 	// OnResult, when set, learns how each invocation ended.
 	OnResult func(err error, willRetry bool, took time.Duration)
+	// OnWait, when set, learns how long each event waited in the ready
+	// queue for a free worker (the concurrency limit's backlog, and on a
+	// starved machine the workers' own scheduling delay).
+	OnWait func(time.Duration)
 }
 
 // Handler is what the delivery invokes: a Lambda-style S3 event handler.
@@ -38,18 +44,25 @@ type Delivery struct {
 	ready   chan item
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // every goroutine
+	workers sync.WaitGroup // the workers only (Stop waits for them)
+	quit    chan struct{}  // closed by Stop: workers take no new event
+	quitOne sync.Once
 
 	pending atomic.Int64 // emitted or retried events not yet finished
 	stats   DeliveryStats
 
-	mu      sync.Mutex // guards rng, timers, wake, idle, dropped and fate
+	mu      sync.Mutex // guards rng, timers, wake, idle, dropped, fate, running, dead, stopped
 	rng     *rand.Rand
 	timers  itemHeap
 	wake    chan struct{}
 	idle    chan struct{} // closed and replaced when pending reaches 0
 	dropped func(ev events.S3EventRecord) bool
 	fate    func(ev events.S3EventRecord) EventFate
+	running map[string]int  // object key -> invocations in progress
+	dead    map[string]bool // object keys whose events went to the dead-letter queue (capped)
+	stopped map[string]bool // keys running when Close stopped the workers
+	parked  []item          // events a worker took after Stop or Close, not run
 
 	drainOnce  sync.Once
 	drainBegin func()                                 // set before the drain; see SetDrain
@@ -76,8 +89,12 @@ type DeliveryStats struct {
 type item struct {
 	rec     events.S3EventRecord
 	attempt int
-	at      time.Time
+	at      time.Time // when it is due (timer heap) or became ready
 }
+
+// maxDeadKeys bounds the keys Delivery remembers as dead-lettered (for
+// Abandoned); past it, further dead events are reported as lost.
+const maxDeadKeys = 1 << 16
 
 // NewDelivery starts the workers and the timer loop.
 func NewDelivery(cfg DeliveryConfig, h Handler) *Delivery {
@@ -92,9 +109,11 @@ func NewDelivery(cfg DeliveryConfig, h Handler) *Delivery {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Delivery{cfg: cfg, handler: h, ready: make(chan item, cfg.QueueSize), ctx: ctx, cancel: cancel,
-		rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), wake: make(chan struct{}, 1), idle: make(chan struct{})}
+		rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), wake: make(chan struct{}, 1), idle: make(chan struct{}),
+		running: map[string]int{}, dead: map[string]bool{}, quit: make(chan struct{})}
 	for range cfg.Workers {
 		d.wg.Add(1)
+		d.workers.Add(1)
 		go d.worker()
 	}
 	d.wg.Add(1)
@@ -190,6 +209,7 @@ func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
 
 func (d *Delivery) schedule(it item, delay time.Duration) {
 	if delay <= 0 {
+		it.at = time.Now()
 		select {
 		case d.ready <- it:
 		case <-d.ctx.Done():
@@ -223,10 +243,16 @@ func (d *Delivery) timerLoop() {
 			next = d.timers[0].at.Sub(now)
 		}
 		d.mu.Unlock()
-		for _, it := range due {
+		for i, it := range due {
 			select {
 			case d.ready <- it:
 			case <-d.ctx.Done():
+				// Back on the heap, so Abandoned still sees them.
+				d.mu.Lock()
+				for _, rest := range due[i:] {
+					heap.Push(&d.timers, rest)
+				}
+				d.mu.Unlock()
 				return
 			}
 		}
@@ -242,20 +268,74 @@ func (d *Delivery) timerLoop() {
 
 func (d *Delivery) worker() {
 	defer d.wg.Done()
+	defer d.workers.Done()
 	for {
 		select {
 		case <-d.ctx.Done():
 			return
+		case <-d.quit:
+			return
 		case it := <-d.ready:
+			if d.ctx.Err() != nil || d.quitting() {
+				// select picks at random among ready cases: an event taken
+				// after Stop or Close is kept for Abandoned, not run.
+				d.mu.Lock()
+				d.parked = append(d.parked, it)
+				d.mu.Unlock()
+				return
+			}
 			d.invoke(it)
 		}
+	}
+}
+
+func (d *Delivery) quitting() bool {
+	select {
+	case <-d.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop makes the workers take no new event and waits up to grace for the
+// invocations in progress to end on their own. Ending a run this way, not
+// by cancelling handlers mid-work, leaves every decision either made in
+// full or not begun, so the read-back after it sees a consistent state and
+// the events left behind are the pending ones. Close must follow.
+func (d *Delivery) Stop(grace time.Duration) {
+	d.quitOne.Do(func() { close(d.quit) })
+	done := make(chan struct{})
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.workers.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }
 
 func (d *Delivery) invoke(it item) {
 	d.stats.Invocations.Add(1)
 	began := time.Now()
+	if d.cfg.OnWait != nil && !it.at.IsZero() {
+		d.cfg.OnWait(began.Sub(it.at))
+	}
+	key := it.rec.S3.Object.Key
+	d.mu.Lock()
+	d.running[key]++
+	d.mu.Unlock()
 	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{it.rec}})
+	d.mu.Lock()
+	if d.running[key]--; d.running[key] <= 0 {
+		delete(d.running, key)
+	}
+	d.mu.Unlock()
 	if d.cfg.OnResult != nil && d.ctx.Err() == nil {
 		d.cfg.OnResult(err, err != nil && it.attempt < d.cfg.Retries, time.Since(began))
 	}
@@ -266,6 +346,11 @@ func (d *Delivery) invoke(it item) {
 	d.stats.Failures.Add(1)
 	if it.attempt >= d.cfg.Retries {
 		d.stats.Dead.Add(1) // Lambda gives up: the event goes to the dead-letter queue
+		d.mu.Lock()
+		if len(d.dead) < maxDeadKeys {
+			d.dead[key] = true
+		}
+		d.mu.Unlock()
 		d.finish()
 		return
 	}
@@ -338,8 +423,63 @@ func (d *Delivery) Stats() *DeliveryStats { return &d.stats }
 // Close stops the workers (abandoning pending events) and waits for them.
 // It is idempotent.
 func (d *Delivery) Close() {
+	d.mu.Lock()
+	if d.stopped == nil {
+		// What was running when the workers were stopped, before the
+		// cancelled handlers return and forget it.
+		d.stopped = make(map[string]bool, len(d.running))
+		for k := range d.running {
+			d.stopped[k] = true
+		}
+	}
+	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
+}
+
+// Abandoned returns, after Close, the object keys whose events Close left
+// unfinished, with where each was (history.Pending* reasons): in the ready
+// queue or waiting out a delivery delay (queued), waiting for a retry
+// (retrying), inside a stopped handler (running), or given up (dead). A
+// key may have several events; the most advanced state wins. Keys with no
+// event left at all (dropped, never reconciled) are not listed.
+func (d *Delivery) Abandoned() map[string]string {
+	out := map[string]string{}
+	rank := map[string]int{history.PendingQueued: 1, history.PendingRetrying: 2, history.PendingDead: 3, history.PendingRunning: 4}
+	set := func(key, reason string) {
+		if rank[reason] > rank[out[key]] {
+			out[key] = reason
+		}
+	}
+ready:
+	for {
+		select {
+		case it := <-d.ready:
+			if it.attempt > 0 {
+				set(it.rec.S3.Object.Key, history.PendingRetrying)
+			} else {
+				set(it.rec.S3.Object.Key, history.PendingQueued)
+			}
+		default:
+			break ready
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, it := range append(d.parked, d.timers...) {
+		if it.attempt > 0 {
+			set(it.rec.S3.Object.Key, history.PendingRetrying)
+		} else {
+			set(it.rec.S3.Object.Key, history.PendingQueued)
+		}
+	}
+	for k := range d.dead {
+		set(k, history.PendingDead)
+	}
+	for k := range d.stopped {
+		set(k, history.PendingRunning)
+	}
+	return out
 }
 
 type itemHeap []item

@@ -46,6 +46,14 @@ func (r *runner) upload(ctx context.Context, a arrival) {
 		defer r.push.forget(u.ID)
 	}
 	u.Start = r.now()
+	// The harness's own launch lag: the generator's timer, this goroutine's
+	// start and the hashing above, not a wait for an in-flight slot nor a
+	// follow-on edit's wait for its previous outcome.
+	from := a.intended.Add(a.slotWait)
+	if u.Ready.After(from) {
+		from = u.Ready
+	}
+	r.sat.launch.add(u.Start.Sub(from))
 	r.rec.started(u.Start)
 	r.prom.UploadStarted()
 	meta := coordinator.Metadata(coordinator.Upload{ID: u.ID, User: u.User, Path: u.Path, Base: u.Base,
@@ -231,12 +239,14 @@ func (r *runner) await(ctx context.Context, u *history.Upload, pushCh <-chan coo
 	interval := r.cfg.pollInterval
 	t := time.NewTimer(delay)
 	defer t.Stop()
+	due := r.now().Add(delay) // when t should fire: its lateness is the harness's
 	for {
 		select {
 		case res := <-pushCh:
 			u.Push = true
 			return res, res.DecidedAt
 		case <-t.C:
+			r.sat.timer.add(r.now().Sub(due))
 			res, err := r.poll(ctx, u)
 			u.Polls++
 			if err == nil && res.State != coordinator.StatePending {
@@ -255,6 +265,7 @@ func (r *runner) await(ctx context.Context, u *history.Upload, pushCh <-chan coo
 				wait = min(r.est.nextPoll(age, interval), r.cfg.maxInterval)
 			}
 			t.Reset(wait)
+			due = r.now().Add(wait)
 			interval = min(time.Duration(float64(interval)*r.cfg.backoff), r.cfg.maxInterval)
 		case <-deadline.C:
 			return coordinator.Result{}, time.Time{}
@@ -276,7 +287,12 @@ func (r *runner) poll(ctx context.Context, u *history.Upload) (coordinator.Resul
 			if resp.StatusCode == http.StatusOK {
 				err = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res)
 			} else {
-				err = fmt.Errorf("result API: HTTP %d", resp.StatusCode)
+				// The API's own words ("no such upload") name the cause.
+				var body struct {
+					Error string `json:"error"`
+				}
+				_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<10)).Decode(&body)
+				err = fmt.Errorf("result API: HTTP %d %s", resp.StatusCode, body.Error)
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -284,8 +300,8 @@ func (r *runner) poll(ctx context.Context, u *history.Upload) (coordinator.Resul
 	}
 	p := history.Poll{T: history.KindPoll, ID: u.ID, At: r.now(), State: res.State, Version: res.Version, Copy: res.Copy}
 	if err != nil {
-		p.State = "error"
-		r.rec.errorKind("poll")
+		p.State, p.Error = "error", err.Error()
+		r.rec.errorCause("poll", errorCause(err))
 	}
 	_ = r.hist.Write(p)
 	return res, err

@@ -42,6 +42,7 @@ func (r *runner) start(ctx context.Context) error {
 			Wrap: func(h http.Handler) http.Handler {
 				// Injected errors never reach S3: they are not counted.
 				h = countS3(h, &r.metrics.s3)
+				h = timeS3(h, &r.sat.s3)
 				if faults != nil {
 					h = faults.wrapS3(h)
 				}
@@ -65,6 +66,11 @@ func (r *runner) start(ctx context.Context) error {
 		env.s3Count.feed(r.prom)
 	}
 	env.Redis.AddHook(redisCounter{&r.metrics.redis, r.prom})
+	if r.opt.Env == nil && r.opt.External == nil {
+		// The embedded Redis's command times, for the saturation figures
+		// (an external coordinator's blocking stream reads would skew them).
+		env.Redis.AddHook(redisTimer{&r.sat.redis})
+	}
 	r.tokens = coordinator.Tokens{Secret: []byte(fmt.Sprintf("stormsim-%d", r.opt.Seed))}
 	prefix := r.opt.KeyPrefix
 	if prefix == "" {
@@ -103,7 +109,8 @@ func (r *runner) start(ctx context.Context) error {
 	}
 	d := r.sc.Delivery
 	dc := DeliveryConfig{Workers: r.sc.Coordinator.Concurrency, QueueSize: d.QueueSize, Retries: r.sc.Coordinator.Retries,
-		Duplicate: d.Duplicate, Reorder: d.Reorder, Seed: r.opt.Seed ^ 0xde11, OnResult: r.handlerResult}
+		Duplicate: d.Duplicate, Reorder: d.Reorder, Seed: r.opt.Seed ^ 0xde11, OnResult: r.handlerResult,
+		OnWait: r.sat.queue.add}
 	if d.Delay.Kind != "" {
 		dc.Delay = durationSampler(d.Delay)
 	}
@@ -347,8 +354,9 @@ func (r *runner) leftovers(ctx context.Context) {
 			break
 		}
 		for _, o := range page.Contents {
-			if r.ownsStaged(aws.ToString(o.Key)) {
-				_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "staged", Key: aws.ToString(o.Key)})
+			if key := aws.ToString(o.Key); r.ownsStaged(key) {
+				_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "staged", Key: key})
+				r.writePending(key)
 			}
 		}
 	}
@@ -367,6 +375,32 @@ func (r *runner) leftovers(ctx context.Context) {
 			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "lock", Key: iter.Val()})
 		}
 	}
+}
+
+// writePending records where the event of a staged object left after the
+// drain was (Delivery.Abandoned); the checker counts it as pending when no
+// decision names the upload. A key the delivery no longer holds lost its
+// event (dropped, or dead-lettered beyond what Delivery remembers) and the
+// reconciler did not find it.
+func (r *runner) writePending(key string) {
+	user, id, err := coordinator.ParseStagingKey(strings.TrimPrefix(key, r.coord.Config().ObjectPrefix))
+	if err != nil {
+		return
+	}
+	reason := r.abandoned[key]
+	if reason == "" {
+		reason = history.PendingLost
+	}
+	_ = r.hist.Write(history.Pending{T: history.KindPending, ID: id, User: user, Key: key, Reason: reason})
+}
+
+// timeS3 times each request inside the embedded S3 (saturation figures).
+func timeS3(h http.Handler, t *syncHist) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		began := time.Now()
+		h.ServeHTTP(w, req)
+		t.add(time.Since(began))
+	})
 }
 
 // parallel runs f(0..n-1) on at most width goroutines and waits.

@@ -2,7 +2,9 @@ package sim
 
 import (
 	"math"
+	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,7 @@ type Recorder struct {
 	pushOnly   int64
 	outcomes   map[string]int64
 	errors     map[string]int64
+	causes     map[string]map[string]int64 // kind -> cause -> count (maxCauses per kind)
 	multipart  int64
 	bytes      int64
 	series     []Second
@@ -233,6 +236,50 @@ func (r *Recorder) errorKind(kind string) {
 	r.mu.Unlock()
 }
 
+// maxCauses bounds the distinct causes kept per error kind; the rest are
+// counted under "other".
+const maxCauses = 8
+
+// errorCause counts one error of kind with its cause (errorCause), so the
+// summary can say what each count was.
+func (r *Recorder) errorCause(kind, cause string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors[kind]++
+	if r.causes == nil {
+		r.causes = map[string]map[string]int64{}
+	}
+	m := r.causes[kind]
+	if m == nil {
+		m = map[string]int64{}
+		r.causes[kind] = m
+	}
+	if _, ok := m[cause]; !ok && len(m) >= maxCauses {
+		cause = "other"
+	}
+	m[cause]++
+}
+
+// addrPattern matches what makes error texts of one cause differ: host
+// and port, and the upload id in a URL path.
+var addrPattern = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+|\[[0-9a-f:]+\]:\d+|/v1/uploads/[^"\s]+`)
+
+// errorCause is err's text without addresses or ids, so that errors of one
+// cause count together ("Get http://ADDR/v1/uploads/ID: context deadline
+// exceeded").
+func errorCause(err error) string {
+	msg := addrPattern.ReplaceAllStringFunc(err.Error(), func(s string) string {
+		if strings.HasPrefix(s, "/v1/uploads/") {
+			return "/v1/uploads/ID"
+		}
+		return "ADDR"
+	})
+	if len(msg) > 160 {
+		msg = msg[:160] + "..."
+	}
+	return msg
+}
+
 // Snapshot is a consistent copy of the measurements.
 type Snapshot struct {
 	Latency   *hdrhistogram.Histogram
@@ -259,6 +306,9 @@ type Snapshot struct {
 	// (they built on an earlier commit); MaxVersion is the highest version
 	// a device learned it committed.
 	CommittedV2Plus, MaxVersion int64
+	// ErrorCauses splits some error kinds (poll) by cause, as recorded in
+	// the history (a poll record's error field).
+	ErrorCauses map[string]map[string]int64
 }
 
 // Snapshot copies the measurements (safe during a run, for progress).
@@ -278,6 +328,16 @@ func (r *Recorder) Snapshot() Snapshot {
 	}
 	for k, v := range r.errors {
 		s.Errors[k] = v
+	}
+	for k, m := range r.causes {
+		if s.ErrorCauses == nil {
+			s.ErrorCauses = map[string]map[string]int64{}
+		}
+		c := make(map[string]int64, len(m))
+		for cause, n := range m {
+			c[cause] = n
+		}
+		s.ErrorCauses[k] = c
 	}
 	return s
 }

@@ -69,6 +69,10 @@ type Options struct {
 	Drained func()
 }
 
+// stopGrace is how long the handlers in progress when the drain ends may
+// take to finish before they are cancelled (Delivery.Stop).
+const stopGrace = 30 * time.Second
+
 // Shard is slice I of N of a scenario's users.
 type Shard struct{ I, N int }
 
@@ -126,6 +130,8 @@ type Result struct {
 	// HandlerSeconds is the time spent in handler invocations (for the
 	// GB-second cost estimate).
 	HandlerSeconds float64
+	// Saturation is the harness's own lag over the load and the drain.
+	Saturation Saturation
 }
 
 // DeliveryCounts are the delivery's counters at the end.
@@ -145,7 +151,8 @@ type arrival struct {
 	// after, for a follow-on edit, is closed when the device's previous
 	// upload (of the same file) has ended: the edit starts from the head
 	// that upload taught it.
-	after <-chan struct{}
+	after    <-chan struct{}
+	slotWait time.Duration // waited for an in-flight slot (MaxInFlight)
 }
 
 type runConfig struct {
@@ -181,6 +188,8 @@ type runner struct {
 	prom      *metrics.Set
 
 	handlerNanos atomic.Int64
+	sat          *saturationMeter
+	abandoned    map[string]string // Delivery.Abandoned, for the read-back
 	obs          *observer
 	stopAPI      func()
 	stopExternal func() // External: stops the feedback reader
@@ -210,7 +219,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	defer hf.Close()
 	r := &runner{opt: opt, sc: sc, now: time.Now, hist: history.NewWriter(hf), est: newEstimator(),
-		multipart: make(chan struct{}, 16)}
+		multipart: make(chan struct{}, 16), sat: newSaturationMeter()}
 	r.cfg = configFrom(sc)
 	if opt.Registry == nil {
 		opt.Registry = prometheus.NewRegistry()
@@ -226,6 +235,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	defer r.stop()
 
 	res.Started = r.now()
+	r.sat.begin(res.Started)
 	r.rec = newRecorder(res.Started)
 	mem := startMemSampler(res.Started, 2*time.Second, r.rec.total.Load)
 	defer mem.stop()
@@ -284,6 +294,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	stopProgress()
 	stopSched()
 	res.Memory = mem.stop()
+	res.Saturation = r.sat.end(r.now(), opt.Env == nil)
 	if opt.Drained != nil {
 		opt.Drained()
 	}
@@ -294,7 +305,13 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// Stop the handlers before reading back: after a drain timeout they
 	// would otherwise keep committing while the final state is read, and
 	// the read-back would contradict decisions made after it.
+	// Stop taking events but let the invocations in progress finish (a
+	// handler cut mid-commit would leave a state no system ever reaches,
+	// and the read-back would report it as lost); only past stopGrace are
+	// they cancelled.
+	r.delivery.Stop(stopGrace)
 	r.delivery.Close()
+	r.abandoned = r.delivery.Abandoned()
 	res.Delivery = r.delivery.counts()
 	// Calls per upload are the run's: the read-back below (finals,
 	// conflicted copies, stored results) is the harness checking, not load.
@@ -372,6 +389,7 @@ loop:
 			case <-timer.C:
 			}
 		}
+		waited := time.Now()
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -379,6 +397,7 @@ loop:
 		}
 		arr := names.arrival(a, start)
 		done := chain.link(&arr, a)
+		arr.slotWait = time.Since(waited)
 		launched++
 		wg.Add(1)
 		go func() {

@@ -249,6 +249,10 @@ func matrixRow(c sim.SelfTestCase, r *report.Results, took time.Duration) selfte
 	}
 	for _, g := range r.Gates {
 		row.Cells[g.Expr] = cellOK
+		if g.Inconclusive { // harness-bound: neither caught nor held
+			row.Cells[g.Expr] = cellInconclusive
+			continue
+		}
 		if !g.OK {
 			row.Cells[g.Expr] = cellCaught
 			row.CaughtBy = append(row.CaughtBy, g.Expr)

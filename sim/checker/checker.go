@@ -72,6 +72,15 @@ type Report struct {
 	Checks       []Result
 	Inconclusive bool // some check is inconclusive
 	Violations   int  // sum over Checks
+	// Pending counts uploads still undecided, their bytes staged, when the
+	// drain ended (history kind "pending" without a decision): a liveness
+	// figure, not a violation. PendingReasons splits it by where the event
+	// was (history.Pending* reasons).
+	Pending        int
+	PendingReasons map[string]int
+	// DecidedLate counts uploads whose device gave up waiting (outcome
+	// unknown) but which the server decided later, during the drain.
+	DecidedLate int
 }
 
 // OK reports whether every check passed.
@@ -111,6 +120,7 @@ func Check(s *history.Set, o Options) Report {
 
 	var r Report
 	r.Checks = checks
+	r.PendingReasons, r.Pending, r.DecidedLate = pendingUploads(ix)
 	for _, c := range checks {
 		r.Violations += c.Violations
 		r.Inconclusive = r.Inconclusive || c.Inconclusive

@@ -123,7 +123,11 @@ func TestCheck_Violations(t *testing.T) {
 			s.Conflicts = nil
 		}, NameOneWinner, "B", false},
 		{"dropped upload", func(s *history.Set) {
+			// Staged, never decided, and nothing staged is left: bytes gone.
+			// (Undecided with its bytes staged would be pending, and decided
+			// after the device gave up would be no loss: pending_test.go.)
 			s.Uploads[1].Outcome, s.Uploads[1].Copy = history.OutcomeUnknown, ""
+			s.Conflicts, s.Copies, s.Polls = nil, nil, nil
 		}, NameNothingDropped, "B", false},
 		{"conflicted copy missing", func(s *history.Set) { s.Copies[0].Found = false }, NameNothingDropped, "B", true},
 		{"conflicted copy not read back", func(s *history.Set) { s.Copies = nil }, NameNothingDropped, "B", true},

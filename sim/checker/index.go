@@ -23,6 +23,11 @@ type file struct {
 	commits   []int
 	conflicts []int
 	final     int // index in s.Finals, -1 when none
+	// unfinished is set when an event of an upload of this file was still
+	// in flight (queued, running or waiting for a retry) when the run
+	// ended: its state read back is not final (a commit may be half done,
+	// its retry pending), so final-state checks skip it.
+	unfinished bool
 }
 
 // record gathers what the history says about one upload id, as indexes
@@ -35,6 +40,7 @@ type record struct {
 	polls     []int
 	copies    []int
 	results   []int // result records read back after the drain
+	pending   []int // pending records: its staged object outlived the drain
 }
 
 // index is built once per Check; every check reads it, none changes it.
@@ -91,6 +97,14 @@ func newIndex(s *history.Set) *index {
 	for i, rb := range s.Results {
 		r := ix.rec(rb.ID)
 		r.results = append(r.results, i)
+	}
+	for i, p := range s.Pendings {
+		r := ix.rec(p.ID)
+		r.pending = append(r.pending, i)
+		if inFlight(p.Reason) && r.upload >= 0 {
+			u := &s.Uploads[r.upload]
+			ix.file(u.User, u.Path).unfinished = true
+		}
 	}
 	for i, f := range s.Finals {
 		ix.file(f.User, f.Path).final = i
@@ -184,6 +198,22 @@ func (ix *index) answerOf(d decision) answer {
 func final(state string) bool {
 	switch state {
 	case history.OutcomeCommitted, history.OutcomeConflict, history.OutcomeRejected:
+		return true
+	}
+	return false
+}
+
+// isPending reports whether r was still undecided, its bytes staged, when
+// the drain ended: a pending record and no decision.
+func (ix *index) isPending(r *record) bool {
+	return len(r.pending) > 0 && len(r.decisions) == 0
+}
+
+// inFlight reports whether a pending reason means the system was still
+// working on the event (not given up on, not lost).
+func inFlight(reason string) bool {
+	switch reason {
+	case history.PendingQueued, history.PendingRunning, history.PendingRetrying:
 		return true
 	}
 	return false

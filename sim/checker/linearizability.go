@@ -252,7 +252,7 @@ func fileOps(ix *index, f *file) []*linOp {
 	for _, op := range orphans {
 		op.call = first
 	}
-	if f.final >= 0 {
+	if f.final >= 0 && !f.unfinished { // an unfinished file's state read back is not final
 		fin := ix.s.Finals[f.final]
 		at := int64(0)
 		if len(ops) > 0 {

@@ -46,6 +46,7 @@ const (
 	KindLeftover = "leftover"
 	KindCopy     = "copy"
 	KindResult   = "result"
+	KindPending  = "pending"
 )
 
 // Upload outcomes as the device saw them.
@@ -140,6 +141,9 @@ type Poll struct {
 	State   string    `json:"state"` // pending|committed|conflict|rejected, or "error"
 	Version int64     `json:"version,omitempty"`
 	Copy    string    `json:"copy,omitempty"`
+	// Error is why the query failed (State "error"): the cause behind the
+	// summary's "errors by kind: poll N". The device polls again.
+	Error string `json:"error,omitempty"`
 }
 
 // Push is one push notification as the harness received it from the user's
@@ -230,4 +234,28 @@ type Result struct {
 	// Error is why the lookup failed (Found false: nothing is known) or why
 	// the stored document could not be decoded (Found true).
 	Error string `json:"error,omitempty"`
+}
+
+// Pending reasons: where an undecided upload's event was when the drain
+// ended.
+const (
+	PendingQueued   = "queued"   // waiting for a free handler (or a delivery delay)
+	PendingRunning  = "running"  // a handler was working on it and was stopped
+	PendingRetrying = "retrying" // a handler failed; the retry had not run yet
+	PendingDead     = "dead"     // retries exhausted: the dead-letter queue
+	PendingLost     = "lost"     // no event left (dropped) and not reconciled
+)
+
+// Pending is a staged object still present after the drain, written with
+// where its S3 event was when the drain ended (Reason, one of the Pending*
+// constants). When no decision record names ID, the upload is pending: a
+// liveness figure (results.json uploads.pending), not a lost upload, since
+// its bytes are still staged. A pending record for an upload that was
+// decided is only a leftover (the cleanliness check reports it).
+type Pending struct {
+	T      string `json:"t"`
+	ID     string `json:"id"`
+	User   string `json:"user"`
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
 }

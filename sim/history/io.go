@@ -80,6 +80,7 @@ type Set struct {
 	Leftovers []Leftover
 	Copies    []Copy
 	Results   []Result
+	Pendings  []Pending
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -165,6 +166,8 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Copies)
 	case KindResult:
 		return appendJSON(line, &s.Results)
+	case KindPending:
+		return appendJSON(line, &s.Pendings)
 	default:
 		s.Unknown++
 		return nil
@@ -195,6 +198,7 @@ func (s *Set) Merge(other *Set) {
 	s.Leftovers = append(s.Leftovers, other.Leftovers...)
 	s.Copies = append(s.Copies, other.Copies...)
 	s.Results = append(s.Results, other.Results...)
+	s.Pendings = append(s.Pendings, other.Pendings...)
 	s.Unknown += other.Unknown
 }
 

@@ -1,0 +1,130 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/stormsim/stormsim/sim"
+)
+
+// Limits of the harness's own lag. Past any of them the harness was
+// saturated enough to move a speed metric, and gates on speed metrics are
+// inconclusive instead of pass or fail. They sit far above what an idle
+// machine shows (lag and scheduling latency of milliseconds) and they
+// measure the harness, not the system: a coordinator that is slow because
+// it waits (a sleep, a lock held too long, a slow server) leaves every one
+// of them idle, so it still fails its speed gates. A coordinator that burns
+// the CPU it shares with the harness does move them: in one process the two
+// cannot be told apart, and the reason says so.
+const (
+	// MaxHarnessLagP99Seconds bounds the p99 of the harness's own lag: how
+	// late planned arrivals started and device timers (first poll, next
+	// poll) fired.
+	MaxHarnessLagP99Seconds = 0.5
+	// MaxSchedLatencyP99Seconds bounds the p99 time runnable goroutines
+	// waited for a CPU (Go runtime /sched/latencies).
+	MaxSchedLatencyP99Seconds = 0.05
+	// MaxFakeRedisWaitP99Seconds bounds the p99 round trip of a command to
+	// the embedded Redis (one lock for every command): past it the fake,
+	// not the design, sets the pace. Real servers are not judged by it.
+	MaxFakeRedisWaitP99Seconds = 1.0
+	// MaxFakeS3WaitP99Seconds bounds the p99 time of a request inside the
+	// embedded S3 (one lock for the store; body transfer included).
+	MaxFakeS3WaitP99Seconds = 2.0
+)
+
+// Saturation is results.json harness.saturation: the harness's own lag,
+// and whether it was bound (Reasons name the resource).
+type Saturation struct {
+	Bound   bool     `json:"bound"`
+	Reasons []string `json:"reasons"`
+	sim.Saturation
+	Limits SaturationLimits `json:"limits"`
+}
+
+// SaturationLimits are the limits a run was judged by.
+type SaturationLimits struct {
+	LagP99Seconds          float64 `json:"lag_p99_seconds"`
+	SchedLatencyP99Seconds float64 `json:"sched_latency_p99_seconds"`
+	RedisWaitP99Seconds    float64 `json:"redis_wait_p99_seconds"`
+	S3WaitP99Seconds       float64 `json:"s3_wait_p99_seconds"`
+}
+
+// saturation judges the measured lag against the limits.
+func saturation(s sim.Saturation) *Saturation {
+	out := &Saturation{Reasons: []string{}, Saturation: s, Limits: SaturationLimits{
+		LagP99Seconds: MaxHarnessLagP99Seconds, SchedLatencyP99Seconds: MaxSchedLatencyP99Seconds,
+		RedisWaitP99Seconds: MaxFakeRedisWaitP99Seconds, S3WaitP99Seconds: MaxFakeS3WaitP99Seconds}}
+	cpu := cpuContext(s)
+	if s.SchedLatency.P99 > MaxSchedLatencyP99Seconds {
+		out.Reasons = append(out.Reasons, fmt.Sprintf("CPU: runnable goroutines waited p99 %s > %s for a CPU (Go scheduler latency)%s",
+			seconds(s.SchedLatency.P99), seconds(MaxSchedLatencyP99Seconds), cpu))
+		cpu = ""
+	}
+	if s.Lag.P99 > MaxHarnessLagP99Seconds {
+		out.Reasons = append(out.Reasons, fmt.Sprintf("CPU: the harness's own timers ran late, lag p99 %s > %s (launch lag p99 %s, device timers p99 %s)%s",
+			seconds(s.Lag.P99), seconds(MaxHarnessLagP99Seconds), seconds(s.LaunchLag.P99), seconds(s.TimerLateness.P99), cpu))
+	}
+	if s.Embedded && s.RedisWait.P99 > MaxFakeRedisWaitP99Seconds {
+		out.Reasons = append(out.Reasons, fmt.Sprintf("embedded Redis: commands took p99 %s > %s (every command runs under one lock)",
+			seconds(s.RedisWait.P99), seconds(MaxFakeRedisWaitP99Seconds)))
+	}
+	if s.Embedded && s.S3Wait.P99 > MaxFakeS3WaitP99Seconds {
+		out.Reasons = append(out.Reasons, fmt.Sprintf("embedded S3: requests took p99 %s > %s inside the fake",
+			seconds(s.S3Wait.P99), seconds(MaxFakeS3WaitP99Seconds)))
+	}
+	out.Bound = len(out.Reasons) > 0
+	return out
+}
+
+// cpuContext says who had the CPU, for a reason about it.
+func cpuContext(s sim.Saturation) string {
+	if s.MachineCPUBusyShare < 0 {
+		return fmt.Sprintf("; this process used %s of %d cores", percent(s.ProcessCPUShare), s.CPUs)
+	}
+	return fmt.Sprintf("; machine %s busy, this process %s, other processes %s of %d cores",
+		percent(s.MachineCPUBusyShare), percent(s.ProcessCPUShare), percent(s.OtherCPUShare), s.CPUs)
+}
+
+// speedMetric reports whether a gate metric measures speed or liveness
+// (how fast or whether in time), which a saturated harness moves: latency,
+// polls (timers and decisions run late), throughput, handler-time cost,
+// uploads undecided or unknown in time, scheduler lateness. Correctness
+// metrics (invariants, errors, outcomes) are never excused.
+func speedMetric(name string) bool {
+	for _, p := range []string{"latency.", "polls.", "throughput.", "scheduler.lateness.", "cost."} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return name == "uploads.unknown" || name == "uploads.pending"
+}
+
+// excuseGates makes every gate on a speed metric inconclusive when the
+// harness was bound: neither its pass nor its failure says anything about
+// the system (a starved harness polls later, so fewer polls can pass for a
+// fast system). Gates on correctness metrics keep their result.
+func excuseGates(gates []Gate, metrics []string, sat *Saturation) {
+	if sat == nil || !sat.Bound {
+		return
+	}
+	for i := range gates {
+		if i < len(metrics) && speedMetric(metrics[i]) {
+			gates[i].OK, gates[i].Inconclusive = false, true
+			gates[i].Reason = "harness-bound (" + strings.Join(sat.Resources(), ", ") + "): see harness.saturation"
+		}
+	}
+}
+
+// Resources names the harness resources the reasons blame, once each.
+func (s *Saturation) Resources() []string {
+	var out []string
+	for _, r := range s.Reasons {
+		name, _, _ := strings.Cut(r, ":")
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}

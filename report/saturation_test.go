@@ -1,0 +1,162 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/history"
+)
+
+// Harnesses as the saturation meter measures them: an idle machine (lag
+// and scheduling latency of milliseconds, as measured on ci.yaml) and a
+// starved one (figures of a ci.yaml run that shared 2 cores with a load
+// average of 25: this process got 12% of the cores).
+var (
+	idleHarness = sim.Saturation{CPUs: 2, Embedded: true, ProcessCPUShare: 0.6, MachineCPUBusyShare: 0.65, OtherCPUShare: 0.05,
+		Lag: sim.Quantiles{Count: 5000, P50: 0.001, P99: 0.02, Max: 0.05}, SchedLatency: sim.Quantiles{Count: 40000, P50: 1e-5, P99: 0.002, Max: 0.01},
+		RedisWait: sim.Quantiles{Count: 9000, P50: 0.001, P99: 0.03, Max: 0.1}, S3Wait: sim.Quantiles{Count: 9000, P50: 0.001, P99: 0.05, Max: 0.2}}
+	starvedHarness = sim.Saturation{CPUs: 2, Embedded: true, ProcessCPUShare: 0.12, MachineCPUBusyShare: 1, OtherCPUShare: 0.88,
+		Lag: sim.Quantiles{Count: 5516, P50: 0.12, P99: 3.26, Max: 5.3}, LaunchLag: sim.Quantiles{Count: 1100, P50: 1.4, P99: 3.7, Max: 5.3},
+		TimerLateness: sim.Quantiles{Count: 4416, P50: 0.08, P99: 0.94, Max: 1.97}, SchedLatency: sim.Quantiles{Count: 46879, P50: 1e-5, P99: 1.07, Max: 2.1},
+		RedisWait: sim.Quantiles{Count: 9000, P50: 0.001, P99: 0.03, Max: 0.1}}
+)
+
+// system is what the system under test did, as the devices measured it.
+type system struct {
+	latency    time.Duration // every upload's
+	polls      int64         // every upload's
+	violations int           // nothing-dropped violations
+	pending    int           // uploads still pending after the drain
+}
+
+var (
+	fastSystem = system{latency: 300 * time.Millisecond, polls: 1}
+	slowSystem = system{latency: 12 * time.Second, polls: 4}
+)
+
+func runResult(t *testing.T, sys system, sat sim.Saturation) *sim.Result {
+	t.Helper()
+	lat, polls := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3), hdrhistogram.New(0, 1000, 3)
+	for range 1000 {
+		_ = lat.RecordValue(int64(sys.latency / time.Microsecond))
+		_ = polls.RecordValue(sys.polls)
+	}
+	check := checker.Report{Checks: []checker.Result{{Name: checker.NameOneWinner, OK: true},
+		{Name: checker.NameNothingDropped, OK: sys.violations == 0, Violations: sys.violations, Examples: []string{"u-1"}}},
+		Violations: sys.violations, Pending: sys.pending}
+	if sys.pending > 0 {
+		check.PendingReasons = map[string]int{history.PendingQueued: sys.pending}
+	}
+	return &sim.Result{Scenario: "ci", Elapsed: 30 * time.Second, Window: 5 * time.Second, Planned: 1000, PlannedRate: 200,
+		Launched: 1000, Check: check, Saturation: sat,
+		Measure: sim.Snapshot{Latency: lat, PollsHist: polls, Outcomes: map[string]int64{
+			history.OutcomeCommitted: int64(1000 - sys.pending), history.OutcomeUnknown: int64(sys.pending)}}}
+}
+
+func ciGates(t *testing.T, extra ...string) *scenarios.Scenario {
+	t.Helper()
+	sc := &scenarios.Scenario{Name: "ci"}
+	for _, expr := range append([]string{"invariants.violations == 0", "polls.mean <= 1.5", "latency.p99 < 5s",
+		"throughput.achieved_ratio >= 0.9"}, extra...) {
+		g, err := scenarios.ParseGate(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.ParsedGates = append(sc.ParsedGates, g)
+	}
+	return sc
+}
+
+// TestBuild_Saturation_Verdict proves both directions: a slow system on an
+// idle harness fails its speed gates; a fast system on a starved harness is
+// inconclusive (never pass, never fail) with a reason naming the resource;
+// a starved harness excuses no correctness failure; pending uploads keep a
+// run from passing.
+func TestBuild_Saturation_Verdict(t *testing.T) {
+	tests := []struct {
+		name    string
+		sys     system
+		sat     sim.Saturation
+		extra   []string
+		verdict string
+		bound   bool
+		gate    string // status of the "latency.p99 < 5s" gate
+		reason  string // in the reasons
+	}{
+		{"slow system, idle harness: fail", slowSystem, idleHarness, nil, Fail, false, "FAIL", `gate "latency.p99 < 5s": measured 12`},
+		{"fast system, idle harness: pass", fastSystem, idleHarness, nil, Pass, false, "ok", ""},
+		{"fast system, starved harness: inconclusive", fastSystem, starvedHarness, nil, Inconclusive, true, "INCONCLUSIVE", "CPU: the harness's own timers ran late"},
+		{"slow system, starved harness: inconclusive", slowSystem, starvedHarness, nil, Inconclusive, true, "INCONCLUSIVE", "Go scheduler latency"},
+		{"starved harness excuses no violation", system{latency: time.Second, polls: 1, violations: 3}, starvedHarness, nil, Fail, true, "INCONCLUSIVE", "invariant nothing-dropped: 3 violation(s)"},
+		{"embedded Redis bound", fastSystem, func() sim.Saturation {
+			s := idleHarness
+			s.RedisWait.P99 = 2.5
+			return s
+		}(), nil, Inconclusive, true, "INCONCLUSIVE", "embedded Redis: commands took p99 2.5s"},
+		{"real servers are not the harness", fastSystem, func() sim.Saturation {
+			s := idleHarness
+			s.RedisWait.P99, s.Embedded = 2.5, false
+			return s
+		}(), nil, Pass, false, "ok", ""},
+		{"pending uploads: inconclusive", system{latency: time.Second, polls: 1, pending: 7}, idleHarness, nil, Inconclusive, false, "ok", "7 upload(s) still pending when the drain ended (7 still queued for a handler)"},
+		{"pending uploads under a gate: fail", system{latency: time.Second, polls: 1, pending: 7}, idleHarness, []string{"uploads.pending == 0"}, Fail, false, "ok", `gate "uploads.pending == 0": measured 7`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Build(runResult(t, tt.sys, tt.sat), ciGates(t, tt.extra...), "")
+			if r.Verdict != tt.verdict {
+				t.Errorf("verdict %s, want %s; reasons %q", r.Verdict, tt.verdict, r.Reasons)
+			}
+			sat := r.Harness.Saturation
+			if sat == nil || sat.Bound != tt.bound || sat.Bound != (len(sat.Reasons) > 0) {
+				t.Fatalf("saturation %+v, want bound %v", sat, tt.bound)
+			}
+			var g Gate
+			for _, x := range r.Gates {
+				if x.Expr == "latency.p99 < 5s" {
+					g = x
+				}
+			}
+			if got := gateStatus(g); got != tt.gate {
+				t.Errorf("latency gate %s (%+v), want %s", got, g, tt.gate)
+			}
+			if g.Inconclusive && (g.OK || !strings.HasPrefix(g.Reason, "harness-bound (")) {
+				t.Errorf("inconclusive gate %+v: must not pass and must name the resource", g)
+			}
+			if inv := r.Gates[0]; inv.Inconclusive {
+				t.Errorf("correctness gate excused: %+v", inv)
+			}
+			if tt.reason != "" && !strings.Contains(strings.Join(r.Reasons, "\n"), tt.reason) {
+				t.Errorf("reasons %q lack %q", r.Reasons, tt.reason)
+			}
+		})
+	}
+}
+
+// TestSummary_Uploads_ExplainsCounts: every count the uploads section
+// prints says what it is and where the history shows it.
+func TestSummary_Uploads_ExplainsCounts(t *testing.T) {
+	r := &Results{Uploads: Uploads{Total: 10, Committed: 6, Unknown: 4, Pending: 3, DecidedLate: 1,
+		PendingReasons: map[string]int64{history.PendingQueued: 2, history.PendingRetrying: 1}},
+		Errors:      map[string]int64{"poll": 5, "timeout": 4},
+		ErrorCauses: map[string]map[string]int64{"poll": {"result API: HTTP 404 no such upload": 4, "Get \"http://ADDR/v1/uploads/ID\": EOF": 1}}}
+	var b strings.Builder
+	s := &sumWriter{w: &b}
+	s.uploads(r)
+	out := b.String()
+	for _, want := range []string{
+		"of the unknown: 3 still pending when the drain ended (2 still queued for a handler, 1 waiting for a handler retry), 1 decided by the server after their device gave up",
+		`poll 5: failed result queries, each polled again (not upload outcomes); history: poll records with state "error"; causes: 4 x result API: HTTP 404 no such upload`,
+		`timeout 4: devices that stopped waiting for an outcome; history: upload records with outcome "unknown"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type file struct {
 	key       fileKey
 	commits   []int
 	conflicts []int
+	fences    []int // fence records, in file order
 	final     int // index in s.Finals, -1 when none
 }
 
@@ -71,6 +72,10 @@ func newIndex(s *history.Set) *index {
 		r.decisions = append(r.decisions, decision{history.KindConflict, i})
 		f := ix.file(c.User, c.Path)
 		f.conflicts = append(f.conflicts, i)
+	}
+	for i, fe := range s.Fences {
+		f := ix.file(fe.User, fe.Path)
+		f.fences = append(f.fences, i)
 	}
 	for i, c := range s.Rejects {
 		r := ix.rec(c.ID)

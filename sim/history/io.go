@@ -80,6 +80,7 @@ type Set struct {
 	Leftovers []Leftover
 	Copies    []Copy
 	Results   []Result
+	Fences    []Fence
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -165,6 +166,8 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Copies)
 	case KindResult:
 		return appendJSON(line, &s.Results)
+	case KindFence:
+		return appendJSON(line, &s.Fences)
 	default:
 		s.Unknown++
 		return nil

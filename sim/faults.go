@@ -88,7 +88,7 @@ type faultSet struct {
 	// lease names the file whose lock an upload holds (from the fence
 	// records); set when a fault acts on a handler's own lock.
 	lease func(id string) (fileKey, bool)
-	skip      []string // why spec i cannot run here ("" = it can)
+	skip  []string // why spec i cannot run here ("" = it can)
 
 	mu      sync.Mutex // guards everything below
 	rng     *rand.Rand

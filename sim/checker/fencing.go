@@ -60,4 +60,3 @@ func staleCommits(ix *index, f *file, c *collector) {
 		}
 	}
 }
-

@@ -23,7 +23,7 @@ type file struct {
 	commits   []int
 	conflicts []int
 	fences    []int // fence records, in file order
-	final     int // index in s.Finals, -1 when none
+	final     int   // index in s.Finals, -1 when none
 }
 
 // record gathers what the history says about one upload id, as indexes

@@ -242,14 +242,16 @@ type Scheduler struct {
 //	                  after taking the lock (after reading, for
 //	                  s3-conditional): longer than the lock TTL, the fence
 //	                  must refuse its commit
-//	redis-lock-expiry the handler's own lock expires at Step (as after a
-//	                  pause past its TTL, without the wait): a waiting
-//	                  upload takes the lock while this handler goes on
+//	redis-lock-expiry the handler stalls Latency at Step and its own lock
+//	                  expires at the start of the stall (a pause past the
+//	                  TTL, without waiting the TTL out): a waiting upload
+//	                  takes the lock while this handler is stalled
 //	redis-fence-rollback
 //	                  at Step, a failover to a replica that missed the
 //	                  latest writes: the handler's lock is gone and its
 //	                  file's fencing counter is one lower, so the next
-//	                  holder gets the same token
+//	                  holder gets the same token; the handler stalls
+//	                  Latency
 //	event-delay       S3 events come Latency later
 //	event-duplicate   S3 events are delivered twice
 //	event-reorder     S3 events are held back up to 1s, behind later ones

@@ -253,11 +253,13 @@ func (f *faultSet) step(ctx context.Context, id, step string) error {
 	}
 	// The handler's own lock goes before its pause, so a waiting upload
 	// takes the lock while this handler is still on its way.
-	if _, ok := f.fire(FaultRedisLockExpiry, at); ok {
+	if s, ok := f.fire(FaultRedisLockExpiry, at); ok {
 		f.loseOwnLock(ctx, id, false)
+		sleepCtx(ctx, s.Latency)
 	}
-	if _, ok := f.fire(FaultRedisFenceRollback, at); ok {
+	if s, ok := f.fire(FaultRedisFenceRollback, at); ok {
 		f.loseOwnLock(ctx, id, true)
+		sleepCtx(ctx, s.Latency)
 	}
 	pauseAt := func(s *scenarios.Fault) bool { return s.Step == step || s.Step == "" && step == f.pauseStep }
 	if s, ok := f.fire(FaultHandlerPause, pauseAt); ok {
@@ -601,8 +603,10 @@ func faultDetail(s *scenarios.Fault) string {
 		if s.Step != "" {
 			d += " step=" + s.Step
 		}
-	case FaultHandlerCrash, FaultRedisLockExpiry, FaultRedisFenceRollback:
+	case FaultHandlerCrash:
 		d += " step=" + s.Step
+	case FaultRedisLockExpiry, FaultRedisFenceRollback:
+		d += " step=" + s.Step + " latency=" + s.Latency.String()
 	case FaultRedisClockJump:
 		d += " jump=" + s.Jump.String()
 	}

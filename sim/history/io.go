@@ -198,6 +198,7 @@ func (s *Set) Merge(other *Set) {
 	s.Leftovers = append(s.Leftovers, other.Leftovers...)
 	s.Copies = append(s.Copies, other.Copies...)
 	s.Results = append(s.Results, other.Results...)
+	s.Fences = append(s.Fences, other.Fences...)
 	s.Unknown += other.Unknown
 }
 

@@ -25,6 +25,7 @@ const (
 	ScenarioAdversarialNoRetry   = "adversarial-noretry"
 	ScenarioAdversarialScheduler = "adversarial-scheduler"
 	ScenarioAdversarialBoundary  = "adversarial-boundary"
+	ScenarioAdversarialFailover  = "adversarial-failover"
 )
 
 // scriptEdit replaces Old by New in the source of the named script.
@@ -77,12 +78,20 @@ func schedulerMutant(name string, guards ...string) func() *Mutant {
 	}
 }
 
+// lateCopyMutant removes the late-copy repair (GuardLateCopyRepair). It is
+// not in the self-test yet: no shipped scenario makes a buried version the
+// file's last write on every run, so it would survive (the checker sees
+// the final objects only after the drain); coordinator's
+// TestHandler_LateCopyAfterLockLoss_FinalStaysHead covers the guard.
+var lateCopyMutant = guardMutant("no-late-copy-repair", coordinator.GuardLateCopyRepair)
+
 // guardCases are the guard mutants, each on the shipped scenario that
 // catches it.
 func guardCases() []SelfTestCase {
 	return []SelfTestCase{
 		{Name: RealName, Scenario: ScenarioAdversarial},
 		{Name: RealName, Scenario: ScenarioAdversarialNoRetry},
+		{Name: RealName, Scenario: ScenarioAdversarialFailover},
 		{Name: RealName, Scenario: ScenarioAdversarialScheduler},
 		{Name: RealName, Scenario: ScenarioAdversarialBoundary},
 		{Name: "release-any-holder", Scenario: ScenarioAdversarialNoRetry,
@@ -99,7 +108,7 @@ func guardCases() []SelfTestCase {
 			Breaks:   "fence check at commit: the commit script does not compare the fencing token; a holder whose lock expired commits after a newer token was issued",
 			CaughtBy: []string{checker.NameFencing},
 			mutant:   scriptMutant("unfenced-commit", scriptEdit{coordinator.ScriptCommit, "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end\n", ""})},
-		{Name: "no-base-recheck", Scenario: ScenarioAdversarial,
+		{Name: "no-base-recheck", Scenario: ScenarioAdversarialFailover,
 			Breaks:   "base re-check at commit: the commit script trusts the head read under the lock; after a failover that lost the last fence increment, two holders share a token and both commit on one base",
 			CaughtBy: []string{checker.NameOneWinner},
 			mutant:   scriptMutant("no-base-recheck", scriptEdit{coordinator.ScriptCommit, "if v ~= tonumber(ARGV[2]) then return 'moved' end\n", ""})},
@@ -107,10 +116,6 @@ func guardCases() []SelfTestCase {
 			Breaks:   "set-once result: the result script writes and publishes without NX; two deliveries of one upload whose lock expired both answer and push",
 			CaughtBy: []string{checker.NameIdempotence},
 			mutant:   scriptMutant("result-not-set-once", scriptEdit{coordinator.ScriptResult, "ARGV[1], 'NX', 'EX'", "ARGV[1], 'EX'"})},
-		{Name: "no-late-copy-repair", Scenario: ScenarioAdversarial,
-			Breaks:   "late-copy repair: a winner whose lock expired before its copy to the final key does not check and repair it, so its late copy buries a newer version",
-			CaughtBy: []string{checker.NameNoLostUpdate},
-			mutant:   guardMutant("no-late-copy-repair", coordinator.GuardLateCopyRepair)},
 		{Name: "no-path-validation", Scenario: ScenarioAdversarial,
 			Breaks:   "path validation: a staged upload with a path such as ../../x or /x is decided instead of rejected",
 			CaughtBy: []string{"uploads.error == 0"},

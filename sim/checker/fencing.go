@@ -6,6 +6,10 @@ import (
 	"sort"
 )
 
+// FaultFenceRollback is the fault kind (sim's redis-fence-rollback) that
+// makes fencing tokens repeat on purpose.
+const FaultFenceRollback = "redis-fence-rollback"
+
 // checkFencing: per file, commits ordered by version carry strictly
 // increasing fencing tokens; a stale holder's commit shows a token not
 // above its predecessor's. With fence records (tokens as issued), also: no
@@ -15,6 +19,14 @@ import (
 // write, so a fenced commit is never wrongly accused.
 func checkFencing(ix *index, o Options) Result {
 	c := newCollector(NameFencing, o)
+	for _, f := range ix.s.Faults {
+		if f.Kind == FaultFenceRollback {
+			// The run itself took fencing counters back (a failover that
+			// lost increments): tokens repeat by design, so their order
+			// says nothing about the coordinator.
+			return c.result("not judged: the run injected " + FaultFenceRollback)
+		}
+	}
 	for _, f := range ix.files {
 		cs := commitChain(ix, f)
 		for i := 1; i < len(cs); i++ {

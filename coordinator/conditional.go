@@ -160,7 +160,7 @@ func (c *Coordinator) conditionalPut(ctx context.Context, u Upload, h finalHead)
 // reports the decision to the observer when this call recorded it.
 func (c *Coordinator) recordCommit(ctx context.Context, user, p, upload string, version int64, sha string) error {
 	at := c.cfg.Now()
-	n, err := commitOnceScript.Run(ctx, c.rdb, []string{c.commitKey(user, upload)}, commitRecord(version, at), c.resultTTLSeconds()).Int()
+	n, err := c.scripts.commitOnce.Run(ctx, c.rdb, []string{c.commitKey(user, upload)}, commitRecord(version, at), c.resultTTLSeconds()).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("record commit %s: %w", upload, err)
 	}

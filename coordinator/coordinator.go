@@ -50,18 +50,64 @@ type Observer interface {
 	Decided(d Decision)
 }
 
+// FenceObserver is an optional capability of an Observer: it learns each
+// fencing token the moment the lock script has issued it, so a history can
+// show a commit made under a token that was no longer the latest.
+type FenceObserver interface {
+	Fenced(f FenceIssued)
+}
+
+// FenceIssued is one fencing token as issued with a lock.
+type FenceIssued struct {
+	User, Path, UploadID string
+	Fence                int64
+	// At is read after the lock script returned, so it is no earlier
+	// than the token's issue; a commit refused by this token's issue has
+	// its own time before its commit script ran, hence before At.
+	At time.Time
+}
+
 // Decision is a durable server decision about one upload.
 type Decision struct {
 	Result
 	Fence int64 // the fencing token of the commit (redis-lock strategy)
 }
 
-// Hooks let a harness inject faults between steps without touching the
-// production path; nil in production.
+// Guards of the redis-lock strategy that live in Go (the others live in
+// the Redis scripts; see ScriptLock and the names beside it). Hooks.Disabled
+// names them.
+const (
+	// GuardLateCopyRepair: after its copy to the final key, a winner that
+	// no longer holds its lock takes it again and repairs the final object
+	// from the head's immutable version (settle, ensureFinal).
+	GuardLateCopyRepair = "late-copy-repair"
+	// GuardPathValidation: a staged upload whose path is not a clean
+	// relative path is rejected (ValidatePath).
+	GuardPathValidation = "path-validation"
+	// GuardStagedKept: the staged object stays until the winner's copies
+	// (its version and the final object) exist, so a retry after a crash
+	// can still make them.
+	GuardStagedKept = "staged-kept"
+)
+
+// Guards lists the Go-side guard names.
+var Guards = []string{GuardLateCopyRepair, GuardPathValidation, GuardStagedKept}
+
+// Hooks let a harness reach inside the handler without a second code path:
+// inject faults between steps, and build deliberately broken variants of
+// the real coordinator for its self-test. Every field is nil in
+// production, and nil keeps the behaviour as built.
 type Hooks struct {
 	// Step runs between two handler steps; an error aborts the invocation
 	// as a crash would (the event is retried).
 	Step func(ctx context.Context, uploadID, step string) error
+	// Script, when set, is called once per Redis script (ScriptLock, ...)
+	// when the coordinator is built and returns the Lua source to use
+	// instead of src (return src to keep it).
+	Script func(name, src string) string
+	// Disabled, when set, reports the Go-side guards (GuardLateCopyRepair,
+	// ...) to skip.
+	Disabled func(guard string) bool
 }
 
 // Config configures a Coordinator.
@@ -96,6 +142,8 @@ type Coordinator struct {
 	cfg Config
 	s3  ObjectStore
 	rdb redis.UniversalClient
+	// scripts are the Redis scripts (Hooks.Script may have replaced one).
+	scripts scripts
 }
 
 // ErrConfig is wrapped by configuration errors.
@@ -131,7 +179,7 @@ func New(cfg Config, store ObjectStore, rdb redis.UniversalClient) (*Coordinator
 	if cfg.ResultTTL < time.Second {
 		return nil, fmt.Errorf("%w: result TTL %s is under a second", ErrConfig, cfg.ResultTTL)
 	}
-	return &Coordinator{cfg: cfg, s3: store, rdb: rdb}, nil
+	return &Coordinator{cfg: cfg, s3: store, rdb: rdb, scripts: newScripts(cfg.Hooks)}, nil
 }
 
 // resultTTLSeconds is ResultTTL as a Redis EX argument.
@@ -217,6 +265,19 @@ func (c *Coordinator) step(ctx context.Context, id, name string) error {
 		return nil
 	}
 	return c.cfg.Hooks.Step(ctx, id, name)
+}
+
+// guarded reports whether the named Go-side guard is in force (always, in
+// production).
+func (c *Coordinator) guarded(guard string) bool {
+	h := c.cfg.Hooks
+	return h == nil || h.Disabled == nil || !h.Disabled(guard)
+}
+
+func (c *Coordinator) observeFence(u Upload, fence int64) {
+	if o, ok := c.cfg.Observer.(FenceObserver); ok {
+		o.Fenced(FenceIssued{User: u.User, Path: u.Path, UploadID: u.ID, Fence: fence, At: c.cfg.Now()})
+	}
 }
 
 func (c *Coordinator) observe(d Decision) {

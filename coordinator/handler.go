@@ -125,7 +125,7 @@ func (c *Coordinator) readStaged(ctx context.Context, user, id string) (u Upload
 		meta, u.Size, body = out.Metadata, aws.ToInt64(out.ContentLength), out.Body
 		defer body.Close()
 	}
-	parsed, perr := ParseMetadata(user, id, meta)
+	parsed, perr := parseMetadata(user, id, meta, c.guarded(GuardPathValidation))
 	parsed.Size = u.Size
 	if perr != nil {
 		return parsed, perr, nil
@@ -185,7 +185,7 @@ func (c *Coordinator) writeResult(ctx context.Context, res Result, token string,
 	if err != nil {
 		return false, fmt.Errorf("encode result: %w", err)
 	}
-	n, err := resultScript.Run(ctx, c.rdb,
+	n, err := c.scripts.result.Run(ctx, c.rdb,
 		[]string{c.resultKey(res.User, res.ID), c.lockKey(res.User, res.Path)},
 		doc, token, c.resultTTLSeconds(), c.PushChannel(res.User)).Int()
 	if err != nil {
@@ -242,7 +242,7 @@ func finalMeta(u Upload, version int64) map[string]string {
 // and copies the staged bytes there.
 func (c *Coordinator) conflictCopy(ctx context.Context, u Upload) (string, error) {
 	full, ext := conflictParts(u.Path, u.Device, c.cfg.Now().UTC().Format("2006-01-02"))
-	name, err := copyNameScript.Run(ctx, c.rdb,
+	name, err := c.scripts.copyName.Run(ctx, c.rdb,
 		[]string{c.copyKey(u.User, u.ID), c.copiesKey(u.User)}, full, ext, c.resultTTLSeconds()).Text()
 	if err != nil {
 		return "", fmt.Errorf("reserve conflicted copy name: %w", err)

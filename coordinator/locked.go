@@ -33,7 +33,12 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 		// A crash leaves the lock to expire; any other failure frees it so
 		// the retry need not wait out the TTL.
 		if err != nil && !errors.Is(err, ErrCrash) {
-			_ = releaseScript.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey(u.User, u.Path)}, l.token).Err()
+			_ = c.scripts.release.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey(u.User, u.Path)}, l.token).Err()
+		}
+		// The staged object outlives a failed invocation: the retry needs
+		// it to make the winner's copies (GuardStagedKept).
+		if err != nil && !c.guarded(GuardStagedKept) {
+			_ = c.deleteStaged(context.WithoutCancel(ctx), u)
 		}
 	}()
 	if err := c.step(ctx, u.ID, StepAfterLock); err != nil {
@@ -104,7 +109,7 @@ func (c *Coordinator) acquire(ctx context.Context, u Upload) (l lease, done bool
 	wait := time.Millisecond
 	for {
 		l.at = c.cfg.Now()
-		vals, err := lockScript.Run(ctx, c.rdb, keys, l.token, ttl).Slice()
+		vals, err := c.scripts.lock.Run(ctx, c.rdb, keys, l.token, ttl).Slice()
 		if err != nil {
 			return l, false, fmt.Errorf("take lock %s: %w", keys[0], err)
 		}
@@ -116,6 +121,7 @@ func (c *Coordinator) acquire(ctx context.Context, u Upload) (l lease, done bool
 			l.head, _ = strconv.ParseInt(fmt.Sprint(vals[2]), 10, 64)
 			l.headID, _ = vals[3].(string)
 			l.committed, _ = vals[4].(string)
+			c.observeFence(u, l.fence)
 			return l, false, nil
 		}
 		pttl, _ := vals[1].(int64)
@@ -137,7 +143,7 @@ func (c *Coordinator) acquire(ctx context.Context, u Upload) (l lease, done bool
 func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result) error {
 	at := c.cfg.Now()
 	version := l.head + 1
-	r, err := commitScript.Run(ctx, c.rdb,
+	r, err := c.scripts.commit.Run(ctx, c.rdb,
 		[]string{c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path), c.commitKey(u.User, u.ID)},
 		l.fence, u.Base, version, u.ID, u.SHA256, commitRecord(version, at), c.resultTTLSeconds()).Text()
 	if err != nil {
@@ -160,6 +166,9 @@ func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result
 // head's immutable version. Every writer settles after its own copy, so the
 // last copy to land is always followed by a check.
 func (c *Coordinator) settle(ctx context.Context, u Upload, l lease) error {
+	if !c.guarded(GuardLateCopyRepair) {
+		return nil
+	}
 	holder, err := c.rdb.Get(ctx, c.lockKey(u.User, u.Path)).Result()
 	if err == nil && holder == l.token {
 		return nil
@@ -169,7 +178,7 @@ func (c *Coordinator) settle(ctx context.Context, u Upload, l lease) error {
 		return fmt.Errorf("settle %s: %w", u.ID, err)
 	}
 	defer func() {
-		_ = releaseScript.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey(u.User, u.Path)}, l2.token).Err()
+		_ = c.scripts.release.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey(u.User, u.Path)}, l2.token).Err()
 	}()
 	return c.ensureFinal(ctx, u, l2.head)
 }

@@ -2,14 +2,63 @@ package coordinator
 
 import "github.com/redis/go-redis/v9"
 
-// lockScript takes the per-file lock and the fencing token in one round
+// Script names, for Hooks.Script and ScriptSource. Every guard of the
+// redis-lock strategy that lives in Redis is in one of these scripts:
+//
+//   - ScriptLock: exclusive acquire (SET NX) and the fencing token (INCR);
+//   - ScriptCommit: the fence check ('stale') and the base re-check
+//     ('moved') at commit;
+//   - ScriptResult: the set-once result (SET NX) and the holder check of
+//     the release that comes with it (compare-and-delete);
+//   - ScriptRelease: the holder check on release (compare-and-delete).
+const (
+	ScriptLock       = "lock"
+	ScriptCommit     = "commit"
+	ScriptResult     = "result"
+	ScriptRelease    = "release"
+	ScriptCopyName   = "copy-name"
+	ScriptCommitOnce = "commit-once"
+)
+
+// scriptSources maps each script name to its Lua source.
+var scriptSources = map[string]string{
+	ScriptLock: srcLock, ScriptCommit: srcCommit, ScriptResult: srcResult,
+	ScriptRelease: srcRelease, ScriptCopyName: srcCopyName, ScriptCommitOnce: srcCommitOnce,
+}
+
+// ScriptSource returns the Lua source of the named script as built into
+// the coordinator, so a harness can derive a variant of it (Hooks.Script).
+func ScriptSource(name string) (string, bool) {
+	src, ok := scriptSources[name]
+	return src, ok
+}
+
+// scripts are one coordinator's Redis scripts: the built-in sources,
+// unless Hooks.Script replaced one.
+type scripts struct {
+	lock, commit, result, release, copyName, commitOnce *redis.Script
+}
+
+func newScripts(h *Hooks) scripts {
+	mk := func(name string) *redis.Script {
+		src := scriptSources[name]
+		if h != nil && h.Script != nil {
+			src = h.Script(name, src)
+		}
+		return redis.NewScript(src)
+	}
+	return scripts{lock: mk(ScriptLock), commit: mk(ScriptCommit), result: mk(ScriptResult),
+		release: mk(ScriptRelease), copyName: mk(ScriptCopyName), commitOnce: mk(ScriptCommitOnce)}
+}
+
+// srcLock takes the per-file lock and the fencing token in one round
 // trip, and reports what a retry needs to know.
 //
 //	KEYS: lock, fence, head, result, commit    ARGV: token, ttl-ms
 //	-> {"done"}                      a result exists: a duplicate event
 //	-> {"busy", pttl}                another holder
 //	-> {"ok", fence, headVersion, headUpload, committedVersion|""}
-var lockScript = redis.NewScript(`
+const srcLock = `
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'done'} end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {'busy', redis.call('PTTL', KEYS[1])}
@@ -18,9 +67,9 @@ local f = redis.call('INCR', KEYS[2])
 local h = redis.call('HMGET', KEYS[3], 'v', 'id')
 local cv = redis.call('GET', KEYS[5])
 return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
-`)
+`
 
-// commitScript makes the winner the head, fenced: it refuses unless the
+// srcCommit makes the winner the head, fenced: it refuses unless the
 // fencing counter still holds the caller's token and the head is still the
 // base the decision was made on. The commit record keeps the fence, so the
 // whole decision can be read back after the committer died; it expires
@@ -29,39 +78,39 @@ return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
 //
 //	KEYS: fence, head, commit    ARGV: fence, base, version, upload, sha256, commit-record, ttl-seconds
 //	-> "ok" | "stale" | "moved"
-var commitScript = redis.NewScript(`
+const srcCommit = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end
 local v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
 if v ~= tonumber(ARGV[2]) then return 'moved' end
 redis.call('HSET', KEYS[2], 'v', ARGV[3], 'id', ARGV[4], 'sha', ARGV[5])
 redis.call('SET', KEYS[3], ARGV[6] .. '|' .. ARGV[1], 'EX', ARGV[7])
 return 'ok'
-`)
+`
 
-// resultScript writes the immutable result, publishes it once, and
+// srcResult writes the immutable result, publishes it once, and
 // releases the lock if the caller still holds it.
 //
 //	KEYS: result, lock    ARGV: result-json, token|"", ttl-seconds, channel
 //	-> 1 when the result is new, 0 when it existed
-var resultScript = redis.NewScript(`
+const srcResult = `
 local new = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
 if new then redis.call('PUBLISH', ARGV[4], ARGV[1]) end
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 if new then return 1 end
 return 0
-`)
+`
 
-// releaseScript is compare-and-delete: only the holder frees a lock.
-var releaseScript = redis.NewScript(`
+// srcRelease is compare-and-delete: only the holder frees a lock.
+const srcRelease = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`)
+`
 
-// copyNameScript reserves a conflicted-copy name for an upload, once:
+// srcCopyName reserves a conflicted-copy name for an upload, once:
 // a retry gets the name reserved before.
 //
 //	KEYS: copyof, copies    ARGV: prefix, suffix, ttl-seconds
-var copyNameScript = redis.NewScript(`
+const srcCopyName = `
 local old = redis.call('GET', KEYS[1])
 if old then return old end
 for n = 1, 100000 do
@@ -73,12 +122,12 @@ for n = 1, 100000 do
   end
 end
 return redis.error_reply('no free conflicted-copy name')
-`)
+`
 
-// commitOnceScript records a commit discovered in S3 (s3-conditional
+// srcCommitOnce records a commit discovered in S3 (s3-conditional
 // strategy) once; it expires with the result.
 // KEYS: commit  ARGV: record, ttl-seconds  -> 1 when new.
-var commitOnceScript = redis.NewScript(`
+const srcCommitOnce = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
 return 0
-`)
+`

@@ -234,6 +234,11 @@ func (r *Results) Metric(name string) (float64, bool) {
 		return sch(func(s *Scheduler) float64 { return float64(s.Duplicates) })
 	case "scheduler.events":
 		return sch(func(s *Scheduler) float64 { return float64(s.Events) })
+	case "delivery.failures":
+		if r.Harness == nil {
+			return 0, false
+		}
+		return float64(r.Harness.Delivery.Failures), u.Total > 0
 	case "cost.per_1000_uploads":
 		if r.Cost == nil {
 			return 0, false

@@ -56,6 +56,7 @@ var GateMetrics = map[string]string{
 	"scheduler.duplicates":          "events run more than once",
 	"scheduler.events":              "events scheduled",
 	"cost.per_1000_uploads":         "estimated AWS cost per 1000 uploads, USD",
+	"delivery.failures":             "handler invocations that failed (retried or not)",
 }
 
 // isTimeMetric reports whether a metric is in seconds (a gate on it may use

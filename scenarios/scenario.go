@@ -218,6 +218,9 @@ type Scheduler struct {
 	Store string `yaml:"store"`
 	// Events caps the number of events (0 = no cap).
 	Events int64 `yaml:"events"`
+	// DueAlign rounds each due time up to a multiple of it (0 = none):
+	// events due on minute boundaries, as "at 09:00" reminders are.
+	DueAlign time.Duration `yaml:"due_align"`
 }
 
 // Fault is a fault injected during [Start, End), relative to the run's
@@ -240,9 +243,20 @@ type Scheduler struct {
 //	                  (locks) expire early
 //	handler-crash     the handler stops at Step (ErrCrash) and the event is
 //	                  retried as Lambda would
-//	handler-pause     the handler sleeps Latency right after taking the lock
-//	                  (after reading, for s3-conditional): longer than the
-//	                  lock TTL, the fence must refuse its commit
+//	handler-pause     the handler sleeps Latency at Step, by default right
+//	                  after taking the lock (after reading, for
+//	                  s3-conditional): longer than the lock TTL, the fence
+//	                  must refuse its commit
+//	redis-lock-expiry the handler stalls Latency at Step and its own lock
+//	                  expires at the start of the stall (a pause past the
+//	                  TTL, without waiting the TTL out): a waiting upload
+//	                  takes the lock while this handler is stalled
+//	redis-fence-rollback
+//	                  at Step, a failover to a replica that missed the
+//	                  latest writes: the handler's lock is gone and its
+//	                  file's fencing counter is one lower, so the next
+//	                  holder gets the same token; the handler stalls
+//	                  Latency
 //	event-delay       S3 events come Latency later
 //	event-duplicate   S3 events are delivered twice
 //	event-reorder     S3 events are held back up to 1s, behind later ones

@@ -130,6 +130,7 @@ func (v *validator) scheduler(s *Scheduler) {
 	v.check(s.Staleness >= 0 && s.Staleness <= time.Hour, p+"staleness", "must be in [0, 1h]", s.Staleness)
 	v.check(s.HandlerTimePerEvent >= 0 && s.HandlerTimePerEvent <= time.Minute, p+"handler_time_per_event", "must be in [0, 1m]", s.HandlerTimePerEvent)
 	v.oneOf(p+"store", s.Store, "memory", "redis")
+	v.check(s.DueAlign >= 0 && s.DueAlign <= 24*time.Hour, p+"due_align", "must be in [0, 24h]", s.DueAlign)
 	v.check(s.Events >= 0 && s.Events <= maxCount, p+"events", fmt.Sprintf("must be in [0, %d]", maxCount), s.Events)
 	if planned := s.Days * 24 * s.NewUsersPerHour * float64(s.EventsPerUser); s.Events == 0 && planned > maxSchedulerEvents {
 		v.errorf(p+"days", "plans about %.3g events, more than %d: lower days or new_users_per_hour, or cap scheduler.events", planned, maxSchedulerEvents)
@@ -142,20 +143,22 @@ var FaultKinds = map[string]struct {
 	Desc   string
 	Fields []string
 }{
-	"s3-error":         {"S3 calls fail with HTTP status code (0 = 503) with probability", []string{"probability", "code"}},
-	"s3-latency":       {"S3 calls take latency longer with probability", []string{"probability", "latency"}},
-	"redis-latency":    {"Redis commands take latency longer with probability", []string{"probability", "latency"}},
-	"redis-outage":     {"Redis is down for the whole window", nil},
-	"redis-lock-loss":  {"a held lock is lost (as on failover) with probability", []string{"probability"}},
-	"redis-clock-jump": {"Redis's clock jumps by jump at start (TTLs expire early)", []string{"jump"}},
-	"handler-crash":    {"the handler crashes at step with probability; the event is retried", []string{"probability", "step"}},
-	"handler-pause":    {"the handler pauses for latency (GC, freeze) with probability", []string{"probability", "latency"}},
-	"event-delay":      {"S3 events are delayed by latency more with probability", []string{"probability", "latency"}},
-	"event-duplicate":  {"S3 events are delivered twice with probability", []string{"probability"}},
-	"event-reorder":    {"S3 events are held back behind later ones with probability", []string{"probability"}},
-	"event-drop":       {"S3 events are lost with probability (detected by the checker)", []string{"probability"}},
-	"push-outage":      {"push notifications are not delivered in the window", nil},
-	"hostile-upload":   {"devices upload hostile input (bad paths, metadata, user or SHA-256) with probability; each must be rejected", []string{"probability"}},
+	"s3-error":             {"S3 calls fail with HTTP status code (0 = 503) with probability", []string{"probability", "code"}},
+	"s3-latency":           {"S3 calls take latency longer with probability", []string{"probability", "latency"}},
+	"redis-latency":        {"Redis commands take latency longer with probability", []string{"probability", "latency"}},
+	"redis-outage":         {"Redis is down for the whole window", nil},
+	"redis-lock-loss":      {"a held lock is lost (as on failover) with probability", []string{"probability"}},
+	"redis-clock-jump":     {"Redis's clock jumps by jump at start (TTLs expire early)", []string{"jump"}},
+	"handler-crash":        {"the handler crashes at step with probability; the event is retried", []string{"probability", "step"}},
+	"handler-pause":        {"the handler pauses for latency (GC, freeze) with probability, at step (default right after the lock)", []string{"probability", "latency", "step"}},
+	"redis-lock-expiry":    {"the handler stalls for latency at step with probability and its own lock expires meanwhile (a waiting upload can take it)", []string{"probability", "step", "latency"}},
+	"redis-fence-rollback": {"at step, a failover loses the handler's lock and the last fence increment of its file, with probability; the handler stalls for latency", []string{"probability", "step", "latency"}},
+	"event-delay":          {"S3 events are delayed by latency more with probability", []string{"probability", "latency"}},
+	"event-duplicate":      {"S3 events are delivered twice with probability", []string{"probability"}},
+	"event-reorder":        {"S3 events are held back behind later ones with probability", []string{"probability"}},
+	"event-drop":           {"S3 events are lost with probability (detected by the checker)", []string{"probability"}},
+	"push-outage":          {"push notifications are not delivered in the window", nil},
+	"hostile-upload":       {"devices upload hostile input (bad paths, metadata, user or SHA-256) with probability; each must be rejected", []string{"probability"}},
 }
 
 // CrashSteps are the handler-crash steps: coordinator.Steps, in the order a
@@ -187,8 +190,12 @@ func (v *validator) faults(fs []Fault) {
 			v.check(f.Latency > 0 && f.Latency <= time.Hour, p+".latency", "must be in (0, 1h]", f.Latency)
 		}
 		switch f.Kind {
-		case "handler-crash":
+		case "handler-crash", "redis-lock-expiry", "redis-fence-rollback":
 			v.oneOf(p+".step", f.Step, CrashSteps...)
+		case "handler-pause":
+			if f.Step != "" {
+				v.oneOf(p+".step", f.Step, CrashSteps...)
+			}
 		case "redis-clock-jump":
 			v.check(f.Jump != 0, p+".jump", "must not be 0", f.Jump)
 		case "s3-error":

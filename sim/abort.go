@@ -23,6 +23,7 @@ var liveMetrics = map[string]func(Progress) float64{
 	"uploads.error":     func(p Progress) float64 { return float64(p.Errors - p.Unknown) },
 	"uploads.unknown":   func(p Progress) float64 { return float64(p.Unknown) },
 	"latency.max":       func(p Progress) float64 { return p.LatencyMax.Seconds() },
+	"delivery.failures": func(p Progress) float64 { return float64(p.DeliveryFailures) },
 }
 
 // LiveGate reports whether a gate can be judged during a run (see

@@ -39,6 +39,10 @@ const (
 	FaultEventDrop      = "event-drop"
 	FaultPushOutage     = "push-outage"
 	FaultHostileUpload  = "hostile-upload"
+	// FaultRedisLockExpiry and FaultRedisFenceRollback act on one
+	// handler's own lock at a step (see scenarios.Fault).
+	FaultRedisLockExpiry    = "redis-lock-expiry"
+	FaultRedisFenceRollback = "redis-fence-rollback"
 )
 
 // Reconciler settings of a run with faults: a sweep every second handles
@@ -81,7 +85,10 @@ type faultSet struct {
 	env       *Env
 	coord     *coordinator.Coordinator
 	pauseStep string
-	skip      []string // why spec i cannot run here ("" = it can)
+	// lease names the file whose lock an upload holds (from the fence
+	// records); set when a fault acts on a handler's own lock.
+	lease func(id string) (fileKey, bool)
+	skip  []string // why spec i cannot run here ("" = it can)
 
 	mu      sync.Mutex // guards everything below
 	rng     *rand.Rand
@@ -240,13 +247,23 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // than the lock TTL, and failovers that lose every lock while this handler
 // holds one.
 func (f *faultSet) step(ctx context.Context, id, step string) error {
-	if _, ok := f.fire(FaultHandlerCrash, func(s *scenarios.Fault) bool { return s.Step == step }); ok {
+	at := func(s *scenarios.Fault) bool { return s.Step == step }
+	if _, ok := f.fire(FaultHandlerCrash, at); ok {
 		return coordinator.ErrCrash
 	}
-	if step == f.pauseStep {
-		if s, ok := f.fire(FaultHandlerPause, nil); ok {
-			sleepCtx(ctx, s.Latency)
-		}
+	// The handler's own lock goes before its pause, so a waiting upload
+	// takes the lock while this handler is still on its way.
+	if s, ok := f.fire(FaultRedisLockExpiry, at); ok {
+		f.loseOwnLock(ctx, id, false)
+		sleepCtx(ctx, s.Latency)
+	}
+	if s, ok := f.fire(FaultRedisFenceRollback, at); ok {
+		f.loseOwnLock(ctx, id, true)
+		sleepCtx(ctx, s.Latency)
+	}
+	pauseAt := func(s *scenarios.Fault) bool { return s.Step == step || s.Step == "" && step == f.pauseStep }
+	if s, ok := f.fire(FaultHandlerPause, pauseAt); ok {
+		sleepCtx(ctx, s.Latency)
 	}
 	if step == coordinator.StepAfterLock {
 		if _, ok := f.fire(FaultRedisLockLoss, nil); ok {
@@ -254,6 +271,28 @@ func (f *faultSet) step(ctx context.Context, id, step string) error {
 		}
 	}
 	return nil
+}
+
+// loseOwnLock deletes the lock of the file upload id holds (its TTL ran
+// out early); rollback also takes the file's fencing counter one back, as a
+// failover to a replica that missed the holder's increment would, so the
+// next holder is issued the same token. Both in one transaction, so no
+// acquire falls between them.
+func (f *faultSet) loseOwnLock(ctx context.Context, id string, rollback bool) {
+	fk, ok := f.lease(id)
+	if !ok {
+		return
+	}
+	k := f.coord.KeysFor(fk.user, fk.path, id)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, _ = f.env.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, k.Lock)
+		if rollback {
+			p.Decr(ctx, k.Fence)
+		}
+		return nil
+	})
 }
 
 // loseLocks deletes every lock of the run, as a failover to a replica that
@@ -438,15 +477,21 @@ func (f *faultSet) off(i int) {
 
 // faultHooks composes the coordinator hooks of a mutant (may be nil) with
 // the faults'.
+// A mutant's Script and Disabled hooks are kept.
 func faultHooks(prev *coordinator.Hooks, f *faultSet) *coordinator.Hooks {
-	return &coordinator.Hooks{Step: func(ctx context.Context, id, step string) error {
+	h := &coordinator.Hooks{}
+	if prev != nil {
+		*h = *prev
+	}
+	h.Step = func(ctx context.Context, id, step string) error {
 		if prev != nil && prev.Step != nil {
 			if err := prev.Step(ctx, id, step); err != nil {
 				return err
 			}
 		}
 		return f.step(ctx, id, step)
-	}}
+	}
+	return h
 }
 
 // startReconciler sweeps the staging area every reconcileEvery for objects
@@ -555,8 +600,13 @@ func faultDetail(s *scenarios.Fault) string {
 		d += fmt.Sprintf(" code=%d", s.Code)
 	case FaultS3Latency, FaultRedisLatency, FaultHandlerPause, FaultEventDelay:
 		d += " latency=" + s.Latency.String()
+		if s.Step != "" {
+			d += " step=" + s.Step
+		}
 	case FaultHandlerCrash:
 		d += " step=" + s.Step
+	case FaultRedisLockExpiry, FaultRedisFenceRollback:
+		d += " step=" + s.Step + " latency=" + s.Latency.String()
 	case FaultRedisClockJump:
 		d += " jump=" + s.Jump.String()
 	}

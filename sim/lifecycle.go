@@ -83,6 +83,12 @@ func (r *runner) start(ctx context.Context) error {
 		cfg.Hooks = m.Hooks
 	}
 	if faults != nil {
+		if faults.has(FaultRedisLockExpiry, FaultRedisFenceRollback) {
+			r.obs.mu.Lock()
+			r.obs.leases = map[string]fileKey{}
+			r.obs.mu.Unlock()
+		}
+		faults.lease = r.obs.leaseOf
 		cfg.Hooks = faultHooks(cfg.Hooks, faults)
 		if faults.has(FaultRedisLatency) {
 			env.Redis.AddHook(redisHook{faults})
@@ -244,6 +250,28 @@ type observer struct {
 	mu        sync.Mutex // guards below
 	files     map[fileKey]struct{}
 	decisions map[string]int64
+	// leases names the file of each upload that took a lock, for faults
+	// that act on a handler's own lock (redis-lock-expiry); only kept when
+	// such a fault is configured.
+	leases map[string]fileKey
+}
+
+// Fenced records a fencing token as issued (coordinator.FenceObserver).
+func (o *observer) Fenced(f coordinator.FenceIssued) {
+	_ = o.hist.Write(history.Fence{T: history.KindFence, User: f.User, Path: f.Path, Fence: f.Fence, ID: f.UploadID, At: f.At})
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.leases != nil {
+		o.leases[f.UploadID] = fileKey{f.User, f.Path}
+	}
+}
+
+// leaseOf returns the file whose lock upload id took last.
+func (o *observer) leaseOf(id string) (fileKey, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	k, ok := o.leases[id]
+	return k, ok
 }
 
 func (o *observer) Decided(d coordinator.Decision) {
@@ -264,6 +292,9 @@ func (o *observer) Decided(d coordinator.Decision) {
 		o.decisions = map[string]int64{}
 	}
 	o.decisions[d.State]++
+	if d.State != coordinator.StateCommitted {
+		delete(o.leases, d.ID) // decided for good; a commit may still copy
+	}
 	if d.State == coordinator.StateRejected {
 		return
 	}

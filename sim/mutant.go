@@ -14,7 +14,7 @@ import (
 // Mutant breaks the system under test on purpose, to prove that the gates
 // catch it (simrun selftest). Mutants live in the harness: a scenario file
 // cannot select one, and they never change the coordinator's code paths
-// beyond its documented Hooks.
+// beyond its documented Hooks (coordinator.Hooks, scheduler.Hooks).
 type Mutant struct {
 	Name string
 	// Hooks are installed into the coordinator.
@@ -24,7 +24,11 @@ type Mutant struct {
 	// IgnorePush makes devices ignore pushes and always poll.
 	IgnorePush bool
 	// Scheduler breaks the self-rescheduling scheduler (schedsim.Config).
-	Scheduler scheduler.Mutant
+	Scheduler *scheduler.Hooks
+
+	// err says why the mutant could not be built (a script edit that no
+	// longer applies to the coordinator's source); Run reports it.
+	err error
 }
 
 // durationSampler draws durations from a scenario distribution (seconds).

@@ -61,7 +61,7 @@ func SelfTestCases() []SelfTestCase {
 	naiveMutant := func(name string, n naive) func() *Mutant {
 		return func() *Mutant { return &Mutant{Name: name, WrapHandler: n.wrap} }
 	}
-	return []SelfTestCase{
+	return append([]SelfTestCase{
 		{Name: RealName, Scenario: ScenarioRace},
 		{Name: RealName, Scenario: ScenarioRetry},
 		{Name: RealName, Scenario: ScenarioPush},
@@ -93,18 +93,16 @@ func SelfTestCases() []SelfTestCase {
 		{Name: "scheduler-early", Scenario: ScenarioScheduler,
 			Breaks:   "never early: re-arms the rule to the minute that contains the earliest event",
 			CaughtBy: []string{checker.NameScheduler, "scheduler.early == 0"},
-			mutant:   func() *Mutant { return &Mutant{Name: "scheduler-early", Scheduler: scheduler.MutantEarly} }},
+			mutant:   schedulerMutant("scheduler-early", scheduler.GuardRoundUp, scheduler.GuardCutoff)},
 		{Name: "scheduler-loses-inserts", Scenario: ScenarioScheduler,
 			Breaks:   "exactly once: events inserted while the handler runs are not armed for and never run",
 			CaughtBy: []string{checker.NameScheduler, "scheduler.missed == 0"},
-			mutant: func() *Mutant {
-				return &Mutant{Name: "scheduler-loses-inserts", Scheduler: scheduler.MutantLoseInserts}
-			}},
+			mutant:   schedulerMutant("scheduler-loses-inserts", scheduler.GuardRegister)},
 		{Name: "ignore-push", Scenario: ScenarioPush,
 			Breaks:   "push first: devices ignore pushes and always poll",
 			CaughtBy: []string{"polls.zero_share >= 0.5", "polls.mean <= 0.5"},
 			mutant:   func() *Mutant { return &Mutant{Name: "ignore-push", IgnorePush: true} }},
-	}
+	}, guardCases()...)
 }
 
 // selfTestScenario is a built-in self-test scenario and the harness-side
@@ -207,11 +205,16 @@ gates:
 `, storeLatency: time.Second},
 }
 
-// SelfTestScenario parses a built-in self-test scenario.
+// SelfTestScenario parses a built-in self-test scenario, or a shipped
+// scenario file (the guard mutants' scenarios/adversarial*.yaml).
 func SelfTestScenario(name string) (*scenarios.Scenario, error) {
 	s, ok := selfTestScenarios[name]
 	if !ok {
-		return nil, fmt.Errorf("self-test scenario %q: %w", name, os.ErrNotExist)
+		data, ok := scenarios.Builtin(name)
+		if !ok {
+			return nil, fmt.Errorf("self-test scenario %q: %w", name, os.ErrNotExist)
+		}
+		return scenarios.Parse(name+".yaml", data)
 	}
 	return scenarios.Parse(name+".yaml", []byte(s.yaml))
 }
@@ -233,13 +236,22 @@ func (c SelfTestCase) Run(ctx context.Context, outDir string) (*SelfTestRun, err
 	if err != nil {
 		return nil, err
 	}
-	spec := selfTestScenarios[c.Scenario]
+	return c.RunOn(ctx, sc, outDir)
+}
+
+// RunOn runs the case's system (real or mutant) on sc with its seed, with
+// the harness-side faults of a built-in self-test scenario of that name
+// (the kill matrix runs every mutant over scenario files this way).
+func (c SelfTestCase) RunOn(ctx context.Context, sc *scenarios.Scenario, outDir string) (*SelfTestRun, error) {
+	spec := selfTestScenarios[sc.Name]
 	run := &SelfTestRun{Case: c, Scenario: sc}
 	start := time.Now()
 	defer func() { run.Elapsed = time.Since(start) }()
 	var m *Mutant
 	if c.mutant != nil {
-		m = c.mutant()
+		if m = c.mutant(); m.err != nil {
+			return nil, fmt.Errorf("build mutant %s: %w", c.Name, m.err)
+		}
 	}
 	if sc.Scheduler != nil {
 		cfg, err := SchedConfig(sc.Scheduler, sc.Seed)
@@ -248,7 +260,7 @@ func (c SelfTestCase) Run(ctx context.Context, outDir string) (*SelfTestRun, err
 		}
 		cfg.StoreLatency = spec.storeLatency
 		if m != nil {
-			cfg.Mutant = m.Scheduler
+			cfg.Hooks = m.Scheduler
 		}
 		run.Scheduler, err = runSchedulerConfig(ctx, cfg, outDir)
 		return run, err
@@ -257,11 +269,34 @@ func (c SelfTestCase) Run(ctx context.Context, outDir string) (*SelfTestRun, err
 		if m == nil {
 			m = &Mutant{Name: RealName}
 		}
+		if m.Hooks != nil {
+			hooks.Script, hooks.Disabled = m.Hooks.Script, m.Hooks.Disabled
+		}
 		m.Hooks = hooks
 	}
+	var err error
 	run.Upload, err = Run(ctx, Options{Scenario: sc, Seed: sc.Seed, OutDir: outDir, Mutant: m,
 		CheckTimeout: 20 * time.Second})
 	return run, err
+}
+
+// Mutants lists every mutant once (the kill matrix's rows).
+func Mutants() []SelfTestCase {
+	var out []SelfTestCase
+	seen := map[string]bool{}
+	for _, c := range SelfTestCases() {
+		if c.Mutant() && !seen[c.Name] {
+			seen[c.Name] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// UploadOnly reports whether the mutant breaks the upload system (it
+// cannot change a scheduler run), SchedulerOnly the reverse.
+func (c SelfTestCase) UploadOnly() bool {
+	return c.mutant != nil && c.mutant().Scheduler == nil
 }
 
 // runSchedulerConfig runs a prepared scheduler configuration, streams its

@@ -68,6 +68,12 @@ func TestSelfTestCases_CaughtAsClaimed(t *testing.T) {
 		t.Skip("the self-test cases take about 30s")
 	}
 	for _, c := range SelfTestCases() {
+		if _, shipped := selfTestScenarios[c.Scenario]; !shipped {
+			// The guard mutants run on the shipped adversarial scenarios
+			// (half a minute each); cmd/simrun's TestRun_Selftest_Passes
+			// holds them to their claims.
+			continue
+		}
 		t.Run(c.Name+"/"+c.Scenario, func(t *testing.T) {
 			run, err := c.Run(context.Background(), t.TempDir())
 			if err != nil {

@@ -115,7 +115,7 @@ func (n *naive) handle(ctx context.Context, key string) (err error) {
 			return n.finish(ctx, staged, err)
 		}
 	}
-	token, fence, done, err := n.lock(ctx, k)
+	token, fence, done, err := n.lock(ctx, k, u)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,13 @@ func (n *naive) handle(ctx context.Context, key string) (err error) {
 
 // lock takes the file's lock (unless noLock) and a fencing token; done
 // reports an existing result (unless noDedupe).
-func (n *naive) lock(ctx context.Context, k coordinator.Keys) (token string, fence int64, done bool, err error) {
+func (n *naive) lock(ctx context.Context, k coordinator.Keys, u coordinator.Upload) (token string, fence int64, done bool, err error) {
+	defer func() {
+		// Tokens are recorded as issued, as the real handler's are.
+		if o, ok := n.cfg.Observer.(coordinator.FenceObserver); ok && err == nil && !done {
+			o.Fenced(coordinator.FenceIssued{User: u.User, Path: u.Path, UploadID: u.ID, Fence: fence, At: n.cfg.Now()})
+		}
+	}()
 	check := "1"
 	if n.noDedupe || n.overwrite {
 		check = "0"

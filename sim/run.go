@@ -91,6 +91,8 @@ type Progress struct {
 	Rejected         int64
 	Unknown          int64         // outcomes unknown (also in Errors)
 	LatencyMax       time.Duration // the slowest known outcome so far
+	// DeliveryFailures counts failed handler invocations so far.
+	DeliveryFailures int64
 }
 
 // Result is everything a run measured; package report renders it.
@@ -500,7 +502,8 @@ func (r *runner) snapshotProgress(res *Result) Progress {
 		Committed: s.Outcomes[history.OutcomeCommitted], Conflict: s.Outcomes[history.OutcomeConflict],
 		Errors: s.Outcomes[history.OutcomeError] + s.Outcomes[history.OutcomeUnknown], Pending: r.delivery.Pending(),
 		Rejected: s.Outcomes[history.OutcomeRejected], Unknown: s.Outcomes[history.OutcomeUnknown],
-		LatencyMax: time.Duration(s.Latency.Max()) * time.Microsecond}
+		LatencyMax:       time.Duration(s.Latency.Max()) * time.Microsecond,
+		DeliveryFailures: r.delivery.Stats().Failures.Load()}
 	for _, v := range s.Outcomes {
 		p.Done += v
 	}

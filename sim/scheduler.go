@@ -41,7 +41,7 @@ func SchedConfig(s *scenarios.Scheduler, seed uint64) (schedsim.Config, error) {
 		NewUsersPerHour: s.NewUsersPerHour, EventsPerUser: s.EventsPerUser, MaxEvents: s.Events,
 		Interval: s.Interval, DuplicateFire: s.DuplicateFire, UpdateRateLimit: s.UpdateRateLimit,
 		Store: s.Store, Staleness: s.Staleness, HandlerTimePerEvent: s.HandlerTimePerEvent, Seed: seed,
-		Wall: s.Clock == "wall"}
+		Wall: s.Clock == "wall", DueAlign: s.DueAlign}
 	for _, c := range s.Compare {
 		p, err := schedsim.ParseStrategy(c)
 		if err != nil {

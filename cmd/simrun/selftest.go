@@ -93,15 +93,21 @@ func selftestCmd(args []string) error {
 	quiet := fs.Bool("quiet", false, "print nothing unless the self-test fails")
 	asJSON := fs.Bool("json", false, "print the kill matrix as JSON")
 	out := fs.String("out", "", "keep every run's output in this folder (default: a temporary folder, removed)")
+	matrix := fs.Bool("matrix", false, "run every mutant over the SCENARIO files instead (the kill matrix of what CI runs)")
+	runs := fs.Int("runs", 3, "with --matrix: runs of each mutant on each scenario; a scenario kills a mutant only when every run catches it")
+	only := fs.String("mutants", "", "with --matrix: comma-separated mutant names to run (default: all)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: simrun selftest [--quiet] [--json] [--out DIR]\n\nRuns the real system and built-in mutants on short scenarios and prints\nthe kill matrix; exits 0 only if every mutant is caught and the real\nsystem passes.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: simrun selftest [--quiet] [--json] [--out DIR]\n       simrun selftest --matrix [--runs N] [--mutants A,B] [--json] [--out DIR] SCENARIO...\n\nRuns the real system and built-in mutants on short scenarios and prints\nthe kill matrix; exits 0 only if every mutant is caught and the real\nsystem passes.\n\nWith --matrix, runs the real system and every mutant N times on each\nscenario file given (e.g. scenarios/ci.yaml scenarios/adversarial*.yaml)\nand prints which gate or invariant caught each; exits 0 only if every\nmutant is caught in every run by at least one of the files and the real\nsystem passes every run of every file.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
+	if *matrix {
+		return matrixCmd(matrixOptions{files: fs.Args(), runs: *runs, only: *only, out: *out, quiet: *quiet, json: *asJSON})
+	}
 	if fs.NArg() != 0 {
-		return usagef("selftest takes no arguments, got %q", fs.Args())
+		return usagef("selftest takes no arguments (without --matrix), got %q", fs.Args())
 	}
 	dir := *out
 	if dir == "" {

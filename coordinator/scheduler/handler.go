@@ -23,9 +23,9 @@ type Options struct {
 	// Batch is the page size of Store.Due (default 1000).
 	Batch int
 
-	// Mutant deliberately breaks the handler for the harness's self-test;
-	// see mutant.go. Zero in every real deployment.
-	Mutant Mutant
+	// Hooks are for a harness's self-test (see hooks.go); nil in every
+	// real deployment.
+	Hooks *Hooks
 }
 
 // Handler is the self-rescheduling scheduler: Schedule inserts events, Fire
@@ -85,11 +85,11 @@ func (h *Handler) Schedule(ctx context.Context, ev Event) error {
 	if err := h.o.Store.Put(ctx, ev); err != nil {
 		return fmt.Errorf("put event: %w: %w", ErrNotStored, err)
 	}
-	if h.o.Mutant == MutantLoseInserts {
+	if !h.on(GuardRegister) {
 		return nil
 	}
 	now := h.o.Now()
-	return h.lower(ctx, h.target(ev.Due, now), now)
+	return h.lower(ctx, h.target(ev.Due, now, false), now)
 }
 
 // lower moves the armed minute down to target if it is later, spent or
@@ -140,15 +140,15 @@ func (h *Handler) Fire(ctx context.Context, firedAt time.Time) (FireReport, erro
 		}
 		var target time.Time
 		if ok {
-			target = h.target(next, now)
+			target = h.target(next, now, true)
 		}
-		if h.stale > 0 && st.LastPut.Add(h.stale).After(now) && h.o.Mutant != MutantLoseInserts {
-			recheck := h.target(st.LastPut.Add(h.stale), now)
+		if h.stale > 0 && st.LastPut.Add(h.stale).After(now) && h.on(GuardRegister) {
+			recheck := h.target(st.LastPut.Add(h.stale), now, true)
 			if target.IsZero() || recheck.Before(target) {
 				target = recheck
 			}
 		}
-		if h.o.Mutant == MutantLoseInserts {
+		if !h.on(GuardRegister) {
 			rep.Target, rep.Armed = target, true
 			return rep, h.o.Rule.Arm(ctx, target)
 		}
@@ -173,7 +173,7 @@ func (h *Handler) Fire(ctx context.Context, firedAt time.Time) (FireReport, erro
 	// Inserts kept racing us: make sure the next boundary is armed, so a
 	// later invocation finishes the job.
 	now := h.o.Now()
-	rep.Target = h.target(now, now)
+	rep.Target = h.target(now, now, false)
 	return rep, h.lower(ctx, rep.Target, now)
 }
 
@@ -202,19 +202,22 @@ func (h *Handler) arm(ctx context.Context, target time.Time) error {
 	return nil
 }
 
-// cutoff is the due time up to which a pass runs events: now, or for the
-// early mutant the end of the current minute ("everything due this minute").
+// cutoff is the due time up to which a pass runs events: now (without
+// GuardCutoff, the end of the current boundary: "everything due this
+// minute").
 func (h *Handler) cutoff() time.Time {
-	if h.o.Mutant == MutantEarly {
+	if !h.on(GuardCutoff) {
 		return ceilTo(h.o.Now(), h.o.Resolution)
 	}
 	return h.o.Now()
 }
 
-// target is ArmTarget with the handler's settings (and the early mutant).
-func (h *Handler) target(due, now time.Time) time.Time {
-	if h.o.Mutant == MutantEarly {
-		return earlyTarget(due, now, h.o.Resolution, h.o.Lead)
+// target is ArmTarget with the handler's settings; rearm says Fire is
+// re-arming the rule (GuardRearmLead).
+func (h *Handler) target(due, now time.Time, rearm bool) time.Time {
+	lead := h.o.Lead
+	if rearm && !h.on(GuardRearmLead) {
+		lead = 0
 	}
-	return ArmTarget(due, now, h.o.Resolution, h.o.Lead)
+	return armTarget(h.round(due, h.o.Resolution), now, h.o.Resolution, lead)
 }

@@ -92,14 +92,14 @@ func TestHandler_Fire_InsertWhileRunning(t *testing.T) {
 		name     string
 		point    string
 		later    bool // another event pending 10 minutes out
-		mutant   scheduler.Mutant
+		mutant   *scheduler.Hooks
 		wantLost bool // the mutant loses (or delays) E
 	}{
-		{"during drain, empty table", "due", false, scheduler.MutantNone, false},
-		{"after next read, empty table", "next", false, scheduler.MutantNone, false},
-		{"after next read, later event armed", "next", true, scheduler.MutantNone, false},
-		{"mutant: after next read, empty table", "next", false, scheduler.MutantLoseInserts, true},
-		{"mutant: after next read, later event", "next", true, scheduler.MutantLoseInserts, true},
+		{"during drain, empty table", "due", false, nil, false},
+		{"after next read, empty table", "next", false, nil, false},
+		{"after next read, later event armed", "next", true, nil, false},
+		{"mutant: after next read, empty table", "next", false, loseInserts, true},
+		{"mutant: after next read, later event", "next", true, loseInserts, true},
 	}
 	ctx := context.Background()
 	for _, st := range stores {
@@ -110,7 +110,7 @@ func TestHandler_Fire_InsertWhileRunning(t *testing.T) {
 				rule := &recRule{}
 				fx := newEffects(clk.Now)
 				h, err := scheduler.New(scheduler.Options{
-					Store: hs, Rule: rule, Run: fx.run, Now: clk.Now, Mutant: tc.mutant,
+					Store: hs, Rule: rule, Run: fx.run, Now: clk.Now, Hooks: tc.mutant,
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -119,7 +119,7 @@ func TestHandler_Fire_InsertWhileRunning(t *testing.T) {
 				if tc.later {
 					must(t, h.Schedule(ctx, scheduler.Event{ID: "B", Due: t0.Add(10 * time.Minute)}))
 				}
-				if tc.mutant == scheduler.MutantLoseInserts {
+				if tc.mutant != nil {
 					// Its Schedule never arms: start it like the correct one.
 					must(t, rule.Arm(ctx, t0))
 				}

@@ -125,7 +125,11 @@ var ErrNoRegister = errors.New("scheduler: store has no arm register")
 // The second bound keeps the target far enough ahead that the update is in
 // place before the minute begins; a target in the past would never fire.
 func ArmTarget(due, now time.Time, res, lead time.Duration) time.Time {
-	t := ceilTo(due, res)
+	return armTarget(ceilTo(due, res), now, res, lead)
+}
+
+// armTarget is ArmTarget for a due time already rounded to boundary t.
+func armTarget(t, now time.Time, res, lead time.Duration) time.Time {
 	floor := ceilTo(now.Add(lead), res)
 	if !floor.After(now) {
 		floor = floor.Add(res)

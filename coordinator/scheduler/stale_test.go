@@ -16,11 +16,11 @@ import (
 func TestHandler_Fire_StaleRead(t *testing.T) {
 	tests := []struct {
 		name     string
-		mutant   scheduler.Mutant
+		mutant   *scheduler.Hooks
 		wantLost bool
 	}{
-		{"correct", scheduler.MutantNone, false},
-		{"mutant lose-inserts", scheduler.MutantLoseInserts, true},
+		{"correct", nil, false},
+		{"mutant lose-inserts", loseInserts, true},
 	}
 	ctx := context.Background()
 	for _, tc := range tests {
@@ -29,7 +29,7 @@ func TestHandler_Fire_StaleRead(t *testing.T) {
 			s := scheduler.NewMemStore(clk.Now, 30*time.Second, 3)
 			rule := &recRule{}
 			fx := newEffects(clk.Now)
-			h, err := scheduler.New(scheduler.Options{Store: s, Rule: rule, Run: fx.run, Now: clk.Now, Mutant: tc.mutant})
+			h, err := scheduler.New(scheduler.Options{Store: s, Rule: rule, Run: fx.run, Now: clk.Now, Hooks: tc.mutant})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,3 +60,6 @@ func TestHandler_Fire_StaleRead(t *testing.T) {
 		})
 	}
 }
+
+// loseInserts is the naive protocol: no arm register (GuardRegister off).
+var loseInserts = &scheduler.Hooks{Disabled: func(g string) bool { return g == scheduler.GuardRegister }}

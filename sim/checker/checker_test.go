@@ -96,6 +96,23 @@ func TestCheck_OptionalChecks(t *testing.T) {
 	}
 }
 
+// TestCheck_Fencing_IssuedInOrder: fence records issued before each commit
+// with no higher token before it, and a shared token after a rollback, are
+// no violation.
+func TestCheck_Fencing_IssuedInOrder(t *testing.T) {
+	s := cleanSet()
+	s.Fences = []history.Fence{
+		{T: history.KindFence, User: "u1", Path: "a.txt", Fence: 1, ID: "A", At: ms(1.2)},
+		{T: history.KindFence, User: "u1", Path: "a.txt", Fence: 2, ID: "B", At: ms(3.5)},
+		{T: history.KindFence, User: "u1", Path: "a.txt", Fence: 3, ID: "C", At: ms(7.5)},
+		{T: history.KindFence, User: "u1", Path: "a.txt", Fence: 3, ID: "D", At: ms(8.5)}, // rolled back: shared
+	}
+	r, _ := Check(s, Options{Fencing: true}).Find(NameFencing)
+	if !r.OK || !strings.Contains(r.Detail, "4 fences issued") {
+		t.Errorf("fencing = %+v, want ok over 4 fences", r)
+	}
+}
+
 func TestCheck_Violations(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -149,6 +166,15 @@ func TestCheck_Violations(t *testing.T) {
 			s.Polls = append(s.Polls, history.Poll{T: history.KindPoll, ID: "B", At: ms(7), State: "pending"})
 		}, NameStability, "B", true},
 		{"stale fence", func(s *history.Set) { s.Commits[1].Fence = 1 }, NameFencing, "C", true},
+		{"commit after a higher fence was issued", func(s *history.Set) {
+			// A took fence 1, lost its lock; B took fence 2 at 2ms; A still
+			// committed at 3ms under fence 1 (B then lost: no second commit).
+			s.Fences = []history.Fence{
+				{T: history.KindFence, User: "u1", Path: "a.txt", Fence: 1, ID: "A", At: ms(1.2)},
+				{T: history.KindFence, User: "u1", Path: "a.txt", Fence: 2, ID: "B", At: ms(2)},
+				{T: history.KindFence, User: "u1", Path: "a.txt", Fence: 3, ID: "C", At: ms(8)},
+			}
+		}, NameFencing, "A", true},
 		{"leftover lock", func(s *history.Set) {
 			s.Leftovers = append(s.Leftovers, history.Leftover{T: history.KindLeftover, Kind: "lock", Key: "lock:u1:a.txt"})
 		}, NameCleanliness, "lock:u1:a.txt", true},

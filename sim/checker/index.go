@@ -22,7 +22,8 @@ type file struct {
 	key       fileKey
 	commits   []int
 	conflicts []int
-	final     int // index in s.Finals, -1 when none
+	final     int   // index in s.Finals, -1 when none
+	fences    []int // fence records, in file order
 	// unfinished is set when an event of an upload of this file was still
 	// in flight (queued, running or waiting for a retry) when the run
 	// ended: its state read back is not final (a commit may be half done,
@@ -77,6 +78,10 @@ func newIndex(s *history.Set) *index {
 		r.decisions = append(r.decisions, decision{history.KindConflict, i})
 		f := ix.file(c.User, c.Path)
 		f.conflicts = append(f.conflicts, i)
+	}
+	for i, fe := range s.Fences {
+		f := ix.file(fe.User, fe.Path)
+		f.fences = append(f.fences, i)
 	}
 	for i, c := range s.Rejects {
 		r := ix.rec(c.ID)

@@ -366,23 +366,6 @@ func decidedAt(ix *index, r *record) time.Time {
 
 const timeFormat = "15:04:05.000000"
 
-// checkFencing: per file, commits ordered by version carry strictly
-// increasing fencing tokens; a stale holder's commit shows a token not
-// above its predecessor's.
-func checkFencing(ix *index, o Options) Result {
-	c := newCollector(NameFencing, o)
-	for _, f := range ix.files {
-		cs := commitChain(ix, f)
-		for i := 1; i < len(cs); i++ {
-			if cs[i].Fence <= cs[i-1].Fence {
-				c.add([]string{cs[i].ID, cs[i-1].ID}, "%s: v%d (%s) fence %d, v%d (%s) fence %d",
-					f.key, cs[i].Version, cs[i].ID, cs[i].Fence, cs[i-1].Version, cs[i-1].ID, cs[i-1].Fence)
-			}
-		}
-	}
-	return c.result(fmt.Sprintf("%d commits", len(ix.s.Commits)))
-}
-
 // checkScheduler: no event fires early, every event runs exactly once.
 func checkScheduler(ix *index, o Options) Result {
 	c := newCollector(NameScheduler, o)

@@ -10,7 +10,10 @@
 //   - what devices saw: upload (one per upload, when its device knows the
 //     outcome or gives up), poll (each answer of the result API), push (each
 //     push notification received);
-//   - the server's decisions: commit, conflict, reject;
+//   - the server's decisions: commit, conflict, reject; and fence, each
+//     fencing token as the lock strategy issued it with a lock (a commit
+//     under a token older than one already issued for its file is visible
+//     by comparing the two);
 //   - what the harness read back after the drain: final (each touched file
 //     in S3), copy (each conflicted copy), result (the stored result of each
 //     upload whose device got an answer, read through the coordinator's
@@ -47,6 +50,7 @@ const (
 	KindCopy     = "copy"
 	KindResult   = "result"
 	KindPending  = "pending"
+	KindFence    = "fence"
 )
 
 // Upload outcomes as the device saw them.
@@ -120,6 +124,20 @@ type Conflict struct {
 	Head int64     `json:"head"`
 	Copy string    `json:"copy"`
 	At   time.Time `json:"at"`
+}
+
+// Fence is a fencing token issued with a lock (redis-lock strategy): the
+// upload id took the lock of user's path with token Fence. At is read
+// after the lock was taken, so it is no earlier than the token's issue; a
+// commit (whose at is read before its fenced write) that comes after At
+// with a lower token was made under a stale lock.
+type Fence struct {
+	T     string    `json:"t"`
+	User  string    `json:"user"`
+	Path  string    `json:"path"`
+	Fence int64     `json:"fence"`
+	ID    string    `json:"id"`
+	At    time.Time `json:"at"`
 }
 
 // Reject is a server decision: the upload was invalid and nothing was written

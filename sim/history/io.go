@@ -81,6 +81,7 @@ type Set struct {
 	Copies    []Copy
 	Results   []Result
 	Pendings  []Pending
+	Fences    []Fence
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -168,6 +169,8 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Results)
 	case KindPending:
 		return appendJSON(line, &s.Pendings)
+	case KindFence:
+		return appendJSON(line, &s.Fences)
 	default:
 		s.Unknown++
 		return nil
@@ -199,6 +202,7 @@ func (s *Set) Merge(other *Set) {
 	s.Copies = append(s.Copies, other.Copies...)
 	s.Results = append(s.Results, other.Results...)
 	s.Pendings = append(s.Pendings, other.Pendings...)
+	s.Fences = append(s.Fences, other.Fences...)
 	s.Unknown += other.Unknown
 }
 

@@ -66,6 +66,9 @@ type Config struct {
 	EventsPerUser   int    // default len(DueOffsets)
 	DueOffsets      []Dist // default one event, Uniform(0, 24h)
 	MaxEvents       int64  // stop generating after this many (0: no cap)
+	// DueAlign rounds each due time up to a multiple of it after Start
+	// (0: none): events due on minute boundaries.
+	DueAlign time.Duration
 
 	Resolution time.Duration // rule resolution (default 1 min)
 	Interval   time.Duration // poll strategy period (default 5 min)
@@ -93,8 +96,9 @@ type Config struct {
 	// Wall runs on the real clock (Resolution and all durations are taken
 	// literally, so scale them down for a short run).
 	Wall bool
-	// Mutant breaks the self strategy for the harness's self-test.
-	Mutant scheduler.Mutant
+	// Hooks break the self strategy for the harness's self-test (nil: as
+	// built).
+	Hooks *scheduler.Hooks
 }
 
 // ErrConfig marks an invalid Config.

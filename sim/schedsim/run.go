@@ -100,7 +100,7 @@ func runStrategy(ctx context.Context, cfg Config, name string, plan []planned) (
 	case StrategySelf:
 		h, err := scheduler.New(scheduler.Options{
 			Store: store, Rule: e.rule, Run: e.effect, Now: e.now,
-			Resolution: cfg.Resolution, Lead: cfg.Lead, Mutant: cfg.Mutant,
+			Resolution: cfg.Resolution, Lead: cfg.Lead, Hooks: cfg.Hooks,
 		})
 		if err != nil {
 			return e, StrategyResult{}, err

@@ -3,6 +3,7 @@ package schedsim_test
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,12 +104,12 @@ func TestRun_MeanLatenessMatchesTheory(t *testing.T) {
 
 func TestRun_MutantsAreDetected(t *testing.T) {
 	tests := []struct {
-		name   string
-		mutant scheduler.Mutant
-		check  func(schedsim.StrategyResult) bool
+		name  string
+		off   []string // the guards switched off
+		check func(schedsim.StrategyResult) bool
 	}{
-		{"early", scheduler.MutantEarly, func(s schedsim.StrategyResult) bool { return s.Early > 0 }},
-		{"lose-inserts", scheduler.MutantLoseInserts, func(s schedsim.StrategyResult) bool { return s.Missed > 0 }},
+		{"early", []string{scheduler.GuardRoundUp, scheduler.GuardCutoff}, func(s schedsim.StrategyResult) bool { return s.Early > 0 }},
+		{"lose-inserts", []string{scheduler.GuardRegister}, func(s schedsim.StrategyResult) bool { return s.Missed > 0 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,7 +117,7 @@ func TestRun_MutantsAreDetected(t *testing.T) {
 				Duration: 6 * time.Hour, NewUsersPerHour: 20,
 				DueOffsets: []schedsim.Dist{schedsim.Uniform(0, 10*time.Minute)},
 				Staleness:  10 * time.Second, StoreLatency: time.Second,
-				Mutant: tc.mutant, Seed: 3,
+				Hooks: &scheduler.Hooks{Disabled: func(g string) bool { return slices.Contains(tc.off, g) }}, Seed: 3,
 			}
 			res, err := schedsim.Run(context.Background(), cfg, nil)
 			if err != nil {
@@ -125,7 +126,7 @@ func TestRun_MutantsAreDetected(t *testing.T) {
 			m := res.Main()
 			t.Logf("early=%d missed=%d dup=%d of %d", m.Early, m.Missed, m.Duplicates, m.Events)
 			if !tc.check(m) || m.OK() {
-				t.Fatalf("mutant %s not detected: %+v", tc.mutant, m)
+				t.Fatalf("mutant %s not detected: %+v", tc.name, m)
 			}
 		})
 	}

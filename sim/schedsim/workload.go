@@ -30,6 +30,9 @@ func generate(c Config) []planned {
 		}
 		for i := range c.EventsPerUser {
 			due := int64(t) + int64(c.DueOffsets[i%len(c.DueOffsets)](r))
+			if a := int64(c.DueAlign); a > 0 && due%a != 0 {
+				due += a - due%a // on a boundary after Start (a virtual Start is one)
+			}
 			if due >= end {
 				continue
 			}

@@ -73,6 +73,9 @@ func (e *Events) Next() (Event, bool) {
 	signUp := seconds(e.t)
 	off := Sample(e.s.DueOffsets[e.index%len(e.s.DueOffsets)], e.rDue)
 	ev := Event{Seq: e.seq, User: e.user, Index: e.index, SignUp: signUp, Due: signUp + seconds(off)}
+	if a := e.s.DueAlign; a > 0 && ev.Due%a != 0 {
+		ev.Due += a - ev.Due%a // due on a boundary (scheduler.due_align)
+	}
 	e.seq++
 	e.index++
 	return ev, true

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim"
+)
+
+// matrixOptions are the flags of simrun selftest --matrix.
+type matrixOptions struct {
+	files       []string
+	runs        int
+	only        string
+	out         string
+	quiet, json bool
+}
+
+// matrixCell is one mutant (or the real system) on one scenario file over
+// every run.
+type matrixCell struct {
+	Mutant   string `json:"mutant"`
+	Scenario string `json:"scenario"`
+	Runs     int    `json:"runs"`
+	// Caught counts the runs some gate or invariant failed (for the real
+	// system: the runs that did not pass); CaughtBy lists what failed, with
+	// how many runs each.
+	Caught   int            `json:"caught"`
+	CaughtBy map[string]int `json:"caught_by"`
+	Verdicts []string       `json:"verdicts"`
+	Seconds  float64        `json:"seconds"`
+}
+
+// matrixReport is the kill matrix over scenario files (--json prints it).
+type matrixReport struct {
+	OK        bool         `json:"ok"`
+	Runs      int          `json:"runs"`
+	Scenarios []string     `json:"scenarios"`
+	Cells     []matrixCell `json:"cells"`
+	// Survivors are mutants no scenario caught in every run; Failures are
+	// scenarios the real system did not pass every time.
+	Survivors []string `json:"survivors"`
+	Failures  []string `json:"failures"`
+	Seconds   float64  `json:"duration_seconds"`
+}
+
+func matrixCmd(o matrixOptions) error {
+	if len(o.files) == 0 {
+		return usagef("selftest --matrix needs scenario files, e.g. scenarios/ci.yaml scenarios/adversarial*.yaml")
+	}
+	if o.runs < 1 {
+		return usagef("--runs must be >= 1, got %d", o.runs)
+	}
+	var scs []*scenarios.Scenario
+	for _, f := range o.files {
+		sc, _, err := loadScenario(f)
+		if err != nil {
+			return usageError{err}
+		}
+		scs = append(scs, sc)
+	}
+	cases := sim.Mutants()
+	if o.only != "" {
+		want := strings.Split(o.only, ",")
+		cases = slices.DeleteFunc(cases, func(c sim.SelfTestCase) bool { return !slices.Contains(want, c.Name) })
+		if len(cases) != len(want) {
+			return usagef("--mutants %q: unknown name among them (see simrun selftest)", o.only)
+		}
+	}
+	dir := o.out
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "stormsim-matrix-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := writable(dir); err != nil {
+		return usageError{err}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var log io.Writer = os.Stderr
+	if o.quiet || o.json {
+		log = io.Discard
+	}
+	rep, err := killMatrix(ctx, scs, cases, o.runs, dir, log)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.json:
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	case !o.quiet:
+		printKillMatrix(os.Stdout, rep)
+	}
+	if ctx.Err() != nil {
+		return exitError{exitInterrupted}
+	}
+	if !rep.OK {
+		return exitError{exitFail}
+	}
+	return nil
+}
+
+// killMatrix runs the real system, then every case, runs times on each
+// scenario. A scheduler mutant only runs on scheduler scenarios and an
+// upload mutant only on upload scenarios: elsewhere it is the real system.
+func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []sim.SelfTestCase, runs int, dir string, log io.Writer) (*matrixReport, error) {
+	start := time.Now()
+	rep := &matrixReport{Runs: runs, Survivors: []string{}, Failures: []string{}}
+	for _, sc := range scs {
+		rep.Scenarios = append(rep.Scenarios, sc.Name)
+	}
+	rows := append([]sim.SelfTestCase{{Name: sim.RealName}}, cases...)
+	killed := map[string]bool{}
+	for _, c := range rows {
+		for _, sc := range scs {
+			if c.Mutant() && c.UploadOnly() == (sc.Scheduler != nil) {
+				continue
+			}
+			cell := matrixCell{Mutant: c.Name, Scenario: sc.Name, Runs: runs, CaughtBy: map[string]int{}}
+			for i := range runs {
+				if ctx.Err() != nil {
+					return rep, nil
+				}
+				runDir := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", c.Name, sc.Name, i))
+				if err := os.MkdirAll(runDir, 0o755); err != nil {
+					return nil, err
+				}
+				run, err := c.RunOn(ctx, sc, runDir)
+				if err != nil {
+					return nil, fmt.Errorf("matrix %s on %s: %w", c.Name, sc.Name, err)
+				}
+				r := buildSelftest(run)
+				if err := report.WriteAll(runDir, r, nil); err != nil {
+					return nil, err
+				}
+				row := matrixRow(c, r, run.Elapsed)
+				cell.Verdicts = append(cell.Verdicts, r.Verdict)
+				cell.Seconds += run.Elapsed.Seconds()
+				failed := len(row.CaughtBy) > 0 || !c.Mutant() && r.Verdict != report.Pass
+				if failed {
+					cell.Caught++
+				}
+				for _, by := range row.CaughtBy {
+					cell.CaughtBy[by]++
+				}
+				fmt.Fprintf(log, "matrix: %-26s on %-22s run %d: %-12s %5.1fs  %s\n", c.Name, sc.Name, i+1, r.Verdict,
+					run.Elapsed.Seconds(), strings.Join(row.CaughtBy, ", "))
+			}
+			rep.Cells = append(rep.Cells, cell)
+			switch {
+			case !c.Mutant() && cell.Caught > 0:
+				rep.Failures = append(rep.Failures, fmt.Sprintf("real system on %s: %d of %d runs did not pass", sc.Name, cell.Caught, runs))
+			case c.Mutant() && cell.Caught == runs:
+				killed[c.Name] = true
+			}
+		}
+	}
+	for _, c := range cases {
+		if !killed[c.Name] {
+			rep.Survivors = append(rep.Survivors, c.Name)
+		}
+	}
+	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// printKillMatrix renders a row per mutant, a column per scenario: how
+// many runs caught it, then what caught it.
+func printKillMatrix(w io.Writer, rep *matrixReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "mutant\t%s\n", strings.Join(rep.Scenarios, "\t"))
+	var names []string
+	cells := map[[2]string]matrixCell{}
+	for _, c := range rep.Cells {
+		if !slices.Contains(names, c.Mutant) {
+			names = append(names, c.Mutant)
+		}
+		cells[[2]string{c.Mutant, c.Scenario}] = c
+	}
+	for _, n := range names {
+		fmt.Fprint(tw, n)
+		for _, s := range rep.Scenarios {
+			c, ok := cells[[2]string{n, s}]
+			switch {
+			case !ok:
+				fmt.Fprint(tw, "\t-")
+			case n == sim.RealName:
+				fmt.Fprintf(tw, "\tpass %d/%d", c.Runs-c.Caught, c.Runs)
+			default:
+				fmt.Fprintf(tw, "\t%d/%d", c.Caught, c.Runs)
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w, "\ncaught by (runs):")
+	for _, c := range rep.Cells {
+		if len(c.CaughtBy) == 0 {
+			continue
+		}
+		var by []string
+		for k, v := range c.CaughtBy {
+			by = append(by, fmt.Sprintf("%s (%d)", k, v))
+		}
+		slices.Sort(by)
+		fmt.Fprintf(w, "  %-26s %-22s %s\n", c.Mutant, c.Scenario, strings.Join(by, ", "))
+	}
+	if rep.OK {
+		fmt.Fprintf(w, "selftest --matrix: ok: every mutant caught in all %d runs by some scenario; the real system passed every run, in %.1fs\n", rep.Runs, rep.Seconds)
+		return
+	}
+	var why []string
+	if len(rep.Survivors) > 0 {
+		why = append(why, "mutants not caught in every run by any scenario: "+strings.Join(rep.Survivors, ", "))
+	}
+	why = append(why, rep.Failures...)
+	fmt.Fprintln(w, "selftest --matrix: FAILED: "+strings.Join(why, "; "))
+}

@@ -109,6 +109,15 @@ func runCoordinator(ctx context.Context, o coordinatorOptions, log io.Writer) er
 	if err != nil {
 		return usageError{err}
 	}
+	// Join the group before the first read: a run with --external waits
+	// for a consumer before it starts the load (and miniredis, unlike
+	// Redis, creates a consumer only when an entry is delivered).
+	if err := q.Ensure(ctx); err != nil {
+		return err
+	}
+	if err := rdb.XGroupCreateConsumer(ctx, o.stream, q.Config().Group, o.consumer).Err(); err != nil {
+		return fmt.Errorf("join consumer group %s of %s: %w", q.Config().Group, o.stream, err)
+	}
 	fmt.Fprintf(log, "coordinator %s: events from %s (group %s), %d workers, bucket %s at %s\n",
 		o.consumer, o.stream, o.group, o.workers, o.bucket, o.s3)
 	var handled, failed atomic.Int64

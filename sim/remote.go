@@ -196,12 +196,12 @@ func (r *Remote) connectS3(ctx context.Context, o RemoteOptions) error {
 	e.closers = append(e.closers, wh.Close)
 	e.OnStaged = wh.SetEmit
 	if o.Log != nil {
-		wait := "tries it once"
+		wait := "tries once to reach"
 		if o.WaitS3 > 0 {
-			wait = fmt.Sprintf("waits up to %v for it to answer", o.WaitS3)
+			wait = fmt.Sprintf("waits up to %v for", o.WaitS3)
 		}
 		fmt.Fprintf(o.Log, "servers: webhook listening at %s (give the S3 server this URL; start it now)\n"+
-			"servers: the run %s: the S3 server at %s, bucket %s\n", wh.URL, wait, redactURL(e.S3URL), e.Bucket)
+			"servers: the run %s the S3 server at %s (bucket %s)\n", wh.URL, wait, redactURL(e.S3URL), e.Bucket)
 	}
 
 	created, err := ensureBucket(ctx, e.S3, e.Bucket, o.WaitS3)

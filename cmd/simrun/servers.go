@@ -94,7 +94,7 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		}
 		sc := opt.Scenario.Coordinator
 		cmdline := fmt.Sprintf("simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --result-ttl %v --feedback %s",
-			redactURL(redisURL), remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, sc.ResultTTL, opt.External.Feedback)
+			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, sc.ResultTTL, opt.External.Feedback)
 		if s.s3 == "" {
 			fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  %s%s\n", creds, cmdline)
 		} else {

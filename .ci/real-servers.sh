@@ -7,6 +7,8 @@
 #
 #   .ci/real-servers.sh install   apt-get redis-server s3cmd; go install versitygw
 #   .ci/real-servers.sh run       the run, then `simrun check` on its history
+#   .ci/real-servers.sh readme    the README's versitygw recipe, run literally
+#                                 in a clean clone of HEAD (ports 6379, 7070, 7071)
 #
 # Only a real test failure fails (exit 1): an invariant violated, or the
 # run not working at all. A tool that cannot be installed or started is
@@ -168,8 +170,56 @@ run() {
   rm -rf "$work"
 }
 
+# readme runs the README's versitygw block as a new user would: in a fresh
+# clone of HEAD, with only redis-server started beside it, on the fixed
+# ports the README names. It fails when the recipe does not work: simrun
+# never got versitygw's notifications, exited with a code other than 0, 1
+# or 3, or wrote no results. What the run found is reported, not judged
+# here: `run` above judges the invariants against the same servers (on a
+# loaded machine, uploads still undecided when their devices stop waiting
+# show as violations of nothing-dropped and cleanliness).
+readme() {
+  for tool in redis-server curl git; do
+    command -v "$tool" >/dev/null 2>&1 || { say "SKIP readme: $tool is not installed"; return 0; }
+  done
+  for p in 6379 7070 7071; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      say "SKIP readme: port $p is taken (the README's recipe uses fixed ports)"; return 0
+    fi
+  done
+  local work; work=$(mktemp -d)
+  trap cleanup EXIT
+  git clone -q "$PWD" "$work/repo" || { say "FAIL: git clone"; return 1; }
+  awk '/^# from the repository.s root, with redis-server/{f=1} f&&/^```$/{exit} f' README.md >"$work/recipe.sh"
+  if [ ! -s "$work/recipe.sh" ]; then say "FAIL: no versitygw recipe found in README.md"; return 1; fi
+  redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  wait_tcp 6379 20 || { say "SKIP readme: redis-server did not start"; return 0; }
+  say "running the README's versitygw recipe in $work/repo"
+  # A new user's shell: no GOFLAGS, no AWS settings beyond the recipe's.
+  (cd "$work/repo" && env -u GOFLAGS -u AWS_PROFILE -u AWS_CONFIG_FILE -u AWS_SHARED_CREDENTIALS_FILE \
+    timeout 1800 bash "$work/recipe.sh") >"$work/recipe.log" 2>&1
+  local code; code=$(sed -n 's/^simrun exit \([0-9]*\)$/\1/p' "$work/recipe.log" | tail -1)
+  if ! grep -q "webhook listening at" "$work/recipe.log" ||
+     ! grep -Eq "webhook got [1-9][0-9]* requests, [0-9]+ records, passed on [1-9]" "$work/recipe.log"; then
+    say "FAIL: the recipe did not deliver versitygw's notifications to simrun:"; tail -20 "$work/recipe.log"; return 1
+  fi
+  case $code in
+    0|1|3) ;;
+    *) say "FAIL: simrun exited '${code}' in the README recipe:"; tail -20 "$work/recipe.log"; return 1 ;;
+  esac
+  local run; run=$(ls -d "$work/repo"/runs/ci-* 2>/dev/null | head -1)
+  if [ -z "$run" ] || [ ! -s "$run/results.json" ]; then
+    say "FAIL: the README recipe's run wrote no results.json"; tail -20 "$work/recipe.log"; return 1
+  fi
+  grep -A12 '^verdict:' "$work/recipe.log" | sed 's/^/  /'
+  say "ok: the README recipe works (simrun exit $code; the verdict above is the run's)"
+  rm -rf "$work"
+}
+
 case "${1:-}" in
   install) install ;;
   run) run ;;
-  *) echo "usage: $0 install|run" >&2; exit 2 ;;
+  readme) readme ;;
+  *) echo "usage: $0 install|run|readme" >&2; exit 2 ;;
 esac

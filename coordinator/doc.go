@@ -6,6 +6,11 @@
 //
 // # Staging protocol (what a client does)
 //
+// docs/client.md in the repository is the guide for client authors (who
+// presigns the staging PUT, the head version, multipart metadata, the push
+// channel, how often to poll), with worked examples in Go and shell that
+// the tests run against `simrun serve`.
+//
 // A device uploads the new content of a file straight to the staging area:
 //
 //	PUT s3://BUCKET/staging/{user}/{uploadID}

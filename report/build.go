@@ -300,6 +300,9 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 	case res.DrainTimeout:
 		inconc = append(inconc, "the drain timed out before every event was handled: the system did not finish the planned load in time")
 	}
+	if res.External != "" {
+		inconc = append(inconc, "external coordinators: "+res.External)
+	}
 	if res.Interrupted {
 		inconc = append(inconc, "the run was interrupted; results are partial")
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +29,17 @@ type External struct {
 	// Wait bounds how long an event may take to be finished before the
 	// delivery retries it (default 2m).
 	Wait time.Duration
+	// ConsumerWait bounds how long the run waits, before any load, for a
+	// process to join the consumer group: events no process consumes
+	// would only time out. 0 does not wait.
+	ConsumerWait time.Duration
+	// Log, when set, hears what the run waits for.
+	Log io.Writer
 }
+
+// ErrNoConsumer: no coordinator process joined the consumer group within
+// External.ConsumerWait.
+var ErrNoConsumer = errors.New("no coordinator process consumes the events")
 
 // ErrDeadLettered is returned for an event the processes gave up on.
 var ErrDeadLettered = errors.New("event went to the dead-letter stream")
@@ -51,6 +63,10 @@ type externalHandler struct {
 	// deciding process (true) or only recovered from Redis (false); read
 	// only by the reader goroutine.
 	decided map[string]bool
+
+	diagMu   sync.Mutex // guards timedOut and why
+	timedOut int64
+	why      string // the consumer group's state at the first timeout
 }
 
 // newExternal starts the feedback reader; close stops it.
@@ -66,6 +82,9 @@ func newExternal(ctx context.Context, rdb redis.UniversalClient, x External, obs
 		return nil, err
 	}
 	if err := q.Ensure(ctx); err != nil {
+		return nil, err
+	}
+	if err := waitConsumer(ctx, rdb, q.Config(), x); err != nil {
 		return nil, err
 	}
 	h := &externalHandler{q: q, rdb: rdb, x: x, obs: obs, stop: make(chan struct{}), done: make(chan struct{}),
@@ -97,7 +116,7 @@ func (h *externalHandler) handle(ctx context.Context, ev events.S3Event) error {
 			select {
 			case dead = <-ch:
 			case <-t.C:
-				errs = append(errs, fmt.Errorf("entry %s not finished within %v", id, h.x.Wait))
+				errs = append(errs, fmt.Errorf("entry %s not finished within %v: %s", id, h.x.Wait, h.timeout(ctx)))
 			case <-ctx.Done():
 				errs = append(errs, ctx.Err())
 			}
@@ -111,6 +130,82 @@ func (h *externalHandler) handle(ctx context.Context, ev events.S3Event) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// timeout counts an entry no process finished in time and says why, from
+// the consumer group's state when the first one timed out.
+func (h *externalHandler) timeout(ctx context.Context) string {
+	h.diagMu.Lock()
+	defer h.diagMu.Unlock()
+	h.timedOut++
+	if h.why == "" {
+		h.why = describeGroup(ctx, h.rdb, h.q.Config())
+	}
+	return h.why
+}
+
+// diagnosis is "" when every entry was finished in time, otherwise how
+// many were not and why.
+func (h *externalHandler) diagnosis() string {
+	h.diagMu.Lock()
+	defer h.diagMu.Unlock()
+	if h.timedOut == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d event(s) not finished by a coordinator process within %v: %s", h.timedOut, h.x.Wait, h.why)
+}
+
+// describeGroup says who consumes the stream: no consumer at all, or each
+// consumer's pending entries and idle time (a process that stopped
+// reading, or one that fails every event and leaves it pending).
+func describeGroup(ctx context.Context, rdb redis.UniversalClient, c coordinator.QueueConfig) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	cs, err := rdb.XInfoConsumers(ctx, c.Stream, c.Group).Result()
+	if err != nil {
+		return fmt.Sprintf("could not read consumer group %s of %s: %v", c.Group, c.Stream, err)
+	}
+	if len(cs) == 0 {
+		return fmt.Sprintf("no coordinator process consumed them (consumer group %s of %s has no consumer; start `simrun coordinator`)", c.Group, c.Stream)
+	}
+	var parts []string
+	for _, k := range cs {
+		parts = append(parts, fmt.Sprintf("%s: %d pending, idle %v", k.Name, k.Pending, k.Idle.Round(time.Second)))
+	}
+	return fmt.Sprintf("consumer group %s of %s has %d consumer(s) (%s); see their output for errors", c.Group, c.Stream, len(cs), strings.Join(parts, "; "))
+}
+
+// waitConsumer waits until at least one process has joined the consumer
+// group (its first XREADGROUP creates its consumer), up to x.ConsumerWait.
+func waitConsumer(ctx context.Context, rdb redis.UniversalClient, c coordinator.QueueConfig, x External) error {
+	if x.ConsumerWait <= 0 {
+		return nil
+	}
+	deadline := time.Now().Add(x.ConsumerWait)
+	said := false
+	for {
+		cs, err := rdb.XInfoConsumers(ctx, c.Stream, c.Group).Result()
+		if err == nil && len(cs) > 0 {
+			if said && x.Log != nil {
+				fmt.Fprintf(x.Log, "external: coordinator %s joined; starting the load\n", cs[0].Name)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: consumer group %s of stream %s had no consumer after %v; start `simrun coordinator` with the command line above, or wait longer (--consumer-wait)",
+				ErrNoConsumer, c.Group, c.Stream, x.ConsumerWait)
+		}
+		if !said && x.Log != nil {
+			fmt.Fprintf(x.Log, "external: waiting up to %v for a coordinator process to join consumer group %s of %s before the load starts\n",
+				x.ConsumerWait, c.Group, c.Stream)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // read follows the feedback stream from its start (it belongs to the run).

@@ -111,7 +111,7 @@ func (r *runner) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h, r.stopExternal = ext.handle, ext.close
+		h, r.stopExternal, r.external = ext.handle, ext.close, ext
 	}
 	d := r.sc.Delivery
 	dc := DeliveryConfig{Workers: r.sc.Coordinator.Concurrency, QueueSize: d.QueueSize, Retries: r.sc.Coordinator.Retries,

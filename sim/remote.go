@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -36,9 +36,14 @@ type RemoteOptions struct {
 	// Redis Cluster; "?cluster=true" makes a single seed a cluster too.
 	RedisURL string
 	// S3URL is an S3-compatible endpoint; credentials and region come from
-	// the standard AWS configuration chain (environment, shared files).
-	S3URL  string
-	Bucket string
+	// the standard AWS configuration chain (environment, shared files),
+	// without the EC2 instance metadata service unless AllowIMDS.
+	S3URL string
+	// AllowIMDS lets the AWS SDK ask the EC2 instance metadata service
+	// (169.254.169.254) for credentials. Off by default: a run reaches
+	// only the endpoints it was given.
+	AllowIMDS bool
+	Bucket    string
 	// ObjectPrefix is the run's object prefix: the webhook passes on only
 	// notifications for staging keys under it.
 	ObjectPrefix string
@@ -49,6 +54,9 @@ type RemoteOptions struct {
 	// WaitS3 is how long to wait for the S3 endpoint to answer (it may
 	// still be starting); 0 tries once.
 	WaitS3 time.Duration
+	// Log, when set, is told that the webhook listens and what the run
+	// waits for, before it waits (the storage server may be started then).
+	Log io.Writer
 	// Pool sizes the Redis connection pool (default 256).
 	Pool int
 	// Now is the harness clock, for an embedded miniredis.
@@ -157,18 +165,16 @@ func (r *Remote) connectS3(ctx context.Context, o RemoteOptions) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%w: --s3 %q is not an http(s) URL", ErrRemote, redactURL(o.S3URL))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := connect.AWSConfig(ctx, o.AllowIMDS)
 	if err != nil {
-		return fmt.Errorf("%w: load AWS configuration: %v", ErrRemote, err)
+		return fmt.Errorf("%w: %v", ErrRemote, err)
 	}
-	region := cfg.Region
-	if region == "" {
-		region = "us-east-1"
+	// Before anything listens or waits: a missing credential is a clear
+	// error at start, not a run whose every request fails.
+	if err := connect.CheckCredentials(ctx, &cfg); err != nil {
+		return fmt.Errorf("%w: --s3 %s: %w", ErrRemote, redactURL(o.S3URL), err)
 	}
-	if cfg.Credentials == nil {
-		return fmt.Errorf("%w: no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)", ErrRemote)
-	}
-	creds := aws.NewCredentialsCache(cfg.Credentials)
+	region, creds := cfg.Region, cfg.Credentials
 	e.S3URL = strings.TrimSuffix(o.S3URL, "/")
 	// The harness does not see the server's side: every client counts the
 	// requests it sends (the devices' client also carries the presigned
@@ -189,6 +195,14 @@ func (r *Remote) connectS3(ctx context.Context, o RemoteOptions) error {
 	r.Webhook = wh
 	e.closers = append(e.closers, wh.Close)
 	e.OnStaged = wh.SetEmit
+	if o.Log != nil {
+		wait := "tries once to reach"
+		if o.WaitS3 > 0 {
+			wait = fmt.Sprintf("waits up to %v for", o.WaitS3)
+		}
+		fmt.Fprintf(o.Log, "servers: webhook listening at %s (give the S3 server this URL; start it now)\n"+
+			"servers: the run %s the S3 server at %s (bucket %s)\n", wh.URL, wait, redactURL(e.S3URL), e.Bucket)
+	}
 
 	created, err := ensureBucket(ctx, e.S3, e.Bucket, o.WaitS3)
 	if err != nil {

@@ -114,6 +114,9 @@ type Result struct {
 	// Aborted is why Options.Abort stopped the run ("" when it did not).
 	Aborted      string
 	DrainTimeout bool
+	// External says why events handed to coordinator processes
+	// (Options.External) were not finished in time ("" when all were).
+	External     string
 	HistoryLines int64
 	Decisions    map[string]int64
 	Harness      HarnessUse
@@ -195,6 +198,7 @@ type runner struct {
 	obs          *observer
 	stopAPI      func()
 	stopExternal func() // External: stops the feedback reader
+	external     *externalHandler
 
 	// uploadCtx ends uploads in flight; the arrival loops get their own
 	// context so that an abort stops arrivals without cutting uploads off.
@@ -315,6 +319,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	r.delivery.Close()
 	r.abandoned = r.delivery.Abandoned()
 	res.Delivery = r.delivery.counts()
+	if r.external != nil {
+		res.External = r.external.diagnosis()
+	}
 	// Calls per upload are the run's: the read-back below (finals,
 	// conflicted copies, stored results) is the harness checking, not load.
 	res.Ops = r.ops()

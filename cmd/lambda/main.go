@@ -13,9 +13,13 @@
 //	STORMSIM_LOCK_TTL       lock TTL, a Go duration (default 10s)
 //	STORMSIM_RESULT_TTL     how long results stay queryable (default 24h)
 //	STORMSIM_S3_ENDPOINT    an S3-compatible endpoint instead of AWS S3 (path-style)
+//	STORMSIM_EC2_IMDS       "1" lets the SDK ask the EC2 instance metadata service for credentials (default off)
 //
 // Credentials and region come from the standard AWS configuration chain
-// (in Lambda, the function's execution role).
+// (in Lambda, the function's execution role, passed in the environment).
+// The EC2 instance metadata service is not asked: Lambda has none, and
+// outside Lambda (tests, a local run) the process must reach only the
+// endpoints it was given.
 package main
 
 import (
@@ -28,7 +32,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/redis/go-redis/v9"
 
@@ -85,12 +88,9 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 			return nil, fmt.Errorf("STORMSIM_RESULT_TTL %q: want a duration of at least 1s such as 24h", s)
 		}
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := connect.AWSConfig(ctx, getenv("STORMSIM_EC2_IMDS") == "1")
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		return nil, err
 	}
 	endpoint := getenv("STORMSIM_S3_ENDPOINT")
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
@@ -33,6 +31,7 @@ type coordinatorOptions struct {
 	lockTTL, resultTTL      time.Duration
 	minIdle                 time.Duration
 	workers, maxDeliveries  int
+	imds                    bool
 }
 
 // coordinatorCmd runs the coordinator as a long-running process that takes
@@ -57,6 +56,7 @@ func coordinatorCmd(args []string) error {
 	fs.DurationVar(&o.minIdle, "min-idle", 30*time.Second, "claim entries pending this long with another consumer (must exceed the longest handler run)")
 	fs.IntVar(&o.workers, "workers", 16, "events handled at once")
 	fs.IntVar(&o.maxDeliveries, "max-deliveries", 3, "deliveries of a failing event before it goes to the dead-letter stream")
+	fs.BoolVar(&o.imds, "imds", false, "let the AWS SDK ask the EC2 instance metadata service (169.254.169.254) for credentials; off, the process reaches only --redis and --s3")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -85,16 +85,17 @@ func runCoordinator(ctx context.Context, o coordinatorOptions, log io.Writer) er
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("ping redis %s: %w", connect.Redact(o.redis), err)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := connect.AWSConfig(ctx, o.imds)
 	if err != nil {
-		return fmt.Errorf("load AWS configuration: %w", err)
+		return err
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+	// Without credentials every event would fail to sign: say so at start.
+	if err := connect.CheckCredentials(ctx, &cfg); err != nil {
+		return usageError{fmt.Errorf("coordinator: --s3 %s: %w", o.s3, err)}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
-	store := sim.NewS3Client(o.s3, cfg.Region, aws.NewCredentialsCache(cfg.Credentials), &http.Client{Transport: tr, Timeout: 5 * time.Minute})
+	store := sim.NewS3Client(o.s3, cfg.Region, cfg.Credentials, &http.Client{Transport: tr, Timeout: 5 * time.Minute})
 	if o.stream == "" {
 		o.stream = o.keyPrefix + "events"
 	}
@@ -108,13 +109,28 @@ func runCoordinator(ctx context.Context, o coordinatorOptions, log io.Writer) er
 	if err != nil {
 		return usageError{err}
 	}
+	// Join the group before the first read: a run with --external waits
+	// for a consumer before it starts the load (and miniredis, unlike
+	// Redis, creates a consumer only when an entry is delivered).
+	if err := q.Ensure(ctx); err != nil {
+		return err
+	}
+	if err := rdb.XGroupCreateConsumer(ctx, o.stream, q.Config().Group, o.consumer).Err(); err != nil {
+		return fmt.Errorf("join consumer group %s of %s: %w", q.Config().Group, o.stream, err)
+	}
 	fmt.Fprintf(log, "coordinator %s: events from %s (group %s), %d workers, bucket %s at %s\n",
 		o.consumer, o.stream, o.group, o.workers, o.bucket, o.s3)
 	var handled, failed atomic.Int64
+	var firstErr atomic.Pointer[string]
 	err = q.Consume(ctx, o.consumer, o.workers, func(ctx context.Context, ev events.S3Event) error {
 		err := coord.HandleEvent(ctx, ev)
 		if err != nil {
 			failed.Add(1)
+			// The first failure is printed at once and again at the end:
+			// a process failing every event must say why.
+			if msg := err.Error(); firstErr.CompareAndSwap(nil, &msg) {
+				fmt.Fprintf(log, "coordinator %s: first failed event: %s\n", o.consumer, msg)
+			}
 			return err
 		}
 		handled.Add(1)
@@ -134,6 +150,10 @@ func runCoordinator(ctx context.Context, o coordinatorOptions, log io.Writer) er
 		fmt.Fprintf(log, "coordinator %s: %v; stopping\n", o.consumer, err)
 		err = nil
 	}
-	fmt.Fprintf(log, "coordinator %s: stopped after %d events (%d attempts failed)\n", o.consumer, handled.Load(), failed.Load())
+	why := ""
+	if e := firstErr.Load(); e != nil {
+		why = "; first error: " + *e
+	}
+	fmt.Fprintf(log, "coordinator %s: stopped after %d events (%d attempts failed%s)\n", o.consumer, handled.Load(), failed.Load(), why)
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stormsim/stormsim/internal/connect"
 	"github.com/stormsim/stormsim/sim"
 )
 
@@ -25,6 +27,10 @@ type serverOptions struct {
 	// external: events go to `simrun coordinator` processes.
 	external bool
 	s3Wait   time.Duration
+	// consumerWait bounds how long --external waits for a coordinator
+	// process to join the consumer group before the load starts.
+	consumerWait time.Duration
+	imds         bool
 }
 
 func (s *serverOptions) register(fs *flag.FlagSet) {
@@ -32,7 +38,9 @@ func (s *serverOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.s3, "s3", "", "real S3-compatible endpoint, e.g. http://127.0.0.1:7070; credentials and region from the AWS configuration chain (default: embedded gofakes3)")
 	fs.StringVar(&s.bucket, "bucket", "stormsim", "bucket on the --s3 server (created, and removed afterwards, if missing)")
 	fs.StringVar(&s.webhook, "webhook", "", "listen address of the webhook that receives the --s3 server's event notifications (default 127.0.0.1:0; give the server http://ADDR/events)")
-	fs.DurationVar(&s.s3Wait, "s3-wait", 0, "how long to wait for the --s3 server to answer")
+	fs.DurationVar(&s.s3Wait, "s3-wait", 0, "how long to wait for the --s3 server to answer (the webhook already listens meanwhile)")
+	fs.DurationVar(&s.consumerWait, "consumer-wait", 2*time.Minute, "with --external: how long to wait for a `simrun coordinator` process to join before the load starts (0: do not wait)")
+	fs.BoolVar(&s.imds, "imds", false, "let the AWS SDK ask the EC2 instance metadata service (169.254.169.254) for credentials; off, a run reaches only the endpoints it was given")
 	fs.StringVar(&s.runID, "run-id", "", "name of the run's key and object prefixes on real servers (default run-TIME-RANDOM)")
 	fs.BoolVar(&s.keep, "keep", false, "keep the run's keys and objects on real servers instead of removing them")
 	fs.BoolVar(&s.external, "external", false, "hand events to `simrun coordinator` processes (the command line to start them is printed) instead of in-process handlers")
@@ -60,7 +68,10 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 	}
 	kp, op := sim.RunPrefixes(id)
 	remote, err := sim.NewRemote(ctx, sim.RemoteOptions{RedisURL: s.redis, S3URL: s.s3, Bucket: s.bucket,
-		ObjectPrefix: op, Webhook: s.webhook, WaitS3: s.s3Wait})
+		ObjectPrefix: op, Webhook: s.webhook, WaitS3: s.s3Wait, AllowIMDS: s.imds, Log: log})
+	if errors.Is(err, connect.ErrNoCredentials) {
+		return nil, usageError{err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -69,18 +80,26 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		opt.ObjectPrefix = op
 	}
 	fmt.Fprintf(log, "servers: run %s: Redis keys %s*, objects s3://%s/%s*\n", id, kp, remote.Bucket, opt.ObjectPrefix)
-	if remote.Webhook != nil {
-		fmt.Fprintf(log, "servers: S3 notifications expected at %s\n", remote.Webhook.URL)
-	}
 	if s.external {
-		opt.External = &sim.External{Stream: kp + "events", Feedback: kp + "feedback"}
+		opt.External = &sim.External{Stream: kp + "events", Feedback: kp + "feedback", ConsumerWait: s.consumerWait, Log: log}
 		redisURL := s.redis
 		if redisURL == "" {
 			redisURL = "redis://" + remote.MR.Addr()
 		}
+		// The embedded fake S3 takes any credentials, but the processes
+		// still need some: without, every event fails to sign.
+		creds := "(with the same AWS credentials as this run)"
+		if s.s3 == "" {
+			creds = "AWS_ACCESS_KEY_ID=stormsim AWS_SECRET_ACCESS_KEY=stormsim "
+		}
 		sc := opt.Scenario.Coordinator
-		fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --result-ttl %v --feedback %s\n",
+		cmdline := fmt.Sprintf("simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --result-ttl %v --feedback %s",
 			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, sc.ResultTTL, opt.External.Feedback)
+		if s.s3 == "" {
+			fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  %s%s\n", creds, cmdline)
+		} else {
+			fmt.Fprintf(log, "servers: events go to coordinator processes; start them %s with\n  %s\n", creds, cmdline)
+		}
 	}
 	return func() {
 		defer remote.Close()

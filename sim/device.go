@@ -130,7 +130,7 @@ func (r *runner) finish(u *history.Upload, decided time.Time, errKind string) {
 		r.rec.errorKind("history")
 	}
 	r.rec.finished(u, decided, errKind)
-	r.prom.ObserveUpload(u.Outcome, u.Done.Sub(u.Intended), u.Polls)
+	r.prom.ObserveUpload(string(u.Outcome), u.Done.Sub(u.Intended), u.Polls)
 	r.prom.AddUploadBytes(u.Size)
 }
 
@@ -282,7 +282,7 @@ func (r *runner) poll(ctx context.Context, u *history.Upload) (coordinator.Resul
 			resp.Body.Close()
 		}
 	}
-	p := history.Poll{T: history.KindPoll, ID: u.ID, At: r.now(), State: res.State, Version: res.Version, Copy: res.Copy}
+	p := history.Poll{T: history.KindPoll, ID: u.ID, At: r.now(), State: history.Outcome(res.State), Version: res.Version, Copy: res.Copy}
 	if err != nil {
 		p.State = "error"
 		r.rec.errorKind("poll")

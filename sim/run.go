@@ -217,7 +217,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	r.prom = metrics.New(opt.Registry)
 	r.heads = newHeads(sc.Population.Users * sc.Population.FilesPerUser)
-	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: sc.Coordinator.Strategy, Gatherer: opt.Registry}
+	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: string(sc.Coordinator.Strategy), Gatherer: opt.Registry}
 	res.WorkloadHash = workload.Hash(sc, opt.Seed)
 
 	if err := r.start(ctx); err != nil {

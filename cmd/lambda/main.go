@@ -104,7 +104,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	rdb := redis.NewUniversalClient(ro)
-	coord, err := coordinator.New(coordinator.Config{Bucket: bucket, Strategy: getenv("STORMSIM_STRATEGY"), Prefix: prefix,
+	coord, err := coordinator.New(coordinator.Config{Bucket: bucket, Strategy: coordinator.Strategy(getenv("STORMSIM_STRATEGY")), Prefix: prefix,
 		ObjectPrefix: getenv("STORMSIM_OBJECT_PREFIX"), LockTTL: ttl, ResultTTL: resultTTL, Now: time.Now}, client, rdb)
 	if err != nil {
 		rdb.Close()

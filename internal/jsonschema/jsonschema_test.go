@@ -93,10 +93,6 @@ func TestGenerator_Err_Cases(t *testing.T) {
 	type camel struct {
 		A int `json:"maxRSS"`
 	}
-	type dup struct {
-		A int `json:"a"`
-		B int `json:"a"`
-	}
 	type ch struct {
 		C chan int `json:"c"`
 	}
@@ -108,7 +104,6 @@ func TestGenerator_Err_Cases(t *testing.T) {
 	}{
 		{"untagged field", reflect.TypeFor[untagged](), nil, `key "Emitted" is not snake_case`},
 		{"camel case tag", reflect.TypeFor[camel](), nil, `key "maxRSS" is not snake_case`},
-		{"duplicate key", reflect.TypeFor[dup](), nil, `key "a" written twice`},
 		{"channel", reflect.TypeFor[ch](), nil, "cannot be written as JSON"},
 		{"stale field enum", reflect.TypeFor[inner](), map[string][]string{"inner.Gone": {"x"}}, "field enum inner.Gone: no such field"},
 	}

@@ -30,7 +30,11 @@
 // must not require them.
 package history
 
-import "time"
+import (
+	"time"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
 
 // Record kinds, the value of the "t" field.
 const (
@@ -48,13 +52,24 @@ const (
 	KindResult   = "result"
 )
 
-// Upload outcomes as the device saw them.
+// Outcome is what became of an upload: the outcome of an upload record,
+// and the state a poll, a push or a read-back result names. The decided
+// outcomes are spelled as the coordinator's result states, so a device's
+// outcome, the server's answer and the checker compare as equals.
+type Outcome string
+
+// Outcomes. An upload record ends committed, conflict, rejected, error or
+// unknown; a poll may also answer pending or fail (error); a push and a
+// stored result name a decided outcome only.
 const (
-	OutcomeCommitted = "committed"
-	OutcomeConflict  = "conflict"
-	OutcomeRejected  = "rejected"
-	OutcomeError     = "error"
-	OutcomeUnknown   = "unknown"
+	OutcomePending   Outcome = coordinator.StatePending // a poll: not decided yet
+	OutcomeCommitted Outcome = coordinator.StateCommitted
+	OutcomeConflict  Outcome = coordinator.StateConflict
+	OutcomeRejected  Outcome = coordinator.StateRejected
+	// OutcomeError: the device's upload failed, or a poll failed.
+	OutcomeError Outcome = "error"
+	// OutcomeUnknown: the device gave up without learning the outcome.
+	OutcomeUnknown Outcome = "unknown"
 )
 
 // Upload is one client-visible upload, written when the device knows its
@@ -72,7 +87,7 @@ type Upload struct {
 	Start    time.Time `json:"start"`    // the device began the upload
 	Staged   time.Time `json:"staged"`   // the staging PUT returned
 	Done     time.Time `json:"done"`     // the device knew the outcome
-	Outcome  string    `json:"outcome"`
+	Outcome  Outcome   `json:"outcome"`
 	Version  int64     `json:"version,omitempty"`
 	Copy     string    `json:"copy,omitempty"`
 	Polls    int       `json:"polls"`
@@ -137,7 +152,7 @@ type Poll struct {
 	T       string    `json:"t"`
 	ID      string    `json:"id"`
 	At      time.Time `json:"at"`
-	State   string    `json:"state"` // pending|committed|conflict|rejected, or "error"
+	State   Outcome   `json:"state"` // pending|committed|conflict|rejected, or "error"
 	Version int64     `json:"version,omitempty"`
 	Copy    string    `json:"copy,omitempty"`
 }
@@ -149,7 +164,7 @@ type Push struct {
 	ID      string    `json:"id"`
 	User    string    `json:"user"`
 	At      time.Time `json:"at"`
-	State   string    `json:"state"`
+	State   Outcome   `json:"state"` // committed|conflict|rejected
 	Version int64     `json:"version,omitempty"`
 	Copy    string    `json:"copy,omitempty"`
 }
@@ -213,13 +228,13 @@ type Copy struct {
 // upload record), so a result changed after the device stopped polling is
 // seen. Found is false when nothing is stored; State is then empty.
 type Result struct {
-	T       string `json:"t"`
-	ID      string `json:"id"`
-	User    string `json:"user"`
-	State   string `json:"state"` // committed|conflict|rejected as stored, "" when not found
-	Version int64  `json:"version"`
-	Copy    string `json:"copy,omitempty"` // conflict: the conflicted copy's key
-	Found   bool   `json:"found"`
+	T       string  `json:"t"`
+	ID      string  `json:"id"`
+	User    string  `json:"user"`
+	State   Outcome `json:"state"` // committed|conflict|rejected as stored, "" when not found
+	Version int64   `json:"version"`
+	Copy    string  `json:"copy,omitempty"` // conflict: the conflicted copy's key
+	Found   bool    `json:"found"`
 	// At is when the result was read back (the harness clock).
 	At time.Time `json:"at"`
 	// TTLSeconds is how long the store keeps a result after its decision:

@@ -128,10 +128,17 @@ type Result struct {
 	HandlerSeconds float64
 }
 
-// DeliveryCounts are the delivery's counters at the end.
+// DeliveryCounts are the delivery's counters at the end (results.json
+// harness.delivery, hence the tags).
 type DeliveryCounts struct {
-	Emitted, Duplicated, Reordered, Dropped int64
-	Invocations, Failures, Retries, Dead    int64
+	Emitted     int64 `json:"emitted"`
+	Duplicated  int64 `json:"duplicated"`
+	Reordered   int64 `json:"reordered"`
+	Dropped     int64 `json:"dropped"`
+	Invocations int64 `json:"invocations"`
+	Failures    int64 `json:"failures"`
+	Retries     int64 `json:"retries"`
+	Dead        int64 `json:"dead"`
 }
 
 type arrival struct {

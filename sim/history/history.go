@@ -203,6 +203,13 @@ type Fault struct {
 	To   time.Time `json:"to"`
 }
 
+// Leftover kinds.
+const (
+	LeftoverStaged    = "staged"
+	LeftoverLock      = "lock"
+	LeftoverMultipart = "multipart"
+)
+
 // Leftover is state found after the drain that should not be there: a staged
 // object, a lock or an unfinished multipart upload.
 type Leftover struct {

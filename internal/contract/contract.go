@@ -17,6 +17,7 @@ import (
 	"github.com/stormsim/stormsim/internal/jsonschema"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/history"
 )
 
@@ -59,6 +60,9 @@ func ResultsSchema() (*jsonschema.Schema, error) {
 	g := &jsonschema.Generator{FieldEnums: map[string][]string{
 		"Results.Verdict":  {report.Pass, report.Fail, report.Inconclusive},
 		"FaultWindow.Kind": faultKinds(),
+		"Invariant.Name": {checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped,
+			checker.NameAgreement, checker.NameIdempotence, checker.NameStability, checker.NameFencing,
+			checker.NameCleanliness, checker.NameScheduler, checker.NameLinearizability},
 	}}
 	ref := g.Schema(reflect.TypeFor[report.Results]())
 	if err := g.Err(); err != nil {

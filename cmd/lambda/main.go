@@ -99,7 +99,8 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 			o.UsePathStyle = true
 		}
 		// Checksums only when an operation requires them: S3-compatible
-		// servers differ in what they accept (see DESIGN.md).
+		// servers differ in what they accept (see docs/design.md, "Known
+		// behaviour of the fakes").
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})

@@ -1,9 +1,11 @@
 // Package history defines the records of a run's history.jsonl, a streaming
 // writer for them and a reader that replays a saved file.
 //
-// The field names and kinds are the contract of ../DESIGN.md ("history.jsonl"):
-// one JSON object per line, field "t" naming the kind. Outside checkers read
-// these files; add fields freely, never rename or drop one.
+// The field names and kinds are the contract of docs/contract.md
+// ("history.jsonl"; the schema docs/schema/history.schema.json is generated
+// from these types): one JSON object per line, field "t" naming the kind.
+// Outside checkers read these files; add fields freely (snake_case json
+// tags), never rename or drop one.
 //
 // The kinds, by who writes them:
 //

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stormsim/stormsim/internal/jsonschema"
+	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/sim/history"
 )
 
@@ -102,6 +103,33 @@ func TestSchema_History_KindDecides(t *testing.T) {
 			errs := v.ValidateJSON([]byte(tt.line))
 			if (len(errs) == 0) != tt.valid {
 				t.Errorf("%s: errors %v, want valid=%v", tt.line, errs, tt.valid)
+			}
+		})
+	}
+}
+
+// results.json files written before harness.delivery had json tags (Go
+// field names as keys) still read back, as docs/contract.md promises.
+func TestSchema_ReadResults_DeliveryKeysOldAndNew(t *testing.T) {
+	tests := []struct {
+		name, delivery string
+	}{
+		{"go field names", `{"Emitted": 7, "Invocations": 9, "Dead": 1}`},
+		{"snake_case", `{"emitted": 7, "invocations": 9, "dead": 1}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "results.json")
+			doc := `{"verdict": "pass", "harness": {"delivery": ` + tt.delivery + `}}`
+			if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, err := report.ReadResults(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := r.Harness.Delivery; d.Emitted != 7 || d.Invocations != 9 || d.Dead != 1 {
+				t.Errorf("delivery %+v, want emitted 7, invocations 9, dead 1", d)
 			}
 		})
 	}

@@ -14,11 +14,13 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/jsonschema"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/schedsim"
 )
 
 // Record is one history.jsonl kind and the type that writes it.
@@ -55,11 +57,23 @@ func outcomes(o ...history.Outcome) []string {
 // faultKinds is every scenario fault kind, sorted.
 func faultKinds() []string { return slices.Sorted(maps.Keys(scenarios.FaultKinds)) }
 
+// schedulerStrategies are the names a scheduler result is written with.
+var schedulerStrategies = []string{schedsim.StrategySelf, schedsim.StrategyPoll, schedsim.StrategyOneShot}
+
 // ResultsSchema is the schema of results.json.
 func ResultsSchema() (*jsonschema.Schema, error) {
+	var strategies []string
+	for _, s := range coordinator.Strategies {
+		strategies = append(strategies, string(s))
+	}
 	g := &jsonschema.Generator{FieldEnums: map[string][]string{
-		"Results.Verdict":  {report.Pass, report.Fail, report.Inconclusive},
-		"FaultWindow.Kind": faultKinds(),
+		"Results.Verdict": {report.Pass, report.Fail, report.Inconclusive},
+		// The coordinator's strategy; a scheduler-only run names the
+		// scheduler's.
+		"Results.Strategy":       append(strategies, schedulerStrategies...),
+		"Scheduler.Strategy":     schedulerStrategies,
+		"SchedulerPeer.Strategy": schedulerStrategies,
+		"FaultWindow.Kind":       faultKinds(),
 		"Invariant.Name": {checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped,
 			checker.NameAgreement, checker.NameIdempotence, checker.NameStability, checker.NameFencing,
 			checker.NameCleanliness, checker.NameScheduler, checker.NameLinearizability},

@@ -18,7 +18,7 @@ import (
 // result+push, delete).
 func BenchmarkHandler_CommitPath(b *testing.B) {
 	for _, strategy := range strategies {
-		b.Run(strategy, func(b *testing.B) {
+		b.Run(string(strategy), func(b *testing.B) {
 			e := newTestEnv(b, strategy, nil)
 			body := make([]byte, 1024)
 			evs := make([]events.S3Event, b.N)

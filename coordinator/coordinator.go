@@ -14,11 +14,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// Strategy names how the winner of concurrent uploads of one file is
+// decided. The spelling is the contract: the scenario's
+// coordinator.strategy, the --strategy flags and results.json's strategy.
+type Strategy string
+
 // Strategies decide the winner of concurrent uploads of one file.
 const (
-	StrategyRedisLock     = "redis-lock"
-	StrategyS3Conditional = "s3-conditional"
+	StrategyRedisLock     Strategy = "redis-lock"
+	StrategyS3Conditional Strategy = "s3-conditional"
 )
+
+// Strategies lists every strategy, the default first.
+var Strategies = []Strategy{StrategyRedisLock, StrategyS3Conditional}
 
 // ObjectStore lists the S3 calls the coordinator makes; *s3.Client
 // implements it.
@@ -113,7 +121,7 @@ type Hooks struct {
 // Config configures a Coordinator.
 type Config struct {
 	Bucket   string
-	Strategy string // StrategyRedisLock (default) or StrategyS3Conditional
+	Strategy Strategy // StrategyRedisLock (default) or StrategyS3Conditional
 	// Prefix starts every Redis key and channel, so runs can share a server.
 	Prefix string
 	// ObjectPrefix starts every S3 key the coordinator reads or writes
@@ -188,7 +196,7 @@ func (c *Coordinator) resultTTLSeconds() string {
 }
 
 // Strategy reports the configured strategy.
-func (c *Coordinator) Strategy() string { return c.cfg.Strategy }
+func (c *Coordinator) Strategy() Strategy { return c.cfg.Strategy }
 
 // Result states.
 const (

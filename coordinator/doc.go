@@ -77,4 +77,7 @@
 // key, and head) or "rejected" (with reason), and never changes again. A
 // missing or wrong token gets 401; an upload of another user, or an id that
 // was never staged, gets 404.
+//
+// The design this implements, and the facts about S3, Lambda and Redis it
+// must respect, are in the repository's docs/design.md.
 package coordinator

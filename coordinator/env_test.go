@@ -56,7 +56,7 @@ func (e *testEnv) decisionsFor(id string) []coordinator.Decision {
 	return out
 }
 
-func newTestEnv(t testing.TB, strategy string, hooks *coordinator.Hooks) *testEnv {
+func newTestEnv(t testing.TB, strategy coordinator.Strategy, hooks *coordinator.Hooks) *testEnv {
 	t.Helper()
 	mr := miniredis.RunT(t)
 	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())

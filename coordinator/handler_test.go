@@ -20,7 +20,7 @@ import (
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
-var strategies = []string{coordinator.StrategyRedisLock, coordinator.StrategyS3Conditional}
+var strategies = coordinator.Strategies
 
 func TestHandler_ConcurrentUploads_OneWinner(t *testing.T) {
 	for _, strategy := range strategies {
@@ -84,7 +84,7 @@ func TestHandler_ConcurrentUploads_OneWinner(t *testing.T) {
 
 func TestHandler_DuplicateAndLateEvents_Idempotent(t *testing.T) {
 	for _, strategy := range strategies {
-		t.Run(strategy, func(t *testing.T) {
+		t.Run(string(strategy), func(t *testing.T) {
 			e := newTestEnv(t, strategy, nil)
 			ctx := context.Background()
 			count, stop := e.pushes("bob")
@@ -176,7 +176,7 @@ func TestHandler_CrashBetweenSteps_RetryReachesSameOutcome(t *testing.T) {
 			if strategy == coordinator.StrategyS3Conditional && step == coordinator.StepAfterLock {
 				continue // no lock in this strategy
 			}
-			t.Run(strategy+"/"+step, func(t *testing.T) {
+			t.Run(string(strategy)+"/"+step, func(t *testing.T) {
 				var crashed atomic.Bool
 				hooks := &coordinator.Hooks{Step: func(ctx context.Context, id, s string) error {
 					if s == step && crashed.CompareAndSwap(false, true) {
@@ -230,7 +230,7 @@ func TestHandler_HostileUploads_Rejected(t *testing.T) {
 	}
 	for _, strategy := range strategies {
 		for _, tt := range tests {
-			t.Run(strategy+"/"+tt.name, func(t *testing.T) {
+			t.Run(string(strategy)+"/"+tt.name, func(t *testing.T) {
 				e := newTestEnv(t, strategy, nil)
 				u := coordinator.Upload{ID: "h1", User: "erin", Path: "ok.txt", Device: "a", SHA256: sum(good)}
 				meta := coordinator.Metadata(u)
@@ -344,7 +344,7 @@ func TestHandler_LateCopyAfterLockLoss_FinalStaysHead(t *testing.T) {
 // that kept commit records forever would grow with every upload ever made.
 func TestHandler_DecisionRecordsExpire(t *testing.T) {
 	for _, strategy := range strategies {
-		t.Run(strategy, func(t *testing.T) {
+		t.Run(string(strategy), func(t *testing.T) {
 			e := newTestEnv(t, strategy, nil)
 			ctx := context.Background()
 			var ids []string

@@ -11,7 +11,7 @@ import (
 
 func TestCoordinator_ObjectPrefix_KeepsToItsPrefix(t *testing.T) {
 	for _, strategy := range strategies {
-		t.Run(strategy, func(t *testing.T) {
+		t.Run(string(strategy), func(t *testing.T) {
 			e := newTestEnv(t, strategy, nil)
 			ctx := context.Background()
 			c, err := coordinator.New(coordinator.Config{Bucket: e.bucket, Strategy: strategy, Prefix: "run1:",

@@ -18,7 +18,7 @@ type noList struct{ coordinator.ObjectStore }
 
 func TestReconcile_LostEvents_AllDecided(t *testing.T) {
 	for _, strategy := range strategies {
-		t.Run(strategy, func(t *testing.T) {
+		t.Run(string(strategy), func(t *testing.T) {
 			e := newTestEnv(t, strategy, nil)
 			ctx := context.Background()
 			for i := range 5 {
@@ -66,7 +66,7 @@ func TestReconcile_YoungObjects_Skipped(t *testing.T) {
 // A sweep racing live (and duplicated) events decides each upload once.
 func TestReconcile_RacingLiveEvents_OneDecisionEach(t *testing.T) {
 	for _, strategy := range strategies {
-		t.Run(strategy, func(t *testing.T) {
+		t.Run(string(strategy), func(t *testing.T) {
 			e := newTestEnv(t, strategy, nil)
 			ctx := context.Background()
 			count, stop := e.pushes("max")

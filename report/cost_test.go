@@ -237,7 +237,7 @@ func TestBuild_Cost(t *testing.T) {
 		_ = polls.RecordValue(2)
 	}
 	res := &sim.Result{Scenario: "c", Elapsed: time.Hour, Window: time.Second, Planned: 100, PlannedRate: 100, Launched: 100,
-		Measure:  sim.Snapshot{PollsHist: polls, Outcomes: map[string]int64{history.OutcomeCommitted: 100}, Bytes: 1 << 30},
+		Measure:  sim.Snapshot{PollsHist: polls, Outcomes: map[history.Outcome]int64{history.OutcomeCommitted: 100}, Bytes: 1 << 30},
 		Delivery: sim.DeliveryCounts{Invocations: 100}, HandlerSeconds: 1,
 		Ops: sim.OpCounts{S3: map[string]int64{"PUT": 200, "GET": 100}}}
 	r := Build(res, sc, "", WithPrices(fixedPrices()))

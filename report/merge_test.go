@@ -10,7 +10,7 @@ import (
 
 func TestMerge_ShardsSumAndGatesCarryOver(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	up := func(id, outcome string, polls int) history.Upload {
+	up := func(id string, outcome history.Outcome, polls int) history.Upload {
 		return history.Upload{T: history.KindUpload, ID: id, Outcome: outcome, Polls: polls, Size: 10,
 			Intended: t0, Start: t0, Staged: t0.Add(10 * time.Millisecond), Done: t0.Add(100 * time.Millisecond)}
 	}

@@ -14,7 +14,9 @@ const (
 )
 
 // Results is results.json: the contract with CI and outside tools
-// (../DESIGN.md, "results.json"). Add fields freely; never rename one.
+// (docs/contract.md; its schema docs/schema/results.schema.json is
+// generated from this type). Add fields freely, with snake_case json tags
+// on every field and on every struct they reach; never rename one.
 type Results struct {
 	Verdict         string           `json:"verdict"`
 	Reasons         []string         `json:"reasons"`

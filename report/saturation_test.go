@@ -55,7 +55,7 @@ func runResult(t *testing.T, sys system, sat sim.Saturation) *sim.Result {
 	}
 	return &sim.Result{Scenario: "ci", Elapsed: 30 * time.Second, Window: 5 * time.Second, Planned: 1000, PlannedRate: 200,
 		Launched: 1000, Check: check, Saturation: sat,
-		Measure: sim.Snapshot{Latency: lat, PollsHist: polls, Outcomes: map[string]int64{
+		Measure: sim.Snapshot{Latency: lat, PollsHist: polls, Outcomes: map[history.Outcome]int64{
 			history.OutcomeCommitted: int64(1000 - sys.pending), history.OutcomeUnknown: int64(sys.pending)}}}
 }
 

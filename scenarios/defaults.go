@@ -1,6 +1,10 @@
 package scenarios
 
-import "time"
+import (
+	"time"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
 
 // Defaults, in one place (README.md repeats them as a table). A key absent
 // from a file keeps its default; a distribution given with a "kind"
@@ -105,7 +109,7 @@ func Default() *Scenario {
 			},
 		},
 		Coordinator: Coordinator{
-			Strategy:    "redis-lock",
+			Strategy:    coordinator.StrategyRedisLock,
 			Concurrency: 64,
 			LockTTL:     10 * time.Second,
 			ResultTTL:   24 * time.Hour,

@@ -1,6 +1,10 @@
 package scenarios
 
-import "time"
+import (
+	"time"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
 
 // Scenario is one decoded and validated scenario file. Field comments give
 // the YAML key (snake_case of the Go name) and meaning; defaults live in
@@ -165,7 +169,7 @@ type Poll struct {
 // Coordinator configures the system under test.
 type Coordinator struct {
 	// Strategy is "redis-lock" or "s3-conditional".
-	Strategy string `yaml:"strategy"`
+	Strategy coordinator.Strategy `yaml:"strategy"`
 	// Concurrency is the number of handler workers.
 	Concurrency int           `yaml:"concurrency"`
 	LockTTL     time.Duration `yaml:"lock_ttl"`

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stormsim/stormsim/coordinator"
 )
 
 // Sanity bounds: generous for real use, tight enough that planning cannot
@@ -289,7 +291,11 @@ func (v *validator) wait(w *Wait) {
 }
 
 func (v *validator) coordinator(c *Coordinator) {
-	v.oneOf("coordinator.strategy", c.Strategy, "redis-lock", "s3-conditional")
+	strategies := make([]string, len(coordinator.Strategies))
+	for i, s := range coordinator.Strategies {
+		strategies[i] = string(s)
+	}
+	v.oneOf("coordinator.strategy", string(c.Strategy), strategies...)
 	v.check(c.Concurrency >= 1 && c.Concurrency <= 100_000, "coordinator.concurrency", "must be in [1, 100000]", c.Concurrency)
 	v.span("coordinator.lock_ttl", c.LockTTL, true)
 	v.span("coordinator.result_ttl", c.ResultTTL, true)

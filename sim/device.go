@@ -138,7 +138,7 @@ func (r *runner) finish(u *history.Upload, decided time.Time, errKind string) {
 		r.rec.errorKind("history")
 	}
 	r.rec.finished(u, decided, errKind)
-	r.prom.ObserveUpload(u.Outcome, u.Done.Sub(u.Intended), u.Polls)
+	r.prom.ObserveUpload(string(u.Outcome), u.Done.Sub(u.Intended), u.Polls)
 	r.prom.AddUploadBytes(u.Size)
 }
 
@@ -298,7 +298,7 @@ func (r *runner) poll(ctx context.Context, u *history.Upload) (coordinator.Resul
 			resp.Body.Close()
 		}
 	}
-	p := history.Poll{T: history.KindPoll, ID: u.ID, At: r.now(), State: res.State, Version: res.Version, Copy: res.Copy}
+	p := history.Poll{T: history.KindPoll, ID: u.ID, At: r.now(), State: history.Outcome(res.State), Version: res.Version, Copy: res.Copy}
 	if err != nil {
 		p.State, p.Error = "error", err.Error()
 		r.rec.errorCause("poll", errorCause(err))

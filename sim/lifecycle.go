@@ -386,7 +386,7 @@ func (r *runner) leftovers(ctx context.Context) {
 		}
 		for _, o := range page.Contents {
 			if key := aws.ToString(o.Key); r.ownsStaged(key) {
-				_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "staged", Key: key})
+				_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverStaged, Key: key})
 				r.writePending(key)
 			}
 		}
@@ -397,13 +397,13 @@ func (r *runner) leftovers(ctx context.Context) {
 			if !r.ownsStaged(aws.ToString(u.Key)) {
 				continue
 			}
-			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "multipart", Key: aws.ToString(u.Key)})
+			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverMultipart, Key: aws.ToString(u.Key)})
 		}
 	}
 	iter := r.env.Redis.Scan(ctx, 0, r.coord.LockPattern(), 1000).Iterator()
 	for iter.Next(ctx) {
 		if r.ownsLock(iter.Val()) {
-			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: "lock", Key: iter.Val()})
+			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverLock, Key: iter.Val()})
 		}
 	}
 }

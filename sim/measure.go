@@ -33,7 +33,7 @@ type Recorder struct {
 	polls      [maxPollBucket + 1]int64
 	pollsHist  *hdrhistogram.Histogram
 	pushOnly   int64
-	outcomes   map[string]int64
+	outcomes   map[history.Outcome]int64
 	errors     map[string]int64
 	causes     map[string]map[string]int64 // kind -> cause -> count (maxCauses per kind)
 	multipart  int64
@@ -129,7 +129,7 @@ func newHist() *hdrhistogram.Histogram {
 
 func newRecorder(start time.Time) *Recorder {
 	r := &Recorder{start: start, latency: newHist(), pollsHist: hdrhistogram.New(0, 1_000_000, 3),
-		outcomes: map[string]int64{}, errors: map[string]int64{}}
+		outcomes: map[history.Outcome]int64{}, errors: map[string]int64{}}
 	for i := range r.phases {
 		r.phases[i] = newHist()
 	}
@@ -287,7 +287,7 @@ type Snapshot struct {
 	Polls     []int64
 	PollsHist *hdrhistogram.Histogram
 	PushOnly  int64
-	Outcomes  map[string]int64
+	Outcomes  map[history.Outcome]int64
 	Errors    map[string]int64
 	Multipart int64
 	Bytes     int64
@@ -317,7 +317,7 @@ func (r *Recorder) Snapshot() Snapshot {
 	defer r.mu.Unlock()
 	s := Snapshot{Latency: hdrhistogram.Import(r.latency.Export()), PollsHist: hdrhistogram.Import(r.pollsHist.Export()),
 		Polls: append([]int64(nil), r.polls[:]...), PushOnly: r.pushOnly, Multipart: r.multipart, Bytes: r.bytes,
-		Series: append([]Second(nil), r.series...), Faults: append([]FaultSpan(nil), r.faults...), Reconciled: r.reconciled, Outcomes: map[string]int64{}, Errors: map[string]int64{},
+		Series: append([]Second(nil), r.series...), Faults: append([]FaultSpan(nil), r.faults...), Reconciled: r.reconciled, Outcomes: map[history.Outcome]int64{}, Errors: map[string]int64{},
 		InFlight: r.inflight.Load(), MaxInFlight: r.maxInflight.Load(), MaxGoroutines: r.maxGo.Load(),
 		CommittedV2Plus: r.v2plus, MaxVersion: r.maxVersion}
 	for i, h := range r.phases {

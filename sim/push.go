@@ -48,7 +48,7 @@ func (h *pushHub) loop() {
 			continue
 		}
 		_ = h.hist.Write(history.Push{T: history.KindPush, ID: res.ID, User: res.User, At: h.now(),
-			State: res.State, Version: res.Version, Copy: res.Copy})
+			State: history.Outcome(res.State), Version: res.Version, Copy: res.Copy})
 		h.deliver(res)
 	}
 }

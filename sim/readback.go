@@ -70,10 +70,10 @@ func (r *runner) readBackStored(ctx context.Context) {
 		}()
 	}
 	var rec struct {
-		ID      string `json:"id"`
-		User    string `json:"user"`
-		Outcome string `json:"outcome"`
-		Copy    string `json:"copy"`
+		ID      string          `json:"id"`
+		User    string          `json:"user"`
+		Outcome history.Outcome `json:"outcome"`
+		Copy    string          `json:"copy"`
 	}
 	batch := make([]answered, 0, resultBatch)
 	err := r.scanHistory(func(kind string, line []byte) error {
@@ -140,7 +140,7 @@ func (r *runner) lookUpResults(ctx context.Context, batch []answered, ttl int64)
 				rec.Error = fmt.Sprintf("decode result: %v", err)
 				break
 			}
-			rec.State, rec.Version, rec.Copy = res.State, res.Version, res.Copy
+			rec.State, rec.Version, rec.Copy = history.Outcome(res.State), res.Version, res.Copy
 		}
 		_ = r.hist.Write(rec)
 	}

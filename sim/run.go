@@ -139,10 +139,17 @@ type Result struct {
 	Saturation Saturation
 }
 
-// DeliveryCounts are the delivery's counters at the end.
+// DeliveryCounts are the delivery's counters at the end (results.json
+// harness.delivery, hence the tags).
 type DeliveryCounts struct {
-	Emitted, Duplicated, Reordered, Dropped int64
-	Invocations, Failures, Retries, Dead    int64
+	Emitted     int64 `json:"emitted"`
+	Duplicated  int64 `json:"duplicated"`
+	Reordered   int64 `json:"reordered"`
+	Dropped     int64 `json:"dropped"`
+	Invocations int64 `json:"invocations"`
+	Failures    int64 `json:"failures"`
+	Retries     int64 `json:"retries"`
+	Dead        int64 `json:"dead"`
 }
 
 type arrival struct {
@@ -232,7 +239,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	r.prom = metrics.New(opt.Registry)
 	r.heads = newHeads(sc.Population.Users * sc.Population.FilesPerUser)
-	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: sc.Coordinator.Strategy, Gatherer: opt.Registry}
+	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: string(sc.Coordinator.Strategy), Gatherer: opt.Registry}
 	res.WorkloadHash = workload.Hash(sc, opt.Seed)
 
 	if err := r.start(ctx); err != nil {

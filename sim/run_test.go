@@ -30,9 +30,9 @@ delivery: {duplicate: 0.1, reorder: 0.1}
 gates: ["invariants.violations == 0", "uploads.unknown == 0"]
 `
 
-func smallScenario(t *testing.T, strategy string) *scenarios.Scenario {
+func smallScenario(t *testing.T, strategy coordinator.Strategy) *scenarios.Scenario {
 	t.Helper()
-	sc, err := scenarios.Parse("small.yaml", []byte(strings.Replace(small, "STRATEGY", strategy, 1)))
+	sc, err := scenarios.Parse("small.yaml", []byte(strings.Replace(small, "STRATEGY", string(strategy), 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +40,8 @@ func smallScenario(t *testing.T, strategy string) *scenarios.Scenario {
 }
 
 func TestRun_SmallScenario_Passes(t *testing.T) {
-	for _, strategy := range []string{coordinator.StrategyRedisLock, coordinator.StrategyS3Conditional} {
-		t.Run(strategy, func(t *testing.T) {
+	for _, strategy := range coordinator.Strategies {
+		t.Run(string(strategy), func(t *testing.T) {
 			sc := smallScenario(t, strategy)
 			res, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: t.TempDir()})
 			if err != nil {

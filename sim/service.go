@@ -16,9 +16,9 @@ type ServiceOptions struct {
 	// S3Addr and APIAddr are listen addresses ("" = a free loopback port,
 	// ":PORT" = loopback; name a host to listen elsewhere).
 	S3Addr, APIAddr string
-	Bucket          string // default "stormsim"
-	Strategy        string // coordinator strategy (default redis-lock)
-	Concurrency     int    // handler workers (default 16)
+	Bucket          string               // default "stormsim"
+	Strategy        coordinator.Strategy // default redis-lock
+	Concurrency     int                  // handler workers (default 16)
 	// Secret signs the bearer tokens; required.
 	Secret []byte
 }

@@ -99,12 +99,13 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 			o.UsePathStyle = true
 		}
 		// Checksums only when an operation requires them: S3-compatible
-		// servers differ in what they accept (see DESIGN.md).
+		// servers differ in what they accept (see docs/design.md, "Known
+		// behaviour of the fakes").
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	rdb := redis.NewUniversalClient(ro)
-	coord, err := coordinator.New(coordinator.Config{Bucket: bucket, Strategy: getenv("STORMSIM_STRATEGY"), Prefix: prefix,
+	coord, err := coordinator.New(coordinator.Config{Bucket: bucket, Strategy: coordinator.Strategy(getenv("STORMSIM_STRATEGY")), Prefix: prefix,
 		ObjectPrefix: getenv("STORMSIM_OBJECT_PREFIX"), LockTTL: ttl, ResultTTL: resultTTL, Now: time.Now}, client, rdb)
 	if err != nil {
 		rdb.Close()

@@ -46,7 +46,7 @@ func coordinatorCmd(args []string) error {
 	fs.StringVar(&o.bucket, "bucket", "stormsim", "bucket")
 	fs.StringVar(&o.keyPrefix, "key-prefix", "stormsim:", "prefix of every Redis key and channel")
 	fs.StringVar(&o.objectPrefix, "object-prefix", "", `prefix of every S3 key ("" or ending in "/")`)
-	fs.StringVar(&o.strategy, "strategy", coordinator.StrategyRedisLock, "redis-lock or s3-conditional")
+	fs.StringVar(&o.strategy, "strategy", string(coordinator.StrategyRedisLock), "redis-lock or s3-conditional")
 	fs.StringVar(&o.stream, "stream", "", "events stream (default KEY-PREFIX + \"events\")")
 	fs.StringVar(&o.group, "group", "coordinators", "consumer group shared by the processes")
 	fs.StringVar(&o.feedback, "feedback", "", "stream to report decisions and finished entries on (for simrun runs)")
@@ -104,7 +104,7 @@ func runCoordinator(ctx context.Context, o coordinatorOptions, log io.Writer) er
 	if err != nil {
 		return usageError{err}
 	}
-	coord, err := coordinator.New(coordinator.Config{Bucket: o.bucket, Strategy: o.strategy, Prefix: o.keyPrefix,
+	coord, err := coordinator.New(coordinator.Config{Bucket: o.bucket, Strategy: coordinator.Strategy(o.strategy), Prefix: o.keyPrefix,
 		ObjectPrefix: o.objectPrefix, LockTTL: o.lockTTL, ResultTTL: o.resultTTL, Now: time.Now, Observer: q.Observer()}, store, rdb)
 	if err != nil {
 		return usageError{err}

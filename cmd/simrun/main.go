@@ -23,7 +23,7 @@ import (
 	"runtime"
 )
 
-// Exit codes (DESIGN.md, "Outputs and exit codes").
+// Exit codes (docs/contract.md, "Files and exit codes").
 const (
 	exitPass         = 0
 	exitFail         = 1

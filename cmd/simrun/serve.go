@@ -32,7 +32,7 @@ func serveCmd(args []string) error {
 	fs.StringVar(&o.s3Addr, "s3-addr", "127.0.0.1:9000", "listen address of the fake S3 endpoint (loopback unless a host is named)")
 	fs.StringVar(&o.apiAddr, "api-addr", "127.0.0.1:8080", "listen address of the result API and event stream (loopback unless a host is named)")
 	fs.StringVar(&o.bucket, "bucket", "stormsim", "bucket to create")
-	fs.StringVar(&o.strategy, "strategy", coordinator.StrategyRedisLock, "coordinator strategy: redis-lock or s3-conditional")
+	fs.StringVar(&o.strategy, "strategy", string(coordinator.StrategyRedisLock), "coordinator strategy: redis-lock or s3-conditional")
 	fs.StringVar(&o.users, "users", "alice,bob", "comma-separated users whose bearer tokens are printed")
 	fs.StringVar(&o.secret, "secret", "", "token secret, so tokens stay valid across restarts (default random)")
 	fs.IntVar(&o.concurrency, "concurrency", 16, "handler workers")
@@ -70,7 +70,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, ready func(*si
 		_, _ = rand.Read(secret)
 	}
 	svc, err := sim.StartService(ctx, sim.ServiceOptions{S3Addr: o.s3Addr, APIAddr: o.apiAddr, Bucket: o.bucket,
-		Strategy: o.strategy, Concurrency: o.concurrency, Secret: secret})
+		Strategy: coordinator.Strategy(o.strategy), Concurrency: o.concurrency, Secret: secret})
 	if err != nil {
 		if errors.Is(err, coordinator.ErrConfig) {
 			return usageError{err}

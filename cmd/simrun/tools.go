@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
@@ -47,7 +48,7 @@ func checkCmd(args []string) error {
 	var paths []string
 	for _, dir := range fs.Args() {
 		if r, err := report.ReadResults(filepath.Join(dir, "results.json")); err == nil {
-			fencing = fencing && r.Strategy != "s3-conditional"
+			fencing = fencing && r.Strategy != string(coordinator.StrategyS3Conditional)
 		}
 		paths = append(paths, filepath.Join(dir, "history.jsonl"))
 	}
@@ -124,7 +125,7 @@ func mergeRuns(out string, dirs []string) error {
 		if err != nil {
 			return usageError{err}
 		}
-		fencing = fencing && r.Strategy != "s3-conditional"
+		fencing = fencing && r.Strategy != string(coordinator.StrategyS3Conditional)
 		shards = append(shards, r)
 		paths = append(paths, filepath.Join(d, "history.jsonl"))
 	}

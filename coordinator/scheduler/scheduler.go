@@ -1,6 +1,6 @@
 // Package scheduler runs scheduled events (for example "send the reminder
 // e-mail to user X at T") from an event table with a single timer rule of
-// minute resolution, the self-rescheduling design of ../../DESIGN.md ("Event
+// minute resolution, the self-rescheduling design of docs/design.md ("Event
 // scheduler"), plus two peers to compare it against: a fixed-interval poller
 // and one one-shot schedule per event.
 //

@@ -24,7 +24,7 @@ const (
 // one scheduled event ran once, late.
 func cleanSet() *history.Set {
 	const user, path = "u1", "a.txt"
-	up := func(id string, base int64, sha string, start, done float64, outcome string, version int64, cp string) history.Upload {
+	up := func(id string, base int64, sha string, start, done float64, outcome history.Outcome, version int64, cp string) history.Upload {
 		return history.Upload{T: history.KindUpload, ID: id, User: user, Device: "d-" + id, Path: path, Base: base,
 			Size: 10, SHA256: sha, Intended: ms(start), Start: ms(start), Staged: ms(start + 1), Done: ms(done),
 			Outcome: outcome, Version: version, Copy: cp}
@@ -46,9 +46,9 @@ func cleanSet() *history.Set {
 		},
 		Rejects: []history.Reject{{T: history.KindReject, ID: "D", User: user, Path: path, Reason: "bad sha256", At: ms(12)}},
 		Polls: []history.Poll{
-			{T: history.KindPoll, ID: "B", At: ms(4), State: "pending"},
+			{T: history.KindPoll, ID: "B", At: ms(4), State: history.OutcomePending},
 			{T: history.KindPoll, ID: "B", At: ms(6), State: history.OutcomeConflict, Copy: "copyB"},
-			{T: history.KindPoll, ID: "B", At: ms(8), State: "error"},
+			{T: history.KindPoll, ID: "B", At: ms(8), State: history.OutcomeError},
 			{T: history.KindPoll, ID: "B", At: ms(9), State: history.OutcomeConflict, Copy: "copyB"},
 		},
 		Pushes: []history.Push{
@@ -163,7 +163,7 @@ func TestCheck_Violations(t *testing.T) {
 			s.Polls = append(s.Polls, history.Poll{T: history.KindPoll, ID: "B", At: ms(7), State: history.OutcomeCommitted, Version: 2})
 		}, NameStability, "B", false},
 		{"poll back to pending", func(s *history.Set) {
-			s.Polls = append(s.Polls, history.Poll{T: history.KindPoll, ID: "B", At: ms(7), State: "pending"})
+			s.Polls = append(s.Polls, history.Poll{T: history.KindPoll, ID: "B", At: ms(7), State: history.OutcomePending})
 		}, NameStability, "B", true},
 		{"stale fence", func(s *history.Set) { s.Commits[1].Fence = 1 }, NameFencing, "C", true},
 		{"commit after a higher fence was issued", func(s *history.Set) {
@@ -277,7 +277,7 @@ func TestCheck_LinearizabilityInconclusive(t *testing.T) {
 // result TTL.
 func readBackSet() *history.Set {
 	s := cleanSet()
-	back := func(id, state string, version int64, cp string) history.Result {
+	back := func(id string, state history.Outcome, version int64, cp string) history.Result {
 		return history.Result{T: history.KindResult, ID: id, User: "u1", State: state, Version: version, Copy: cp,
 			Found: true, At: ms(20_000), TTLSeconds: 60}
 	}

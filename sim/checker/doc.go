@@ -1,5 +1,5 @@
 // Package checker evaluates a run's history (history.jsonl) against the
-// invariants of ../../DESIGN.md ("Invariants"): one winner, no lost update,
+// invariants of docs/design.md ("Invariants"): one winner, no lost update,
 // nothing dropped, agreement, idempotence, stability, fencing, cleanliness,
 // the scheduler's promises, and a linearizability check per file with
 // porcupine.

@@ -151,7 +151,7 @@ func recordOutcome(r *rand.Rand, s *history.Set, g *genUpload) {
 		u.Push, u.Done = true, pushAt.Add(dur(r, 0, time.Millisecond))
 	} else {
 		if r.Float64() < 0.5 {
-			s.Polls = append(s.Polls, history.Poll{T: history.KindPoll, ID: u.ID, At: u.Staged.Add(time.Duration(r.Int64N(int64(g.at.Sub(u.Staged))))), State: "pending"})
+			s.Polls = append(s.Polls, history.Poll{T: history.KindPoll, ID: u.ID, At: u.Staged.Add(time.Duration(r.Int64N(int64(g.at.Sub(u.Staged))))), State: history.OutcomePending})
 			u.Polls++
 		}
 		u.Done = g.at.Add(dur(r, time.Millisecond, 10*time.Millisecond))

@@ -150,9 +150,9 @@ func (ix *index) file(user, path string) *file {
 // answer is an outcome as some party states it: the server's decision, a
 // push, a poll or the device's record.
 type answer struct {
-	state   string // committed, conflict or rejected
-	version int64  // when committed
-	copy    string // when conflict
+	state   history.Outcome // committed, conflict or rejected
+	version int64           // when committed
+	copy    string          // when conflict
 }
 
 // same reports whether b states the same outcome as a. A conflict's copy key
@@ -177,7 +177,7 @@ func (a answer) String() string {
 	case history.OutcomeConflict:
 		return "conflict " + a.copy
 	}
-	return a.state
+	return string(a.state)
 }
 
 // decided returns the server's first decision about r, as an answer.
@@ -200,7 +200,7 @@ func (ix *index) answerOf(d decision) answer {
 }
 
 // final reports whether state is an outcome (not pending, not an error).
-func final(state string) bool {
+func final(state history.Outcome) bool {
 	switch state {
 	case history.OutcomeCommitted, history.OutcomeConflict, history.OutcomeRejected:
 		return true

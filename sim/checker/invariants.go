@@ -270,7 +270,7 @@ func pollsChanged(ix *index, r *record) string {
 	var first *history.Poll
 	for _, i := range ps {
 		q := &ix.s.Polls[i]
-		if q.State == "error" {
+		if q.State == history.OutcomeError {
 			continue // the query failed; no answer
 		}
 		if first == nil {

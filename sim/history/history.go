@@ -1,9 +1,11 @@
 // Package history defines the records of a run's history.jsonl, a streaming
 // writer for them and a reader that replays a saved file.
 //
-// The field names and kinds are the contract of ../DESIGN.md ("history.jsonl"):
-// one JSON object per line, field "t" naming the kind. Outside checkers read
-// these files; add fields freely, never rename or drop one.
+// The field names and kinds are the contract of docs/contract.md
+// ("history.jsonl"; the schema docs/schema/history.schema.json is generated
+// from these types): one JSON object per line, field "t" naming the kind.
+// Outside checkers read these files; add fields freely (snake_case json
+// tags), never rename or drop one.
 //
 // The kinds, by who writes them:
 //
@@ -33,7 +35,11 @@
 // must not require them.
 package history
 
-import "time"
+import (
+	"time"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
 
 // Record kinds, the value of the "t" field.
 const (
@@ -53,13 +59,24 @@ const (
 	KindFence    = "fence"
 )
 
-// Upload outcomes as the device saw them.
+// Outcome is what became of an upload: the outcome of an upload record,
+// and the state a poll, a push or a read-back result names. The decided
+// outcomes are spelled as the coordinator's result states, so a device's
+// outcome, the server's answer and the checker compare as equals.
+type Outcome string
+
+// Outcomes. An upload record ends committed, conflict, rejected, error or
+// unknown; a poll may also answer pending or fail (error); a push and a
+// stored result name a decided outcome only.
 const (
-	OutcomeCommitted = "committed"
-	OutcomeConflict  = "conflict"
-	OutcomeRejected  = "rejected"
-	OutcomeError     = "error"
-	OutcomeUnknown   = "unknown"
+	OutcomePending   Outcome = coordinator.StatePending // a poll: not decided yet
+	OutcomeCommitted Outcome = coordinator.StateCommitted
+	OutcomeConflict  Outcome = coordinator.StateConflict
+	OutcomeRejected  Outcome = coordinator.StateRejected
+	// OutcomeError: the device's upload failed, or a poll failed.
+	OutcomeError Outcome = "error"
+	// OutcomeUnknown: the device gave up without learning the outcome.
+	OutcomeUnknown Outcome = "unknown"
 )
 
 // Upload is one client-visible upload, written when the device knows its
@@ -77,7 +94,7 @@ type Upload struct {
 	Start    time.Time `json:"start"`    // the device began the upload
 	Staged   time.Time `json:"staged"`   // the staging PUT returned
 	Done     time.Time `json:"done"`     // the device knew the outcome
-	Outcome  string    `json:"outcome"`
+	Outcome  Outcome   `json:"outcome"`
 	Version  int64     `json:"version,omitempty"`
 	Copy     string    `json:"copy,omitempty"`
 	Polls    int       `json:"polls"`
@@ -156,7 +173,7 @@ type Poll struct {
 	T       string    `json:"t"`
 	ID      string    `json:"id"`
 	At      time.Time `json:"at"`
-	State   string    `json:"state"` // pending|committed|conflict|rejected, or "error"
+	State   Outcome   `json:"state"` // pending|committed|conflict|rejected, or "error"
 	Version int64     `json:"version,omitempty"`
 	Copy    string    `json:"copy,omitempty"`
 	// Error is why the query failed (State "error"): the cause behind the
@@ -171,7 +188,7 @@ type Push struct {
 	ID      string    `json:"id"`
 	User    string    `json:"user"`
 	At      time.Time `json:"at"`
-	State   string    `json:"state"`
+	State   Outcome   `json:"state"` // committed|conflict|rejected
 	Version int64     `json:"version,omitempty"`
 	Copy    string    `json:"copy,omitempty"`
 }
@@ -210,6 +227,13 @@ type Fault struct {
 	To   time.Time `json:"to"`
 }
 
+// Leftover kinds.
+const (
+	LeftoverStaged    = "staged"
+	LeftoverLock      = "lock"
+	LeftoverMultipart = "multipart"
+)
+
 // Leftover is state found after the drain that should not be there: a staged
 // object, a lock or an unfinished multipart upload.
 type Leftover struct {
@@ -235,13 +259,13 @@ type Copy struct {
 // upload record), so a result changed after the device stopped polling is
 // seen. Found is false when nothing is stored; State is then empty.
 type Result struct {
-	T       string `json:"t"`
-	ID      string `json:"id"`
-	User    string `json:"user"`
-	State   string `json:"state"` // committed|conflict|rejected as stored, "" when not found
-	Version int64  `json:"version"`
-	Copy    string `json:"copy,omitempty"` // conflict: the conflicted copy's key
-	Found   bool   `json:"found"`
+	T       string  `json:"t"`
+	ID      string  `json:"id"`
+	User    string  `json:"user"`
+	State   Outcome `json:"state"` // committed|conflict|rejected as stored, "" when not found
+	Version int64   `json:"version"`
+	Copy    string  `json:"copy,omitempty"` // conflict: the conflicted copy's key
+	Found   bool    `json:"found"`
 	// At is when the result was read back (the harness clock).
 	At time.Time `json:"at"`
 	// TTLSeconds is how long the store keeps a result after its decision:

@@ -13,15 +13,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stormsim/stormsim/sim/history"
 )
 
-// Upload outcomes, as the devices saw them (the outcome label).
+// Upload outcomes, as the devices saw them (the outcome label): the
+// history's spellings.
 const (
-	Committed = "committed"
-	Conflict  = "conflict"
-	Rejected  = "rejected"
-	Error     = "error"
-	Unknown   = "unknown"
+	Committed = string(history.OutcomeCommitted)
+	Conflict  = string(history.OutcomeConflict)
+	Rejected  = string(history.OutcomeRejected)
+	Error     = string(history.OutcomeError)
+	Unknown   = string(history.OutcomeUnknown)
 )
 
 // Handler invocation results (the result label).

@@ -1,7 +1,7 @@
 // Package schedsim runs the coordinator's event scheduler (package
 // coordinator/scheduler) against a fake timer service and measures its
 // drift: how late events run, and that none runs early, is lost or runs
-// twice (invariant 9 of ../../DESIGN.md).
+// twice (invariant 9 of docs/design.md).
 //
 // Three pieces:
 //

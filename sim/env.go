@@ -25,6 +25,7 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/inproc"
+	"github.com/stormsim/stormsim/internal/memredis"
 )
 
 // Env is the environment a run uses: S3 and Redis endpoints with real
@@ -61,6 +62,7 @@ type Env struct {
 	inproc    *inproc.Transport
 	redisMu   sync.Mutex // guards redisDown and replacing MR's server
 	redisDown bool
+	luaCache  *memredis.Cache // pooled, precompiled scripts in the embedded Redis
 }
 
 // EmbeddedOptions configure NewEmbedded.
@@ -97,6 +99,12 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	}
 	e.MR = mr
 	e.closers = append(e.closers, mr.Close)
+	cache, err := memredis.Install(mr)
+	if err != nil {
+		mr.Close()
+		return nil, err
+	}
+	e.luaCache = cache
 	go e.driveRedisClock(o.Now)
 
 	mem := s3mem.New()

@@ -68,6 +68,13 @@ func (e *Env) restartRedis() error {
 	if err := e.MR.Restart(); err != nil {
 		return err
 	}
+	if e.luaCache != nil {
+		// The restarted miniredis is a new server: put the script cache
+		// in front of it again.
+		if err := e.luaCache.Reattach(); err != nil {
+			return err
+		}
+	}
 	e.redisDown = false
 	return nil
 }

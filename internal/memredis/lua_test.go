@@ -85,7 +85,7 @@ func coordinatorCommands(t *testing.T) [][]any {
 		{"b", "f.txt", 0, false}, // loses: conflicted copy
 		{"c", "f.txt", 1, false}, // wins: v2
 		{"d", "g.txt", 0, false},
-		{"a", "f.txt", 0, true}, // duplicate: the result exists
+		{"a", "f.txt", 0, true},  // duplicate: the result exists
 		{"e", "f.txt", 0, false}, // loses again: the copy's name is taken, "(2)"
 	} {
 		key := stage(step.id, step.path, step.base)

@@ -98,7 +98,9 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 		return nil, fmt.Errorf("start miniredis: %w", err)
 	}
 	e.MR = mr
-	e.closers = append(e.closers, mr.Close)
+	// Closed under redisMu: go-redis may still be dialing in the
+	// background (its idle-connection filler) while the Env closes.
+	e.closers = append(e.closers, e.stopRedis)
 	cache, err := memredis.Install(mr)
 	if err != nil {
 		mr.Close()

@@ -45,10 +45,14 @@ func (e *Env) dialRedis(ctx context.Context, _, _ string) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	client, server := inproc.Pipe()
 	// Server is read under redisMu: only stopRedis and restartRedis, which
 	// hold it too, replace miniredis's server.
-	e.MR.Server().ServeConn(server)
+	srv := e.MR.Server()
+	if srv == nil {
+		return nil, &net.OpError{Op: "dial", Net: "inproc", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	}
+	client, server := inproc.Pipe()
+	srv.ServeConn(server)
 	return client, nil
 }
 

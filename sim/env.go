@@ -24,6 +24,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/inproc"
+	"github.com/stormsim/stormsim/internal/memredis"
 )
 
 // Env is the environment a run uses: S3 and Redis endpoints with real
@@ -56,6 +58,11 @@ type Env struct {
 	stopTick chan struct{}
 	closers  []func()
 	once     sync.Once
+	// In-process transports of an embedded environment (inprocess.go).
+	inproc    *inproc.Transport
+	redisMu   sync.Mutex // guards redisDown and replacing MR's server
+	redisDown bool
+	luaCache  *memredis.Cache // pooled, precompiled scripts in the embedded Redis
 }
 
 // EmbeddedOptions configure NewEmbedded.
@@ -73,7 +80,8 @@ type EmbeddedOptions struct {
 	Pool int
 }
 
-// NewEmbedded starts gofakes3 (s3mem) and miniredis on loopback ports.
+// NewEmbedded starts gofakes3 (s3mem) and miniredis on loopback ports; the
+// Env's own clients reach them in process (inprocess.go).
 func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	if o.Bucket == "" {
 		o.Bucket = "stormsim"
@@ -90,7 +98,15 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 		return nil, fmt.Errorf("start miniredis: %w", err)
 	}
 	e.MR = mr
-	e.closers = append(e.closers, mr.Close)
+	// Closed under redisMu: go-redis may still be dialing in the
+	// background (its idle-connection filler) while the Env closes.
+	e.closers = append(e.closers, e.stopRedis)
+	cache, err := memredis.Install(mr)
+	if err != nil {
+		mr.Close()
+		return nil, err
+	}
+	e.luaCache = cache
 	go e.driveRedisClock(o.Now)
 
 	mem := s3mem.New()
@@ -111,22 +127,27 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	go func() { _ = srv.Serve(ln) }()
 	e.closers = append(e.closers, func() { _ = srv.Close() })
 	e.S3URL = "http://" + ln.Addr().String()
+	e.inproc = &inproc.Transport{Next: newHTTPClient().Transport}
+	e.inproc.Handle(ln.Addr().String(), h)
+	e.closers = append(e.closers, e.inproc.Close)
 
 	// Devices and the coordinator are different machines in production:
 	// each gets its own connection pool, so device traffic cannot starve
 	// the handler of connections.
 	// Each pool tags its requests (ClientHeader) so that fault injection in
 	// front of the fake S3 can tell the system under test from the devices.
-	e.HTTP = tagged(newHTTPClient(), ClientDevice)
-	e.S3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), tagged(newHTTPClient(), ClientCoordinator))
+	e.HTTP = e.inprocHTTP(ClientDevice)
+	e.S3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), e.inprocHTTP(ClientCoordinator))
 	e.DeviceS3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), e.HTTP)
 	e.Presign = s3.NewPresignClient(e.DeviceS3)
-	e.APIS3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), tagged(newHTTPClient(), ClientAPI))
+	e.APIS3 = NewS3Client(e.S3URL, "us-east-1", credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""), e.inprocHTTP(ClientAPI))
 	if _, err := e.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &e.Bucket}); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("create bucket: %w", err)
 	}
-	e.Redis = redis.NewClient(embeddedRedisOptions(mr.Addr(), o.Pool))
+	ro := embeddedRedisOptions(mr.Addr(), o.Pool)
+	ro.Dialer = e.dialRedis
+	e.Redis = redis.NewClient(ro)
 	e.closers = append(e.closers, func() { _ = e.Redis.Close() })
 	return e, nil
 }

@@ -419,7 +419,7 @@ func (f *faultSet) on(i int) {
 	case FaultRedisOutage:
 		if outage {
 			quietRedisDials()
-			f.env.MR.Close() // connections refused; the data stays
+			f.env.stopRedis() // connections refused; the data stays
 		}
 		f.injected[i].Add(1)
 	case FaultRedisLockLoss:
@@ -459,7 +459,7 @@ func (f *faultSet) off(i int) {
 		// would leave Redis down: retry briefly, then say so.
 		var err error
 		for try := 0; try < 50; try++ {
-			if err = f.env.MR.Restart(); err == nil {
+			if err = f.env.restartRedis(); err == nil {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)

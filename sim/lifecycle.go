@@ -138,9 +138,11 @@ func (r *runner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := coordinator.NewServer(apiCoord.API(r.tokens))
+	api := apiCoord.API(r.tokens)
+	srv := coordinator.NewServer(api)
 	go func() { _ = srv.Serve(ln) }()
 	r.apiURL = "http://" + ln.Addr().String()
+	env.ServeInProcess(ln.Addr().String(), api) // the devices' polls skip loopback on embedded fakes
 	r.stopAPI = func() { _ = srv.Close() }
 
 	r.push, err = newPushHub(ctx, env.Redis, coord.PushPattern(), r.now, r.hist)

@@ -52,6 +52,10 @@ func benchCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	refs, err := measureReferences(ctx, sc, *workers)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "running %s...\n", path)
 	res, err := sim.Run(ctx, sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: dir})
 	if err != nil {
@@ -69,6 +73,7 @@ func benchCmd(args []string) error {
 	if ceiling.UploadsSec > 0 {
 		b.Efficiency = achieved / ceiling.UploadsSec
 	}
+	refs.fill(&b)
 	f, err := os.Create(filepath.Join(dir, "bench.json"))
 	if err != nil {
 		return err
@@ -92,6 +97,9 @@ func benchCmd(args []string) error {
 	fmt.Printf("achieved (decisions/s over the decision window): %.0f\n", achieved)
 	fmt.Printf("efficiency: %.2f   (redis calls/upload %.2f, s3 calls/upload %.2f; run verdict %s)\n",
 		b.Efficiency, b.RedisCallsPerUpload, b.S3CallsPerUpload, r.Verdict)
+	fmt.Printf("reference pipeline (uploads decided/s): %.0f   ratio_to_reference: %.2f\n", b.ReferencePerSecond, b.RatioToReference)
+	fmt.Printf("device staging PUT/s: %.0f   vegeta PUT/s: %.0f   device_to_vegeta: %.2f\n",
+		b.DevicePutPerSecond, b.VegetaPutPerSecond, b.DeviceToVegeta)
 	fmt.Printf("output: %s\n", dir)
 	return nil
 }
@@ -104,6 +112,13 @@ type benchReport struct {
 	RedisCallsPerUpload     float64     `json:"redis_calls_per_upload"`
 	S3CallsPerUpload        float64     `json:"s3_calls_per_upload"`
 	Verdict                 string      `json:"verdict"`
+	// The references (see benchref.go), measured in the same process
+	// right before the run.
+	ReferencePerSecond float64 `json:"reference_per_second"`
+	RatioToReference   float64 `json:"ratio_to_reference"` // achieved decisions/s over the reference pipeline's
+	VegetaPutPerSecond float64 `json:"vegeta_put_per_second"`
+	DevicePutPerSecond float64 `json:"device_put_per_second"`
+	DeviceToVegeta     float64 `json:"device_to_vegeta"`
 }
 
 // decisionRate is decided uploads per second between the first and the

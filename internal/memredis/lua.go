@@ -1,0 +1,302 @@
+// Package memredis makes the embedded Redis's scripts cheap. miniredis
+// (v2.40) builds a new Lua state for every EVAL and EVALSHA: it opens seven
+// libraries, loads cjson, builds the redis module and runs its
+// global-protection script before the script itself; the coordinator runs
+// about five scripts per upload, all under miniredis's one global lock.
+//
+// Install keeps miniredis and its commands and puts a pre-command hook
+// (its documented extension point, server.SetPreHook) in front of EVAL and
+// EVALSHA: a script miniredis has run once runs again on a pooled Lua state
+// already set up for that script, with its compiled function. The script
+// runs under miniredis's lock, and its redis.call goes through miniredis's
+// own command dispatch with the context miniredis gives a script's calls,
+// so the commands, their replies and their atomicity are miniredis's. The
+// reply conversion follows miniredis's lua.go (MIT, Harmen / alicebob).
+// Anything unusual (a transaction, a selected database other than 0, a
+// subscriber connection, a bad argument count, a script not seen before)
+// is left to miniredis. The test compares the coordinator's scripts with
+// redis-server.
+package memredis
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/alicebob/miniredis/v2"
+	luajson "github.com/alicebob/miniredis/v2/gopher-json"
+	"github.com/alicebob/miniredis/v2/server"
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// captureCmd is the command through which Install obtains the context
+// miniredis gives a script's redis.call (its type is unexported).
+const captureCmd = "STORMSIM.SCRIPTCTX"
+
+// Cache holds the compiled scripts and their pooled states of one
+// miniredis. Its fields are used under miniredis's lock, except mu's.
+type Cache struct {
+	m *miniredis.Miniredis
+
+	mu      sync.Mutex // guards byText and bySHA
+	byText  map[string]*script
+	bySHA   map[string]*script
+	nested  any // miniredis's *connCtx for calls made by a script
+	replies bytes.Buffer
+	rw      *bufio.Writer
+	rr      *bufio.Reader
+
+	// Calls counts script runs served from the cache (for tests and
+	// figures).
+	Calls atomic.Int64
+}
+
+type script struct {
+	src   string
+	sha   string
+	proto *lua.FunctionProto
+	seen  bool      // miniredis has run it once (it knows the SHA)
+	idle  []*pooled // states ready for this script
+}
+
+// pooled is one Lua state set up for one script.
+type pooled struct {
+	l    *lua.LState
+	fn   *lua.LFunction
+	peer *server.Peer // the caller of the current run (redis.setresp)
+}
+
+// Install puts the cache in front of m's EVAL and EVALSHA. m must be
+// started; after m.Restart (a new server) call Install again.
+func Install(m *miniredis.Miniredis) (*Cache, error) {
+	c := &Cache{m: m, byText: map[string]*script{}, bySHA: map[string]*script{}}
+	c.rw = bufio.NewWriter(&c.replies)
+	c.rr = bufio.NewReader(&c.replies)
+	if err := c.attach(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Reattach installs c again on m's current server (after a restart).
+func (c *Cache) Reattach() error { return c.attach() }
+
+func (c *Cache) attach() error {
+	srv := c.m.Server()
+	if srv == nil {
+		return errors.New("memredis: miniredis is not started")
+	}
+	var captured any
+	_ = srv.Register(captureCmd, func(p *server.Peer, _ string, _ []string) {
+		captured = p.Ctx
+		p.WriteOK()
+	})
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	srv.Dispatch(server.NewPeer(w), []string{"EVAL", "return redis.call('" + captureCmd + "')", "0"})
+	_ = w.Flush()
+	if captured == nil || !ctxFlag(captured, "nested") {
+		return fmt.Errorf("memredis: miniredis did not run the capture script (%q)", buf.String())
+	}
+	c.nested = captured
+	srv.SetPreHook(c.hook)
+	return nil
+}
+
+// ctxFlag reads a bool field of miniredis's connection context.
+func ctxFlag(ctx any, name string) bool {
+	v := reflect.ValueOf(ctx)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return false
+	}
+	f := v.Elem().FieldByName(name)
+	return f.IsValid() && f.Kind() == reflect.Bool && f.Bool()
+}
+
+// plain reports a connection in its default state: no transaction, not
+// nested, not subscribed, database 0. Other states are miniredis's.
+func plain(p *server.Peer) bool {
+	if p.Ctx == nil {
+		return true
+	}
+	v := reflect.ValueOf(p.Ctx)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return false
+	}
+	e := v.Elem()
+	db, tx, sub, nested := e.FieldByName("selectedDB"), e.FieldByName("transaction"), e.FieldByName("subscriber"), e.FieldByName("nested")
+	if !db.IsValid() || !tx.IsValid() || !sub.IsValid() || !nested.IsValid() {
+		return false
+	}
+	return db.Int() == 0 && tx.IsNil() && sub.IsNil() && !nested.Bool()
+}
+
+// hook serves EVAL and EVALSHA of known scripts; it returns false for
+// everything it leaves to miniredis.
+func (c *Cache) hook(p *server.Peer, cmd string, args ...string) bool {
+	switch cmd {
+	case "EVAL", "EVALSHA":
+	case "SCRIPT":
+		if len(args) > 0 && strings.EqualFold(args[0], "flush") {
+			c.mu.Lock()
+			c.byText, c.bySHA = map[string]*script{}, map[string]*script{}
+			c.mu.Unlock()
+		}
+		return false
+	default:
+		return false
+	}
+	if len(args) < 2 || !plain(p) {
+		return false
+	}
+	c.mu.Lock()
+	var s *script
+	if cmd == "EVAL" {
+		s = c.byText[args[0]]
+		if s == nil {
+			s = c.compile(args[0])
+			if s == nil {
+				c.mu.Unlock()
+				return false // miniredis reports the compile error
+			}
+		}
+		if !s.seen {
+			// The first run is miniredis's own: it records the SHA (SCRIPT
+			// EXISTS, EVALSHA) as it does for every script.
+			s.seen = true
+			c.mu.Unlock()
+			return false
+		}
+	} else {
+		s = c.bySHA[strings.ToLower(args[0])]
+		if s == nil || !s.seen {
+			c.mu.Unlock()
+			return false // NOSCRIPT, or a script loaded by SCRIPT LOAD
+		}
+	}
+	c.mu.Unlock()
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 0 || n > len(args)-2 {
+		return false // miniredis words the error
+	}
+	c.m.Lock()
+	defer c.m.Unlock()
+	c.run(p, s, args[2:2+n], args[2+n:])
+	c.Calls.Add(1)
+	return true
+}
+
+// compile parses src once; nil when it does not compile. mu is held.
+func (c *Cache) compile(src string) *script {
+	chunk, err := parse.Parse(strings.NewReader(src), "<string>")
+	if err != nil {
+		return nil
+	}
+	proto, err := lua.Compile(chunk, "")
+	if err != nil {
+		return nil
+	}
+	sum := sha1.Sum([]byte(src))
+	s := &script{src: src, sha: hex.EncodeToString(sum[:]), proto: proto}
+	c.byText[src], c.bySHA[s.sha] = s, s
+	return s
+}
+
+// run executes s for p under miniredis's lock and writes the reply.
+func (c *Cache) run(p *server.Peer, s *script, keys, argv []string) {
+	st := c.state(s)
+	st.peer = p
+	l := st.l
+	kt := l.CreateTable(len(keys), 0)
+	for i, k := range keys {
+		kt.RawSetInt(i+1, lua.LString(k))
+	}
+	at := l.CreateTable(len(argv), 0)
+	for i, a := range argv {
+		at.RawSetInt(i+1, lua.LString(a))
+	}
+	l.G.Global.RawSetString("KEYS", kt)
+	l.G.Global.RawSetString("ARGV", at)
+	oldresp := p.Resp3
+	l.SetTop(0)
+	l.Push(st.fn)
+	if err := l.PCall(0, lua.MultRet, nil); err != nil {
+		// As miniredis words a script's runtime error. The state may hold
+		// half-done work: it is dropped, not pooled.
+		p.WriteError(fmt.Sprintf("ERR Error compiling script (new function): %s", err.Error()))
+		l.Close()
+		return
+	}
+	luaToRedis(l, p, l.Get(1))
+	p.Resp3 = oldresp
+	p.SwitchResp3 = nil
+	l.SetTop(0)
+	st.peer = nil
+	s.idle = append(s.idle, st)
+}
+
+// state takes an idle state of s or sets up a new one.
+func (c *Cache) state(s *script) *pooled {
+	if n := len(s.idle); n > 0 {
+		st := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		return st
+	}
+	st := &pooled{}
+	l := lua.NewState(lua.Options{SkipOpenLibs: true})
+	for _, lib := range []struct {
+		n string
+		f lua.LGFunction
+	}{
+		{lua.LoadLibName, lua.OpenPackage}, {lua.BaseLibName, lua.OpenBase}, {lua.CoroutineLibName, lua.OpenCoroutine},
+		{lua.TabLibName, lua.OpenTable}, {lua.StringLibName, lua.OpenString}, {lua.MathLibName, lua.OpenMath},
+		{lua.DebugLibName, lua.OpenDebug},
+	} {
+		if err := l.CallByParam(lua.P{Fn: l.NewFunction(lib.f), NRet: 0, Protect: true}, lua.LString(lib.n)); err != nil {
+			panic(err) // the standard libraries always open
+		}
+	}
+	luajson.Preload(l)
+	if err := l.CallByParam(lua.P{Fn: l.GetGlobal("require"), NRet: 1, Protect: true}, lua.LString("json")); err != nil {
+		panic(err)
+	}
+	l.SetGlobal("cjson", l.Get(-1))
+	l.Pop(1)
+	l.SetGlobal("KEYS", l.NewTable())
+	l.SetGlobal("ARGV", l.NewTable())
+	mod := l.CreateTable(0, 16)
+	for name, fn := range c.redisFuncs(st) {
+		mod.RawSetString(name, l.NewFunction(fn))
+	}
+	for i, name := range []string{"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"} {
+		mod.RawSetString(name, lua.LNumber(i))
+	}
+	l.SetGlobal("redis", mod)
+	l.SetGlobal("server", mod)
+	l.RegisterModule("os", map[string]lua.LGFunction{"clock": func(l *lua.LState) int { l.Push(lua.LNumber(42)); return 1 }})
+	// Compiled as miniredis compiles it (no chunk name), so that errors
+	// name the same source.
+	chunk, err := parse.Parse(strings.NewReader(protectGlobals), "<string>")
+	if err != nil {
+		panic(err)
+	}
+	guard, err := lua.Compile(chunk, "")
+	if err != nil {
+		panic(err)
+	}
+	l.Push(l.NewFunctionFromProto(guard))
+	if err := l.PCall(0, 0, nil); err != nil {
+		panic(err)
+	}
+	st.l, st.fn = l, l.NewFunctionFromProto(s.proto)
+	return st
+}

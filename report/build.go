@@ -85,7 +85,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	}
 	for i, s := range m.Series {
 		r.Series = append(r.Series, Sample{Second: float64(i), Started: s.Started, Committed: s.Committed,
-			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight})
+			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight, Planned: s.Planned})
 	}
 	addFaultWindows(r, m)
 	var s3calls int64

@@ -283,7 +283,7 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 			if g.NoData {
 				fail = append(fail, fmt.Sprintf("gate %q: no samples", g.Expr))
 			} else {
-				fail = append(fail, fmt.Sprintf("gate %q: measured %g", g.Expr, g.Value))
+				fail = append(fail, fmt.Sprintf("gate %q: measured %s", g.Expr, measured(g.Expr, g.Value)))
 			}
 		}
 	}

@@ -75,3 +75,21 @@ func TestBytesIEC(t *testing.T) {
 		}
 	}
 }
+
+func TestGateValue_UnitsAsWritten(t *testing.T) {
+	tests := []struct {
+		gate Gate
+		want string
+	}{
+		{Gate{Expr: "uploads.conflict_rate < 30%", Value: 0.0812}, "8.1%"},
+		{Gate{Expr: "latency.p99 < 30s", Value: 29.982719}, "29.98s"},
+		{Gate{Expr: "shard 1: latency.p99 < 30s", Value: 29.982719}, "29.98s"},
+		{Gate{Expr: "polls.mean <= 1.5", Value: 0.84}, "0.84"},
+		{Gate{Expr: "errors.unavailable == 0", NoData: true}, "no data"},
+	}
+	for _, tt := range tests {
+		if got := gateValue(tt.gate); got != tt.want {
+			t.Errorf("gateValue(%s = %v) = %q, want %q", tt.gate.Expr, tt.gate.Value, got, tt.want)
+		}
+	}
+}

@@ -12,10 +12,10 @@ import (
 type unit int
 
 const (
-	unitNone    unit = iota // plain number
-	unitBytes               // int or "4KiB", "2MiB", "1GB"
-	unitSeconds             // number of seconds or "200ms", "1m"
-	unitFraction            // number 0..1 or a percentage "20%", as gates accept
+	unitNone     unit = iota // plain number
+	unitBytes                // int or "4KiB", "2MiB", "1GB"
+	unitSeconds              // number of seconds or "200ms", "1m"
+	unitFraction             // number 0..1 or a percentage "20%", as gates accept
 )
 
 var sizeSuffixes = []struct {

@@ -62,17 +62,61 @@ func newPlot(title, x, y string) *plot.Plot {
 func render(p *plot.Plot) (pngData, svgData []byte, err error) {
 	var out [2][]byte
 	for i, format := range []string{"png", "svg"} {
-		wt, err := p.WriterTo(chartWidth, chartHeight, format)
+		c, err := draw.NewFormattedCanvas(chartWidth+legendWidth(p), chartHeight, format)
 		if err != nil {
 			return nil, nil, fmt.Errorf("render %s: %w", format, err)
 		}
+		drawChart(p, draw.New(c))
 		var buf bytes.Buffer
-		if _, err := wt.WriteTo(&buf); err != nil {
+		if _, err := c.WriteTo(&buf); err != nil {
 			return nil, nil, fmt.Errorf("render %s: %w", format, err)
 		}
 		out[i] = buf.Bytes()
 	}
 	return out[0], out[1], nil
+}
+
+// legendGap separates the chart from its legend.
+const legendGap = 8 * vg.Millimeter
+
+// legendWidth is the room the legend takes to the right of the chart (0
+// without a legend).
+func legendWidth(p *plot.Plot) vg.Length {
+	w := p.Legend.Rectangle(draw.Canvas{}).Size().X
+	if w == 0 {
+		return 0
+	}
+	return w + 2*legendGap
+}
+
+// chartLayout splits a canvas into the chart (axes and data) and, to its
+// right, the legend, top-aligned with the data area below the title.
+// Drawn there, the legend can never hide data, whatever the series do.
+func chartLayout(p *plot.Plot, c draw.Canvas) (chart, legend draw.Canvas) {
+	lw := legendWidth(p)
+	chart = draw.Crop(c, 0, -lw, 0, 0)
+	legend = draw.Crop(c, c.Size().X-lw+legendGap, -legendGap, 0, 0)
+	if p.Title.Text != "" {
+		legend.Max.Y -= p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+	}
+	return chart, legend
+}
+
+// drawChart draws p with its legend outside the data area.
+func drawChart(p *plot.Plot, c draw.Canvas) {
+	chart, legendC := chartLayout(p, c)
+	legend := p.Legend
+	p.Legend = plot.NewLegend() // empty: plot.Draw would draw it over the data
+	p.Draw(chart)
+	p.Legend = legend
+	legend.Top, legend.Left = true, true
+	legend.Draw(legendC)
+}
+
+// headroom raises the top of a linear Y axis a little, so that the
+// highest value does not run along the frame. Call it last.
+func headroom(p *plot.Plot) {
+	p.Y.Max += 0.05 * (p.Y.Max - p.Y.Min)
 }
 
 // line returns a solid line in the i-th palette colour.
@@ -127,25 +171,63 @@ func ninesTicks() plot.Ticker {
 	})
 }
 
-// plainTicks are gonum's default ticks without trailing zeros ("25", not
-// "25.00").
+// plainTicks label a linear axis at a "nice" step (1, 2 or 5 times a
+// power of ten) chosen for five to ten labels, without trailing zeros
+// ("25", not "25.00"). gonum's default ticker aims at about three labels,
+// which left a 0-29 s time axis labelled only at 0 and 25.
 type plainTicks struct{}
 
-func (plainTicks) Ticks(min, max float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(min, max)
-	for i := range ticks {
-		if ticks[i].Label != "" {
-			ticks[i].Label = num(ticks[i].Value)
+// maxTickLabels is the most labelled ticks a linear axis gets.
+const maxTickLabels = 10
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	span := hi - lo
+	if !(span > 0) || math.IsInf(span, 0) {
+		ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+		for i := range ticks {
+			if ticks[i].Label != "" {
+				ticks[i].Label = num(ticks[i].Value)
+			}
 		}
+		return ticks
+	}
+	step, lead := niceStep(span / maxTickLabels)
+	minor := step / 5
+	if lead == 2 {
+		minor = step / 4
+	}
+	decimals := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
+	var ticks []plot.Tick
+	for k := math.Ceil(lo/minor - 1e-9); k*minor <= hi+minor*1e-9; k++ {
+		v := k * minor
+		t := plot.Tick{Value: v}
+		if r := v / step; math.Abs(r-math.Round(r)) < 1e-6 {
+			t.Label = strconv.FormatFloat(v, 'f', decimals, 64)
+			if strings.Contains(t.Label, ".") {
+				t.Label = strings.TrimRight(strings.TrimRight(t.Label, "0"), ".")
+			}
+			if t.Label == "-0" {
+				t.Label = "0"
+			}
+		}
+		ticks = append(ticks, t)
 	}
 	return ticks
 }
 
-// legendRoom raises the top of a linear Y axis so that a top-placed legend
-// of n entries sits above the data instead of over it. Call it after the
-// data has been added (Add widens the axes).
-func legendRoom(p *plot.Plot, n int) {
-	p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)*(1+0.09*float64(n))
+// niceStep returns the smallest 1, 2 or 5 times a power of ten that is at
+// least raw, and its leading digit.
+func niceStep(raw float64) (step float64, lead int) {
+	p := math.Pow10(int(math.Floor(math.Log10(raw))))
+	for _, m := range []int{1, 2, 5, 10} {
+		if float64(m)*p >= raw*(1-1e-9) {
+			if m == 10 {
+				return 10 * p, 1
+			}
+			return float64(m) * p, m
+		}
+	}
+	return 10 * p, 1
 }
 
 // logSecondsTicks label a Y axis that holds log10(seconds): decades carry
@@ -153,9 +235,40 @@ func legendRoom(p *plot.Plot, n int) {
 // log10 on a linear axis instead of using plot.LogScale keeps the axis
 // label in place: gonum centres it at the arithmetic mean of the data
 // range, which on a log axis lies near the top and pushes the plot down.
+// A narrow range (all values within one power of ten: 11.7-28.7 s) has at
+// most one decade on it, so the labels get denser until at least three
+// show: 1-2-5 times a decade, then every multiple, then linear steps.
 type logSecondsTicks struct{}
 
+// minLogLabels is the fewest labelled ticks a log axis gets.
+const minLogLabels = 3
+
 func (logSecondsTicks) Ticks(min, max float64) []plot.Tick {
+	for _, labelled := range [][]int{{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}} {
+		ticks := decadeTicks(min, max, labelled)
+		if labelCount(ticks) >= minLogLabels {
+			return ticks
+		}
+	}
+	// Narrower than one step between multiples: linear steps in seconds,
+	// placed on the log axis.
+	var ticks []plot.Tick
+	for _, t := range (plainTicks{}).Ticks(math.Pow(10, min), math.Pow(10, max)) {
+		if t.Value <= 0 {
+			continue
+		}
+		lt := plot.Tick{Value: math.Log10(t.Value)}
+		if t.Label != "" {
+			lt.Label = seconds(t.Value)
+		}
+		ticks = append(ticks, lt)
+	}
+	return ticks
+}
+
+// decadeTicks puts a tick at every multiple 1..9 of each decade in
+// [min, max] (log10 seconds) and labels the multiples in labelled.
+func decadeTicks(min, max float64, labelled []int) []plot.Tick {
 	var ticks []plot.Tick
 	for d := math.Floor(min); d <= math.Ceil(max); d++ {
 		for k := 1; k <= 9; k++ {
@@ -164,13 +277,25 @@ func (logSecondsTicks) Ticks(min, max float64) []plot.Tick {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if k == 1 {
-				t.Label = seconds(math.Pow10(int(d)))
+			for _, l := range labelled {
+				if k == l {
+					t.Label = seconds(float64(k) * math.Pow10(int(d)))
+				}
 			}
 			ticks = append(ticks, t)
 		}
 	}
 	return ticks
+}
+
+func labelCount(ticks []plot.Tick) int {
+	n := 0
+	for _, t := range ticks {
+		if t.Label != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // faultShade shades fault windows across the whole height of a time chart.

@@ -306,4 +306,3 @@ func latenessBins(spectrum [][2]float64, n int64, width float64) []plotter.Histo
 	}
 	return bins
 }
-

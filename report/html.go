@@ -21,7 +21,7 @@ var chartCaptions = map[string]string{
 	"latency":            "Upload latency by percentile, from the planned instant to the outcome known (log scales).",
 	"polls":              "Result polls per upload; the bar at 0 is the share resolved by push alone.",
 	"scheduler-lateness": "Scheduler lateness histogram against the theoretical uniform distribution.",
-	"throughput":         "Arrivals and outcomes per second over the run; shaded areas are injected faults.",
+	"throughput":         "Arrivals and outcomes per second over the run against the planned arrivals per second; shaded areas are injected faults.",
 	"inflight":           "Uploads in flight over the run; shaded areas are injected faults.",
 	"conflicts":          "Conflict rate per second over the run; shaded areas are injected faults.",
 	"repeat":             repeatCaption,
@@ -84,6 +84,9 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 	var err error
 	if page.Charts, err = htmlCharts(charts); err != nil {
 		return err
+	}
+	for i := range page.Charts {
+		page.Charts[i].Caption = captionFor(page.Charts[i].Caption, r)
 	}
 	if err := htmlTemplate.Execute(w, page); err != nil {
 		return fmt.Errorf("write html: %w", err)
@@ -251,6 +254,19 @@ func htmlCharts(charts map[string][]byte) ([]htmlChart, error) {
 		out = append(out, htmlChart{Name: name, Caption: caption, Src: src})
 	}
 	return out, nil
+}
+
+// captionFor fits a chart's caption to the run: fault shading is
+// mentioned only when faults were injected, gate thresholds when the run
+// had gates.
+func captionFor(caption string, r *Results) string {
+	if len(r.Faults) == 0 {
+		caption = strings.Replace(caption, "; shaded areas are injected faults.", ".", 1)
+	}
+	if len(r.Gates) > 0 {
+		caption += " Dash-dotted lines are gate thresholds (grey: kept, red: crossed)."
+	}
+	return caption
 }
 
 func imageType(data []byte) (string, error) {

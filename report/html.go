@@ -52,7 +52,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 		page.Started = r.Started.UTC().Format("2006-01-02 15:04:05Z")
 	}
 	for _, l := range append([]phase{{"planned -> outcome known", r.Latency}}, phases(r)...) {
-		if l.lat.Count == 0 && l.name != "planned -> outcome known" {
+		if schedulerOnly(r) || l.lat.Count == 0 && l.name != "planned -> outcome known" {
 			continue
 		}
 		page.Latency = append(page.Latency, htmlRow{Name: l.name, Cells: []string{
@@ -136,11 +136,11 @@ func verdictClass(v string) string {
 	return Inconclusive
 }
 
-// keyFigures are the headline numbers of the summary section.
-func keyFigures(r *Results) []figure {
+// uploadFigures are the headline numbers of the uploads.
+func uploadFigures(r *Results) []figure {
 	u, p, t := r.Uploads, r.Polls, r.Throughput
 	of := func(n int64) string { return fmt.Sprintf("%d (%s)", n, percent(share(n, u.Total))) }
-	f := []figure{
+	return []figure{
 		{"uploads", fmt.Sprint(u.Total)},
 		{"committed", of(u.Committed)},
 		{"conflict", of(u.Conflict)},
@@ -158,6 +158,14 @@ func keyFigures(r *Results) []figure {
 		{"achieved ratio", num(round2(t.AchievedRatio))},
 		{"commits per second", num(round2(t.CommitsPerSecond))},
 		{"max in flight", fmt.Sprint(t.MaxInFlight)},
+	}
+}
+
+// keyFigures are the headline numbers of the summary section.
+func keyFigures(r *Results) []figure {
+	var f []figure
+	if !schedulerOnly(r) {
+		f = uploadFigures(r)
 	}
 	if h := r.Harness; h != nil {
 		f = append(f,

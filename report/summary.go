@@ -22,10 +22,12 @@ func Summary(w io.Writer, r *Results) error {
 	s := &sumWriter{w: w}
 	s.header(r)
 	s.verdict(r)
-	s.uploads(r)
-	s.polls(r)
-	s.latency(r)
-	s.throughput(r)
+	if !schedulerOnly(r) {
+		s.uploads(r)
+		s.polls(r)
+		s.latency(r)
+		s.throughput(r)
+	}
 	s.invariants(r)
 	s.gates(r)
 	s.repeat(r)
@@ -39,6 +41,12 @@ func Summary(w io.Writer, r *Results) error {
 		return fmt.Errorf("write summary: %w", s.err)
 	}
 	return nil
+}
+
+// schedulerOnly reports a run of the scheduler alone: its upload figures
+// are all zero and say nothing, so the summaries leave them out.
+func schedulerOnly(r *Results) bool {
+	return r.Uploads.Total == 0 && r.Scheduler != nil
 }
 
 // sumWriter keeps the first write error so sections need not check each line.

@@ -93,3 +93,38 @@ func TestGateValue_UnitsAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// A scheduler-only run has no uploads: no section of zeros.
+func TestSummary_SchedulerOnly_NoUploadSections(t *testing.T) {
+	r := fixture(t)
+	r.Uploads, r.Polls, r.Latency, r.Phases, r.Throughput = Uploads{}, Polls{}, Latency{}, PhaseLatency{}, Throughput{}
+	var text, page bytes.Buffer
+	if err := Summary(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&page, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"uploads  total", "polls per upload", "planned -> outcome known", "throughput  planned/s"} {
+		if strings.Contains(text.String(), absent) {
+			t.Errorf("summary shows %q for a scheduler-only run:\n%s", absent, text.String())
+		}
+	}
+	if !strings.Contains(text.String(), "scheduler (rearm)") {
+		t.Errorf("summary lacks the scheduler:\n%s", text.String())
+	}
+	for _, absent := range []string{`id="latency-table"`, "<span>committed</span>", "<span>max in flight</span>"} {
+		if strings.Contains(page.String(), absent) {
+			t.Errorf("report.html shows %q for a scheduler-only run", absent)
+		}
+	}
+
+	// The same run with uploads keeps every section.
+	text.Reset()
+	if err := Summary(&text, fixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "polls per upload") {
+		t.Error("a run with uploads lost its polls section")
+	}
+}

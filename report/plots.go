@@ -209,6 +209,10 @@ func pollsPlot(r *Results) (*plot.Plot, error) {
 	drawGates(p, gatesOn(r, "polls.zero_share"), false, func(g chartGate) (float64, bool) {
 		return g.Value * float64(total), true
 	})
+	// A gate beyond the last bucket stretched the axis: label it on.
+	for i := len(ticks); float64(i) <= p.X.Max; i++ {
+		ticks = append(ticks, plot.Tick{Value: float64(i), Label: strconv.Itoa(i)})
+	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Y.Min = 0
 	headroom(p)

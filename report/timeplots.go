@@ -199,7 +199,7 @@ func memoryPlot(r *Results) (*plot.Plot, error) {
 		p.Add(l, pts)
 		p.Legend.Add(sr.name, l, pts)
 	}
-	p.Y.Min = 0
+	p.X.Min, p.Y.Min = 0, 0
 	headroom(p)
 	return p, nil
 }

@@ -85,8 +85,8 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 	if page.Charts, err = htmlCharts(charts); err != nil {
 		return err
 	}
-	for i := range page.Charts {
-		page.Charts[i].Caption = captionFor(page.Charts[i].Caption, r)
+	for i, c := range page.Charts {
+		page.Charts[i].Caption = captionFor(c.Name, c.Caption, r)
 	}
 	if err := htmlTemplate.Execute(w, page); err != nil {
 		return fmt.Errorf("write html: %w", err)
@@ -265,13 +265,13 @@ func htmlCharts(charts map[string][]byte) ([]htmlChart, error) {
 }
 
 // captionFor fits a chart's caption to the run: fault shading is
-// mentioned only when faults were injected, gate thresholds when the run
-// had gates.
-func captionFor(caption string, r *Results) string {
+// mentioned only when faults were injected, gate thresholds when the
+// chart draws some.
+func captionFor(name, caption string, r *Results) string {
 	if len(r.Faults) == 0 {
 		caption = strings.Replace(caption, "; shaded areas are injected faults.", ".", 1)
 	}
-	if len(r.Gates) > 0 {
+	if len(gatesOn(r, chartGateMetrics[name]...)) > 0 {
 		caption += " Dash-dotted lines are gate thresholds (grey: kept, red: crossed)."
 	}
 	return caption

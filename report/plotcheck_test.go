@@ -145,6 +145,10 @@ func TestCharts_Gates_OnTheChartsTheyJudge(t *testing.T) {
 			if got := gateTexts(svgTexts(t, p)); !slices.Equal(got, want[s.name]) {
 				t.Errorf("gates drawn %q, want %q", got, want[s.name])
 			}
+			caption := captionFor(s.name, chartCaptions[s.name], r)
+			if says := strings.Contains(caption, "gate thresholds"); says != (len(want[s.name]) > 0) {
+				t.Errorf("caption %q", caption)
+			}
 		})
 	}
 }

@@ -130,6 +130,16 @@ func (t threshold) style() draw.LineStyle {
 	return draw.LineStyle{Color: col, Width: vg.Points(2), Dashes: []vg.Length{vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
 }
 
+// chartGateMetrics names, per chart, the gate metrics whose thresholds
+// it draws.
+var chartGateMetrics = map[string][]string{
+	"latency":            metricsWith("latency."),
+	"polls":              {"polls.mean", "polls.p50", "polls.p99", "polls.max", "polls.zero_share"},
+	"scheduler-lateness": metricsWith("scheduler.lateness."),
+	"throughput":         {"throughput.achieved_rate", "throughput.commits_per_second", "throughput.achieved_ratio"},
+	"conflicts":          {"uploads.conflict_rate"},
+}
+
 // metricsWith lists the gate metrics that start with prefix.
 func metricsWith(prefix string) []string {
 	var out []string

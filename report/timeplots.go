@@ -147,6 +147,9 @@ func conflictPlot(r *Results) (*plot.Plot, error) {
 	drawGates(p, gatesOn(r, "uploads.conflict_rate"), false, func(g chartGate) (float64, bool) {
 		return 100 * g.Value, true
 	})
+	// The whole run, as on the other time charts, though only seconds
+	// with decided uploads have a rate: fault windows line up.
+	p.X.Min, p.X.Max = 0, math.Max(p.X.Max, r.Series[len(r.Series)-1].Second)
 	p.Y.Min = 0
 	p.Y.Max = math.Max(p.Y.Max, 1)
 	headroom(p)

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -298,15 +300,21 @@ func labelCount(ticks []plot.Tick) int {
 	return n
 }
 
-// faultShade shades fault windows across the whole height of a time chart.
-// It has no DataRange on purpose: a window must not stretch the axes.
+// faultShade shades fault windows across the whole height of a time chart
+// and numbers each at its top: four colours cycle over many kinds, the
+// number ties a window to its legend entry. It has no DataRange on
+// purpose: a window must not stretch the axes.
 type faultShade struct {
 	windows []FaultWindow
 	color   color.Color
+	number  string
+	row     int // the number's line from the top: neighbours do not overlap
 }
 
 func (f faultShade) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
+	sty := text.Style{Color: color.Gray{Y: 60}, Font: font.From(plot.DefaultFont, vg.Points(8)), Handler: plot.DefaultTextHandler}
+	sty.Font.Variant = "Sans"
 	for _, w := range f.windows {
 		from, to := math.Max(w.From, p.X.Min), math.Min(w.To, p.X.Max)
 		if to <= from {
@@ -316,6 +324,7 @@ func (f faultShade) Plot(c draw.Canvas, p *plot.Plot) {
 		c.FillPolygon(f.color, []vg.Point{
 			{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y},
 		})
+		c.FillText(sty, vg.Point{X: x0 + vg.Points(1), Y: c.Max.Y - vg.Points(9*float64(1+f.row))}, f.number)
 	}
 }
 
@@ -326,8 +335,9 @@ func (f faultShade) Thumbnail(c *draw.Canvas) {
 	})
 }
 
-// shadeFaults adds one shaded layer per fault kind, with a legend entry.
-// Call it before adding the data so the lines are drawn on top.
+// shadeFaults adds one shaded, numbered layer per fault kind, with a
+// legend entry "fault N: KIND". Call it before adding the data so the
+// lines are drawn on top.
 func shadeFaults(p *plot.Plot, faults []FaultWindow) {
 	var kinds []string
 	byKind := map[string][]FaultWindow{}
@@ -338,8 +348,9 @@ func shadeFaults(p *plot.Plot, faults []FaultWindow) {
 		byKind[f.Kind] = append(byKind[f.Kind], f)
 	}
 	for i, k := range kinds {
-		s := faultShade{windows: byKind[k], color: faultColors[i%len(faultColors)]}
+		n := strconv.Itoa(i + 1)
+		s := faultShade{windows: byKind[k], color: faultColors[i%len(faultColors)], number: n, row: i % 4}
 		p.Add(s)
-		p.Legend.Add("fault: "+k, s)
+		p.Legend.Add("fault "+n+": "+k, s)
 	}
 }

@@ -69,6 +69,10 @@ func sweepPlot(s *Sweep, title, yLabel string, zeroY bool, series []sweepSeries)
 	p := newPlot(title, s.xLabel(), yLabel)
 	added := 0
 	marks := map[string]plotter.XYs{}
+	hasDashed := false
+	for _, ser := range series {
+		hasDashed = hasDashed || ser.dashed
+	}
 	for _, dashed := range []bool{false, true} {
 		for i, ser := range series {
 			if ser.dashed != dashed {
@@ -92,7 +96,10 @@ func sweepPlot(s *Sweep, title, yLabel string, zeroY bool, series []sweepSeries)
 			if err != nil {
 				return nil, err
 			}
-			if ser.dashed {
+			if !ser.dashed && hasDashed {
+				// Wide enough that a dashed line on top leaves it visible.
+				l.Width = vg.Points(3)
+			} else if ser.dashed {
 				l.Color = color.Black
 				l.Width = vg.Points(1.5)
 				l.Dashes = []vg.Length{vg.Points(5), vg.Points(4)}

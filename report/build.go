@@ -276,7 +276,7 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 	var excused []string
 	for _, g := range r.Gates {
 		if g.Inconclusive {
-			excused = append(excused, fmt.Sprintf("%q (measured %g)", g.Expr, g.Value))
+			excused = append(excused, fmt.Sprintf("%q (measured %s)", g.Expr, measured(g.Expr, g.Value)))
 			continue
 		}
 		if !g.OK {

@@ -118,19 +118,38 @@ func TestHTML_Chromium_SectionsAndChartsVisible(t *testing.T) {
 	})
 
 	t.Run("screenshot", func(t *testing.T) {
-		shot := filepath.Join(t.TempDir(), "report.png")
-		runChromium(t, bin, filepath.Join(dir, "report.html"), "--window-size=1280,4000", "--screenshot="+shot)
-		f, err := os.Open(shot)
-		if err != nil {
-			t.Fatalf("no screenshot: %v", err)
-		}
-		defer f.Close()
-		img, err := png.Decode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if frac := inkShare(img); frac < 0.02 {
-			t.Errorf("screenshot nearly blank: %.4f of pixels differ from the background", frac)
-		}
+		screenshot(t, bin, filepath.Join(dir, "report.html"), "report.png")
 	})
+}
+
+// screenshot renders page in headless Chromium to NAME, under
+// $STORMSIM_SCREENSHOTS when set (to keep and look at them) or a
+// temporary folder, and checks it minimally: the window's size, and not
+// blank.
+func screenshot(t *testing.T, bin, page, name string) {
+	t.Helper()
+	dir := os.Getenv("STORMSIM_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, name)
+	runChromium(t, bin, page, "--window-size=1280,4000", "--screenshot="+shot)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 4000 {
+		t.Errorf("screenshot is %dx%d, want 1280x4000", b.Dx(), b.Dy())
+	}
+	if frac := inkShare(img); frac < 0.02 {
+		t.Errorf("screenshot nearly blank: %.4f of pixels differ from the background", frac)
+	}
+	t.Logf("screenshot: %s", shot)
 }

@@ -85,7 +85,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	}
 	for i, s := range m.Series {
 		r.Series = append(r.Series, Sample{Second: float64(i), Started: s.Started, Committed: s.Committed,
-			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight})
+			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight, Planned: s.Planned})
 	}
 	addFaultWindows(r, m)
 	var s3calls int64
@@ -276,14 +276,14 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 	var excused []string
 	for _, g := range r.Gates {
 		if g.Inconclusive {
-			excused = append(excused, fmt.Sprintf("%q (measured %g)", g.Expr, g.Value))
+			excused = append(excused, fmt.Sprintf("%q (measured %s)", g.Expr, measured(g.Expr, g.Value)))
 			continue
 		}
 		if !g.OK {
 			if g.NoData {
 				fail = append(fail, fmt.Sprintf("gate %q: no samples", g.Expr))
 			} else {
-				fail = append(fail, fmt.Sprintf("gate %q: measured %g", g.Expr, g.Value))
+				fail = append(fail, fmt.Sprintf("gate %q: measured %s", g.Expr, measured(g.Expr, g.Value)))
 			}
 		}
 	}

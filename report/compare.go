@@ -155,6 +155,34 @@ func (c comparison) verdict() string {
 	return "worse"
 }
 
+// notComparable says why two runs' figures cannot be judged against each
+// other: under another scenario, planned rate or workload, a lower
+// latency or a higher rate says nothing about the system. The strategy
+// may differ: comparing strategies on one workload is what Compare is for.
+func notComparable(b, c *Results) []string {
+	var why []string
+	if b.Scenario != c.Scenario {
+		why = append(why, fmt.Sprintf("different scenarios (%s vs %s)", orDash(b.Scenario), orDash(c.Scenario)))
+	}
+	if pb, pc := b.Throughput.PlannedRate, c.Throughput.PlannedRate; math.Abs(pb-pc) > 0.01*math.Max(math.Abs(pb), math.Abs(pc)) {
+		why = append(why, fmt.Sprintf("different planned rates (%s/s vs %s/s)", num(round2(pb)), num(round2(pc))))
+	}
+	switch {
+	case b.WorkloadHash != "" && c.WorkloadHash != "" && b.WorkloadHash != c.WorkloadHash:
+		why = append(why, fmt.Sprintf("different workloads (hash %s vs %s, seed %d vs %d)",
+			shortHash(b.WorkloadHash), shortHash(c.WorkloadHash), b.Seed, c.Seed))
+	case (b.WorkloadHash == "" || c.WorkloadHash == "") && b.Seed != c.Seed:
+		why = append(why, fmt.Sprintf("different seeds (%d vs %d)", b.Seed, c.Seed))
+	}
+	return why
+}
+
+// notComparableLine is the sentence Compare prints instead of judging.
+func notComparableLine(why []string) string {
+	return "NOT COMPARABLE: " + strings.Join(why, ", ") +
+		". The figures are shown side by side but not judged better or worse; rerun both with the same scenario, rate and seed to compare."
+}
+
 // Compare writes a side-by-side comparison of a baseline and a candidate
 // run: verdicts, then each key figure with its delta, relative change and
 // whether the change is better or worse.
@@ -168,13 +196,18 @@ func Compare(w io.Writer, base, cand *Results) error {
 		{"workload", orDash(shortHash(base.WorkloadHash)), orDash(shortHash(cand.WorkloadHash))},
 		{"verdict", strings.ToUpper(orDash(base.Verdict)), strings.ToUpper(orDash(cand.Verdict))},
 	})
-	if base.WorkloadHash != cand.WorkloadHash {
-		s.printf("note: the workloads differ (hash), so the runs saw different arrivals\n")
+	why := notComparable(base, cand)
+	if len(why) > 0 {
+		s.printf("\n%s\n", notComparableLine(why))
 	}
 	s.printf("\n")
 	rows := [][]string{{"figure", "baseline", "candidate", "delta", "change", ""}}
 	for _, c := range compareFigures(base, cand) {
-		rows = append(rows, []string{c.Name, c.format(c.Base), c.format(c.Cand), c.delta(), c.change(), c.verdict()})
+		v := c.verdict()
+		if len(why) > 0 {
+			v = ""
+		}
+		rows = append(rows, []string{c.Name, c.format(c.Base), c.format(c.Cand), c.delta(), c.change(), v})
 	}
 	s.table(rows)
 	if s.err != nil {
@@ -211,7 +244,8 @@ tbody tr { border-top: 1px solid #eef1f4; }
 </tbody>
 </table>
 </section>
-<section id="comparison">
+{{if .NotComparable}}<p id="not-comparable" class="worse">{{.NotComparable}}</p>
+{{end}}<section id="comparison">
 <h2>Key figures</h2>
 <table>
 <thead><tr><th>figure</th><th>baseline</th><th>candidate</th><th>delta</th><th>change</th><th></th></tr></thead>
@@ -229,13 +263,23 @@ tbody tr { border-top: 1px solid #eef1f4; }
 func CompareHTML(w io.Writer, base, cand *Results) error {
 	type row struct{ Name, Base, Cand, Delta, Change, Verdict string }
 	var rows []row
+	why := notComparable(base, cand)
 	for _, c := range compareFigures(base, cand) {
-		rows = append(rows, row{c.Name, c.format(c.Base), c.format(c.Cand), c.delta(), c.change(), c.verdict()})
+		v := c.verdict()
+		if len(why) > 0 {
+			v = ""
+		}
+		rows = append(rows, row{c.Name, c.format(c.Base), c.format(c.Cand), c.delta(), c.change(), v})
+	}
+	var notComp string
+	if len(why) > 0 {
+		notComp = notComparableLine(why)
 	}
 	err := compareTemplate.Execute(w, struct {
-		Base, Cand *Results
-		Rows       []row
-	}{base, cand, rows})
+		Base, Cand    *Results
+		Rows          []row
+		NotComparable string
+	}{base, cand, rows, notComp})
 	if err != nil {
 		return fmt.Errorf("write comparison: %w", err)
 	}

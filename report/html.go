@@ -21,7 +21,7 @@ var chartCaptions = map[string]string{
 	"latency":            "Upload latency by percentile, from the planned instant to the outcome known (log scales).",
 	"polls":              "Result polls per upload; the bar at 0 is the share resolved by push alone.",
 	"scheduler-lateness": "Scheduler lateness histogram against the theoretical uniform distribution.",
-	"throughput":         "Arrivals and outcomes per second over the run; shaded areas are injected faults.",
+	"throughput":         "Arrivals and outcomes per second over the run against the planned arrivals per second; shaded areas are injected faults.",
 	"inflight":           "Uploads in flight over the run; shaded areas are injected faults.",
 	"conflicts":          "Conflict rate per second over the run; shaded areas are injected faults.",
 	"repeat":             repeatCaption,
@@ -52,7 +52,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 		page.Started = r.Started.UTC().Format("2006-01-02 15:04:05Z")
 	}
 	for _, l := range append([]phase{{"planned -> outcome known", r.Latency}}, phases(r)...) {
-		if l.lat.Count == 0 && l.name != "planned -> outcome known" {
+		if schedulerOnly(r) || l.lat.Count == 0 && l.name != "planned -> outcome known" {
 			continue
 		}
 		page.Latency = append(page.Latency, htmlRow{Name: l.name, Cells: []string{
@@ -84,6 +84,9 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 	var err error
 	if page.Charts, err = htmlCharts(charts); err != nil {
 		return err
+	}
+	for i, c := range page.Charts {
+		page.Charts[i].Caption = captionFor(c.Name, c.Caption, r)
 	}
 	if err := htmlTemplate.Execute(w, page); err != nil {
 		return fmt.Errorf("write html: %w", err)
@@ -133,11 +136,11 @@ func verdictClass(v string) string {
 	return Inconclusive
 }
 
-// keyFigures are the headline numbers of the summary section.
-func keyFigures(r *Results) []figure {
+// uploadFigures are the headline numbers of the uploads.
+func uploadFigures(r *Results) []figure {
 	u, p, t := r.Uploads, r.Polls, r.Throughput
 	of := func(n int64) string { return fmt.Sprintf("%d (%s)", n, percent(share(n, u.Total))) }
-	f := []figure{
+	return []figure{
 		{"uploads", fmt.Sprint(u.Total)},
 		{"committed", of(u.Committed)},
 		{"conflict", of(u.Conflict)},
@@ -155,6 +158,14 @@ func keyFigures(r *Results) []figure {
 		{"achieved ratio", num(round2(t.AchievedRatio))},
 		{"commits per second", num(round2(t.CommitsPerSecond))},
 		{"max in flight", fmt.Sprint(t.MaxInFlight)},
+	}
+}
+
+// keyFigures are the headline numbers of the summary section.
+func keyFigures(r *Results) []figure {
+	var f []figure
+	if !schedulerOnly(r) {
+		f = uploadFigures(r)
 	}
 	if h := r.Harness; h != nil {
 		f = append(f,
@@ -251,6 +262,19 @@ func htmlCharts(charts map[string][]byte) ([]htmlChart, error) {
 		out = append(out, htmlChart{Name: name, Caption: caption, Src: src})
 	}
 	return out, nil
+}
+
+// captionFor fits a chart's caption to the run: fault shading is
+// mentioned only when faults were injected, gate thresholds when the
+// chart draws some.
+func captionFor(name, caption string, r *Results) string {
+	if len(r.Faults) == 0 {
+		caption = strings.Replace(caption, "; shaded areas are injected faults.", ".", 1)
+	}
+	if len(gatesOn(r, chartGateMetrics[name]...)) > 0 {
+		caption += " Dash-dotted lines are gate thresholds (grey: kept, red: crossed)."
+	}
+	return caption
 }
 
 func imageType(data []byte) (string, error) {

@@ -161,7 +161,7 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 			if !g.OK {
 				r.Gates = append(r.Gates, Gate{Expr: fmt.Sprintf("shard %d: %s", i, g.Expr), Value: g.Value, NoData: g.NoData})
 				r.Verdict = Fail
-				r.Reasons = append([]string{fmt.Sprintf("shard %d: gate %q failed (measured %g)", i, g.Expr, g.Value)}, r.Reasons...)
+				r.Reasons = append([]string{fmt.Sprintf("shard %d: gate %q failed (measured %s)", i, g.Expr, measured(g.Expr, g.Value))}, r.Reasons...)
 			}
 		}
 	}

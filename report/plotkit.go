@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -62,17 +64,61 @@ func newPlot(title, x, y string) *plot.Plot {
 func render(p *plot.Plot) (pngData, svgData []byte, err error) {
 	var out [2][]byte
 	for i, format := range []string{"png", "svg"} {
-		wt, err := p.WriterTo(chartWidth, chartHeight, format)
+		c, err := draw.NewFormattedCanvas(chartWidth+legendWidth(p), chartHeight, format)
 		if err != nil {
 			return nil, nil, fmt.Errorf("render %s: %w", format, err)
 		}
+		drawChart(p, draw.New(c))
 		var buf bytes.Buffer
-		if _, err := wt.WriteTo(&buf); err != nil {
+		if _, err := c.WriteTo(&buf); err != nil {
 			return nil, nil, fmt.Errorf("render %s: %w", format, err)
 		}
 		out[i] = buf.Bytes()
 	}
 	return out[0], out[1], nil
+}
+
+// legendGap separates the chart from its legend.
+const legendGap = 8 * vg.Millimeter
+
+// legendWidth is the room the legend takes to the right of the chart (0
+// without a legend).
+func legendWidth(p *plot.Plot) vg.Length {
+	w := p.Legend.Rectangle(draw.Canvas{}).Size().X
+	if w == 0 {
+		return 0
+	}
+	return w + 2*legendGap
+}
+
+// chartLayout splits a canvas into the chart (axes and data) and, to its
+// right, the legend, top-aligned with the data area below the title.
+// Drawn there, the legend can never hide data, whatever the series do.
+func chartLayout(p *plot.Plot, c draw.Canvas) (chart, legend draw.Canvas) {
+	lw := legendWidth(p)
+	chart = draw.Crop(c, 0, -lw, 0, 0)
+	legend = draw.Crop(c, c.Size().X-lw+legendGap, -legendGap, 0, 0)
+	if p.Title.Text != "" {
+		legend.Max.Y -= p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+	}
+	return chart, legend
+}
+
+// drawChart draws p with its legend outside the data area.
+func drawChart(p *plot.Plot, c draw.Canvas) {
+	chart, legendC := chartLayout(p, c)
+	legend := p.Legend
+	p.Legend = plot.NewLegend() // empty: plot.Draw would draw it over the data
+	p.Draw(chart)
+	p.Legend = legend
+	legend.Top, legend.Left = true, true
+	legend.Draw(legendC)
+}
+
+// headroom raises the top of a linear Y axis a little, so that the
+// highest value does not run along the frame. Call it last.
+func headroom(p *plot.Plot) {
+	p.Y.Max += 0.05 * (p.Y.Max - p.Y.Min)
 }
 
 // line returns a solid line in the i-th palette colour.
@@ -127,25 +173,63 @@ func ninesTicks() plot.Ticker {
 	})
 }
 
-// plainTicks are gonum's default ticks without trailing zeros ("25", not
-// "25.00").
+// plainTicks label a linear axis at a "nice" step (1, 2 or 5 times a
+// power of ten) chosen for five to ten labels, without trailing zeros
+// ("25", not "25.00"). gonum's default ticker aims at about three labels,
+// which left a 0-29 s time axis labelled only at 0 and 25.
 type plainTicks struct{}
 
-func (plainTicks) Ticks(min, max float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(min, max)
-	for i := range ticks {
-		if ticks[i].Label != "" {
-			ticks[i].Label = num(ticks[i].Value)
+// maxTickLabels is the most labelled ticks a linear axis gets.
+const maxTickLabels = 10
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	span := hi - lo
+	if !(span > 0) || math.IsInf(span, 0) {
+		ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+		for i := range ticks {
+			if ticks[i].Label != "" {
+				ticks[i].Label = num(ticks[i].Value)
+			}
 		}
+		return ticks
+	}
+	step, lead := niceStep(span / maxTickLabels)
+	minor := step / 5
+	if lead == 2 {
+		minor = step / 4
+	}
+	decimals := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
+	var ticks []plot.Tick
+	for k := math.Ceil(lo/minor - 1e-9); k*minor <= hi+minor*1e-9; k++ {
+		v := k * minor
+		t := plot.Tick{Value: v}
+		if r := v / step; math.Abs(r-math.Round(r)) < 1e-6 {
+			t.Label = strconv.FormatFloat(v, 'f', decimals, 64)
+			if strings.Contains(t.Label, ".") {
+				t.Label = strings.TrimRight(strings.TrimRight(t.Label, "0"), ".")
+			}
+			if t.Label == "-0" {
+				t.Label = "0"
+			}
+		}
+		ticks = append(ticks, t)
 	}
 	return ticks
 }
 
-// legendRoom raises the top of a linear Y axis so that a top-placed legend
-// of n entries sits above the data instead of over it. Call it after the
-// data has been added (Add widens the axes).
-func legendRoom(p *plot.Plot, n int) {
-	p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)*(1+0.09*float64(n))
+// niceStep returns the smallest 1, 2 or 5 times a power of ten that is at
+// least raw, and its leading digit.
+func niceStep(raw float64) (step float64, lead int) {
+	p := math.Pow10(int(math.Floor(math.Log10(raw))))
+	for _, m := range []int{1, 2, 5, 10} {
+		if float64(m)*p >= raw*(1-1e-9) {
+			if m == 10 {
+				return 10 * p, 1
+			}
+			return float64(m) * p, m
+		}
+	}
+	return 10 * p, 1
 }
 
 // logSecondsTicks label a Y axis that holds log10(seconds): decades carry
@@ -153,9 +237,40 @@ func legendRoom(p *plot.Plot, n int) {
 // log10 on a linear axis instead of using plot.LogScale keeps the axis
 // label in place: gonum centres it at the arithmetic mean of the data
 // range, which on a log axis lies near the top and pushes the plot down.
+// A narrow range (all values within one power of ten: 11.7-28.7 s) has at
+// most one decade on it, so the labels get denser until at least three
+// show: 1-2-5 times a decade, then every multiple, then linear steps.
 type logSecondsTicks struct{}
 
+// minLogLabels is the fewest labelled ticks a log axis gets.
+const minLogLabels = 3
+
 func (logSecondsTicks) Ticks(min, max float64) []plot.Tick {
+	for _, labelled := range [][]int{{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}} {
+		ticks := decadeTicks(min, max, labelled)
+		if labelCount(ticks) >= minLogLabels {
+			return ticks
+		}
+	}
+	// Narrower than one step between multiples: linear steps in seconds,
+	// placed on the log axis.
+	var ticks []plot.Tick
+	for _, t := range (plainTicks{}).Ticks(math.Pow(10, min), math.Pow(10, max)) {
+		if t.Value <= 0 {
+			continue
+		}
+		lt := plot.Tick{Value: math.Log10(t.Value)}
+		if t.Label != "" {
+			lt.Label = seconds(t.Value)
+		}
+		ticks = append(ticks, lt)
+	}
+	return ticks
+}
+
+// decadeTicks puts a tick at every multiple 1..9 of each decade in
+// [min, max] (log10 seconds) and labels the multiples in labelled.
+func decadeTicks(min, max float64, labelled []int) []plot.Tick {
 	var ticks []plot.Tick
 	for d := math.Floor(min); d <= math.Ceil(max); d++ {
 		for k := 1; k <= 9; k++ {
@@ -164,8 +279,10 @@ func (logSecondsTicks) Ticks(min, max float64) []plot.Tick {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if k == 1 {
-				t.Label = seconds(math.Pow10(int(d)))
+			for _, l := range labelled {
+				if k == l {
+					t.Label = seconds(float64(k) * math.Pow10(int(d)))
+				}
 			}
 			ticks = append(ticks, t)
 		}
@@ -173,15 +290,31 @@ func (logSecondsTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
-// faultShade shades fault windows across the whole height of a time chart.
-// It has no DataRange on purpose: a window must not stretch the axes.
+func labelCount(ticks []plot.Tick) int {
+	n := 0
+	for _, t := range ticks {
+		if t.Label != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// faultShade shades fault windows across the whole height of a time chart
+// and numbers each at its top: four colours cycle over many kinds, the
+// number ties a window to its legend entry. It has no DataRange on
+// purpose: a window must not stretch the axes.
 type faultShade struct {
 	windows []FaultWindow
 	color   color.Color
+	number  string
+	row     int // the number's line from the top: neighbours do not overlap
 }
 
 func (f faultShade) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
+	sty := text.Style{Color: color.Gray{Y: 60}, Font: font.From(plot.DefaultFont, vg.Points(8)), Handler: plot.DefaultTextHandler}
+	sty.Font.Variant = "Sans"
 	for _, w := range f.windows {
 		from, to := math.Max(w.From, p.X.Min), math.Min(w.To, p.X.Max)
 		if to <= from {
@@ -191,6 +324,7 @@ func (f faultShade) Plot(c draw.Canvas, p *plot.Plot) {
 		c.FillPolygon(f.color, []vg.Point{
 			{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y},
 		})
+		c.FillText(sty, vg.Point{X: x0 + vg.Points(1), Y: c.Max.Y - vg.Points(9*float64(1+f.row))}, f.number)
 	}
 }
 
@@ -201,8 +335,9 @@ func (f faultShade) Thumbnail(c *draw.Canvas) {
 	})
 }
 
-// shadeFaults adds one shaded layer per fault kind, with a legend entry.
-// Call it before adding the data so the lines are drawn on top.
+// shadeFaults adds one shaded, numbered layer per fault kind, with a
+// legend entry "fault N: KIND". Call it before adding the data so the
+// lines are drawn on top.
 func shadeFaults(p *plot.Plot, faults []FaultWindow) {
 	var kinds []string
 	byKind := map[string][]FaultWindow{}
@@ -213,8 +348,9 @@ func shadeFaults(p *plot.Plot, faults []FaultWindow) {
 		byKind[f.Kind] = append(byKind[f.Kind], f)
 	}
 	for i, k := range kinds {
-		s := faultShade{windows: byKind[k], color: faultColors[i%len(faultColors)]}
+		n := strconv.Itoa(i + 1)
+		s := faultShade{windows: byKind[k], color: faultColors[i%len(faultColors)], number: n, row: i % 4}
 		p.Add(s)
-		p.Legend.Add("fault: "+k, s)
+		p.Legend.Add("fault "+n+": "+k, s)
 	}
 }

@@ -141,10 +141,9 @@ func latencyPlot(r *Results) (*plot.Plot, error) {
 	if added == 0 {
 		return nil, errNoData
 	}
-	// The spectrum rises to the right, so its bottom right is free for the
-	// legend once the axis reaches low enough.
-	p.Legend.Top = false
-	p.Y.Min -= (p.Y.Max - p.Y.Min) * 0.08 * float64(added)
+	drawGates(p, gatesOn(r, metricsWith("latency.")...), false, func(g chartGate) (float64, bool) {
+		return math.Log10(g.Value), g.Value > 0
+	})
 	p.X.Min = 0
 	p.X.Tick.Marker = ninesTicks()
 	p.Y.Tick.Marker = logSecondsTicks{}
@@ -155,6 +154,12 @@ func latencyPlot(r *Results) (*plot.Plot, error) {
 // (outcome known from the push alone) is highlighted and annotated.
 func pollsPlot(r *Results) (*plot.Plot, error) {
 	counts := r.Polls.Counts
+	// The histogram always has its overflow bucket; the axis ends at the
+	// last bucket that holds uploads.
+	overflow := len(counts) - 1
+	for len(counts) > 1 && counts[len(counts)-1] == 0 {
+		counts = counts[:len(counts)-1]
+	}
 	var total int64
 	for _, c := range counts {
 		total += c
@@ -175,7 +180,7 @@ func pollsPlot(r *Results) (*plot.Plot, error) {
 		}
 		ticks[i] = plot.Tick{Value: float64(i), Label: strconv.Itoa(i)}
 	}
-	if len(counts) > 1 {
+	if len(counts) > 1 && len(counts)-1 == overflow {
 		ticks[len(ticks)-1].Label += "+" // the last bucket holds the rest
 	}
 	p.Add(push)
@@ -196,9 +201,21 @@ func pollsPlot(r *Results) (*plot.Plot, error) {
 		labels.TextStyle[i].Font.Variant = "Sans"
 	}
 	p.Add(labels)
+	drawGates(p, gatesOn(r, "polls.mean", "polls.p50", "polls.p99", "polls.max"), true, func(g chartGate) (float64, bool) {
+		return g.Value, true
+	})
+	// The share resolved by push is the bar at 0: its gate is the height
+	// that bar must reach (or stay under).
+	drawGates(p, gatesOn(r, "polls.zero_share"), false, func(g chartGate) (float64, bool) {
+		return g.Value * float64(total), true
+	})
+	// A gate beyond the last bucket stretched the axis: label it on.
+	for i := len(ticks); float64(i) <= p.X.Max; i++ {
+		ticks = append(ticks, plot.Tick{Value: float64(i), Label: strconv.Itoa(i)})
+	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Y.Min = 0
-	legendRoom(p, 2)
+	headroom(p)
 	return p, nil
 }
 
@@ -239,8 +256,11 @@ func latenessPlot(r *Results) (*plot.Plot, error) {
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("theory: uniform over 0..%ss (mean %s)", num(span), seconds(sc.TheoryMean)), l)
 	}
+	drawGates(p, gatesOn(r, metricsWith("scheduler.lateness.")...), true, func(g chartGate) (float64, bool) {
+		return g.Value, true
+	})
 	p.Y.Min = 0
-	legendRoom(p, 2)
+	headroom(p)
 	return p, nil
 }
 
@@ -289,137 +309,4 @@ func latenessBins(spectrum [][2]float64, n int64, width float64) []plotter.Histo
 		bins = append(bins, plotter.HistogramBin{Min: a, Max: b, Weight: float64(n) * (cdf(b) - fa)})
 	}
 	return bins
-}
-
-// throughputPlot draws arrivals and outcomes per second over the run.
-func throughputPlot(r *Results) (*plot.Plot, error) {
-	if len(r.Series) == 0 {
-		return nil, errNoData
-	}
-	p := newPlot("Throughput over time (shaded: injected faults)", "time into the run (s)", "uploads per second")
-	shadeFaults(p, r.Faults)
-	fields := []struct {
-		name string
-		get  func(Sample) int64
-	}{
-		{"started", func(s Sample) int64 { return s.Started }},
-		{"committed", func(s Sample) int64 { return s.Committed }},
-		{"conflict", func(s Sample) int64 { return s.Conflict }},
-		{"error", func(s Sample) int64 { return s.Errors }},
-	}
-	for i, f := range fields {
-		xys := make(plotter.XYs, len(r.Series))
-		for j, s := range r.Series {
-			xys[j] = plotter.XY{X: s.Second, Y: float64(f.get(s))}
-		}
-		l, err := line(xys, i)
-		if err != nil {
-			return nil, err
-		}
-		p.Add(l)
-		p.Legend.Add(f.name, l)
-	}
-	if rate := r.Throughput.PlannedRate; rate > 0 {
-		first, last := r.Series[0].Second, r.Series[len(r.Series)-1].Second
-		l, err := line(plotter.XYs{{X: first, Y: rate}, {X: last, Y: rate}}, 6)
-		if err != nil {
-			return nil, err
-		}
-		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
-		l.Width = vg.Points(1)
-		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("planned %s/s", num(round2(rate))), l)
-	}
-	p.Y.Min = 0
-	legendRoom(p, len(fields)+1+faultKinds(r.Faults))
-	return p, nil
-}
-
-// inFlightPlot draws uploads in flight (started, outcome not yet known).
-func inFlightPlot(r *Results) (*plot.Plot, error) {
-	if len(r.Series) == 0 {
-		return nil, errNoData
-	}
-	p := newPlot("Uploads in flight over time (shaded: injected faults)", "time into the run (s)", "uploads in flight")
-	shadeFaults(p, r.Faults)
-	xys := make(plotter.XYs, len(r.Series))
-	for i, s := range r.Series {
-		xys[i] = plotter.XY{X: s.Second, Y: float64(s.InFlight)}
-	}
-	l, err := line(xys, 0)
-	if err != nil {
-		return nil, err
-	}
-	p.Add(l)
-	p.Legend.Add("in flight", l)
-	p.Y.Min = 0
-	legendRoom(p, 1+faultKinds(r.Faults))
-	return p, nil
-}
-
-// conflictPlot draws the share of decided uploads that lost, per second.
-func conflictPlot(r *Results) (*plot.Plot, error) {
-	var xys plotter.XYs
-	for _, s := range r.Series {
-		if d := s.Committed + s.Conflict; d > 0 {
-			xys = append(xys, plotter.XY{X: s.Second, Y: 100 * float64(s.Conflict) / float64(d)})
-		}
-	}
-	if len(xys) == 0 {
-		return nil, errNoData
-	}
-	p := newPlot("Conflict rate over time (shaded: injected faults)", "time into the run (s)", "conflicts (% of decided uploads)")
-	shadeFaults(p, r.Faults)
-	l, err := line(xys, 1)
-	if err != nil {
-		return nil, err
-	}
-	p.Add(l)
-	p.Legend.Add(fmt.Sprintf("conflict rate (run: %s)", percent(conflictRate(r.Uploads))), l)
-	p.Y.Min = 0
-	p.Y.Max = math.Max(p.Y.Max, 1)
-	legendRoom(p, 1+faultKinds(r.Faults))
-	return p, nil
-}
-
-// faultKinds counts the legend entries shadeFaults adds.
-func faultKinds(faults []FaultWindow) int {
-	kinds := map[string]bool{}
-	for _, f := range faults {
-		kinds[f.Kind] = true
-	}
-	return len(kinds)
-}
-
-// memoryPlot draws the live heap split between the harness and the
-// embedded fakes, and the resident set, over the run.
-func memoryPlot(r *Results) (*plot.Plot, error) {
-	if len(r.Memory) < 2 {
-		return nil, errNoData
-	}
-	p := newPlot("Memory: resident set and live heap (harness vs embedded fakes)",
-		"time into the run (s)", "MiB")
-	series := []struct {
-		name string
-		get  func(MemorySample) int64
-	}{
-		{"resident set", func(m MemorySample) int64 { return m.RSSBytes }},
-		{"live heap: harness", func(m MemorySample) int64 { return m.HeapHarnessBytes }},
-		{"live heap: embedded fakes", func(m MemorySample) int64 { return m.HeapFakesBytes }},
-	}
-	for i, sr := range series {
-		xys := make(plotter.XYs, len(r.Memory))
-		for j, m := range r.Memory {
-			xys[j] = plotter.XY{X: m.Second, Y: float64(sr.get(m)) / (1 << 20)}
-		}
-		l, err := line(xys, i)
-		if err != nil {
-			return nil, err
-		}
-		p.Add(l)
-		p.Legend.Add(sr.name, l)
-	}
-	p.Y.Min = 0
-	legendRoom(p, len(series))
-	return p, nil
 }

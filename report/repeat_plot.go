@@ -81,7 +81,6 @@ func repeatPlot(r *Results) (*plot.Plot, error) {
 	p.X.Tick.Label.YAlign = draw.YCenter
 	p.X.Tick.Label.Font.Variant = "Sans"
 	p.X.Padding = vg.Points(20)
-	legendRoom(p, 3)
 	return p, nil
 }
 

@@ -248,6 +248,9 @@ type Sample struct {
 	Conflict  int64   `json:"conflict"`
 	Errors    int64   `json:"errors"`
 	InFlight  int64   `json:"in_flight"`
+	// Planned counts the uploads planned for this second (their planned
+	// instant), so a chart can draw the planned rate over time.
+	Planned int64 `json:"planned,omitempty"`
 	// Latency of the uploads planned in this second (seconds; coarse
 	// buckets, within 19%).
 	LatencyMean float64 `json:"latency_mean,omitempty"`

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/stormsim/stormsim/scenarios"
 )
 
 // maxExamples caps the upload ids shown per invariant in text outputs.
@@ -20,10 +22,12 @@ func Summary(w io.Writer, r *Results) error {
 	s := &sumWriter{w: w}
 	s.header(r)
 	s.verdict(r)
-	s.uploads(r)
-	s.polls(r)
-	s.latency(r)
-	s.throughput(r)
+	if !schedulerOnly(r) {
+		s.uploads(r)
+		s.polls(r)
+		s.latency(r)
+		s.throughput(r)
+	}
 	s.invariants(r)
 	s.gates(r)
 	s.repeat(r)
@@ -37,6 +41,12 @@ func Summary(w io.Writer, r *Results) error {
 		return fmt.Errorf("write summary: %w", s.err)
 	}
 	return nil
+}
+
+// schedulerOnly reports a run of the scheduler alone: its upload figures
+// are all zero and say nothing, so the summaries leave them out.
+func schedulerOnly(r *Results) bool {
+	return r.Uploads.Total == 0 && r.Scheduler != nil
 }
 
 // sumWriter keeps the first write error so sections need not check each line.
@@ -340,16 +350,30 @@ func okWord(ok bool) string {
 	return "FAIL"
 }
 
-// gateValue shows a gate's measured value, in human time units when the
-// metric is a duration (gate values are in base units: seconds).
+// gateValue shows a gate's measured value in the unit its threshold was
+// written in ("29.98s" beside "30s", "8.1%" beside "30%").
 func gateValue(g Gate) string {
 	if g.NoData {
 		return "no data"
 	}
-	if isDurationMetric(g.Expr) {
-		return seconds(g.Value)
+	return measured(g.Expr, g.Value)
+}
+
+// measured formats a value measured for the gate expression expr; an
+// expression that does not parse (a merged run's "shard 0: ...") falls
+// back on the metric's own unit.
+func measured(expr string, v float64) string {
+	_, inner, ok := strings.Cut(expr, ": ") // "shard 0: latency.p99 < 2s"
+	if !ok {
+		inner = expr
 	}
-	return num(g.Value)
+	if pg, err := scenarios.ParseGate(inner); err == nil {
+		return pg.FormatValue(v)
+	}
+	if isDurationMetric(expr) {
+		return seconds(v)
+	}
+	return num(v)
 }
 
 func isDurationMetric(expr string) bool {

@@ -75,3 +75,56 @@ func TestBytesIEC(t *testing.T) {
 		}
 	}
 }
+
+func TestGateValue_UnitsAsWritten(t *testing.T) {
+	tests := []struct {
+		gate Gate
+		want string
+	}{
+		{Gate{Expr: "uploads.conflict_rate < 30%", Value: 0.0812}, "8.1%"},
+		{Gate{Expr: "latency.p99 < 30s", Value: 29.982719}, "29.98s"},
+		{Gate{Expr: "shard 1: latency.p99 < 30s", Value: 29.982719}, "29.98s"},
+		{Gate{Expr: "polls.mean <= 1.5", Value: 0.84}, "0.84"},
+		{Gate{Expr: "errors.unavailable == 0", NoData: true}, "no data"},
+	}
+	for _, tt := range tests {
+		if got := gateValue(tt.gate); got != tt.want {
+			t.Errorf("gateValue(%s = %v) = %q, want %q", tt.gate.Expr, tt.gate.Value, got, tt.want)
+		}
+	}
+}
+
+// A scheduler-only run has no uploads: no section of zeros.
+func TestSummary_SchedulerOnly_NoUploadSections(t *testing.T) {
+	r := fixture(t)
+	r.Uploads, r.Polls, r.Latency, r.Phases, r.Throughput = Uploads{}, Polls{}, Latency{}, PhaseLatency{}, Throughput{}
+	var text, page bytes.Buffer
+	if err := Summary(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&page, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"uploads  total", "polls per upload", "planned -> outcome known", "throughput  planned/s"} {
+		if strings.Contains(text.String(), absent) {
+			t.Errorf("summary shows %q for a scheduler-only run:\n%s", absent, text.String())
+		}
+	}
+	if !strings.Contains(text.String(), "scheduler (rearm)") {
+		t.Errorf("summary lacks the scheduler:\n%s", text.String())
+	}
+	for _, absent := range []string{`id="latency-table"`, "<span>committed</span>", "<span>max in flight</span>"} {
+		if strings.Contains(page.String(), absent) {
+			t.Errorf("report.html shows %q for a scheduler-only run", absent)
+		}
+	}
+
+	// The same run with uploads keeps every section.
+	text.Reset()
+	if err := Summary(&text, fixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "polls per upload") {
+		t.Error("a run with uploads lost its polls section")
+	}
+}

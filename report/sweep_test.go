@@ -233,4 +233,5 @@ func TestSweepHTML_Chromium_Visible(t *testing.T) {
 			t.Errorf("#%s is %q, want visible", id, v)
 		}
 	}
+	screenshot(t, bin, filepath.Join(dir, "sweep.html"), "sweep.png")
 }

@@ -35,7 +35,7 @@ tbody tr { border-top: 1px solid #eef1f4; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
 pre { background: #f6f8fa; padding: .8em; overflow-x: auto; border-radius: .3em; }
 figure { margin: 1em 0 2em; }
-figure img { width: 100%; max-width: 900px; height: auto; border: 1px solid #eef1f4; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eef1f4; } /* the chart with its legend beside it, at its own size */
 figcaption { color: #5a6572; font-size: .9em; }
 </style>
 </head>

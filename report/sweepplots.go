@@ -59,58 +59,73 @@ type sweepSeries struct {
 }
 
 // sweepPlot draws series against the X axis, marks each point's verdict
-// on the first series and the knee with a vertical line.
+// on the first series and the knee with a vertical line. Dashed series
+// (the offered load) are drawn over the solid ones, and the verdict marks
+// over everything: when the achieved rate equals the offered one, the
+// offered line must still show, and a failed point must never hide.
 func sweepPlot(s *Sweep, title, yLabel string, zeroY bool, series []sweepSeries) (*plot.Plot, error) {
 	pts := s.ran()
 	sort.Slice(pts, func(i, j int) bool { return s.x(pts[i]) < s.x(pts[j]) })
 	p := newPlot(title, s.xLabel(), yLabel)
 	added := 0
-	for i, ser := range series {
-		var xys plotter.XYs
-		marks := map[string]plotter.XYs{}
-		for _, pt := range pts {
-			y, ok := ser.y(pt)
-			if !ok || math.IsNaN(y) || math.IsInf(y, 0) {
+	marks := map[string]plotter.XYs{}
+	hasDashed := false
+	for _, ser := range series {
+		hasDashed = hasDashed || ser.dashed
+	}
+	for _, dashed := range []bool{false, true} {
+		for i, ser := range series {
+			if ser.dashed != dashed {
 				continue
 			}
-			xys = append(xys, plotter.XY{X: s.x(pt), Y: y})
-			if i == 0 {
-				marks[pt.Verdict] = append(marks[pt.Verdict], plotter.XY{X: s.x(pt), Y: y})
+			var xys plotter.XYs
+			for _, pt := range pts {
+				y, ok := ser.y(pt)
+				if !ok || math.IsNaN(y) || math.IsInf(y, 0) {
+					continue
+				}
+				xys = append(xys, plotter.XY{X: s.x(pt), Y: y})
+				if i == 0 {
+					marks[pt.Verdict] = append(marks[pt.Verdict], plotter.XY{X: s.x(pt), Y: y})
+				}
 			}
-		}
-		if len(xys) == 0 {
-			continue
-		}
-		l, err := line(xys, i)
-		if err != nil {
-			return nil, err
-		}
-		if ser.dashed {
-			l.Color = color.Gray{Y: 110}
-			l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
-		}
-		p.Add(l)
-		p.Legend.Add(ser.name, l)
-		added++
-		if eb := intervalBars(pts, ser, s.x); eb != nil {
-			p.Add(eb)
-		}
-		for _, v := range []string{Pass, Inconclusive, Fail} {
-			if len(marks[v]) == 0 {
+			if len(xys) == 0 {
 				continue
 			}
-			sc, err := plotter.NewScatter(marks[v])
+			l, err := line(xys, i)
 			if err != nil {
 				return nil, err
 			}
-			sc.GlyphStyle = verdictGlyph(v)
-			p.Add(sc)
-			p.Legend.Add(v, sc)
+			if !ser.dashed && hasDashed {
+				// Wide enough that a dashed line on top leaves it visible.
+				l.Width = vg.Points(3)
+			} else if ser.dashed {
+				l.Color = color.Black
+				l.Width = vg.Points(1.5)
+				l.Dashes = []vg.Length{vg.Points(5), vg.Points(4)}
+			}
+			p.Add(l)
+			p.Legend.Add(ser.name, l)
 			added++
+			if eb := intervalBars(pts, ser, s.x); eb != nil {
+				p.Add(eb)
+			}
 		}
 	}
 	if added == 0 {
 		return nil, errNoData
+	}
+	for _, v := range []string{Pass, Inconclusive, Fail} {
+		if len(marks[v]) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(marks[v])
+		if err != nil {
+			return nil, err
+		}
+		sc.GlyphStyle = verdictGlyph(v)
+		p.Add(sc)
+		p.Legend.Add(v, sc)
 	}
 	// The knee is drawn only when a point past it failed; when every
 	// point passed it lies beyond the range, not at its end.
@@ -118,12 +133,10 @@ func sweepPlot(s *Sweep, title, yLabel string, zeroY bool, series []sweepSeries)
 		k := vline{x: s.x(s.Points[s.Knee.Index]), color: color.NRGBA{26, 127, 55, 255}}
 		p.Add(k)
 		p.Legend.Add("knee", k)
-		added++
 	}
 	if zeroY {
 		p.Y.Min = 0
 	}
-	legendRoom(p, added)
 	return p, nil
 }
 
@@ -168,9 +181,21 @@ func verdictGlyph(v string) draw.GlyphStyle {
 	case Pass:
 		return draw.GlyphStyle{Color: color.NRGBA{26, 127, 55, 255}, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
 	case Fail:
-		return draw.GlyphStyle{Color: color.NRGBA{207, 34, 46, 255}, Radius: vg.Points(5), Shape: draw.CrossGlyph{}}
+		return draw.GlyphStyle{Color: gateFailColor, Radius: vg.Points(7), Shape: boldCross{}}
 	}
 	return draw.GlyphStyle{Color: color.NRGBA{154, 103, 0, 255}, Radius: vg.Points(5), Shape: draw.TriangleGlyph{}}
+}
+
+// boldCross is a thick X on a white halo: gonum's CrossGlyph strokes
+// half a point, too faint to tell a failed point at a glance.
+type boldCross struct{}
+
+func (boldCross) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	r := sty.Radius * 0.7
+	for _, st := range []draw.LineStyle{{Color: color.White, Width: vg.Points(5)}, {Color: sty.Color, Width: vg.Points(2.5)}} {
+		c.StrokeLine2(st, pt.X-r, pt.Y-r, pt.X+r, pt.Y+r)
+		c.StrokeLine2(st, pt.X-r, pt.Y+r, pt.X+r, pt.Y-r)
+	}
 }
 
 // vline is a dashed vertical line across the whole chart; like faultShade
@@ -219,28 +244,8 @@ func sweepLatency(s *Sweep) (*plot.Plot, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Y.Tick.Marker = denseLogTicks{}
+	p.Y.Tick.Marker = logSecondsTicks{}
 	return p, nil
-}
-
-// denseLogTicks are logSecondsTicks that also label 2x and 5x a decade
-// when the axis spans less than two decades, so a narrow range still
-// reads.
-type denseLogTicks struct{}
-
-func (denseLogTicks) Ticks(min, max float64) []plot.Tick {
-	ticks := logSecondsTicks{}.Ticks(min, max)
-	if max-min >= 2 {
-		return ticks
-	}
-	for i, t := range ticks {
-		d := math.Floor(t.Value + 1e-9)
-		k := math.Round(math.Pow(10, t.Value-d))
-		if t.Label == "" && (k == 2 || k == 5) {
-			ticks[i].Label = seconds(k * math.Pow10(int(d)))
-		}
-	}
-	return ticks
 }
 
 func sweepPolls(s *Sweep) (*plot.Plot, error) {

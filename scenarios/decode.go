@@ -199,6 +199,8 @@ func structOf(t reflect.Type) *structInfo {
 				fi.unit, fi.set = unitBytes, true
 			case "none":
 				fi.unit, fi.set = unitNone, true
+			case "fraction":
+				fi.unit, fi.set = unitFraction, true
 			}
 			si.fields[name] = fi
 			si.names = append(si.names, name)

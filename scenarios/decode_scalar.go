@@ -144,6 +144,8 @@ func (d *decoder) decodeFloat(n *yaml.Node, v reflect.Value, path string, u unit
 			what = `a size like 4096 or "4KiB"`
 		case unitSeconds:
 			what = `a number of seconds or a duration like "200ms"`
+		case unitFraction:
+			what = `a fraction like 0.2 or a percentage like "20%"`
 		}
 		d.fail(n, path, "must be %s, got %s", what, describe(n))
 		return

@@ -91,9 +91,9 @@ type Population struct {
 	// HotFiles is the size of each user's hot set (files 0..HotFiles-1).
 	HotFiles int `yaml:"hot_files"`
 	// HotShare is the fraction of uploads that target the hot set.
-	HotShare float64 `yaml:"hot_share"`
+	HotShare float64 `yaml:"hot_share" unit:"fraction"`
 	// StaleShare is the fraction of uploads made from an outdated base.
-	StaleShare float64 `yaml:"stale_share"`
+	StaleShare float64 `yaml:"stale_share" unit:"fraction"`
 	// MaxStaleness is how many versions behind a stale base is at most.
 	MaxStaleness int `yaml:"max_staleness"`
 }
@@ -147,7 +147,7 @@ type Sizes struct {
 // Wait is how a device learns its upload's outcome.
 type Wait struct {
 	Push      bool    `yaml:"push"`
-	PushLoss  float64 `yaml:"push_loss"`
+	PushLoss  float64 `yaml:"push_loss" unit:"fraction"`
 	PushDelay Dist    `yaml:"push_delay"`
 	Poll      Poll    `yaml:"poll"`
 }
@@ -184,10 +184,10 @@ type Coordinator struct {
 // Delivery shapes S3 event notifications on their way to the handler.
 type Delivery struct {
 	Delay     Dist    `yaml:"delay"`
-	Duplicate float64 `yaml:"duplicate"`
+	Duplicate float64 `yaml:"duplicate" unit:"fraction"`
 	// Reorder is the probability that an event is held back behind later
 	// ones.
-	Reorder   float64 `yaml:"reorder"`
+	Reorder   float64 `yaml:"reorder" unit:"fraction"`
 	QueueSize int     `yaml:"queue_size"`
 }
 
@@ -210,7 +210,7 @@ type Scheduler struct {
 	Interval time.Duration `yaml:"interval"`
 	// Jitter is where inside the target minute a rule fires (seconds).
 	Jitter        Dist    `yaml:"jitter"`
-	DuplicateFire float64 `yaml:"duplicate_fire"`
+	DuplicateFire float64 `yaml:"duplicate_fire" unit:"fraction"`
 	// UpdateDelay is how long a rule update takes to apply (seconds).
 	UpdateDelay Dist `yaml:"update_delay"`
 	// UpdateRateLimit is rule updates per second (0 = unlimited).
@@ -280,7 +280,7 @@ type Fault struct {
 	Kind        string        `yaml:"kind"`
 	Start       time.Duration `yaml:"start"`
 	End         time.Duration `yaml:"end"`
-	Probability float64       `yaml:"probability"`
+	Probability float64       `yaml:"probability" unit:"fraction"`
 	Latency     time.Duration `yaml:"latency"`
 	Step        string        `yaml:"step"`
 	Jump        time.Duration `yaml:"jump"`

@@ -12,9 +12,10 @@ import (
 type unit int
 
 const (
-	unitNone    unit = iota // plain number
-	unitBytes               // int or "4KiB", "2MiB", "1GB"
-	unitSeconds             // number of seconds or "200ms", "1m"
+	unitNone     unit = iota // plain number
+	unitBytes                // int or "4KiB", "2MiB", "1GB"
+	unitSeconds              // number of seconds or "200ms", "1m"
+	unitFraction             // number 0..1 or a percentage "20%", as gates accept
 )
 
 var sizeSuffixes = []struct {
@@ -110,8 +111,22 @@ func parseQuantity(s string, u unit) (float64, error) {
 		return parseSizeFloat(s)
 	case unitSeconds:
 		return parseDurationSeconds(s)
+	case unitFraction:
+		return parsePercent(s)
 	}
 	return 0, errors.New("not a number")
+}
+
+// parsePercent parses a percentage such as "20%" or "0.5 %" into a
+// fraction (0.2, 0.005).
+func parsePercent(s string) (float64, error) {
+	t, ok := strings.CutSuffix(strings.TrimSpace(s), "%")
+	t = strings.TrimSpace(t)
+	f, err := strconv.ParseFloat(t, 64)
+	if !ok || err != nil || t == "" || strings.ContainsAny(t, "xXpP_") {
+		return 0, errors.New(`not a fraction like 0.2 or a percentage like "20%"`)
+	}
+	return f / 100, nil
 }
 
 // formatFloat prints a float the short way YAML would ("3", "0.25").

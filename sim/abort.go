@@ -52,7 +52,7 @@ func AbortOnGates(gates []scenarios.Gate) func(Progress) (string, bool) {
 			if g.Op == "==" && v < g.Value || g.Eval(v) {
 				continue
 			}
-			return fmt.Sprintf("aborted: gate %q failed at %.1fs (measured %g)", g.Expr, p.Elapsed.Seconds(), v), true
+			return fmt.Sprintf("aborted: gate %q failed at %.1fs (measured %s)", g.Expr, p.Elapsed.Seconds(), g.FormatValue(v)), true
 		}
 		return "", false
 	}

@@ -46,11 +46,19 @@ type Recorder struct {
 }
 
 // Second is one second of the run. The counts are by the second an upload
-// started or ended; Latency is of the uploads planned in this second that
-// got an outcome, so a fault's effect shows in the seconds it was active.
+// started or ended; Planned counts the uploads whose planned instant fell
+// in this second (a burst is a spike here, not a run-long average);
+// InFlight is the most uploads in flight at any moment of the second,
+// carried over seconds in which nothing started or ended (after the
+// arrivals stop, uploads stay in flight until they end). Latency is of the
+// uploads planned in this second that got an outcome, so a fault's effect
+// shows in the seconds it was active.
 type Second struct {
-	Started, Committed, Conflict, Errors, InFlight int64
-	Latency                                        LatencyBuckets
+	Started, Committed, Conflict, Errors, InFlight, Planned int64
+	Latency                                                 LatencyBuckets
+
+	seen bool  // an upload started or ended in this second
+	last int64 // in flight after the last of those
 }
 
 // LatencyBuckets is a coarse latency histogram for one second: bucket i
@@ -152,33 +160,41 @@ func (r *Recorder) started(at time.Time) {
 		r.maxGo.Store(g) // a racy max is fine: it is a gauge for people
 	}
 	r.total.Add(1)
+	r.mu.Lock()
+	// The count changes under the lock so that each second's last value
+	// is the count after its last event.
 	n := r.inflight.Add(1)
+	s := r.second(at)
+	s.Started++
+	s.InFlight = max(s.InFlight, n)
+	s.seen, s.last = true, n
+	r.mu.Unlock()
 	for {
 		m := r.maxInflight.Load()
 		if n <= m || r.maxInflight.CompareAndSwap(m, n) {
 			break
 		}
 	}
-	r.mu.Lock()
-	s := r.second(at)
-	s.Started++
-	s.InFlight = max(s.InFlight, n)
-	r.mu.Unlock()
 }
 
 func us(d time.Duration) int64 { return max(int64(d/time.Microsecond), 1) }
 
 // finished records one upload's end; decided is zero when unknown.
 func (r *Recorder) finished(u *history.Upload, decided time.Time, errKind string) {
-	r.inflight.Add(-1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	n := r.inflight.Add(-1)
+	// Every launched upload ends here once: count it by its planned second.
+	r.second(u.Intended).Planned++
 	r.outcomes[u.Outcome]++
 	r.bytes += u.Size
 	if u.Parts > 0 {
 		r.multipart++
 	}
 	s := r.second(u.Done)
+	// Until this moment the upload was in flight in this second too.
+	s.InFlight = max(s.InFlight, n+1)
+	s.seen, s.last = true, n
 	switch u.Outcome {
 	case history.OutcomeCommitted:
 		s.Committed++
@@ -311,13 +327,28 @@ type Snapshot struct {
 	ErrorCauses map[string]map[string]int64
 }
 
+// inFlightCarried copies the series; a second in which no upload started
+// or ended keeps the in-flight count the previous second ended with.
+func inFlightCarried(series []Second) []Second {
+	out := append([]Second(nil), series...)
+	var carry int64
+	for i := range out {
+		if out[i].seen {
+			carry = out[i].last
+		} else {
+			out[i].InFlight = carry
+		}
+	}
+	return out
+}
+
 // Snapshot copies the measurements (safe during a run, for progress).
 func (r *Recorder) Snapshot() Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := Snapshot{Latency: hdrhistogram.Import(r.latency.Export()), PollsHist: hdrhistogram.Import(r.pollsHist.Export()),
 		Polls: append([]int64(nil), r.polls[:]...), PushOnly: r.pushOnly, Multipart: r.multipart, Bytes: r.bytes,
-		Series: append([]Second(nil), r.series...), Faults: append([]FaultSpan(nil), r.faults...), Reconciled: r.reconciled, Outcomes: map[history.Outcome]int64{}, Errors: map[string]int64{},
+		Series: inFlightCarried(r.series), Faults: append([]FaultSpan(nil), r.faults...), Reconciled: r.reconciled, Outcomes: map[history.Outcome]int64{}, Errors: map[string]int64{},
 		InFlight: r.inflight.Load(), MaxInFlight: r.maxInflight.Load(), MaxGoroutines: r.maxGo.Load(),
 		CommittedV2Plus: r.v2plus, MaxVersion: r.maxVersion}
 	for i, h := range r.phases {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -30,51 +29,6 @@ func validateCmd(args []string) error {
 	}
 	if bad > 0 {
 		return exitError{exitUsage}
-	}
-	return nil
-}
-
-// checkCmd re-checks a saved run's history.
-func checkCmd(args []string) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	timeout := fs.Duration("check-timeout", checker.DefaultLinearizabilityTimeout, "budget of the linearizability check")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() < 1 {
-		return usagef("usage: simrun check RUN_DIR [RUN_DIR...]   (several: the shards of one run, merged)")
-	}
-	fencing := true
-	var paths []string
-	for _, dir := range fs.Args() {
-		if r, err := report.ReadResults(filepath.Join(dir, "results.json")); err == nil {
-			fencing = fencing && r.Strategy != string(coordinator.StrategyS3Conditional)
-		}
-		paths = append(paths, filepath.Join(dir, "history.jsonl"))
-	}
-	set, err := history.ReadFiles(paths...)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return usageError{err}
-		}
-		return err
-	}
-	rep := checker.Check(set, checker.Options{LinearizabilityTimeout: *timeout, Fencing: fencing})
-	for _, c := range rep.Checks {
-		state := "ok"
-		switch {
-		case c.Inconclusive:
-			state = "INCONCLUSIVE"
-		case !c.OK:
-			state = "FAIL"
-		}
-		fmt.Printf("%-16s %-12s violations %d %v %s\n", c.Name, state, c.Violations, c.Examples, c.Detail)
-	}
-	switch {
-	case rep.Violations > 0:
-		return exitError{exitFail}
-	case rep.Inconclusive:
-		return exitError{exitInconclusive}
 	}
 	return nil
 }

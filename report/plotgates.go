@@ -1,0 +1,152 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/stormsim/stormsim/scenarios"
+)
+
+// chartGate is one of the run's gates, parsed back from its expression so
+// that a chart can draw its threshold.
+type chartGate struct {
+	scenarios.Gate
+	ok     bool
+	noData bool
+	value  float64
+}
+
+// label names the gate in a legend with how it ended: "gate latency.p99
+// < 30s: 29.98s, ok".
+func (g chartGate) label() string {
+	state := "ok"
+	if !g.ok {
+		state = "FAILED"
+	}
+	v := "no data"
+	if !g.noData {
+		v = g.FormatValue(g.value)
+	}
+	return fmt.Sprintf("gate %s: %s, %s", g.Expr, v, state)
+}
+
+// gatesOn returns the run's gates on the given metrics, in the run's
+// order. A gate whose expression does not parse (a merged run's
+// "shard 0: ...") is left out: it belongs to one shard's load.
+func gatesOn(r *Results, metrics ...string) []chartGate {
+	var out []chartGate
+	for _, g := range r.Gates {
+		pg, err := scenarios.ParseGate(g.Expr)
+		if err != nil {
+			continue
+		}
+		for _, m := range metrics {
+			if pg.Metric == m {
+				out = append(out, chartGate{Gate: pg, ok: g.OK, noData: g.NoData, value: g.Value})
+			}
+		}
+	}
+	return out
+}
+
+// drawGates adds each gate's threshold as a line across the chart,
+// horizontal at the Y (or, vertical, at the X) that at returns; at
+// reports false for a gate it cannot place. Call it after the data, so the
+// thresholds are drawn on top; the axes stretch to include them.
+func drawGates(p *plot.Plot, gates []chartGate, vertical bool, at func(chartGate) (float64, bool)) {
+	for _, g := range gates {
+		v, ok := at(g)
+		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		t := threshold{vertical: vertical, at: v, ok: g.ok}
+		p.Add(t)
+		p.Legend.Add(g.label(), t)
+		// A limit at the very end of an axis would merge with the frame.
+		ax := &p.Y
+		if vertical {
+			ax = &p.X
+		}
+		if span := ax.Max - ax.Min; v >= ax.Max && span > 0 {
+			ax.Max = v + 0.03*span
+		}
+	}
+}
+
+// gateColors mark a threshold the run kept (dark grey) or crossed (red).
+var (
+	gateOKColor   = color.NRGBA{60, 60, 60, 255}
+	gateFailColor = color.NRGBA{207, 34, 46, 255}
+)
+
+// threshold is a gate's limit drawn as a dashed line across the whole
+// chart. Unlike faultShade it has a DataRange: a limit off the axis would
+// not be seen.
+type threshold struct {
+	vertical bool
+	at       float64
+	ok       bool
+}
+
+func (t threshold) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	if t.vertical {
+		if t.at >= p.X.Min && t.at <= p.X.Max {
+			x := trX(t.at)
+			c.StrokeLine2(t.style(), x, c.Min.Y, x, c.Max.Y)
+		}
+		return
+	}
+	if t.at >= p.Y.Min && t.at <= p.Y.Max {
+		y := trY(t.at)
+		c.StrokeLine2(t.style(), c.Min.X, y, c.Max.X, y)
+	}
+}
+
+func (t threshold) DataRange() (xmin, xmax, ymin, ymax float64) {
+	inf := math.Inf(1)
+	if t.vertical {
+		return t.at, t.at, inf, -inf
+	}
+	return inf, -inf, t.at, t.at
+}
+
+func (t threshold) Thumbnail(c *draw.Canvas) {
+	y := (c.Min.Y + c.Max.Y) / 2
+	c.StrokeLine2(t.style(), c.Min.X, y, c.Max.X, y)
+}
+
+func (t threshold) style() draw.LineStyle {
+	col := color.Color(gateOKColor)
+	if !t.ok {
+		col = gateFailColor
+	}
+	return draw.LineStyle{Color: col, Width: vg.Points(2), Dashes: []vg.Length{vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
+}
+
+// chartGateMetrics names, per chart, the gate metrics whose thresholds
+// it draws.
+var chartGateMetrics = map[string][]string{
+	"latency":            metricsWith("latency."),
+	"polls":              {"polls.mean", "polls.p50", "polls.p99", "polls.max", "polls.zero_share"},
+	"scheduler-lateness": metricsWith("scheduler.lateness."),
+	"throughput":         {"throughput.achieved_rate", "throughput.commits_per_second", "throughput.achieved_ratio"},
+	"conflicts":          {"uploads.conflict_rate"},
+}
+
+// metricsWith lists the gate metrics that start with prefix.
+func metricsWith(prefix string) []string {
+	var out []string
+	for m := range scenarios.GateMetrics {
+		if strings.HasPrefix(m, prefix) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -81,8 +81,11 @@ func TestRun_FaultsScenario_Shortened(t *testing.T) {
 			t.Errorf("invariant %s: %d violations %v %s", c.Name, c.Violations, c.Examples, c.Detail)
 		}
 	}
-	if r.Verdict != report.Pass {
-		t.Errorf("verdict %s: %v", r.Verdict, r.Reasons)
+	// Pass, or inconclusive only because the harness itself was bound (a
+	// busy machine): never a fail of the system.
+	bound := r.Harness.Saturation != nil && r.Harness.Saturation.Bound
+	if r.Verdict != report.Pass && (r.Verdict != report.Inconclusive || !bound) {
+		t.Errorf("verdict %s (harness bound %v): %v", r.Verdict, bound, r.Reasons)
 	}
 	if res.DrainTimeout {
 		t.Errorf("the drain timed out")
@@ -96,7 +99,11 @@ func TestRun_FaultsScenario_Shortened(t *testing.T) {
 			t.Errorf("window %+v has no figures", w)
 		}
 	}
-	for kind := range scenarios.FaultKinds {
+	listed := map[string]bool{}
+	for _, f := range sc.Faults {
+		listed[f.Kind] = true
+	}
+	for kind := range listed {
 		if fired[kind] == 0 {
 			t.Errorf("fault %s never fired (windows %+v)", kind, fired)
 		}
@@ -118,8 +125,8 @@ func TestRun_FaultsScenario_Shortened(t *testing.T) {
 			t.Errorf("fault record %+v ends before it starts", fr)
 		}
 	}
-	if len(kinds) != len(scenarios.FaultKinds) {
-		t.Errorf("fault records for %d kinds, want %d: %v", len(kinds), len(scenarios.FaultKinds), kinds)
+	if len(kinds) != len(listed) {
+		t.Errorf("fault records for %d kinds, want %d: %v", len(kinds), len(listed), kinds)
 	}
 	checkHostileRejected(t, h, r.Uploads.Rejected)
 }
@@ -340,5 +347,31 @@ func TestDelivery_DrainSweepsUntilClean(t *testing.T) {
 	}
 	if d.Pending() != 0 {
 		t.Errorf("%d pending after the drain", d.Pending())
+	}
+}
+
+// Every fault kind is exercised by a shipped scenario that CI runs:
+// faults.yaml, or one of the adversarial scenarios (the lock-expiry and
+// fence-rollback kinds live there: a fence rollback switches off the
+// fencing judgement, so faults.yaml does not carry it).
+func TestFaultKinds_EachInAShippedScenario(t *testing.T) {
+	files, err := filepath.Glob("../scenarios/adversarial*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no adversarial scenarios: %v", err)
+	}
+	seen := map[string]string{}
+	for _, name := range append(files, "../scenarios/faults.yaml") {
+		sc, err := scenarios.Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range sc.Faults {
+			seen[f.Kind] = name
+		}
+	}
+	for kind := range scenarios.FaultKinds {
+		if seen[kind] == "" {
+			t.Errorf("fault kind %s is in no shipped scenario CI runs", kind)
+		}
 	}
 }

@@ -51,6 +51,12 @@ type selftestReport struct {
 	// runs that did not pass and determinism checks that failed.
 	Survivors []string `json:"survivors"`
 	Failures  []string `json:"failures"`
+	// Inconclusive are runs the harness could not judge (it was bound, on
+	// a busy machine): a real run that broke no invariant but could not
+	// pass its speed gates, or a mutant whose only claimed catches were
+	// inconclusive gates. They make the self-test inconclusive (exit 3),
+	// never a pass and never a failure.
+	Inconclusive []string `json:"inconclusive"`
 }
 
 type selftestRow struct {
@@ -147,6 +153,9 @@ func selftestCmd(args []string) error {
 		if *quiet {
 			fmt.Fprintln(os.Stderr, verdictLine(rep))
 		}
+		if len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) > 0 {
+			return exitError{exitInconclusive}
+		}
 		return exitError{exitFail}
 	}
 	return nil
@@ -213,9 +222,12 @@ func selftest(ctx context.Context, dir string, log io.Writer) (*selftestReport, 
 			rep.Survivors = append(rep.Survivors, row.Mutant)
 		case "fail":
 			rep.Failures = append(rep.Failures, fmt.Sprintf("real system on %s: %s", row.Scenario, strings.Join(row.Reasons, "; ")))
+		case "inconclusive":
+			rep.Inconclusive = append(rep.Inconclusive, fmt.Sprintf("%s on %s: %s", row.Mutant, row.Scenario, strings.Join(row.Reasons, "; ")))
 		}
 	}
-	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Runs) == len(sim.SelfTestCases())
+	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) == 0 &&
+		len(rep.Runs) == len(sim.SelfTestCases())
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
@@ -265,17 +277,30 @@ func matrixRow(c sim.SelfTestCase, r *report.Results, took time.Duration) selfte
 		}
 	}
 	for _, claim := range c.CaughtBy {
-		if row.Cells[claim] != cellCaught {
+		// A claim on a gate the harness could not judge is not missed.
+		if row.Cells[claim] != cellCaught && row.Cells[claim] != cellInconclusive {
 			row.Missed = append(row.Missed, claim)
 		}
+	}
+	unjudged := false // a claimed catch the harness could not judge
+	for _, claim := range c.CaughtBy {
+		unjudged = unjudged || row.Cells[claim] == cellInconclusive
+	}
+	violations := 0
+	for _, inv := range r.Invariants {
+		violations += inv.Violations
 	}
 	switch {
 	case c.Mutant() && len(row.CaughtBy) > 0:
 		row.Status = "caught"
+	case c.Mutant() && unjudged:
+		row.Status = "inconclusive"
 	case c.Mutant():
 		row.Status = "survived"
 	case r.Verdict == report.Pass:
 		row.Status = "pass"
+	case r.Verdict == report.Inconclusive && violations == 0:
+		row.Status = "inconclusive"
 	default:
 		row.Status = "fail"
 	}
@@ -358,8 +383,14 @@ func verdictLine(rep *selftestReport) string {
 		why = append(why, "mutants not caught: "+strings.Join(rep.Survivors, ", "))
 	}
 	why = append(why, rep.Failures...)
+	if len(rep.Inconclusive) > 0 {
+		why = append(why, "not judged (harness-bound): "+strings.Join(rep.Inconclusive, "; "))
+	}
 	if len(rep.Runs) < len(sim.SelfTestCases()) {
 		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), len(sim.SelfTestCases())))
+	}
+	if len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) > 0 {
+		return "selftest: INCONCLUSIVE: " + strings.Join(why, "; ")
 	}
 	return "selftest: FAILED: " + strings.Join(why, "; ")
 }

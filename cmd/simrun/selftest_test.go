@@ -10,14 +10,17 @@ import (
 	"github.com/stormsim/stormsim/sim"
 )
 
-// The whole self-test: every mutant caught, the real system passing. It
-// takes about 30s (about 45s under -race).
+// The whole self-test: every mutant caught, the real system passing. On a
+// busy machine a run the harness could not judge (it was bound: see
+// harness.saturation) makes the self-test inconclusive, never a pass and
+// never a failure; everything it could judge must still hold.
 func TestRun_Selftest_Passes(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the self-test takes about 30s")
+		t.Skip("the self-test takes a few minutes")
 	}
 	out := t.TempDir()
-	if got := run([]string{"selftest", "--quiet", "--out", out}); got != exitPass {
+	got := run([]string{"selftest", "--quiet", "--out", out})
+	if got != exitPass && got != exitInconclusive {
 		// Say which run let it down: a flaky catch and a failing real
 		// system need different fixes.
 		for i, c := range sim.SelfTestCases() {
@@ -28,20 +31,26 @@ func TestRun_Selftest_Passes(t *testing.T) {
 			}
 			t.Logf("%s on %s: %s %v; %+v", c.Name, c.Scenario, r.Verdict, r.Reasons, matrixRow(c, r, 0))
 		}
-		t.Fatalf("simrun selftest: exit %d, want %d", got, exitPass)
+		t.Fatalf("simrun selftest: exit %d, want %d (or %d when harness-bound)", got, exitPass, exitInconclusive)
 	}
 	// Each mutant's documented catches hold: the claims are the proof that
-	// the gates can fail.
+	// the gates can fail. A row the harness could not judge must say why.
 	for i, c := range sim.SelfTestCases() {
-		if !c.Mutant() {
-			continue
-		}
 		dir := filepath.Join(out, runDirName(i, c))
 		r, err := report.ReadResults(filepath.Join(dir, "results.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		row := matrixRow(c, r, 0)
+		if row.Status == "inconclusive" {
+			if r.Harness.Saturation == nil || !r.Harness.Saturation.Bound {
+				t.Errorf("%s on %s: inconclusive but the harness was not bound: %v", c.Name, c.Scenario, r.Reasons)
+			}
+			continue
+		}
+		if !c.Mutant() {
+			continue
+		}
 		if row.Status != "caught" || len(row.Missed) > 0 {
 			t.Errorf("%s: status %s, caught by %v, missed claims %v", c.Name, row.Status, row.CaughtBy, row.Missed)
 		}

@@ -114,11 +114,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 		HandlerSeconds: res.HandlerSeconds, S3: res.Ops.S3, StoredBytes: stored,
 		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total})
 	r.Gates = EvalGates(sc.ParsedGates, r)
-	metrics := make([]string, len(sc.ParsedGates))
-	for i, g := range sc.ParsedGates {
-		metrics[i] = g.Metric
-	}
-	excuseGates(r.Gates, metrics, r.Harness.Saturation)
+	excuseGates(r.Gates, sc.ParsedGates, r.Harness.Saturation)
 	r.Verdict, r.Reasons = verdict(r, res)
 	return r
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/stormsim/stormsim/scenarios"
 	"slices"
 	"strings"
 
@@ -101,19 +102,61 @@ func speedMetric(name string) bool {
 	return name == "uploads.unknown" || name == "uploads.pending"
 }
 
-// excuseGates makes every gate on a speed metric inconclusive when the
-// harness was bound: neither its pass nor its failure says anything about
-// the system (a starved harness polls later, so fewer polls can pass for a
-// fast system). Gates on correctness metrics keep their result.
-func excuseGates(gates []Gate, metrics []string, sat *Saturation) {
+// worseWhenLate tells, for a speed metric, which way harness lag moves it:
+// +1 it can only grow (latency and scheduler lateness count the harness's
+// own lag; a late harness leaves more uploads unknown or pending), -1 it
+// can only shrink (throughput), 0 either way (polls: a late device polls
+// later, after the outcome, so fewer; cost follows handler time).
+func worseWhenLate(metric string) int {
+	switch {
+	case strings.HasPrefix(metric, "latency."), strings.HasPrefix(metric, "scheduler.lateness."),
+		metric == "uploads.unknown", metric == "uploads.pending":
+		return +1
+	case strings.HasPrefix(metric, "throughput."):
+		return -1
+	}
+	return 0
+}
+
+// excuseGates decides the gates on speed metrics of a run whose harness was
+// bound: a gate is inconclusive when the harness was saturated enough to
+// move its metric across the threshold. Concretely:
+//   - a gate that passed on a metric harness lag can only make worse
+//     (latency < X, throughput >= Y, uploads.unknown == 0) keeps its pass:
+//     the system did at least that well;
+//   - a latency gate that failed keeps its failure when the value less the
+//     harness's own lag (launch lag max + timer lateness max, an upper
+//     bound of what the harness added to one upload) still fails: the
+//     system alone was too slow; otherwise it is inconclusive;
+//   - every other gate on a speed metric (failed, or on polls and cost,
+//     which lag moves either way) is inconclusive.
+//
+// Gates on correctness metrics keep their result.
+func excuseGates(gates []Gate, parsed []scenarios.Gate, sat *Saturation) {
 	if sat == nil || !sat.Bound {
 		return
 	}
+	lag := sat.LaunchLag.Max + sat.TimerLateness.Max
 	for i := range gates {
-		if i < len(metrics) && speedMetric(metrics[i]) {
-			gates[i].OK, gates[i].Inconclusive = false, true
-			gates[i].Reason = "harness-bound (" + strings.Join(sat.Resources(), ", ") + "): see harness.saturation"
+		if i >= len(parsed) || !speedMetric(parsed[i].Metric) {
+			continue
 		}
+		g, p := &gates[i], parsed[i]
+		dir := worseWhenLate(p.Metric)
+		bounded := dir > 0 && (p.Op == "<" || p.Op == "<=" || p.Op == "==") ||
+			dir < 0 && (p.Op == ">" || p.Op == ">=")
+		switch {
+		case g.NoData:
+			continue
+		case g.OK && bounded:
+			continue // lag could only have made it worse
+		case !g.OK && bounded && strings.HasPrefix(p.Metric, "latency.") && !p.Eval(g.Value-lag):
+			g.Reason = fmt.Sprintf("fails even without the harness's own lag (%s less %s)",
+				measured(g.Expr, g.Value), seconds(lag))
+			continue
+		}
+		g.OK, g.Inconclusive = false, true
+		g.Reason = "harness-bound (" + strings.Join(sat.Resources(), ", ") + "): see harness.saturation"
 	}
 }
 

@@ -107,7 +107,12 @@ func TestBuild_Saturation_Verdict(t *testing.T) {
 			s := idleHarness
 			s.RedisWait.P99 = 2.5
 			return s
-		}(), nil, Inconclusive, true, "ok", "embedded Redis: commands took p99 2.5s"},
+		}(), nil, Pass, true, "ok", ""}, // bound, but every gate passed on metrics a slow fake can only worsen
+		{"embedded Redis bound, latency failed within its wait", system{latency: 6 * time.Second, polls: 1}, func() sim.Saturation {
+			s := starvedHarness
+			s.SchedLatency, s.RedisWait.P99 = idleHarness.SchedLatency, 2.5
+			return s
+		}(), nil, Inconclusive, true, "INCONCLUSIVE", "embedded Redis: commands took p99 2.5s"},
 		{"real servers are not the harness", fastSystem, func() sim.Saturation {
 			s := idleHarness
 			s.RedisWait.P99, s.Embedded = 2.5, false

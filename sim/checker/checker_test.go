@@ -166,6 +166,12 @@ func TestCheck_Violations(t *testing.T) {
 			s.Polls = append(s.Polls, history.Poll{T: history.KindPoll, ID: "B", At: ms(7), State: history.OutcomePending})
 		}, NameStability, "B", true},
 		{"stale fence", func(s *history.Set) { s.Commits[1].Fence = 1 }, NameFencing, "C", true},
+		// Two commits of one version, the second under a higher token and
+		// recorded earlier: whatever the clocks say, the lower was stale.
+		{"one version committed under two fences", func(s *history.Set) {
+			s.Commits = append(s.Commits, history.Commit{T: history.KindCommit, ID: "A2", User: s.Commits[0].User,
+				Path: s.Commits[0].Path, Base: 0, Version: 1, SHA256: s.Commits[0].SHA256, Fence: 2, At: ms(2)})
+		}, NameFencing, "A", false},
 		{"commit after a higher fence was issued", func(s *history.Set) {
 			// A took fence 1, lost its lock; B took fence 2 at 2ms; A still
 			// committed at 3ms under fence 1 (B then lost: no second commit).

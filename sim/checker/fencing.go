@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 )
@@ -35,6 +36,7 @@ func checkFencing(ix *index, o Options) Result {
 					f.key, cs[i].Version, cs[i].ID, cs[i].Fence, cs[i-1].Version, cs[i-1].ID, cs[i-1].Fence)
 			}
 		}
+		sameVersion(ix, f, c)
 		staleCommits(ix, f, c)
 	}
 	detail := fmt.Sprintf("%d commits", len(ix.s.Commits))
@@ -69,6 +71,39 @@ func staleCommits(ix *index, f *file, c *collector) {
 		if fe := &ix.s.Fences[top[n-1]]; fe.Fence > cm.Fence {
 			c.add([]string{cm.ID, fe.ID}, "%s: v%d (%s) committed at %s under fence %d, after fence %d was issued to %s at %s",
 				f.key, cm.Version, cm.ID, cm.At.Format(timeFormat), cm.Fence, fe.Fence, fe.ID, fe.At.Format(timeFormat))
+		}
+	}
+}
+
+// sameVersion reports, for each version of f committed more than once,
+// every commit under a lower token than the highest among them. Under
+// fencing this cannot happen: the later holder's lock script reads the head
+// after the earlier commit (then it commits the next version) or moves the
+// fence before it (then the earlier commit is refused). So the lower token
+// was stale when it committed, whatever the clocks of the records say
+// (one-winner reports the same pair as two winners).
+func sameVersion(ix *index, f *file, c *collector) {
+	byVersion := map[int64][]int{}
+	for _, ci := range f.commits {
+		v := ix.s.Commits[ci].Version
+		byVersion[v] = append(byVersion[v], ci)
+	}
+	for _, v := range slices.Sorted(maps.Keys(byVersion)) {
+		cs := byVersion[v]
+		if len(cs) < 2 {
+			continue
+		}
+		hi := cs[0]
+		for _, ci := range cs[1:] {
+			if ix.s.Commits[ci].Fence > ix.s.Commits[hi].Fence {
+				hi = ci
+			}
+		}
+		for _, ci := range cs {
+			if cm, top := &ix.s.Commits[ci], &ix.s.Commits[hi]; cm.Fence < top.Fence {
+				c.add([]string{cm.ID, top.ID}, "%s: v%d committed twice, by %s under fence %d and by %s under fence %d: the lower token was stale",
+					f.key, v, cm.ID, cm.Fence, top.ID, top.Fence)
+			}
 		}
 	}
 }

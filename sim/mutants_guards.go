@@ -27,6 +27,7 @@ const (
 	ScenarioAdversarialBoundary  = "adversarial-boundary"
 	ScenarioAdversarialFailover  = "adversarial-failover"
 	ScenarioAdversarialLateCopy  = "adversarial-latecopy"
+	ScenarioAdversarialFence     = "adversarial-fence"
 )
 
 // scriptEdit replaces Old by New in the source of the named script.
@@ -89,6 +90,7 @@ func guardCases() []SelfTestCase {
 		{Name: RealName, Scenario: ScenarioAdversarialScheduler},
 		{Name: RealName, Scenario: ScenarioAdversarialBoundary},
 		{Name: RealName, Scenario: ScenarioAdversarialLateCopy},
+		{Name: RealName, Scenario: ScenarioAdversarialFence},
 		{Name: "release-any-holder", Scenario: ScenarioAdversarialNoRetry,
 			Breaks:   "holder check on release: the release and the result script delete the lock whoever holds it; a handler whose lock expired frees its successor's",
 			CaughtBy: []string{"delivery.failures == 0"},
@@ -99,7 +101,7 @@ func guardCases() []SelfTestCase {
 			Breaks:   "exclusive acquire: the lock script sets the lock without NX, so a second upload of the file takes it while the first holds it",
 			CaughtBy: []string{"delivery.failures == 0"},
 			mutant:   scriptMutant("shared-lock", scriptEdit{coordinator.ScriptLock, "ARGV[1], 'NX', 'PX'", "ARGV[1], 'PX'"})},
-		{Name: "unfenced-commit", Scenario: ScenarioAdversarial,
+		{Name: "unfenced-commit", Scenario: ScenarioAdversarialFence,
 			Breaks:   "fence check at commit: the commit script does not compare the fencing token; a holder whose lock expired commits after a newer token was issued",
 			CaughtBy: []string{checker.NameFencing},
 			mutant:   scriptMutant("unfenced-commit", scriptEdit{coordinator.ScriptCommit, "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end\n", ""})},

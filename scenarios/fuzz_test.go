@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 // aliasBomb is the "billion laughs" shape aimed at a field the decoder
@@ -43,7 +42,9 @@ func TestParse_Hostile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start := time.Now()
+			// The decoder's work is bounded by its node budget ("too many
+			// nodes" above), not timed here: a wall-clock bound fails on a
+			// busy machine and proves nothing a count does not.
 			_, err := Parse("x.yaml", []byte(tt.yaml))
 			if err == nil {
 				t.Fatal("Parse succeeded")
@@ -58,9 +59,6 @@ func TestParse_Hostile(t *testing.T) {
 			}
 			if n := strings.Count(err.Error(), "\n") + 1; n > maxErrors {
 				t.Errorf("%d errors reported, want at most %d", n, maxErrors)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %v", d)
 			}
 		})
 	}

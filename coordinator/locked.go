@@ -62,6 +62,12 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 		if err := c.ensureFinal(ctx, u, l.head); err != nil {
 			return err
 		}
+		// l.head is the head when the lock was taken; if the lock was lost
+		// since (a pause), a newer winner may have copied before the copy
+		// above buried it, and only a fresh head repairs that.
+		if err := c.settle(ctx, u, l); err != nil {
+			return err
+		}
 	case u.Base == l.head:
 		if err := c.commit(ctx, u, l, &res); err != nil {
 			return err
@@ -101,6 +107,16 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 // acquire takes the file's lock, waiting up to LockWait for a busy one.
 // done reports that the upload already has a result.
 func (c *Coordinator) acquire(ctx context.Context, u Upload) (l lease, done bool, err error) {
+	return c.acquireLock(ctx, u, false)
+}
+
+// acquireLock is acquire; with repair it takes the lock even when the
+// upload already has a result (done is then always false).
+func (c *Coordinator) acquireLock(ctx context.Context, u Upload, repair bool) (l lease, done bool, err error) {
+	mode := "0"
+	if repair {
+		mode = "1"
+	}
 	keys := []string{c.lockKey(u.User, u.Path), c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path),
 		c.resultKey(u.User, u.ID), c.commitKey(u.User, u.ID)}
 	l.token = newToken()
@@ -109,7 +125,7 @@ func (c *Coordinator) acquire(ctx context.Context, u Upload) (l lease, done bool
 	wait := time.Millisecond
 	for {
 		l.at = c.cfg.Now()
-		vals, err := c.scripts.lock.Run(ctx, c.rdb, keys, l.token, ttl).Slice()
+		vals, err := c.scripts.lock.Run(ctx, c.rdb, keys, l.token, ttl, mode).Slice()
 		if err != nil {
 			return l, false, fmt.Errorf("take lock %s: %w", keys[0], err)
 		}
@@ -164,7 +180,10 @@ func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result
 // one else committed meanwhile (tokens are never reused). Otherwise the
 // handler takes the lock again and repairs the final object from the
 // head's immutable version. Every writer settles after its own copy, so the
-// last copy to land is always followed by a check.
+// last copy to land is always followed by a check. The repair takes the
+// lock even when the upload already has a result: a duplicate delivery of
+// this upload may have answered while this handler paused, and the late
+// copy still needs repairing.
 func (c *Coordinator) settle(ctx context.Context, u Upload, l lease) error {
 	if !c.guarded(GuardLateCopyRepair) {
 		return nil
@@ -173,7 +192,7 @@ func (c *Coordinator) settle(ctx context.Context, u Upload, l lease) error {
 	if err == nil && holder == l.token {
 		return nil
 	}
-	l2, _, err := c.acquire(ctx, u)
+	l2, _, err := c.acquireLock(ctx, u, true)
 	if err != nil {
 		return fmt.Errorf("settle %s: %w", u.ID, err)
 	}

@@ -54,12 +54,15 @@ func newScripts(h *Hooks) scripts {
 // srcLock takes the per-file lock and the fencing token in one round
 // trip, and reports what a retry needs to know.
 //
-//	KEYS: lock, fence, head, result, commit    ARGV: token, ttl-ms
+//	KEYS: lock, fence, head, result, commit    ARGV: token, ttl-ms, repair
 //	-> {"done"}                      a result exists: a duplicate event
+//	                                 (not when repair is "1": a winner that
+//	                                 repairs its late copy needs the lock
+//	                                 even when a duplicate answered first)
 //	-> {"busy", pttl}                another holder
 //	-> {"ok", fence, headVersion, headUpload, committedVersion|""}
 const srcLock = `
-if redis.call('EXISTS', KEYS[4]) == 1 then return {'done'} end
+if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[4]) == 1 then return {'done'} end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {'busy', redis.call('PTTL', KEYS[1])}
 end

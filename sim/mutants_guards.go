@@ -26,6 +26,8 @@ const (
 	ScenarioAdversarialScheduler = "adversarial-scheduler"
 	ScenarioAdversarialBoundary  = "adversarial-boundary"
 	ScenarioAdversarialFailover  = "adversarial-failover"
+	ScenarioAdversarialLateCopy  = "adversarial-latecopy"
+	ScenarioAdversarialFence     = "adversarial-fence"
 )
 
 // scriptEdit replaces Old by New in the source of the named script.
@@ -78,13 +80,6 @@ func schedulerMutant(name string, guards ...string) func() *Mutant {
 	}
 }
 
-// lateCopyMutant removes the late-copy repair (GuardLateCopyRepair). It is
-// not in the self-test yet: no shipped scenario makes a buried version the
-// file's last write on every run, so it would survive (the checker sees
-// the final objects only after the drain); coordinator's
-// TestHandler_LateCopyAfterLockLoss_FinalStaysHead covers the guard.
-var lateCopyMutant = guardMutant("no-late-copy-repair", coordinator.GuardLateCopyRepair)
-
 // guardCases are the guard mutants, each on the shipped scenario that
 // catches it.
 func guardCases() []SelfTestCase {
@@ -94,6 +89,8 @@ func guardCases() []SelfTestCase {
 		{Name: RealName, Scenario: ScenarioAdversarialFailover},
 		{Name: RealName, Scenario: ScenarioAdversarialScheduler},
 		{Name: RealName, Scenario: ScenarioAdversarialBoundary},
+		{Name: RealName, Scenario: ScenarioAdversarialLateCopy},
+		{Name: RealName, Scenario: ScenarioAdversarialFence},
 		{Name: "release-any-holder", Scenario: ScenarioAdversarialNoRetry,
 			Breaks:   "holder check on release: the release and the result script delete the lock whoever holds it; a handler whose lock expired frees its successor's",
 			CaughtBy: []string{"delivery.failures == 0"},
@@ -104,7 +101,7 @@ func guardCases() []SelfTestCase {
 			Breaks:   "exclusive acquire: the lock script sets the lock without NX, so a second upload of the file takes it while the first holds it",
 			CaughtBy: []string{"delivery.failures == 0"},
 			mutant:   scriptMutant("shared-lock", scriptEdit{coordinator.ScriptLock, "ARGV[1], 'NX', 'PX'", "ARGV[1], 'PX'"})},
-		{Name: "unfenced-commit", Scenario: ScenarioAdversarial,
+		{Name: "unfenced-commit", Scenario: ScenarioAdversarialFence,
 			Breaks:   "fence check at commit: the commit script does not compare the fencing token; a holder whose lock expired commits after a newer token was issued",
 			CaughtBy: []string{checker.NameFencing},
 			mutant:   scriptMutant("unfenced-commit", scriptEdit{coordinator.ScriptCommit, "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end\n", ""})},
@@ -124,6 +121,10 @@ func guardCases() []SelfTestCase {
 			Breaks:   "staged object kept until the winner's copies exist: a failed invocation deletes it, so the retry after a crash past the commit has nothing to copy",
 			CaughtBy: []string{"uploads.unknown == 0"},
 			mutant:   guardMutant("staged-dropped-on-failure", coordinator.GuardStagedKept)},
+		{Name: "no-late-copy-repair", Scenario: ScenarioAdversarialLateCopy,
+			Breaks:   "late-copy repair: a winner whose lock expired before its copy to the final key does not re-take the lock and restore the head's bytes, so its late copy buries a newer version",
+			CaughtBy: []string{checker.NameNoLostUpdate},
+			mutant:   guardMutant("no-late-copy-repair", coordinator.GuardLateCopyRepair)},
 		{Name: "scheduler-rearm-no-lead", Scenario: ScenarioAdversarialScheduler,
 			Breaks:   "rule-update lead when re-arming: Fire arms the next boundary even when the slow rule update lands after it has begun, so the fire is missed",
 			CaughtBy: []string{"scheduler.lateness.max <= 150s"},

@@ -2,11 +2,14 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/history"
@@ -15,13 +18,20 @@ import (
 // Merge builds one Results from the histories of a sharded run (each shard
 // drove a disjoint slice of the users): counts, polls and latencies are
 // recomputed from the upload records, the invariants from the merged
-// check, and the planned rates are the shards' sum.
-func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
+// check, and the planned rates are the shards' sum. The scenario's gates
+// (each shard's results.json carries their expressions) are evaluated again
+// over the merged figures, as a single run would; an expression that does
+// not parse is an error naming the shard.
+func Merge(shards []*Results, set *history.Set, check checker.Report) (*Results, error) {
 	r := &Results{Invariants: []Invariant{}, Gates: []Gate{}}
 	if len(shards) > 0 {
 		first := shards[0]
 		r.Scenario, r.Seed, r.WorkloadHash, r.Strategy, r.Started = first.Scenario, first.Seed, first.WorkloadHash, first.Strategy, first.Started
-		r.Rerun = first.Rerun
+	}
+	r.Rerun = mergeRerun(shards)
+	parsed, err := shardGates(shards)
+	if err != nil {
+		return nil, err
 	}
 	var end time.Time
 	for _, s := range shards {
@@ -117,7 +127,8 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 		Decision: latency(phases[2], false), Notify: latency(phases[3], false)}
 	if n := polls.TotalCount(); n > 0 {
 		r.Polls = Polls{Mean: polls.Mean(), P50: float64(polls.ValueAtQuantile(50)), P99: float64(polls.ValueAtQuantile(99)),
-			Max: float64(polls.Max()), ZeroShare: float64(pushOnly) / float64(n), Counts: counts}
+			Max: float64(polls.Max()), ZeroShare: float64(pushOnly) / float64(n), Counts: counts,
+			Total: int64(math.Round(polls.Mean() * float64(n)))}
 	}
 	// Each shard kept its own schedule (shards may not even start
 	// together): the merged rate is the sum of theirs.
@@ -127,6 +138,7 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 	if r.Throughput.PlannedRate > 0 {
 		r.Throughput.AchievedRatio = r.Throughput.AchievedRate / r.Throughput.PlannedRate
 	}
+	r.Throughput.MaxInFlight = maxInFlight(set.Uploads)
 	if r.DurationSeconds > 0 {
 		r.Throughput.CommitsPerSecond = float64(r.Uploads.Committed) / r.DurationSeconds
 		r.Throughput.UploadsPerSecond = float64(r.Uploads.Total) / r.DurationSeconds
@@ -143,29 +155,121 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) *Results {
 		r.Invariants = append(r.Invariants, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
 			Examples: nonNil(c.Examples), Inconclusive: c.Inconclusive, Detail: c.Detail})
 	}
-	// The same verdict as a single run, plus each shard's failed gates
-	// (gates are evaluated per shard: they were written for its load).
-	r.Harness = &Harness{}
+	mergeErrors(r, shards)
+	r.Harness = mergeHarness(shards, r.Uploads.Total)
+	r.Cost = mergeCost(shards, r.Uploads.Total)
+	// The same gates and verdict as a single run, over the merged figures.
+	r.Gates = EvalGates(parsed, r)
+	excuseGates(r.Gates, parsed, r.Harness.Saturation)
+	notes := shardVerdicts(r, shards)
 	r.Verdict, r.Reasons = verdict(r, &sim.Result{Interrupted: r.Partial, Planned: r.Uploads.Total})
+	r.Reasons = append(r.Reasons, notes...)
+	return r, nil
+}
+
+// mergeRerun names every shard's command, joined into one shell line: the
+// run is reproduced only by running them all (each writes its own folder;
+// simrun report --merge joins them again).
+func mergeRerun(shards []*Results) string {
+	var lines []string
+	for _, s := range shards {
+		if s.Rerun != "" {
+			lines = append(lines, s.Rerun)
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
+// maxInFlight is the most uploads in flight at once over the merged run,
+// each from its start to its end, as a single run counts them: the shards'
+// own maxima neither add (shards need not run together) nor bound it.
+func maxInFlight(uploads []history.Upload) int64 {
+	type edge struct {
+		at time.Time
+		d  int64
+	}
+	edges := make([]edge, 0, 2*len(uploads))
+	for _, u := range uploads {
+		if u.Start.IsZero() || u.Done.IsZero() {
+			continue
+		}
+		edges = append(edges, edge{u.Start, 1}, edge{u.Done, -1})
+	}
+	// At one instant, ends before starts: an upload that ended as another
+	// began was not in flight with it.
+	sort.Slice(edges, func(i, j int) bool {
+		if !edges[i].at.Equal(edges[j].at) {
+			return edges[i].at.Before(edges[j].at)
+		}
+		return edges[i].d < edges[j].d
+	})
+	var n, most int64
+	for _, e := range edges {
+		n += e.d
+		most = max(most, n)
+	}
+	return most
+}
+
+// shardGates parses the gate expressions the shards were judged by, in
+// their order, each once (every shard of a run has the same gates; a gate
+// only some shards list is still judged).
+func shardGates(shards []*Results) ([]scenarios.Gate, error) {
+	var out []scenarios.Gate
+	seen := map[string]bool{}
 	for i, s := range shards {
 		for _, g := range s.Gates {
-			if g.Inconclusive {
-				// That shard's harness was bound: its speed gate says nothing.
-				r.Gates = append(r.Gates, Gate{Expr: fmt.Sprintf("shard %d: %s", i, g.Expr), Value: g.Value, Inconclusive: true, Reason: g.Reason})
-				if r.Verdict == Pass {
-					r.Verdict = Inconclusive
-				}
-				r.Reasons = append(r.Reasons, fmt.Sprintf("shard %d: gate %q inconclusive: %s", i, g.Expr, g.Reason))
+			if seen[g.Expr] {
 				continue
 			}
-			if !g.OK {
-				r.Gates = append(r.Gates, Gate{Expr: fmt.Sprintf("shard %d: %s", i, g.Expr), Value: g.Value, NoData: g.NoData})
-				r.Verdict = Fail
-				r.Reasons = append([]string{fmt.Sprintf("shard %d: gate %q failed (measured %s)", i, g.Expr, measured(g.Expr, g.Value))}, r.Reasons...)
+			seen[g.Expr] = true
+			p, err := scenarios.ParseGate(g.Expr)
+			if err != nil {
+				return nil, fmt.Errorf("shard %d (%s): results.json gates: %q: %w", i, s.Scenario, g.Expr, err)
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// shardVerdicts keeps what a shard's gates saw that the merged gates
+// cannot: a merged gate without samples (a metric the merged history does
+// not hold) is judged per shard, failing if a shard failed it; a shard that
+// failed a gate the merged run passes is named in the reasons, without
+// changing the verdict (the gate was written for the whole load, which
+// only the merge measures).
+func shardVerdicts(r *Results, shards []*Results) []string {
+	var notes []string
+	for gi := range r.Gates {
+		g := &r.Gates[gi]
+		for i, s := range shards {
+			for _, sg := range s.Gates {
+				if sg.Expr != g.Expr || sg.NoData || sg.Inconclusive || sg.OK {
+					continue
+				}
+				if g.NoData {
+					g.NoData, g.OK, g.Value = false, false, sg.Value
+					g.Reason = fmt.Sprintf("not measurable over the merged run; judged per shard: shard %d failed it", i)
+					notes = append(notes, fmt.Sprintf("gate %q is not measurable over the merged run, judged per shard: shard %d failed it", g.Expr, i))
+				} else if g.OK {
+					notes = append(notes, fmt.Sprintf("shard %d alone failed gate %q (measured %s); the merged run passes it", i, sg.Expr, measured(sg.Expr, sg.Value)))
+				}
+			}
+		}
+		if g.NoData {
+			// Every shard that measured it passed.
+			for _, s := range shards {
+				for _, sg := range s.Gates {
+					if g.NoData && sg.Expr == g.Expr && !sg.NoData && !sg.Inconclusive && sg.OK {
+						g.NoData, g.OK, g.Value = false, true, sg.Value
+						g.Reason = "not measurable over the merged run; every shard passed it"
+					}
+				}
 			}
 		}
 	}
-	return r
+	return notes
 }
 
 func newHist() *hdrhistogram.Histogram {

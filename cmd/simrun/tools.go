@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -66,7 +67,8 @@ func reportCmd(args []string) error {
 }
 
 // mergeRuns writes one report for the shards of a run: the merged history
-// re-checked, counts and latencies recomputed from it.
+// re-checked, counts and latencies recomputed from it, and written as the
+// folder's history.jsonl so that simrun check works on it.
 func mergeRuns(out string, dirs []string) error {
 	if out == "" || len(dirs) == 0 {
 		return usagef("usage: simrun report --merge --out DIR SHARD_DIR...")
@@ -75,6 +77,9 @@ func mergeRuns(out string, dirs []string) error {
 	var paths []string
 	fencing := true
 	for _, d := range dirs {
+		if filepath.Clean(d) == filepath.Clean(out) {
+			return usagef("simrun report --merge: --out %s is one of the shard folders; the merged report needs a folder of its own", out)
+		}
 		r, err := report.ReadResults(filepath.Join(d, "results.json"))
 		if err != nil {
 			return usageError{err}
@@ -88,9 +93,15 @@ func mergeRuns(out string, dirs []string) error {
 		return usageError{err}
 	}
 	rep := checker.Check(set, checker.Options{Fencing: fencing})
-	merged := report.Merge(shards, set, rep)
+	merged, err := report.Merge(shards, set, rep)
+	if err != nil {
+		return usageError{err}
+	}
 	if err := writable(out); err != nil {
 		return usageError{err}
+	}
+	if err := mergeHistories(filepath.Join(out, "history.jsonl"), paths); err != nil {
+		return err
 	}
 	if err := report.WriteAll(out, merged, nil); err != nil {
 		return err
@@ -99,4 +110,42 @@ func mergeRuns(out string, dirs []string) error {
 		return err
 	}
 	return exitError{verdictCode(merged.Verdict)}
+}
+
+// mergeHistories writes the shards' histories one after the other into
+// path, line by line through history.Scan: a shard's truncated last line
+// (an interrupted run) is dropped as a reader drops it, instead of running
+// into the next shard's first line. The shards' users are disjoint, so the
+// concatenation is the run's history (history.Set.Merge does the same).
+func mergeHistories(path string, shards []string) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("merge histories: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("merge histories: %w", cerr)
+		}
+	}()
+	w := bufio.NewWriter(f)
+	for _, p := range shards {
+		in, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("merge histories: %w", err)
+		}
+		err = history.Scan(in, func(_ string, line []byte) error {
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+			return w.WriteByte('\n')
+		})
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("merge histories: %s: %w", p, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("merge histories: %w", err)
+	}
+	return nil
 }

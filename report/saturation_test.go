@@ -75,9 +75,8 @@ func ciGates(t *testing.T, extra ...string) *scenarios.Scenario {
 
 // TestBuild_Saturation_Verdict proves both directions: a slow system on an
 // idle harness fails its speed gates; a fast system on a starved harness is
-// inconclusive (never pass, never fail) with a reason naming the resource,
-// though a gate the harness's lag could only have worsened keeps its pass,
-// and a latency gate failed by more than the harness's lag still fails;
+// inconclusive (never fail) with a reason naming the resource, though a
+// gate the harness's lag could only have worsened keeps its pass;
 // a starved harness excuses no correctness failure; pending uploads keep a
 // run from passing.
 func TestBuild_Saturation_Verdict(t *testing.T) {
@@ -97,11 +96,11 @@ func TestBuild_Saturation_Verdict(t *testing.T) {
 		// have added latency); the polls gate, which lag moves either way,
 		// makes the run inconclusive.
 		{"fast system, starved harness: inconclusive", fastSystem, starvedHarness, nil, Inconclusive, true, "ok", "CPU: the harness's own timers ran late"},
-		// 6s measured, less the starved harness's lag (5.3s + 1.97s), passes.
-		{"latency failed by the harness's lag: inconclusive", system{latency: 6 * time.Second, polls: 1}, starvedHarness, nil, Inconclusive, true, "INCONCLUSIVE", "Go scheduler latency"},
+		{"latency failed on a starved harness: inconclusive", system{latency: 6 * time.Second, polls: 1}, starvedHarness, nil, Inconclusive, true, "INCONCLUSIVE", "Go scheduler latency"},
 		{"slow system, starved harness: inconclusive", slowSystem, starvedHarness, nil, Inconclusive, true, "INCONCLUSIVE", "Go scheduler latency"},
-		// 20s measured fails even less the lag: the system alone is too slow.
-		{"very slow system, starved harness: fail", system{latency: 20 * time.Second, polls: 1}, starvedHarness, nil, Fail, true, "FAIL", `gate "latency.p99 < 5s": measured 20`},
+		// A failure on a starved harness is never the system's: the starved
+		// CPU ran the in-process coordinator too.
+		{"very slow system, starved harness: inconclusive", system{latency: 20 * time.Second, polls: 1}, starvedHarness, nil, Inconclusive, true, "INCONCLUSIVE", "Go scheduler latency"},
 		{"starved harness excuses no violation", system{latency: time.Second, polls: 1, violations: 3}, starvedHarness, nil, Fail, true, "ok", "invariant nothing-dropped: 3 violation(s)"},
 		{"embedded Redis bound", fastSystem, func() sim.Saturation {
 			s := idleHarness

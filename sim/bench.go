@@ -188,11 +188,12 @@ func MeasureOps(ctx context.Context, o BenchOptions) ([]OpRate, error) {
 	return out, nil
 }
 
-// releaseForBench is the coordinator's compare-and-delete release.
-var releaseForBench = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
+// releaseForBench is the coordinator's compare-and-delete release, from
+// its own source.
+var releaseForBench = func() *redis.Script {
+	src, _ := coordinator.ScriptSource(coordinator.ScriptRelease)
+	return redis.NewScript(src)
+}()
 
 // Ceiling is the modelled upper bound of uploads decided per second on
 // this machine: one second divided by the cost of one upload's operations,

@@ -22,27 +22,28 @@ const maxPollBucket = 32
 type Recorder struct {
 	start time.Time
 
-	inflight    atomic.Int64
-	total       atomic.Int64 // uploads started
-	maxInflight atomic.Int64
-	maxGo       atomic.Int64 // most goroutines seen when an upload started
+	total atomic.Int64 // uploads started
+	maxGo atomic.Int64 // most goroutines seen when an upload started
 
-	mu         sync.Mutex // guards everything below
-	latency    *hdrhistogram.Histogram
-	phases     [4]*hdrhistogram.Histogram // queue, upload, decision, notify
-	polls      [maxPollBucket + 1]int64
-	pollsHist  *hdrhistogram.Histogram
-	pushOnly   int64
-	outcomes   map[history.Outcome]int64
-	errors     map[string]int64
-	causes     map[string]map[string]int64 // kind -> cause -> count (maxCauses per kind)
-	multipart  int64
-	bytes      int64
-	series     []Second
-	faults     []FaultSpan
-	reconciled int64
-	v2plus     int64 // committed uploads whose version is >= 2
-	maxVersion int64
+	mu sync.Mutex // guards everything below
+	// inflight changes under mu so that each second's last value is the
+	// count after its last event.
+	inflight, maxInflight int64
+	latency               *hdrhistogram.Histogram
+	phases                [4]*hdrhistogram.Histogram // queue, upload, decision, notify
+	polls                 [maxPollBucket + 1]int64
+	pollsHist             *hdrhistogram.Histogram
+	pushOnly              int64
+	outcomes              map[history.Outcome]int64
+	errors                map[string]int64
+	causes                map[string]map[string]int64 // kind -> cause -> count (maxCauses per kind)
+	multipart             int64
+	bytes                 int64
+	series                []Second
+	faults                []FaultSpan
+	reconciled            int64
+	v2plus                int64 // committed uploads whose version is >= 2
+	maxVersion            int64
 }
 
 // Second is one second of the run. The counts are by the second an upload
@@ -161,20 +162,14 @@ func (r *Recorder) started(at time.Time) {
 	}
 	r.total.Add(1)
 	r.mu.Lock()
-	// The count changes under the lock so that each second's last value
-	// is the count after its last event.
-	n := r.inflight.Add(1)
+	r.inflight++
+	n := r.inflight
+	r.maxInflight = max(r.maxInflight, n)
 	s := r.second(at)
 	s.Started++
 	s.InFlight = max(s.InFlight, n)
 	s.seen, s.last = true, n
 	r.mu.Unlock()
-	for {
-		m := r.maxInflight.Load()
-		if n <= m || r.maxInflight.CompareAndSwap(m, n) {
-			break
-		}
-	}
 }
 
 func us(d time.Duration) int64 { return max(int64(d/time.Microsecond), 1) }
@@ -183,7 +178,8 @@ func us(d time.Duration) int64 { return max(int64(d/time.Microsecond), 1) }
 func (r *Recorder) finished(u *history.Upload, decided time.Time, errKind string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := r.inflight.Add(-1)
+	r.inflight--
+	n := r.inflight
 	// Every launched upload ends here once: count it by its planned second.
 	r.second(u.Intended).Planned++
 	r.outcomes[u.Outcome]++
@@ -349,7 +345,7 @@ func (r *Recorder) Snapshot() Snapshot {
 	s := Snapshot{Latency: hdrhistogram.Import(r.latency.Export()), PollsHist: hdrhistogram.Import(r.pollsHist.Export()),
 		Polls: append([]int64(nil), r.polls[:]...), PushOnly: r.pushOnly, Multipart: r.multipart, Bytes: r.bytes,
 		Series: inFlightCarried(r.series), Faults: append([]FaultSpan(nil), r.faults...), Reconciled: r.reconciled, Outcomes: map[history.Outcome]int64{}, Errors: map[string]int64{},
-		InFlight: r.inflight.Load(), MaxInFlight: r.maxInflight.Load(), MaxGoroutines: r.maxGo.Load(),
+		InFlight: r.inflight, MaxInFlight: r.maxInflight, MaxGoroutines: r.maxGo.Load(),
 		CommittedV2Plus: r.v2plus, MaxVersion: r.maxVersion}
 	for i, h := range r.phases {
 		s.Phases[i] = hdrhistogram.Import(h.Export())

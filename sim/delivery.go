@@ -52,14 +52,17 @@ type Delivery struct {
 	pending atomic.Int64 // emitted or retried events not yet finished
 	stats   DeliveryStats
 
-	mu      sync.Mutex // guards rng, timers, wake, idle, dropped, fate, running, dead, stopped
+	// running[w] is the object key worker w is invoking the handler for
+	// ("" when idle), under its own lock: the hot path takes no shared one.
+	running []runningKey
+
+	mu      sync.Mutex // guards rng, timers, wake, idle, dropped, fate, dead, stopped, parked
 	rng     *rand.Rand
 	timers  itemHeap
 	wake    chan struct{}
 	idle    chan struct{} // closed and replaced when pending reaches 0
 	dropped func(ev events.S3EventRecord) bool
 	fate    func(ev events.S3EventRecord) EventFate
-	running map[string]int  // object key -> invocations in progress
 	dead    map[string]bool // object keys whose events went to the dead-letter queue (capped)
 	stopped map[string]bool // keys running when Close stopped the workers
 	parked  []item          // events a worker took after Stop or Close, not run
@@ -110,11 +113,11 @@ func NewDelivery(cfg DeliveryConfig, h Handler) *Delivery {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Delivery{cfg: cfg, handler: h, ready: make(chan item, cfg.QueueSize), ctx: ctx, cancel: cancel,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), wake: make(chan struct{}, 1), idle: make(chan struct{}),
-		running: map[string]int{}, dead: map[string]bool{}, quit: make(chan struct{})}
-	for range cfg.Workers {
+		running: make([]runningKey, cfg.Workers), dead: map[string]bool{}, quit: make(chan struct{})}
+	for w := range cfg.Workers {
 		d.wg.Add(1)
 		d.workers.Add(1)
-		go d.worker()
+		go d.worker(&d.running[w])
 	}
 	d.wg.Add(1)
 	go d.timerLoop()
@@ -266,7 +269,25 @@ func (d *Delivery) timerLoop() {
 	}
 }
 
-func (d *Delivery) worker() {
+// runningKey is one worker's invocation in progress, for Close.
+type runningKey struct {
+	mu  sync.Mutex
+	key string
+}
+
+func (k *runningKey) set(key string) {
+	k.mu.Lock()
+	k.key = key
+	k.mu.Unlock()
+}
+
+func (k *runningKey) get() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.key
+}
+
+func (d *Delivery) worker(run *runningKey) {
 	defer d.wg.Done()
 	defer d.workers.Done()
 	for {
@@ -284,7 +305,7 @@ func (d *Delivery) worker() {
 				d.mu.Unlock()
 				return
 			}
-			d.invoke(it)
+			d.invoke(it, run)
 		}
 	}
 }
@@ -320,22 +341,16 @@ func (d *Delivery) Stop(grace time.Duration) {
 	}
 }
 
-func (d *Delivery) invoke(it item) {
+func (d *Delivery) invoke(it item, run *runningKey) {
 	d.stats.Invocations.Add(1)
 	began := time.Now()
 	if d.cfg.OnWait != nil && !it.at.IsZero() {
 		d.cfg.OnWait(began.Sub(it.at))
 	}
 	key := it.rec.S3.Object.Key
-	d.mu.Lock()
-	d.running[key]++
-	d.mu.Unlock()
+	run.set(key)
 	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{it.rec}})
-	d.mu.Lock()
-	if d.running[key]--; d.running[key] <= 0 {
-		delete(d.running, key)
-	}
-	d.mu.Unlock()
+	run.set("")
 	if d.cfg.OnResult != nil && d.ctx.Err() == nil {
 		d.cfg.OnResult(err, err != nil && it.attempt < d.cfg.Retries, time.Since(began))
 	}
@@ -427,9 +442,11 @@ func (d *Delivery) Close() {
 	if d.stopped == nil {
 		// What was running when the workers were stopped, before the
 		// cancelled handlers return and forget it.
-		d.stopped = make(map[string]bool, len(d.running))
-		for k := range d.running {
-			d.stopped[k] = true
+		d.stopped = map[string]bool{}
+		for w := range d.running {
+			if k := d.running[w].get(); k != "" {
+				d.stopped[k] = true
+			}
 		}
 	}
 	d.mu.Unlock()

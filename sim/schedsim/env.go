@@ -41,9 +41,8 @@ type env struct {
 	runs        []int32
 	fired       []int64       // first run, ns since start
 	refused     []bool        // the insert failed on every attempt: never scheduled
-	unrun       int           // accepted events that have not run yet
-	allRan      chan struct{} // closed when unrun reaches 0 after the last insert
-	inserted    bool          // every planned insert was attempted
+	unrun       int           // planned events neither refused nor run yet
+	allRan      chan struct{} // closed when unrun reaches 0
 	retryUntil  time.Time     // wall runs: no insert retry starts after it
 	hist        *hdrhistogram.Histogram
 	sum, max    time.Duration
@@ -66,6 +65,7 @@ func newEnv(ctx context.Context, cfg Config, name string, plan []planned, clk Cl
 		allRan:  make(chan struct{}),
 		hist:    hdrhistogram.New(1, maxLateness, 3),
 	}
+	e.noteAllRan() // an empty plan
 	e.virt, _ = clk.(*Virtual)
 	e.feed = &feeder{env: e}
 	return e
@@ -83,20 +83,18 @@ func (e *env) countError() {
 // refuse records that event i's insert failed for good: it was never
 // scheduled, so it cannot be missed. The caller holds e.mu.
 func (e *env) refuse(i int) {
+	if e.runs[i] == 0 { // else it was stored after all, and counted when it ran
+		e.unrun--
+		e.noteAllRan()
+	}
 	e.refused[i] = true
-	e.unrun--
-	e.noteAllRan()
 }
 
-// noteAllRan closes allRan once every insert was attempted and every
-// accepted event has run. The caller holds e.mu.
+// noteAllRan closes allRan once every planned event was refused or has
+// run (which implies every insert was attempted). The caller holds e.mu.
 func (e *env) noteAllRan() {
-	if e.inserted && e.unrun <= 0 {
-		select {
-		case <-e.allRan:
-		default:
-			close(e.allRan)
-		}
+	if e.unrun == 0 {
+		close(e.allRan)
 	}
 }
 
@@ -115,8 +113,10 @@ func (e *env) effect(_ context.Context, ev scheduler.Event) error {
 	}
 	if e.runs[i] == 1 {
 		e.fired[i] = now.Sub(e.start).Nanoseconds()
-		e.unrun--
-		e.noteAllRan()
+		if !e.refused[i] {
+			e.unrun--
+			e.noteAllRan()
+		}
 		if late >= 0 {
 			e.sum += late
 			e.max = max(e.max, late)

@@ -88,12 +88,6 @@ func (f *feeder) catchUp(ctx context.Context, now time.Time) {
 			e.mu.Unlock()
 		}
 	}
-	if f.next >= len(e.plan) {
-		e.mu.Lock()
-		e.inserted = true
-		e.noteAllRan()
-		e.mu.Unlock()
-	}
 }
 
 // refuseRest marks the planned events not inserted by the end as refused:
@@ -105,8 +99,6 @@ func (f *feeder) refuseRest() {
 	for ; f.next < len(e.plan); f.next++ {
 		e.refuse(f.next)
 	}
-	e.inserted = true
-	e.noteAllRan()
 }
 
 // arm schedules the feeder's next wake-up at the next planned insert.

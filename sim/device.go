@@ -259,13 +259,14 @@ func (r *runner) await(ctx context.Context, u *history.Upload, pushCh <-chan coo
 				continue // out of polls: wait for the push until the timeout
 			}
 			wait := interval
+			now := r.now()
 			if r.cfg.autoFirst && err == nil {
-				age := r.now().Sub(u.Staged)
+				age := now.Sub(u.Staged)
 				r.est.pending(age)
 				wait = min(r.est.nextPoll(age, interval), r.cfg.maxInterval)
 			}
 			t.Reset(wait)
-			due = r.now().Add(wait)
+			due = now.Add(wait)
 			interval = min(time.Duration(float64(interval)*r.cfg.backoff), r.cfg.maxInterval)
 		case <-deadline.C:
 			return coordinator.Result{}, time.Time{}

@@ -294,7 +294,7 @@ func Mutants() []SelfTestCase {
 }
 
 // UploadOnly reports whether the mutant breaks the upload system (it
-// cannot change a scheduler run), SchedulerOnly the reverse.
+// cannot change a scheduler run).
 func (c SelfTestCase) UploadOnly() bool {
 	return c.mutant != nil && c.mutant().Scheduler == nil
 }

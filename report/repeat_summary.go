@@ -5,22 +5,13 @@ import (
 	"sort"
 )
 
-// gateStatus is a gate's status word in text outputs.
-func gateStatus(g Gate) string {
-	if g.Inconclusive {
-		return "INCONCLUSIVE"
-	}
-	return okWord(g.OK)
-}
-
 // gateIntervalText is "  [1.1s, 1.4s] 75%" for a gate judged over an
 // interval, "" otherwise.
 func gateIntervalText(g Gate) string {
 	if g.Interval == nil {
 		return ""
 	}
-	v := func(x float64) string { return gateValue(Gate{Expr: g.Expr, Value: x}) }
-	return fmt.Sprintf("  [%s, %s] %s", v(g.Interval.CILow), v(g.Interval.CIHigh), percent(g.Interval.Confidence))
+	return fmt.Sprintf("  [%s, %s] %s", measured(g.Expr, g.Interval.CILow), measured(g.Expr, g.Interval.CIHigh), percent(g.Interval.Confidence))
 }
 
 // repeatMetrics are the metrics the repeat table shows first, in this

@@ -2,10 +2,10 @@ package report
 
 import (
 	"fmt"
-	"github.com/stormsim/stormsim/scenarios"
 	"slices"
 	"strings"
 
+	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 )
 

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"sort"
+
+	"github.com/stormsim/stormsim/scenarios"
 )
 
 // gateIntervalText is "  [1.1s, 1.4s] 75%" for a gate judged over an
@@ -39,8 +41,8 @@ func repeatRows(r *Results) []string {
 	}
 	var gated []string
 	for _, g := range r.Gates {
-		if m := gateMetricOf(g.Expr); m != "" {
-			gated = append(gated, m)
+		if pg, err := scenarios.ParseGate(g.Expr); err == nil {
+			gated = append(gated, pg.Metric)
 		}
 	}
 	sort.Strings(gated)
@@ -48,16 +50,6 @@ func repeatRows(r *Results) []string {
 		add(m)
 	}
 	return out
-}
-
-// gateMetricOf is the metric a gate expression reads ("latency.p99 < 2s").
-func gateMetricOf(expr string) string {
-	for i, c := range expr {
-		if c == '<' || c == '>' || c == '=' || c == '!' || c == ' ' {
-			return expr[:i]
-		}
-	}
-	return expr
 }
 
 // repeat prints the set of a repeated run: each run's verdict and, per

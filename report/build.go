@@ -9,6 +9,7 @@ import (
 
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/history"
 	"github.com/stormsim/stormsim/sim/schedsim"
 )
@@ -38,24 +39,8 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	u.Total = u.Committed + u.Conflict + u.Rejected + u.Error + u.Unknown
 	u.Multipart, u.Bytes = m.Multipart, m.Bytes
 	u.CommittedV2Plus, u.MaxVersion = m.CommittedV2Plus, m.MaxVersion
-	u.Pending, u.DecidedLate = int64(res.Check.Pending), int64(res.Check.DecidedLate)
-	for k, v := range res.Check.PendingReasons {
-		if u.PendingReasons == nil {
-			u.PendingReasons = map[string]int64{}
-		}
-		u.PendingReasons[k] = int64(v)
-	}
-
-	known := m.PollsHist.TotalCount()
-	r.Polls = Polls{Counts: m.Polls}
-	if known > 0 {
-		r.Polls.Mean = m.PollsHist.Mean()
-		r.Polls.P50 = float64(m.PollsHist.ValueAtQuantile(50))
-		r.Polls.P99 = float64(m.PollsHist.ValueAtQuantile(99))
-		r.Polls.Max = float64(m.PollsHist.Max())
-		r.Polls.ZeroShare = float64(m.PushOnly) / float64(known)
-		r.Polls.Total = int64(math.Round(m.PollsHist.Mean() * float64(known)))
-	}
+	pendingFrom(u, res.Check)
+	r.Polls = pollsFrom(m.PollsHist, m.Polls, m.PushOnly)
 	r.Latency = latency(m.Latency, true)
 	r.Phases = PhaseLatency{Queue: latency(m.Phases[0], false), Upload: latency(m.Phases[1], false),
 		Decision: latency(m.Phases[2], false), Notify: latency(m.Phases[3], false)}
@@ -79,10 +64,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	}
 	t.MaxInFlight = m.MaxInFlight
 
-	for _, c := range res.Check.Checks {
-		r.Invariants = append(r.Invariants, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
-			Examples: nonNil(c.Examples), Inconclusive: c.Inconclusive, Detail: c.Detail})
-	}
+	r.Invariants = appendInvariants(r.Invariants, res.Check)
 	for i, s := range m.Series {
 		r.Series = append(r.Series, Sample{Second: float64(i), Started: s.Started, Committed: s.Committed,
 			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight, Planned: s.Planned})
@@ -117,6 +99,39 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	excuseGates(r.Gates, sc.ParsedGates, r.Harness.Saturation)
 	r.Verdict, r.Reasons = verdict(r, res)
 	return r
+}
+
+// pendingFrom copies the check's undecided uploads into u.
+func pendingFrom(u *Uploads, check checker.Report) {
+	u.Pending, u.DecidedLate = int64(check.Pending), int64(check.DecidedLate)
+	for k, v := range check.PendingReasons {
+		if u.PendingReasons == nil {
+			u.PendingReasons = map[string]int64{}
+		}
+		u.PendingReasons[k] = int64(v)
+	}
+}
+
+// pollsFrom summarises the polls-per-upload histogram; counts are its
+// per-bucket counts, pushOnly the uploads that learned their outcome by
+// push alone.
+func pollsFrom(h *hdrhistogram.Histogram, counts []int64, pushOnly int64) Polls {
+	p := Polls{Counts: counts}
+	if n := h.TotalCount(); n > 0 {
+		p.Mean, p.P50, p.P99 = h.Mean(), float64(h.ValueAtQuantile(50)), float64(h.ValueAtQuantile(99))
+		p.Max, p.ZeroShare = float64(h.Max()), float64(pushOnly)/float64(n)
+		p.Total = int64(math.Round(h.Mean() * float64(n)))
+	}
+	return p
+}
+
+// appendInvariants adds the check's results to dst.
+func appendInvariants(dst []Invariant, check checker.Report) []Invariant {
+	for _, c := range check.Checks {
+		dst = append(dst, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
+			Examples: nonNil(c.Examples), Inconclusive: c.Inconclusive, Detail: c.Detail})
+	}
+	return dst
 }
 
 func nonNil(s []string) []string {
@@ -372,10 +387,7 @@ func BuildScheduler(res *sim.SchedulerResult, sc *scenarios.Scenario, seed uint6
 			r.Scheduler.Peers[i-1].Cost = c.Total
 		}
 	}
-	for _, c := range res.Check.Checks {
-		r.Invariants = append(r.Invariants, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
-			Examples: nonNil(c.Examples), Inconclusive: c.Inconclusive, Detail: c.Detail})
-	}
+	r.Invariants = appendInvariants(r.Invariants, res.Check)
 	r.Harness = &Harness{CPUSeconds: res.Harness.CPUSeconds, CPUUtilization: res.Harness.Utilization,
 		MaxRSSBytes: res.Harness.MaxRSS, HistoryLines: res.HistoryLines}
 	r.Gates = EvalGates(sc.ParsedGates, r)

@@ -60,7 +60,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 			seconds(l.lat.Max), seconds(l.lat.Mean), fmt.Sprint(l.lat.Count)}})
 	}
 	for _, g := range r.Gates {
-		row := htmlCheck{Status: gateStatus(g), Class: "ok", Expr: g.Expr, Value: gateValue(g) + gateIntervalText(g), Detail: g.Reason}
+		row := htmlCheck{Status: status(g.OK, g.Inconclusive), Class: "ok", Expr: g.Expr, Value: gateValue(g) + gateIntervalText(g), Detail: g.Reason}
 		switch {
 		case g.Inconclusive:
 			row.Class = "warn"
@@ -70,7 +70,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 		page.Gates = append(page.Gates, row)
 	}
 	for _, inv := range r.Invariants {
-		row := htmlCheck{Status: invariantStatus(inv), Class: "ok", Name: inv.Name,
+		row := htmlCheck{Status: status(inv.OK, inv.Inconclusive), Class: "ok", Name: inv.Name,
 			Violations: inv.Violations, Examples: strings.Join(inv.Examples, ", "), Detail: inv.Detail}
 		switch {
 		case inv.Inconclusive:

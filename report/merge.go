@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -115,20 +114,12 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) (*Results,
 		}
 	}
 	r.Uploads.Total = int64(len(set.Uploads))
-	r.Uploads.Pending, r.Uploads.DecidedLate = int64(check.Pending), int64(check.DecidedLate)
-	for k, v := range check.PendingReasons {
-		if r.Uploads.PendingReasons == nil {
-			r.Uploads.PendingReasons = map[string]int64{}
-		}
-		r.Uploads.PendingReasons[k] = int64(v)
-	}
+	pendingFrom(&r.Uploads, check)
 	r.Latency = latency(lat, true)
 	r.Phases = PhaseLatency{Queue: latency(phases[0], false), Upload: latency(phases[1], false),
 		Decision: latency(phases[2], false), Notify: latency(phases[3], false)}
-	if n := polls.TotalCount(); n > 0 {
-		r.Polls = Polls{Mean: polls.Mean(), P50: float64(polls.ValueAtQuantile(50)), P99: float64(polls.ValueAtQuantile(99)),
-			Max: float64(polls.Max()), ZeroShare: float64(pushOnly) / float64(n), Counts: counts,
-			Total: int64(math.Round(polls.Mean() * float64(n)))}
+	if polls.TotalCount() > 0 {
+		r.Polls = pollsFrom(polls, counts, pushOnly)
 	}
 	// Each shard kept its own schedule (shards may not even start
 	// together): the merged rate is the sum of theirs.
@@ -151,10 +142,7 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) (*Results,
 	for _, k := range keys {
 		r.Series = append(r.Series, *seconds[k])
 	}
-	for _, c := range check.Checks {
-		r.Invariants = append(r.Invariants, Invariant{Name: c.Name, OK: c.OK, Violations: c.Violations,
-			Examples: nonNil(c.Examples), Inconclusive: c.Inconclusive, Detail: c.Detail})
-	}
+	r.Invariants = appendInvariants(r.Invariants, check)
 	mergeErrors(r, shards)
 	r.Harness = mergeHarness(shards, r.Uploads.Total)
 	r.Cost = mergeCost(shards, r.Uploads.Total)

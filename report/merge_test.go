@@ -142,6 +142,10 @@ func TestMerge_Gates_SaturationExcuses(t *testing.T) {
 			if tt.bound && !strings.Contains(strings.Join(r.Harness.Saturation.Reasons, "\n"), "shard 1: CPU") {
 				t.Errorf("saturation reasons %q do not name shard 1", r.Harness.Saturation.Reasons)
 			}
+			// The gate names the resource, not the shard the reason came from.
+			if tt.bound && (len(r.Gates) == 0 || !strings.HasPrefix(r.Gates[0].Reason, "harness-bound (CPU)")) {
+				t.Errorf("gates %+v, want the polls gate excused as harness-bound (CPU)", r.Gates)
+			}
 		})
 	}
 }

@@ -65,7 +65,7 @@ func drawGates(p *plot.Plot, gates []chartGate, vertical bool, at func(chartGate
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
-		t := threshold{vertical: vertical, at: v, ok: g.ok}
+		t := gateRule(vertical, v, g.ok)
 		p.Add(t)
 		p.Legend.Add(g.label(), t)
 		// A limit at the very end of an axis would merge with the frame.
@@ -85,49 +85,67 @@ var (
 	gateFailColor = color.NRGBA{207, 34, 46, 255}
 )
 
-// threshold is a gate's limit drawn as a dashed line across the whole
-// chart. Unlike faultShade it has a DataRange: a limit off the axis would
-// not be seen.
-type threshold struct {
+// rule is a dashed line across the whole chart: horizontal at Y = at, or
+// vertical at X = at. A rule that stretches has a DataRange on its own
+// axis (a gate's limit off the axis would not be seen); one that does not
+// never moves the axes, like faultShade (the repeat chart's median, the
+// sweep's knee).
+type rule struct {
 	vertical bool
 	at       float64
-	ok       bool
+	stretch  bool
+	style    draw.LineStyle
 }
 
-func (t threshold) Plot(c draw.Canvas, p *plot.Plot) {
+func (r rule) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
-	if t.vertical {
-		if t.at >= p.X.Min && t.at <= p.X.Max {
-			x := trX(t.at)
-			c.StrokeLine2(t.style(), x, c.Min.Y, x, c.Max.Y)
+	if r.vertical {
+		if r.at >= p.X.Min && r.at <= p.X.Max {
+			x := trX(r.at)
+			c.StrokeLine2(r.style, x, c.Min.Y, x, c.Max.Y)
 		}
 		return
 	}
-	if t.at >= p.Y.Min && t.at <= p.Y.Max {
-		y := trY(t.at)
-		c.StrokeLine2(t.style(), c.Min.X, y, c.Max.X, y)
+	if r.at >= p.Y.Min && r.at <= p.Y.Max {
+		y := trY(r.at)
+		c.StrokeLine2(r.style, c.Min.X, y, c.Max.X, y)
 	}
 }
 
-func (t threshold) DataRange() (xmin, xmax, ymin, ymax float64) {
+// DataRange is empty (min +Inf, max -Inf) on every axis the rule does not
+// stretch: plot.Add then leaves that axis as it is.
+func (r rule) DataRange() (xmin, xmax, ymin, ymax float64) {
 	inf := math.Inf(1)
-	if t.vertical {
-		return t.at, t.at, inf, -inf
+	xmin, xmax, ymin, ymax = inf, -inf, inf, -inf
+	switch {
+	case !r.stretch:
+	case r.vertical:
+		xmin, xmax = r.at, r.at
+	default:
+		ymin, ymax = r.at, r.at
 	}
-	return inf, -inf, t.at, t.at
+	return xmin, xmax, ymin, ymax
 }
 
-func (t threshold) Thumbnail(c *draw.Canvas) {
+func (r rule) Thumbnail(c *draw.Canvas) {
 	y := (c.Min.Y + c.Max.Y) / 2
-	c.StrokeLine2(t.style(), c.Min.X, y, c.Max.X, y)
+	c.StrokeLine2(r.style, c.Min.X, y, c.Max.X, y)
 }
 
-func (t threshold) style() draw.LineStyle {
+// dashed is the line style of a rule: dashes of 5 and gaps of 3 points.
+func dashed(col color.Color, width vg.Length) draw.LineStyle {
+	return draw.LineStyle{Color: col, Width: width, Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+}
+
+// gateRule is a gate's limit: dash-dotted, dark grey when the run kept it,
+// red when it crossed it.
+func gateRule(vertical bool, at float64, ok bool) rule {
 	col := color.Color(gateOKColor)
-	if !t.ok {
+	if !ok {
 		col = gateFailColor
 	}
-	return draw.LineStyle{Color: col, Width: vg.Points(2), Dashes: []vg.Length{vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
+	return rule{vertical: vertical, at: at, stretch: true, style: draw.LineStyle{Color: col, Width: vg.Points(2),
+		Dashes: []vg.Length{vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}}
 }
 
 // chartGateMetrics names, per chart, the gate metrics whose thresholds

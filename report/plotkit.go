@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"math"
 	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -153,10 +152,7 @@ func ninesTicks() plot.Ticker {
 		for n := 0; float64(n) <= math.Ceil(hi) && n <= maxNines; n++ {
 			label := "0"
 			if n > 0 {
-				label = strconv.FormatFloat(100*(1-math.Pow10(-n)), 'f', n-1, 64)
-				if strings.Contains(label, ".") {
-					label = strings.TrimRight(strings.TrimRight(label, "0"), ".")
-				}
+				label = fixed(100*(1-math.Pow10(-n)), n-1)
 			}
 			ticks = append(ticks, plot.Tick{Value: float64(n), Label: label})
 			if n < maxNines {
@@ -204,13 +200,7 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 		v := k * minor
 		t := plot.Tick{Value: v}
 		if r := v / step; math.Abs(r-math.Round(r)) < 1e-6 {
-			t.Label = strconv.FormatFloat(v, 'f', decimals, 64)
-			if strings.Contains(t.Label, ".") {
-				t.Label = strings.TrimRight(strings.TrimRight(t.Label, "0"), ".")
-			}
-			if t.Label == "-0" {
-				t.Label = "0"
-			}
+			t.Label = fixed(v, decimals)
 		}
 		ticks = append(ticks, t)
 	}

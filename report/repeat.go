@@ -178,7 +178,7 @@ func judgeGates(gates []scenarios.Gate, metrics map[string]Interval) []Gate {
 			continue
 		}
 		st := JudgeInterval(g, iv)
-		out = append(out, Gate{Expr: g.Expr, Value: iv.Median, OK: st == GatePass, Inconclusive: st == GateInconclusive,
+		out = append(out, Gate{Expr: g.Expr, Value: iv.Median, OK: st == Pass, Inconclusive: st == Inconclusive,
 			Interval: &GateInterval{CILow: iv.CILow, CIHigh: iv.CIHigh, Confidence: iv.Confidence}})
 	}
 	for i := range out {
@@ -229,7 +229,7 @@ func (s *RepeatSet) verdict(gates []Gate) (string, []string) {
 
 // intervalText reads "median 1.2s, 75% interval [1.1s, 1.4s]".
 func intervalText(g Gate) string {
-	v := func(x float64) string { return gateValue(Gate{Expr: g.Expr, Value: x}) }
+	v := func(x float64) string { return measured(g.Expr, x) }
 	if g.Interval == nil {
 		return "median " + v(g.Value)
 	}

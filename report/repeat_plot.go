@@ -70,7 +70,7 @@ func repeatPlot(r *Results) (*plot.Plot, error) {
 		return nil, err
 	}
 	sc.GlyphStyle = draw.GlyphStyle{Color: palette[1], Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
-	hl := hline{y: 100, color: color.Gray{Y: 110}}
+	hl := rule{at: 100, style: dashed(color.Gray{Y: 110}, vg.Points(1))}
 	p.Add(hl, eb, sc)
 	p.Legend.Add("median", hl)
 	p.Legend.Add(fmt.Sprintf("interval of the median (%s)", percent(minConfidence(r))), barThumb{eb.LineStyle})
@@ -99,29 +99,4 @@ type barThumb struct{ style draw.LineStyle }
 func (b barThumb) Thumbnail(c *draw.Canvas) {
 	x := (c.Min.X + c.Max.X) / 2
 	c.StrokeLine2(b.style, x, c.Min.Y, x, c.Max.Y)
-}
-
-// hline is a dashed horizontal line across the chart (no DataRange: it
-// never stretches the X axis).
-type hline struct {
-	y     float64
-	color color.Color
-}
-
-func (h hline) Plot(c draw.Canvas, p *plot.Plot) {
-	if h.y < p.Y.Min || h.y > p.Y.Max {
-		return
-	}
-	_, trY := p.Transforms(&c)
-	y := trY(h.y)
-	c.StrokeLine2(h.style(), c.Min.X, y, c.Max.X, y)
-}
-
-func (h hline) Thumbnail(c *draw.Canvas) {
-	y := (c.Min.Y + c.Max.Y) / 2
-	c.StrokeLine2(h.style(), c.Min.X, y, c.Max.X, y)
-}
-
-func (h hline) style() draw.LineStyle {
-	return draw.LineStyle{Color: h.color, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
 }

@@ -109,20 +109,14 @@ func binomialHalf(n int) []float64 {
 	return out
 }
 
-// Gate statuses over an interval.
-const (
-	GatePass         = "pass"
-	GateFail         = "fail"
-	GateInconclusive = "inconclusive"
-)
-
 // JudgeInterval judges a gate over a metric's interval [ci_low, ci_high]:
 // pass only when every value of the interval passes, fail only when every
-// value fails, inconclusive when the interval straddles the threshold.
+// value fails, inconclusive when the interval straddles the threshold. It
+// returns Pass, Fail or Inconclusive, the verdict words.
 func JudgeInterval(g scenarios.Gate, iv Interval) string {
 	lo, hi := iv.CILow, iv.CIHigh
 	if math.IsNaN(lo) || math.IsNaN(hi) {
-		return GateFail // no samples: gates fail closed
+		return Fail // no samples: gates fail closed
 	}
 	var pass, fail bool
 	switch g.Op {
@@ -138,9 +132,9 @@ func JudgeInterval(g scenarios.Gate, iv Interval) string {
 	}
 	switch {
 	case pass:
-		return GatePass
+		return Pass
 	case fail:
-		return GateFail
+		return Fail
 	}
-	return GateInconclusive
+	return Inconclusive
 }

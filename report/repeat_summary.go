@@ -3,15 +3,9 @@ package report
 import (
 	"fmt"
 	"sort"
-)
 
-// gateStatus is a gate's status word in text outputs.
-func gateStatus(g Gate) string {
-	if g.Inconclusive {
-		return "INCONCLUSIVE"
-	}
-	return okWord(g.OK)
-}
+	"github.com/stormsim/stormsim/scenarios"
+)
 
 // gateIntervalText is "  [1.1s, 1.4s] 75%" for a gate judged over an
 // interval, "" otherwise.
@@ -19,8 +13,7 @@ func gateIntervalText(g Gate) string {
 	if g.Interval == nil {
 		return ""
 	}
-	v := func(x float64) string { return gateValue(Gate{Expr: g.Expr, Value: x}) }
-	return fmt.Sprintf("  [%s, %s] %s", v(g.Interval.CILow), v(g.Interval.CIHigh), percent(g.Interval.Confidence))
+	return fmt.Sprintf("  [%s, %s] %s", measured(g.Expr, g.Interval.CILow), measured(g.Expr, g.Interval.CIHigh), percent(g.Interval.Confidence))
 }
 
 // repeatMetrics are the metrics the repeat table shows first, in this
@@ -48,8 +41,8 @@ func repeatRows(r *Results) []string {
 	}
 	var gated []string
 	for _, g := range r.Gates {
-		if m := gateMetricOf(g.Expr); m != "" {
-			gated = append(gated, m)
+		if pg, err := scenarios.ParseGate(g.Expr); err == nil {
+			gated = append(gated, pg.Metric)
 		}
 	}
 	sort.Strings(gated)
@@ -57,16 +50,6 @@ func repeatRows(r *Results) []string {
 		add(m)
 	}
 	return out
-}
-
-// gateMetricOf is the metric a gate expression reads ("latency.p99 < 2s").
-func gateMetricOf(expr string) string {
-	for i, c := range expr {
-		if c == '<' || c == '>' || c == '=' || c == '!' || c == ' ' {
-			return expr[:i]
-		}
-	}
-	return expr
 }
 
 // repeat prints the set of a repeated run: each run's verdict and, per

@@ -71,20 +71,20 @@ func TestJudgeInterval_Outcomes(t *testing.T) {
 		iv   Interval
 		want string
 	}{
-		{"latency.p99 < 2s", iv(1, 1.9), GatePass},
-		{"latency.p99 < 2s", iv(1.5, 2.5), GateInconclusive},
-		{"latency.p99 < 2s", iv(2, 3), GateFail},
-		{"polls.mean <= 1", iv(0.5, 1), GatePass},
-		{"uploads.committed_v2plus >= 2000", iv(2100, 3000), GatePass},
-		{"uploads.committed_v2plus >= 2000", iv(1900, 2100), GateInconclusive},
-		{"uploads.committed_v2plus >= 2000", iv(10, 1999), GateFail},
-		{"invariants.violations == 0", iv(0, 0), GatePass},
-		{"invariants.violations == 0", iv(0, 2), GateInconclusive},
-		{"invariants.violations == 0", iv(1, 2), GateFail},
-		{"uploads.unknown != 0", iv(1, 2), GatePass},
-		{"uploads.unknown != 0", iv(0, 2), GateInconclusive},
-		{"uploads.unknown != 0", iv(0, 0), GateFail},
-		{"latency.p99 < 2s", iv(math.NaN(), math.NaN()), GateFail},
+		{"latency.p99 < 2s", iv(1, 1.9), Pass},
+		{"latency.p99 < 2s", iv(1.5, 2.5), Inconclusive},
+		{"latency.p99 < 2s", iv(2, 3), Fail},
+		{"polls.mean <= 1", iv(0.5, 1), Pass},
+		{"uploads.committed_v2plus >= 2000", iv(2100, 3000), Pass},
+		{"uploads.committed_v2plus >= 2000", iv(1900, 2100), Inconclusive},
+		{"uploads.committed_v2plus >= 2000", iv(10, 1999), Fail},
+		{"invariants.violations == 0", iv(0, 0), Pass},
+		{"invariants.violations == 0", iv(0, 2), Inconclusive},
+		{"invariants.violations == 0", iv(1, 2), Fail},
+		{"uploads.unknown != 0", iv(1, 2), Pass},
+		{"uploads.unknown != 0", iv(0, 2), Inconclusive},
+		{"uploads.unknown != 0", iv(0, 0), Fail},
+		{"latency.p99 < 2s", iv(math.NaN(), math.NaN()), Fail},
 	}
 	for _, tt := range tests {
 		g, err := scenarios.ParseGate(tt.gate)

@@ -2,10 +2,10 @@ package report
 
 import (
 	"fmt"
-	"github.com/stormsim/stormsim/scenarios"
 	"slices"
 	"strings"
 
+	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 )
 
@@ -59,20 +59,20 @@ func saturation(s sim.Saturation) *Saturation {
 		RedisWaitP99Seconds: MaxFakeRedisWaitP99Seconds, S3WaitP99Seconds: MaxFakeS3WaitP99Seconds}}
 	cpu := cpuContext(s)
 	if s.SchedLatency.P99 > MaxSchedLatencyP99Seconds {
-		out.Reasons = append(out.Reasons, fmt.Sprintf("CPU: runnable goroutines waited p99 %s > %s for a CPU (Go scheduler latency)%s",
+		out.Reasons = append(out.Reasons, fmt.Sprintf(resCPU+": runnable goroutines waited p99 %s > %s for a CPU (Go scheduler latency)%s",
 			seconds(s.SchedLatency.P99), seconds(MaxSchedLatencyP99Seconds), cpu))
 		cpu = ""
 	}
 	if s.Lag.P99 > MaxHarnessLagP99Seconds {
-		out.Reasons = append(out.Reasons, fmt.Sprintf("CPU: the harness's own timers ran late, lag p99 %s > %s (launch lag p99 %s, device timers p99 %s)%s",
+		out.Reasons = append(out.Reasons, fmt.Sprintf(resCPU+": the harness's own timers ran late, lag p99 %s > %s (launch lag p99 %s, device timers p99 %s)%s",
 			seconds(s.Lag.P99), seconds(MaxHarnessLagP99Seconds), seconds(s.LaunchLag.P99), seconds(s.TimerLateness.P99), cpu))
 	}
 	if s.Embedded && s.RedisWait.P99 > MaxFakeRedisWaitP99Seconds {
-		out.Reasons = append(out.Reasons, fmt.Sprintf("embedded Redis: commands took p99 %s > %s (every command runs under one lock)",
+		out.Reasons = append(out.Reasons, fmt.Sprintf(resRedis+": commands took p99 %s > %s (every command runs under one lock)",
 			seconds(s.RedisWait.P99), seconds(MaxFakeRedisWaitP99Seconds)))
 	}
 	if s.Embedded && s.S3Wait.P99 > MaxFakeS3WaitP99Seconds {
-		out.Reasons = append(out.Reasons, fmt.Sprintf("embedded S3: requests took p99 %s > %s inside the fake",
+		out.Reasons = append(out.Reasons, fmt.Sprintf(resS3+": requests took p99 %s > %s inside the fake",
 			seconds(s.S3Wait.P99), seconds(MaxFakeS3WaitP99Seconds)))
 	}
 	out.Bound = len(out.Reasons) > 0
@@ -159,13 +159,23 @@ func excuseGates(gates []Gate, parsed []scenarios.Gate, sat *Saturation) {
 	}
 }
 
+// The resources a saturation reason blames; each reason starts with one
+// ("CPU: ..."), after a "shard N: " in a merged run.
+const (
+	resCPU   = "CPU"
+	resRedis = "embedded Redis"
+	resS3    = "embedded S3"
+)
+
 // Resources names the harness resources the reasons blame, once each.
 func (s *Saturation) Resources() []string {
 	var out []string
 	for _, r := range s.Reasons {
-		name, _, _ := strings.Cut(r, ":")
-		if !slices.Contains(out, name) {
-			out = append(out, name)
+		for _, name := range []string{resCPU, resRedis, resS3} {
+			blamed := strings.HasPrefix(r, name+": ") || strings.HasPrefix(r, "shard ") && strings.Contains(r, ": "+name+": ")
+			if blamed && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
 		}
 	}
 	return out

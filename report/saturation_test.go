@@ -136,7 +136,7 @@ func TestBuild_Saturation_Verdict(t *testing.T) {
 					g = x
 				}
 			}
-			if got := gateStatus(g); got != tt.gate {
+			if got := status(g.OK, g.Inconclusive); got != tt.gate {
 				t.Errorf("latency gate %s (%+v), want %s", got, g, tt.gate)
 			}
 			if g.Inconclusive && (g.OK || !strings.HasPrefix(g.Reason, "harness-bound (")) {

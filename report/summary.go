@@ -221,7 +221,7 @@ func (s *sumWriter) invariants(r *Results) {
 		if inv.Detail != "" {
 			ex = strings.TrimSpace(ex + "  " + inv.Detail)
 		}
-		rows = append(rows, []string{"  " + invariantStatus(inv), inv.Name, fmt.Sprint(inv.Violations), ex})
+		rows = append(rows, []string{"  " + status(inv.OK, inv.Inconclusive), inv.Name, fmt.Sprint(inv.Violations), ex})
 	}
 	s.table(rows)
 	s.printf("\n")
@@ -234,7 +234,7 @@ func (s *sumWriter) gates(r *Results) {
 	}
 	rows := [][]string{{"gates", "", "value"}}
 	for _, g := range r.Gates {
-		rows = append(rows, []string{"  " + gateStatus(g), g.Expr, gateValue(g) + gateIntervalText(g)})
+		rows = append(rows, []string{"  " + status(g.OK, g.Inconclusive), g.Expr, gateValue(g) + gateIntervalText(g)})
 	}
 	s.table(rows)
 	s.printf("\n")
@@ -332,19 +332,12 @@ func phases(r *Results) []phase {
 	}
 }
 
-func invariantStatus(inv Invariant) string {
+// status is a gate's or an invariant's status word in text outputs.
+func status(ok, inconclusive bool) string {
 	switch {
-	case inv.Inconclusive:
+	case inconclusive:
 		return "INCONCLUSIVE"
-	case inv.OK:
-		return "ok"
-	default:
-		return "FAIL"
-	}
-}
-
-func okWord(ok bool) string {
-	if ok {
+	case ok:
 		return "ok"
 	}
 	return "FAIL"

@@ -130,7 +130,7 @@ func sweepPlot(s *Sweep, title, yLabel string, zeroY bool, series []sweepSeries)
 	// The knee is drawn only when a point past it failed; when every
 	// point passed it lies beyond the range, not at its end.
 	if s.Knee.Found && s.Knee.NextIndex >= 0 {
-		k := vline{x: s.x(s.Points[s.Knee.Index]), color: color.NRGBA{26, 127, 55, 255}}
+		k := rule{vertical: true, at: s.x(s.Points[s.Knee.Index]), style: dashed(color.NRGBA{26, 127, 55, 255}, vg.Points(1.5))}
 		p.Add(k)
 		p.Legend.Add("knee", k)
 	}
@@ -196,31 +196,6 @@ func (boldCross) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 		c.StrokeLine2(st, pt.X-r, pt.Y-r, pt.X+r, pt.Y+r)
 		c.StrokeLine2(st, pt.X-r, pt.Y+r, pt.X+r, pt.Y-r)
 	}
-}
-
-// vline is a dashed vertical line across the whole chart; like faultShade
-// it has no DataRange, so it never stretches the Y axis.
-type vline struct {
-	x     float64
-	color color.Color
-}
-
-func (v vline) Plot(c draw.Canvas, p *plot.Plot) {
-	if v.x < p.X.Min || v.x > p.X.Max {
-		return
-	}
-	trX, _ := p.Transforms(&c)
-	x := trX(v.x)
-	c.StrokeLine2(v.style(), x, c.Min.Y, x, c.Max.Y)
-}
-
-func (v vline) Thumbnail(c *draw.Canvas) {
-	y := (c.Min.Y + c.Max.Y) / 2
-	c.StrokeLine2(v.style(), c.Min.X, y, c.Max.X, y)
-}
-
-func (v vline) style() draw.LineStyle {
-	return draw.LineStyle{Color: v.color, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
 }
 
 func sweepThroughput(s *Sweep) (*plot.Plot, error) {

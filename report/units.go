@@ -50,9 +50,18 @@ func sig3(v float64) string {
 	default:
 		prec = 2
 	}
-	out := strconv.FormatFloat(v, 'f', prec, 64)
+	return fixed(v, prec)
+}
+
+// fixed formats v with at most decimals decimals, without trailing zeros
+// ("2.5", not "2.50"; "3", not "3.0") and without a negative zero.
+func fixed(v float64, decimals int) string {
+	out := strconv.FormatFloat(v, 'f', decimals, 64)
 	if strings.Contains(out, ".") {
 		out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
+	}
+	if out == "-0" {
+		out = "0"
 	}
 	return out
 }

@@ -16,8 +16,8 @@ var durationUnits = []struct {
 	{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400},
 }
 
-// Threshold is the gate's value as written: "30s", "30%", "1.5".
-func (g Gate) Threshold() string {
+// threshold is the gate's value as written: "30s", "30%", "1.5".
+func (g Gate) threshold() string {
 	s := strings.TrimSpace(g.Expr)
 	i := strings.IndexAny(s, "<>=!")
 	if i < 0 {
@@ -38,7 +38,7 @@ func (g Gate) FormatValue(x float64) string {
 	if math.IsInf(x, 0) {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
-	raw := g.Threshold()
+	raw := g.threshold()
 	scale, suffix, digits := 1.0, "", 2
 	switch {
 	case strings.HasSuffix(raw, "%"):

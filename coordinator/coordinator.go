@@ -152,6 +152,10 @@ type Coordinator struct {
 	rdb redis.UniversalClient
 	// scripts are the Redis scripts (Hooks.Script may have replaced one).
 	scripts scripts
+	// hooks is cfg.Hooks, or no hooks: its nil checks are made once, here.
+	hooks Hooks
+	// fences is cfg.Observer when it implements FenceObserver.
+	fences FenceObserver
 }
 
 // ErrConfig is wrapped by configuration errors.
@@ -187,7 +191,13 @@ func New(cfg Config, store ObjectStore, rdb redis.UniversalClient) (*Coordinator
 	if cfg.ResultTTL < time.Second {
 		return nil, fmt.Errorf("%w: result TTL %s is under a second", ErrConfig, cfg.ResultTTL)
 	}
-	return &Coordinator{cfg: cfg, s3: store, rdb: rdb, scripts: newScripts(cfg.Hooks)}, nil
+	c := &Coordinator{cfg: cfg, s3: store, rdb: rdb}
+	if cfg.Hooks != nil {
+		c.hooks = *cfg.Hooks
+	}
+	c.fences, _ = cfg.Observer.(FenceObserver)
+	c.scripts = newScripts(c.hooks.Script)
+	return c, nil
 }
 
 // resultTTLSeconds is ResultTTL as a Redis EX argument.
@@ -269,22 +279,21 @@ func (c *Coordinator) PushPattern() string { return c.cfg.Prefix + "push:*" }
 func (c *Coordinator) LockPattern() string { return c.cfg.Prefix + "{*}:lock:*" }
 
 func (c *Coordinator) step(ctx context.Context, id, name string) error {
-	if c.cfg.Hooks == nil || c.cfg.Hooks.Step == nil {
+	if c.hooks.Step == nil {
 		return nil
 	}
-	return c.cfg.Hooks.Step(ctx, id, name)
+	return c.hooks.Step(ctx, id, name)
 }
 
 // guarded reports whether the named Go-side guard is in force (always, in
 // production).
 func (c *Coordinator) guarded(guard string) bool {
-	h := c.cfg.Hooks
-	return h == nil || h.Disabled == nil || !h.Disabled(guard)
+	return c.hooks.Disabled == nil || !c.hooks.Disabled(guard)
 }
 
 func (c *Coordinator) observeFence(u Upload, fence int64) {
-	if o, ok := c.cfg.Observer.(FenceObserver); ok {
-		o.Fenced(FenceIssued{User: u.User, Path: u.Path, UploadID: u.ID, Fence: fence, At: c.cfg.Now()})
+	if c.fences != nil {
+		c.fences.Fenced(FenceIssued{User: u.User, Path: u.Path, UploadID: u.ID, Fence: fence, At: c.cfg.Now()})
 	}
 }
 

@@ -178,3 +178,30 @@ func (e *testEnv) stageRaw(key string, meta map[string]string, body []byte) even
 	}
 	return s3Event(e.bucket, key)
 }
+
+// pause holds a handler inside a Hooks.Step until the test resumes it.
+type pause struct {
+	reached chan struct{} // closed when a handler got there
+	resume  chan struct{} // the test closes it to let the handler go on
+}
+
+func newPause() pause { return pause{reached: make(chan struct{}), resume: make(chan struct{})} }
+
+// hold, called from the hook, tells the test and waits for resume. Only
+// the first call holds; later ones (a retry) go straight on.
+func (p pause) hold() {
+	select {
+	case <-p.reached:
+		return
+	default:
+	}
+	close(p.reached)
+	<-p.resume
+}
+
+// handleAsync handles ev in its own goroutine; the channel gets its error.
+func (e *testEnv) handleAsync(ctx context.Context, ev events.S3Event) <-chan error {
+	errc := make(chan error, 1)
+	go func() { errc <- e.c.HandleEvent(ctx, ev) }()
+	return errc
+}

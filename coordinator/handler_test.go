@@ -126,16 +126,10 @@ func TestHandler_DuplicateAndLateEvents_Idempotent(t *testing.T) {
 }
 
 func TestHandler_PausedPastLockTTL_FenceRejectsCommit(t *testing.T) {
-	paused := make(chan struct{})
-	resume := make(chan struct{})
+	p := newPause()
 	hooks := &coordinator.Hooks{Step: func(ctx context.Context, id, step string) error {
 		if id == "slow" && step == coordinator.StepAfterLock {
-			select {
-			case <-paused: // only the first invocation pauses
-			default:
-				close(paused)
-				<-resume
-			}
+			p.hold() // only the first invocation pauses
 		}
 		return nil
 	}}
@@ -143,14 +137,13 @@ func TestHandler_PausedPastLockTTL_FenceRejectsCommit(t *testing.T) {
 	ctx := context.Background()
 	slow := e.stage(coordinator.Upload{ID: "slow", User: "carol", Path: "f.bin", Base: 0, Device: "a"}, content(1))
 	fast := e.stage(coordinator.Upload{ID: "fast", User: "carol", Path: "f.bin", Base: 0, Device: "b"}, content(2))
-	errc := make(chan error, 1)
-	go func() { errc <- e.c.HandleEvent(ctx, slow) }()
-	<-paused
+	errc := e.handleAsync(ctx, slow)
+	<-p.reached
 	e.mr.FastForward(6 * time.Second) // the slow holder's lock expires
 	if err := e.c.HandleEvent(ctx, fast); err != nil {
 		t.Fatal(err)
 	}
-	close(resume)
+	close(p.resume)
 	err := <-errc
 	if !errors.Is(err, coordinator.ErrFenced) {
 		t.Fatalf("paused handler: err = %v, want ErrFenced", err)
@@ -307,27 +300,24 @@ func TestAPI_Auth(t *testing.T) {
 // version 2: the late writer notices it no longer holds the lock and
 // repairs the final object from the head's immutable version.
 func TestHandler_LateCopyAfterLockLoss_FinalStaysHead(t *testing.T) {
-	paused := make(chan struct{})
-	resume := make(chan struct{})
+	p := newPause()
 	hooks := &coordinator.Hooks{Step: func(ctx context.Context, id, step string) error {
 		if id == "late" && step == coordinator.StepAfterCommit {
-			close(paused)
-			<-resume
+			p.hold()
 		}
 		return nil
 	}}
 	e := newTestEnv(t, coordinator.StrategyRedisLock, hooks)
 	ctx := context.Background()
 	late := e.stage(coordinator.Upload{ID: "late", User: "ivy", Path: "doc.txt", Base: 0, Device: "a"}, content(1))
-	errc := make(chan error, 1)
-	go func() { errc <- e.c.HandleEvent(ctx, late) }()
-	<-paused
+	errc := e.handleAsync(ctx, late)
+	<-p.reached
 	e.rdb.Del(ctx, e.c.KeysFor("ivy", "doc.txt", "late").Lock) // failover: the lock is gone
 	next := e.stage(coordinator.Upload{ID: "next", User: "ivy", Path: "doc.txt", Base: 1, Device: "b"}, content(2))
 	if err := e.c.HandleEvent(ctx, next); err != nil {
 		t.Fatal(err)
 	}
-	close(resume)
+	close(p.resume)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}

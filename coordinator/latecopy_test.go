@@ -17,15 +17,13 @@ import (
 // so it must repair from the head as it is now.
 func TestHandler_RetryAfterCommitLosesLock_FinalStaysHead(t *testing.T) {
 	var crashed, retried atomic.Bool
-	paused := make(chan struct{})
-	resume := make(chan struct{})
+	p := newPause()
 	hooks := &coordinator.Hooks{Step: func(ctx context.Context, id, step string) error {
 		switch {
 		case id == "late" && step == coordinator.StepAfterCommit && crashed.CompareAndSwap(false, true):
 			return coordinator.ErrCrash
 		case id == "late" && step == coordinator.StepAfterLock && crashed.Load() && retried.CompareAndSwap(false, true):
-			close(paused)
-			<-resume
+			p.hold()
 		}
 		return nil
 	}}
@@ -36,15 +34,14 @@ func TestHandler_RetryAfterCommitLosesLock_FinalStaysHead(t *testing.T) {
 		t.Fatalf("first invocation: %v, want the injected crash", err)
 	}
 	e.mr.FastForward(6 * time.Second) // the crashed holder's lock expires
-	errc := make(chan error, 1)
-	go func() { errc <- e.c.HandleEvent(ctx, late) }()
-	<-paused
+	errc := e.handleAsync(ctx, late)
+	<-p.reached
 	e.rdb.Del(ctx, e.c.KeysFor("ivy", "doc.txt", "late").Lock) // the retry's lock expires during its pause
 	next := e.stage(coordinator.Upload{ID: "next", User: "ivy", Path: "doc.txt", Base: 1, Device: "b"}, content(2))
 	if err := e.c.HandleEvent(ctx, next); err != nil {
 		t.Fatal(err)
 	}
-	close(resume)
+	close(p.resume)
 	if err := <-errc; err != nil {
 		t.Fatalf("retry: %v", err)
 	}
@@ -63,29 +60,25 @@ func TestHandler_RetryAfterCommitLosesLock_FinalStaysHead(t *testing.T) {
 // although the upload already has a result.
 func TestHandler_LateCopyAfterDuplicateAnswered_FinalStaysHead(t *testing.T) {
 	var committed, answered atomic.Bool
-	paused, resume := make(chan struct{}), make(chan struct{})
-	dupPaused, dupResume := make(chan struct{}), make(chan struct{})
+	p, dup := newPause(), newPause()
 	hooks := &coordinator.Hooks{Step: func(ctx context.Context, id, step string) error {
 		switch {
 		case id == "late" && step == coordinator.StepAfterCommit && committed.CompareAndSwap(false, true):
-			close(paused)
-			<-resume
+			p.hold()
 		case id == "late" && step == coordinator.StepAfterResult && answered.CompareAndSwap(false, true):
 			// The duplicate keeps the staged object until the late copy.
-			close(dupPaused)
-			<-dupResume
+			dup.hold()
 		}
 		return nil
 	}}
 	e := newTestEnv(t, coordinator.StrategyRedisLock, hooks)
 	ctx := context.Background()
 	late := e.stage(coordinator.Upload{ID: "late", User: "ivy", Path: "doc.txt", Base: 0, Device: "a"}, content(1))
-	errc, dupc := make(chan error, 1), make(chan error, 1)
-	go func() { errc <- e.c.HandleEvent(ctx, late) }()
-	<-paused
+	errc := e.handleAsync(ctx, late)
+	<-p.reached
 	e.rdb.Del(ctx, e.c.KeysFor("ivy", "doc.txt", "late").Lock) // the winner's lock expires during its pause
-	go func() { dupc <- e.c.HandleEvent(ctx, late) }()
-	<-dupPaused
+	dupc := e.handleAsync(ctx, late)
+	<-dup.reached
 	if r := e.result("ivy", "late"); r.State != coordinator.StateCommitted || r.Version != 1 {
 		t.Fatalf("late = %+v, want answered as version 1 by its duplicate", r)
 	}
@@ -93,11 +86,11 @@ func TestHandler_LateCopyAfterDuplicateAnswered_FinalStaysHead(t *testing.T) {
 	if err := e.c.HandleEvent(ctx, next); err != nil {
 		t.Fatal(err)
 	}
-	close(resume)
+	close(p.resume)
 	if err := <-errc; err != nil {
 		t.Fatalf("paused winner: %v", err)
 	}
-	close(dupResume)
+	close(dup.resume)
 	if err := <-dupc; err != nil {
 		t.Fatalf("duplicate: %v", err)
 	}

@@ -39,11 +39,11 @@ type scripts struct {
 	lock, commit, result, release, copyName, commitOnce *redis.Script
 }
 
-func newScripts(h *Hooks) scripts {
+func newScripts(replace func(name, src string) string) scripts {
 	mk := func(name string) *redis.Script {
 		src := scriptSources[name]
-		if h != nil && h.Script != nil {
-			src = h.Script(name, src)
+		if replace != nil {
+			src = replace(name, src)
 		}
 		return redis.NewScript(src)
 	}

@@ -109,13 +109,7 @@ func TestCoordinator_ThreeProcesses_OneKilled(t *testing.T) {
 		"--key-prefix", kp, "--stream", stream, "--feedback", feedback, "--lock-ttl", "2s", "--min-idle", "1s", "--workers", "16"}
 	procs := []*coordinatorProcess{startCoordinator(t, "c1", args...), startCoordinator(t, "c2", args...), startCoordinator(t, "c3", args...)}
 	for _, p := range procs {
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(p.output(), "events from") {
-			if time.Now().After(deadline) || p.cmd.ProcessState != nil {
-				t.Fatalf("%s did not start:\n%s", p.name, p.output())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitOutput(t, p, "events from", 20*time.Second)
 	}
 
 	sc, err := scenarios.Parse("coordinator-processes.yaml", []byte(multiProcess))

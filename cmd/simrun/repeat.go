@@ -50,8 +50,8 @@ type repeatPlan struct {
 	gates []scenarios.Gate
 	rerun string // the set's rerun line (with --repeat)
 	log   io.Writer
-	// once runs repetition i into runDir and writes its run folder. res is
-	// nil for a scheduler-only scenario.
+	// once runs repetition i into runDir (made already) and writes its run
+	// folder. res is nil for a scheduler-only scenario.
 	once func(ctx context.Context, i int, runDir string) (*sim.Result, *report.Results, error)
 }
 
@@ -68,7 +68,11 @@ func runRepeated(ctx context.Context, p repeatPlan) (*report.Results, error) {
 		}
 		rel := report.RepeatRunDir(i, p.n)
 		fmt.Fprintf(p.log, "run %d/%d: %s\n", i, p.n, filepath.Join(p.dir, rel))
-		res, r, err := p.once(ctx, i, filepath.Join(p.dir, rel))
+		runDir := filepath.Join(p.dir, rel)
+		if err := os.MkdirAll(runDir, 0o755); err != nil {
+			return nil, fmt.Errorf("run folder: %w", err)
+		}
+		res, r, err := p.once(ctx, i, runDir)
 		if err != nil {
 			return nil, fmt.Errorf("run %d of %d: %w", i, p.n, err)
 		}
@@ -107,9 +111,6 @@ func runRepeat(ctx context.Context, o runOptions, fs *flag.FlagSet, sc *scenario
 	runRerun := rerunLine(fs, seed, sim.Shard{}, path, "repeat")
 	p := repeatPlan{n: o.repeat, dir: dir, gates: sc.ParsedGates, rerun: rerunLine(fs, seed, sim.Shard{}, path), log: log,
 		once: func(ctx context.Context, _ int, runDir string) (*sim.Result, *report.Results, error) {
-			if err := os.MkdirAll(runDir, 0o755); err != nil {
-				return nil, nil, fmt.Errorf("run folder: %w", err)
-			}
 			if sc.Scheduler != nil && len(sc.Phases) == 0 {
 				res, err := sim.RunScheduler(ctx, sc, seed, runDir)
 				if err != nil {
@@ -124,7 +125,7 @@ func runRepeat(ctx context.Context, o runOptions, fs *flag.FlagSet, sc *scenario
 			if log != io.Discard {
 				opt.Progress = progressPrinter(os.Stderr)
 			}
-			return runOnce(ctx, opt, runRerun, o.loadedPrices)
+			return runOnce(ctx, opt, runRerun, o.loadedPrices, nil)
 		}}
 	r, err := runRepeated(ctx, p)
 	stopProfiles()
@@ -140,9 +141,13 @@ func runRepeat(ctx context.Context, o runOptions, fs *flag.FlagSet, sc *scenario
 
 // runOnce runs one upload scenario into opt.OutDir and writes its run
 // folder; a run that ended with an error but with results is
-// inconclusive.
-func runOnce(ctx context.Context, opt sim.Options, rerun string, prices *report.Prices) (*sim.Result, *report.Results, error) {
+// inconclusive. ran, when set, is called as soon as the load has run
+// (before the report is built: it stops the CPU profile).
+func runOnce(ctx context.Context, opt sim.Options, rerun string, prices *report.Prices, ran func()) (*sim.Result, *report.Results, error) {
 	res, err := sim.Run(ctx, opt)
+	if ran != nil {
+		ran()
+	}
 	if err != nil && res == nil {
 		return nil, nil, err
 	}
@@ -169,11 +174,8 @@ func runRepeatedPoint(ctx context.Context, o sweepOptions, opt sim.Options, reru
 	runRerun := strings.Replace(rerun, fmt.Sprintf(" --repeat %d", o.repeat), "", 1)
 	return runRepeated(ctx, repeatPlan{n: o.repeat, dir: opt.OutDir, gates: opt.Scenario.ParsedGates, rerun: rerun, log: log,
 		once: func(ctx context.Context, _ int, runDir string) (*sim.Result, *report.Results, error) {
-			if err := os.MkdirAll(runDir, 0o755); err != nil {
-				return nil, nil, fmt.Errorf("run folder: %w", err)
-			}
 			ro := opt
 			ro.OutDir, ro.Registry = runDir, prometheus.NewRegistry()
-			return runOnce(ctx, ro, runRerun, prices)
+			return runOnce(ctx, ro, runRerun, prices, nil)
 		}})
 }

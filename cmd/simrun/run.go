@@ -158,18 +158,9 @@ func runCmd(args []string) error {
 		// The heap as the load left it: the environment is still up.
 		opt.Drained = func() { writeHeapProfile(mf) }
 	}
-	res, err := sim.Run(ctx, opt)
-	stopProfiles()
-	if err != nil && res == nil {
-		return err
-	}
-	r := report.Build(res, sc, rerun, report.WithPrices(prices))
+	res, r, err := runOnce(ctx, opt, rerun, prices, stopProfiles)
 	if err != nil {
-		r.Verdict = report.Inconclusive
-		r.Reasons = append(r.Reasons, err.Error())
-	}
-	if werr := report.WriteAll(dir, r, reg); werr != nil {
-		return werr
+		return err
 	}
 	printResults(o, r, rerun, dir)
 	if res.Interrupted {

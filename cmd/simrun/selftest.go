@@ -115,36 +115,19 @@ func selftestCmd(args []string) error {
 	if fs.NArg() != 0 {
 		return usagef("selftest takes no arguments (without --matrix), got %q", fs.Args())
 	}
-	dir := *out
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "stormsim-selftest-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	} else if err := writable(dir); err != nil {
-		return usageError{err}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var log io.Writer = os.Stderr
-	if *quiet || *asJSON {
-		log = io.Discard
-	}
-	rep, err := selftest(ctx, dir, log)
+	dir, cleanup, err := selftestDir(*out, "stormsim-selftest-")
 	if err != nil {
 		return err
 	}
-	switch {
-	case *asJSON:
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	case !*quiet:
-		printMatrix(os.Stdout, rep)
+	defer cleanup()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := selftest(ctx, dir, selftestLog(*quiet || *asJSON))
+	if err != nil {
+		return err
+	}
+	if err := printSelftest(rep, *asJSON, *quiet, printMatrix); err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return exitError{exitInterrupted}
@@ -161,6 +144,44 @@ func selftestCmd(args []string) error {
 	return nil
 }
 
+// selftestDir is the folder runs are kept in: out, proved writable, or a
+// new temporary folder that cleanup removes.
+func selftestDir(out, tmpPattern string) (dir string, cleanup func(), err error) {
+	if out != "" {
+		if err := writable(out); err != nil {
+			return "", nil, usageError{err}
+		}
+		return out, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", tmpPattern)
+	if err != nil {
+		return "", nil, err
+	}
+	return tmp, func() { _ = os.RemoveAll(tmp) }, nil
+}
+
+// selftestLog is where a line per finished run goes: stderr, or nowhere.
+func selftestLog(silent bool) io.Writer {
+	if silent {
+		return io.Discard
+	}
+	return os.Stderr
+}
+
+// printSelftest prints rep on stdout: as JSON, with text, or not at all
+// (quiet).
+func printSelftest[R any](rep R, asJSON, quiet bool, text func(io.Writer, R)) error {
+	switch {
+	case asJSON:
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	case !quiet:
+		text(os.Stdout, rep)
+	}
+	return nil
+}
+
 // selftest runs every case into dir and builds the kill matrix; log gets a
 // line per finished run.
 func selftest(ctx context.Context, dir string, log io.Writer) (*selftestReport, error) {
@@ -172,19 +193,12 @@ func selftest(ctx context.Context, dir string, log io.Writer) (*selftestReport, 
 		if ctx.Err() != nil {
 			break
 		}
-		runDir := filepath.Join(dir, runDirName(i, c))
-		if err := os.MkdirAll(runDir, 0o755); err != nil {
-			return nil, err
-		}
-		run, err := c.Run(ctx, runDir)
+		run, r, row, err := runCase(c, filepath.Join(dir, runDirName(i, c)), func(runDir string) (*sim.SelfTestRun, error) {
+			return c.Run(ctx, runDir)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("selftest %s on %s: %w", c.Name, c.Scenario, err)
 		}
-		r := buildSelftest(run)
-		if err := report.WriteAll(runDir, r, nil); err != nil {
-			return nil, err
-		}
-		row := matrixRow(c, r, run.Elapsed)
 		rep.Runs = append(rep.Runs, row)
 		for _, g := range r.Gates {
 			if !slices.Contains(rep.Gates, g.Expr) {
@@ -230,6 +244,23 @@ func selftest(ctx context.Context, dir string, log io.Writer) (*selftestReport, 
 		len(rep.Runs) == len(sim.SelfTestCases())
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// runCase runs c with run into runDir, writes its run folder and returns
+// its row of the kill matrix.
+func runCase(c sim.SelfTestCase, runDir string, run func(runDir string) (*sim.SelfTestRun, error)) (*sim.SelfTestRun, *report.Results, selftestRow, error) {
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, nil, selftestRow{}, err
+	}
+	res, err := run(runDir)
+	if err != nil {
+		return nil, nil, selftestRow{}, err
+	}
+	r := buildSelftest(res)
+	if err := report.WriteAll(runDir, r, nil); err != nil {
+		return nil, nil, selftestRow{}, err
+	}
+	return res, r, matrixRow(c, r, res.Elapsed), nil
 }
 
 // runDirName names the folder of the i-th self-test run under --out.

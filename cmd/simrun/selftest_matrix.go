@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -79,36 +78,19 @@ func matrixCmd(o matrixOptions) error {
 			return usagef("--mutants %q: unknown name among them (see simrun selftest)", o.only)
 		}
 	}
-	dir := o.out
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "stormsim-matrix-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	} else if err := writable(dir); err != nil {
-		return usageError{err}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var log io.Writer = os.Stderr
-	if o.quiet || o.json {
-		log = io.Discard
-	}
-	rep, err := killMatrix(ctx, scs, cases, o.runs, dir, log)
+	dir, cleanup, err := selftestDir(o.out, "stormsim-matrix-")
 	if err != nil {
 		return err
 	}
-	switch {
-	case o.json:
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	case !o.quiet:
-		printKillMatrix(os.Stdout, rep)
+	defer cleanup()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := killMatrix(ctx, scs, cases, o.runs, dir, selftestLog(o.quiet || o.json))
+	if err != nil {
+		return err
+	}
+	if err := printSelftest(rep, o.json, o.quiet, printKillMatrix); err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return exitError{exitInterrupted}
@@ -141,20 +123,14 @@ func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []sim.Self
 					return rep, nil
 				}
 				runDir := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", c.Name, sc.Name, i))
-				if err := os.MkdirAll(runDir, 0o755); err != nil {
-					return nil, err
-				}
-				run, err := c.RunOn(ctx, sc, runDir)
+				_, r, row, err := runCase(c, runDir, func(runDir string) (*sim.SelfTestRun, error) {
+					return c.RunOn(ctx, sc, runDir)
+				})
 				if err != nil {
 					return nil, fmt.Errorf("matrix %s on %s: %w", c.Name, sc.Name, err)
 				}
-				r := buildSelftest(run)
-				if err := report.WriteAll(runDir, r, nil); err != nil {
-					return nil, err
-				}
-				row := matrixRow(c, r, run.Elapsed)
 				cell.Verdicts = append(cell.Verdicts, r.Verdict)
-				cell.Seconds += run.Elapsed.Seconds()
+				cell.Seconds += row.Seconds
 				failed := len(row.CaughtBy) > 0 || !c.Mutant() && r.Verdict != report.Pass
 				if failed {
 					cell.Caught++
@@ -163,7 +139,7 @@ func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []sim.Self
 					cell.CaughtBy[by]++
 				}
 				fmt.Fprintf(log, "matrix: %-26s on %-22s run %d: %-12s %5.1fs  %s\n", c.Name, sc.Name, i+1, r.Verdict,
-					run.Elapsed.Seconds(), strings.Join(row.CaughtBy, ", "))
+					row.Seconds, strings.Join(row.CaughtBy, ", "))
 			}
 			rep.Cells = append(rep.Cells, cell)
 			switch {

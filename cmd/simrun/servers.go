@@ -86,19 +86,15 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		if redisURL == "" {
 			redisURL = "redis://" + remote.MR.Addr()
 		}
-		// The embedded fake S3 takes any credentials, but the processes
-		// still need some: without, every event fails to sign.
-		creds := "(with the same AWS credentials as this run)"
-		if s.s3 == "" {
-			creds = "AWS_ACCESS_KEY_ID=stormsim AWS_SECRET_ACCESS_KEY=stormsim "
-		}
 		sc := opt.Scenario.Coordinator
 		cmdline := fmt.Sprintf("simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --result-ttl %v --feedback %s",
 			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, sc.ResultTTL, opt.External.Feedback)
 		if s.s3 == "" {
-			fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  %s%s\n", creds, cmdline)
+			// The embedded fake S3 takes any credentials, but the processes
+			// still need some: without, every event fails to sign.
+			fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  AWS_ACCESS_KEY_ID=stormsim AWS_SECRET_ACCESS_KEY=stormsim %s\n", cmdline)
 		} else {
-			fmt.Fprintf(log, "servers: events go to coordinator processes; start them %s with\n  %s\n", creds, cmdline)
+			fmt.Fprintf(log, "servers: events go to coordinator processes; start them (with the same AWS credentials as this run) with\n  %s\n", cmdline)
 		}
 	}
 	return func() {

@@ -14,8 +14,9 @@ import (
 // ErrNoCredentials is wrapped when no AWS credentials were found.
 var ErrNoCredentials = errors.New("no AWS credentials")
 
-// CredentialsHint names what to set; every process says the same.
-const CredentialsHint = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a shared credentials file"
+// credentialsHint names what to set; every process says the same (each
+// reports ErrNoCredentials from CheckCredentials).
+const credentialsHint = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a shared credentials file"
 
 // AWSConfig loads the standard AWS configuration chain (environment,
 // shared files, profiles) for a process that must reach only the
@@ -44,13 +45,13 @@ func AWSConfig(ctx context.Context, imdsAllowed bool) (aws.Config, error) {
 // The credentials stay cached in cfg.
 func CheckCredentials(ctx context.Context, cfg *aws.Config) error {
 	if cfg.Credentials == nil {
-		return fmt.Errorf("%w: %s", ErrNoCredentials, CredentialsHint)
+		return fmt.Errorf("%w: %s", ErrNoCredentials, credentialsHint)
 	}
 	cfg.Credentials = aws.NewCredentialsCache(cfg.Credentials)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := cfg.Credentials.Retrieve(cctx); err != nil {
-		return fmt.Errorf("%w (%s): %v", ErrNoCredentials, CredentialsHint, err)
+		return fmt.Errorf("%w (%s): %v", ErrNoCredentials, credentialsHint, err)
 	}
 	return nil
 }

@@ -51,6 +51,7 @@ type Cache struct {
 	byText  map[string]*script
 	bySHA   map[string]*script
 	nested  any // miniredis's *connCtx for calls made by a script
+	ctx     ctxFields
 	replies bytes.Buffer
 	rw      *bufio.Writer
 	rr      *bufio.Reader
@@ -104,40 +105,69 @@ func (c *Cache) attach() error {
 	w := bufio.NewWriter(&buf)
 	srv.Dispatch(server.NewPeer(w), []string{"EVAL", "return redis.call('" + captureCmd + "')", "0"})
 	_ = w.Flush()
-	if captured == nil || !ctxFlag(captured, "nested") {
+	if captured == nil {
 		return fmt.Errorf("memredis: miniredis did not run the capture script (%q)", buf.String())
 	}
-	c.nested = captured
+	f, err := lookupCtxFields(captured)
+	if err != nil {
+		return err
+	}
+	if !reflect.ValueOf(captured).Elem().Field(f.nested).Bool() {
+		return errors.New("memredis: the capture script's context is not nested")
+	}
+	c.nested, c.ctx = captured, f
 	srv.SetPreHook(c.hook)
 	return nil
 }
 
-// ctxFlag reads a bool field of miniredis's connection context.
-func ctxFlag(ctx any, name string) bool {
-	v := reflect.ValueOf(ctx)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
-		return false
+// ctxFields locates the fields of miniredis's unexported connection
+// context (*connCtx) that plain reads. They are looked up once, at
+// attach, so that a miniredis whose context has changed fails Install
+// instead of silently sending every script down the slow path.
+type ctxFields struct {
+	typ                     reflect.Type
+	selectedDB, transaction int
+	subscriber, nested      int
+}
+
+func lookupCtxFields(ctx any) (ctxFields, error) {
+	t := reflect.TypeOf(ctx)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return ctxFields{}, fmt.Errorf("memredis: miniredis's connection context is a %s, not a pointer to a struct", t)
 	}
-	f := v.Elem().FieldByName(name)
-	return f.IsValid() && f.Kind() == reflect.Bool && f.Bool()
+	f := ctxFields{typ: t}
+	for _, want := range []struct {
+		name  string
+		kind  reflect.Kind
+		index *int
+	}{
+		{"selectedDB", reflect.Int, &f.selectedDB},
+		{"transaction", reflect.Slice, &f.transaction},
+		{"subscriber", reflect.Pointer, &f.subscriber},
+		{"nested", reflect.Bool, &f.nested},
+	} {
+		sf, ok := t.Elem().FieldByName(want.name)
+		if !ok || len(sf.Index) != 1 || sf.Type.Kind() != want.kind {
+			return ctxFields{}, fmt.Errorf("memredis: miniredis's %s has no field %s of kind %s (miniredis changed?)", t, want.name, want.kind)
+		}
+		*want.index = sf.Index[0]
+	}
+	return f, nil
 }
 
 // plain reports a connection in its default state: no transaction, not
 // nested, not subscribed, database 0. Other states are miniredis's.
-func plain(p *server.Peer) bool {
+func (c *Cache) plain(p *server.Peer) bool {
 	if p.Ctx == nil {
 		return true
 	}
 	v := reflect.ValueOf(p.Ctx)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
+	if v.Type() != c.ctx.typ || v.IsNil() {
 		return false
 	}
 	e := v.Elem()
-	db, tx, sub, nested := e.FieldByName("selectedDB"), e.FieldByName("transaction"), e.FieldByName("subscriber"), e.FieldByName("nested")
-	if !db.IsValid() || !tx.IsValid() || !sub.IsValid() || !nested.IsValid() {
-		return false
-	}
-	return db.Int() == 0 && tx.IsNil() && sub.IsNil() && !nested.Bool()
+	return e.Field(c.ctx.selectedDB).Int() == 0 && e.Field(c.ctx.transaction).IsNil() &&
+		e.Field(c.ctx.subscriber).IsNil() && !e.Field(c.ctx.nested).Bool()
 }
 
 // hook serves EVAL and EVALSHA of known scripts; it returns false for
@@ -155,7 +185,7 @@ func (c *Cache) hook(p *server.Peer, cmd string, args ...string) bool {
 	default:
 		return false
 	}
-	if len(args) < 2 || !plain(p) {
+	if len(args) < 2 || !c.plain(p) {
 		return false
 	}
 	c.mu.Lock()

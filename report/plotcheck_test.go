@@ -126,9 +126,10 @@ func TestCharts_Gates_OnTheChartsTheyJudge(t *testing.T) {
 	r.Gates = append(r.Gates,
 		Gate{Expr: "uploads.conflict_rate < 30%", OK: true, Value: 0.0812},
 		Gate{Expr: "polls.zero_share >= 40%", OK: true, Value: 0.412},
-		Gate{Expr: "throughput.commits_per_second > 100", OK: true, Value: 150})
+		Gate{Expr: "throughput.commits_per_second > 100", OK: true, Value: 150},
+		Gate{Expr: "latency.p50 < 100ms", Value: 0.4, Inconclusive: true, Reason: "harness-bound (CPU)"})
 	want := map[string][]string{
-		"latency":            {"gate latency.p99 < 2s: 2.31s, FAILED"},
+		"latency":            {"gate latency.p99 < 2s: 2.31s, FAILED", "gate latency.p50 < 100ms: 400ms, INCONCLUSIVE"},
 		"polls":              {"gate polls.mean <= 1.2: 0.84, ok", "gate polls.zero_share >= 40%: 41.2%, ok"},
 		"scheduler-lateness": {"gate scheduler.lateness.p99 <= 75s: 59.4s, ok"},
 		"throughput":         {"gate throughput.commits_per_second > 100: 150, ok", "gate throughput.achieved_ratio >= 0.95: 0.982, ok"},

@@ -17,16 +17,20 @@ import (
 // that a chart can draw its threshold.
 type chartGate struct {
 	scenarios.Gate
-	ok     bool
-	noData bool
-	value  float64
+	ok           bool
+	inconclusive bool // the harness was bound: neither kept nor crossed
+	noData       bool
+	value        float64
 }
 
 // label names the gate in a legend with how it ended: "gate latency.p99
-// < 30s: 29.98s, ok".
+// < 30s: 29.98s, ok" (or FAILED, or INCONCLUSIVE as the summary says).
 func (g chartGate) label() string {
 	state := "ok"
-	if !g.ok {
+	switch {
+	case g.inconclusive:
+		state = "INCONCLUSIVE"
+	case !g.ok:
 		state = "FAILED"
 	}
 	v := "no data"
@@ -48,7 +52,7 @@ func gatesOn(r *Results, metrics ...string) []chartGate {
 		}
 		for _, m := range metrics {
 			if pg.Metric == m {
-				out = append(out, chartGate{Gate: pg, ok: g.OK, noData: g.NoData, value: g.Value})
+				out = append(out, chartGate{Gate: pg, ok: g.OK, inconclusive: g.Inconclusive, noData: g.NoData, value: g.Value})
 			}
 		}
 	}
@@ -65,7 +69,7 @@ func drawGates(p *plot.Plot, gates []chartGate, vertical bool, at func(chartGate
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
-		t := gateRule(vertical, v, g.ok)
+		t := gateRule(vertical, v, g.ok || g.inconclusive) // red only when crossed for sure
 		p.Add(t)
 		p.Legend.Add(g.label(), t)
 		// A limit at the very end of an axis would merge with the frame.

@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"os/exec"
+	"github.com/stormsim/stormsim/internal/testsrv"
 	"reflect"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -126,10 +124,6 @@ func replay(t *testing.T, rdb *redis.Client, cmds [][]any) []string {
 // the script cache as on redis-server, command by command, and the cache
 // served most of the script runs.
 func TestCache_CoordinatorScripts_SameAsRedisServer(t *testing.T) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed")
-	}
 	cmds := coordinatorCommands(t)
 	evals := 0
 	for _, c := range cmds {
@@ -141,26 +135,10 @@ func TestCache_CoordinatorScripts_SameAsRedisServer(t *testing.T) {
 		t.Fatalf("the coordinator ran %d scripts, want at least 10", evals)
 	}
 
-	// redis-server on a free port, no persistence.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	srv := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	real := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	// redis-server on a free port, no persistence (skips when it is not
+	// installed).
+	real := redis.NewClient(&redis.Options{Addr: testsrv.Redis(t)})
 	defer real.Close()
-	for i := 0; real.Ping(context.Background()).Err() != nil; i++ {
-		if i > 200 {
-			t.Fatal("redis-server did not answer")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 
 	mr := miniredis.RunT(t)
 	cache, err := memredis.Install(mr)

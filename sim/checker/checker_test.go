@@ -394,3 +394,35 @@ func TestCheck_SchedRefusedNotMissed(t *testing.T) {
 		t.Fatalf("an accepted event that never ran passed: %+v", c)
 	}
 }
+
+// TestCheck_Fencing_RecordOrder: v1 committed twice (tokens 1 and 4) and v2
+// under token 3. The verdict and its examples must not depend on which of
+// the two v1 commits the history lists last: v2 is compared with the
+// highest token of v1.
+func TestCheck_Fencing_RecordOrder(t *testing.T) {
+	run := func(reverse bool) Result {
+		s := cleanSet()
+		dup := history.Commit{T: history.KindCommit, ID: "A2", User: "u1", Path: "a.txt", Base: 0, Version: 1,
+			SHA256: shaA, Fence: 4, At: ms(2)}
+		if reverse {
+			s.Commits = append([]history.Commit{dup}, s.Commits...)
+		} else {
+			s.Commits = append(s.Commits, dup)
+		}
+		r, _ := Check(s, Options{Fencing: true}).Find(NameFencing)
+		return r
+	}
+	a, b := run(false), run(true)
+	if a.OK || b.OK {
+		t.Fatalf("fencing ok with a stale v1 and v2 under token 3 < 4: %+v / %+v", a, b)
+	}
+	if a.Violations != b.Violations || !slices.Equal(slices.Sorted(slices.Values(a.Examples)), slices.Sorted(slices.Values(b.Examples))) {
+		t.Errorf("verdict depends on record order:\n%+v\n%+v", a, b)
+	}
+	const want = "v2 (C) fence 3, v1 (A2) fence 4"
+	for _, r := range []Result{a, b} {
+		if !strings.Contains(r.Detail, want) {
+			t.Errorf("detail %q lacks %q", r.Detail, want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"sort"
+
+	"github.com/stormsim/stormsim/sim/history"
 )
 
 // FaultFenceRollback is the fault kind (sim's redis-fence-rollback) that
@@ -29,13 +31,7 @@ func checkFencing(ix *index, o Options) Result {
 		}
 	}
 	for _, f := range ix.files {
-		cs := commitChain(ix, f)
-		for i := 1; i < len(cs); i++ {
-			if cs[i].Fence <= cs[i-1].Fence {
-				c.add([]string{cs[i].ID, cs[i-1].ID}, "%s: v%d (%s) fence %d, v%d (%s) fence %d",
-					f.key, cs[i].Version, cs[i].ID, cs[i].Fence, cs[i-1].Version, cs[i-1].ID, cs[i-1].Fence)
-			}
-		}
+		chainOrder(commitChain(ix, f), f.key, c)
 		sameVersion(ix, f, c)
 		staleCommits(ix, f, c)
 	}
@@ -44,6 +40,36 @@ func checkFencing(ix *index, o Options) Result {
 		detail += fmt.Sprintf(", %d fences issued", len(ix.s.Fences))
 	}
 	return c.result(detail)
+}
+
+// chainOrder reports each commit whose token is not above the highest
+// token among the commits of the version before it. Comparing with the
+// highest (not with whichever duplicate the history listed last) keeps the
+// verdict independent of record order when a version was committed twice;
+// sameVersion reports the duplicate itself.
+func chainOrder(cs []*history.Commit, key fileKey, c *collector) {
+	var prev *history.Commit // the highest-token commit of the previous version
+	for i := 0; i < len(cs); {
+		j := i
+		for j < len(cs) && cs[j].Version == cs[i].Version {
+			j++
+		}
+		if prev != nil {
+			for _, cm := range cs[i:j] {
+				if cm.Fence <= prev.Fence {
+					c.add([]string{cm.ID, prev.ID}, "%s: v%d (%s) fence %d, v%d (%s) fence %d",
+						key, cm.Version, cm.ID, cm.Fence, prev.Version, prev.ID, prev.Fence)
+				}
+			}
+		}
+		prev = cs[i]
+		for _, cm := range cs[i+1 : j] {
+			if cm.Fence > prev.Fence {
+				prev = cm
+			}
+		}
+		i = j
+	}
 }
 
 // staleCommits reports f's commits made after a higher token of f was

@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"container/heap"
 	"context"
 	"math/rand/v2"
 	"sync"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/stormsim/stormsim/internal/syncx"
-	"github.com/stormsim/stormsim/sim/history"
 )
 
 // Config shapes how S3 notifications reach the handler.
@@ -84,21 +82,11 @@ type EventFate struct {
 	HoldBack time.Duration
 }
 
-// Stats counts what happened to events.
-type Stats struct {
-	Emitted, Duplicated, Reordered, Dropped atomic.Int64
-	Invocations, Failures, Retries, Dead    atomic.Int64
-}
-
 type item struct {
 	rec     events.S3EventRecord
 	attempt int
 	at      time.Time // when it is due (timer heap) or became ready
 }
-
-// maxDeadKeys bounds the keys Delivery remembers as dead-lettered (for
-// Abandoned); past it, further dead events are reported as lost.
-const maxDeadKeys = 1 << 16
 
 // New starts the workers and the timer loop.
 func New(cfg Config, h Handler) *Delivery {
@@ -211,179 +199,6 @@ func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
 	}
 }
 
-func (d *Delivery) schedule(it item, delay time.Duration) {
-	if delay <= 0 {
-		it.at = time.Now()
-		select {
-		case d.ready <- it:
-		case <-d.ctx.Done():
-			d.finish()
-		}
-		return
-	}
-	it.at = time.Now().Add(delay)
-	d.mu.Lock()
-	heap.Push(&d.timers, it)
-	d.mu.Unlock()
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (d *Delivery) timerLoop() {
-	defer d.wg.Done()
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		d.mu.Lock()
-		var due []item
-		now := time.Now()
-		for d.timers.Len() > 0 && !d.timers[0].at.After(now) {
-			due = append(due, heap.Pop(&d.timers).(item))
-		}
-		next := time.Hour
-		if d.timers.Len() > 0 {
-			next = d.timers[0].at.Sub(now)
-		}
-		d.mu.Unlock()
-		for i, it := range due {
-			select {
-			case d.ready <- it:
-			case <-d.ctx.Done():
-				// Back on the heap, so Abandoned still sees them.
-				d.mu.Lock()
-				for _, rest := range due[i:] {
-					heap.Push(&d.timers, rest)
-				}
-				d.mu.Unlock()
-				return
-			}
-		}
-		t.Reset(next)
-		select {
-		case <-d.ctx.Done():
-			return
-		case <-d.wake:
-		case <-t.C:
-		}
-	}
-}
-
-// runningKey is one worker's invocation in progress, for Close.
-type runningKey struct {
-	mu  sync.Mutex
-	key string
-}
-
-func (k *runningKey) set(key string) {
-	k.mu.Lock()
-	k.key = key
-	k.mu.Unlock()
-}
-
-func (k *runningKey) get() string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.key
-}
-
-func (d *Delivery) worker(run *runningKey) {
-	defer d.wg.Done()
-	defer d.workers.Done()
-	for {
-		select {
-		case <-d.ctx.Done():
-			return
-		case <-d.quit:
-			return
-		case it := <-d.ready:
-			if d.ctx.Err() != nil || d.quitting() {
-				// select picks at random among ready cases: an event taken
-				// after Stop or Close is kept for Abandoned, not run.
-				d.mu.Lock()
-				d.parked = append(d.parked, it)
-				d.mu.Unlock()
-				return
-			}
-			d.invoke(it, run)
-		}
-	}
-}
-
-func (d *Delivery) quitting() bool {
-	select {
-	case <-d.quit:
-		return true
-	default:
-		return false
-	}
-}
-
-// Stop makes the workers take no new event and waits up to grace for the
-// invocations in progress to end on their own. Ending a run this way, not
-// by cancelling handlers mid-work, leaves every decision either made in
-// full or not begun, so the read-back after it sees a consistent state and
-// the events left behind are the pending ones. Close must follow.
-func (d *Delivery) Stop(grace time.Duration) {
-	d.quitOne.Do(func() { close(d.quit) })
-	done := make(chan struct{})
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		d.workers.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-	}
-}
-
-func (d *Delivery) invoke(it item, run *runningKey) {
-	d.stats.Invocations.Add(1)
-	began := time.Now()
-	if d.cfg.OnWait != nil && !it.at.IsZero() {
-		d.cfg.OnWait(began.Sub(it.at))
-	}
-	key := it.rec.S3.Object.Key
-	run.set(key)
-	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{it.rec}})
-	run.set("")
-	if d.cfg.OnResult != nil && d.ctx.Err() == nil {
-		d.cfg.OnResult(err, err != nil && it.attempt < d.cfg.Retries, time.Since(began))
-	}
-	if err == nil || d.ctx.Err() != nil {
-		d.finish()
-		return
-	}
-	d.stats.Failures.Add(1)
-	if it.attempt >= d.cfg.Retries {
-		d.stats.Dead.Add(1) // Lambda gives up: the event goes to the dead-letter queue
-		d.mu.Lock()
-		if len(d.dead) < maxDeadKeys {
-			d.dead[key] = true
-		}
-		d.mu.Unlock()
-		d.finish()
-		return
-	}
-	d.stats.Retries.Add(1)
-	it.attempt++
-	d.schedule(it, d.cfg.RetryDelay<<(it.attempt-1))
-}
-
-func (d *Delivery) finish() {
-	if d.pending.Add(-1) == 0 {
-		d.mu.Lock()
-		close(d.idle)
-		d.idle = make(chan struct{})
-		d.mu.Unlock()
-	}
-}
-
 // Pending is the number of events not yet finished (queued, delayed,
 // running or waiting for a retry).
 func (d *Delivery) Pending() int64 { return d.pending.Load() }
@@ -433,9 +248,6 @@ func (d *Delivery) waitIdle(ctx context.Context) error {
 	}
 }
 
-// Stats returns the counters.
-func (d *Delivery) Stats() *Stats { return &d.stats }
-
 // Close stops the workers (abandoning pending events) and waits for them.
 // It is idempotent.
 func (d *Delivery) Close() {
@@ -453,83 +265,4 @@ func (d *Delivery) Close() {
 	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
-}
-
-// Abandoned returns, after Close, the object keys whose events Close left
-// unfinished, with where each was (history.Pending* reasons): in the ready
-// queue or waiting out a delivery delay (queued), waiting for a retry
-// (retrying), inside a stopped handler (running), or given up (dead). A
-// key may have several events; the most advanced state wins. Keys with no
-// event left at all (dropped, never reconciled) are not listed.
-func (d *Delivery) Abandoned() map[string]string {
-	out := map[string]string{}
-	rank := map[string]int{history.PendingQueued: 1, history.PendingRetrying: 2, history.PendingDead: 3, history.PendingRunning: 4}
-	set := func(key, reason string) {
-		if rank[reason] > rank[out[key]] {
-			out[key] = reason
-		}
-	}
-ready:
-	for {
-		select {
-		case it := <-d.ready:
-			if it.attempt > 0 {
-				set(it.rec.S3.Object.Key, history.PendingRetrying)
-			} else {
-				set(it.rec.S3.Object.Key, history.PendingQueued)
-			}
-		default:
-			break ready
-		}
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, it := range append(d.parked, d.timers...) {
-		if it.attempt > 0 {
-			set(it.rec.S3.Object.Key, history.PendingRetrying)
-		} else {
-			set(it.rec.S3.Object.Key, history.PendingQueued)
-		}
-	}
-	for k := range d.dead {
-		set(k, history.PendingDead)
-	}
-	for k := range d.stopped {
-		set(k, history.PendingRunning)
-	}
-	return out
-}
-
-type itemHeap []item
-
-func (h itemHeap) Len() int           { return len(h) }
-func (h itemHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *itemHeap) Push(x any)        { *h = append(*h, x.(item)) }
-func (h *itemHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
-}
-
-// Counts are the delivery's counters at the end (results.json
-// harness.delivery, hence the tags).
-type Counts struct {
-	Emitted     int64 `json:"emitted"`
-	Duplicated  int64 `json:"duplicated"`
-	Reordered   int64 `json:"reordered"`
-	Dropped     int64 `json:"dropped"`
-	Invocations int64 `json:"invocations"`
-	Failures    int64 `json:"failures"`
-	Retries     int64 `json:"retries"`
-	Dead        int64 `json:"dead"`
-}
-
-// Counts are the counters now.
-func (d *Delivery) Counts() Counts {
-	s := &d.stats
-	return Counts{Emitted: s.Emitted.Load(), Duplicated: s.Duplicated.Load(), Reordered: s.Reordered.Load(),
-		Dropped: s.Dropped.Load(), Invocations: s.Invocations.Load(), Failures: s.Failures.Load(),
-		Retries: s.Retries.Load(), Dead: s.Dead.Load()}
 }

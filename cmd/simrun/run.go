@@ -23,6 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
@@ -334,10 +335,13 @@ func serveMetrics(addr string, reg *prometheus.Registry) (func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := coordinator.NewServer(mux)
-	go func() { _ = srv.Serve(ln) }()
+	srv := syncx.Serve(coordinator.NewServer(mux), ln)
 	fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ln.Addr())
-	return func() { _ = srv.Close() }, nil
+	return func() {
+		if err := srv.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "--metrics-addr: %v\n", err)
+		}
+	}, nil
 }
 
 // parseShard reads --shard I/N.

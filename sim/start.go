@@ -82,7 +82,7 @@ func (r *runner) start(ctx context.Context) error {
 	}
 	// The coordinator retries S3 calls itself (on top of the SDK's own
 	// retries), as it would in Lambda; Redis calls are retried by go-redis
-	// (see embeddedRedisOptions).
+	// (see sim/env's embeddedRedisOptions).
 	coord, err := coordinator.New(cfg, coordinator.NewRetryStore(e.S3, coordinator.RetryPolicy{}), e.Redis)
 	if err != nil {
 		return err

@@ -16,6 +16,8 @@ type HarnessUse struct {
 // procStart is when this process started measuring itself.
 var procStart = time.Now()
 
+// Harness is the process's resource use so far, over elapsed or the
+// process's life, whichever is longer.
 func Harness(elapsed time.Duration) HarnessUse {
 	elapsed = max(elapsed, time.Since(procStart))
 	var ru syscall.Rusage

@@ -15,7 +15,10 @@ import (
 
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/delivery"
+	"github.com/stormsim/stormsim/sim/env"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/measure"
 	"github.com/stormsim/stormsim/sim/schedsim"
 )
 
@@ -237,9 +240,9 @@ func TestBuild_Cost(t *testing.T) {
 		_ = polls.RecordValue(2)
 	}
 	res := &sim.Result{Scenario: "c", Elapsed: time.Hour, Window: time.Second, Planned: 100, PlannedRate: 100, Launched: 100,
-		Measure:  sim.Snapshot{PollsHist: polls, Outcomes: map[history.Outcome]int64{history.OutcomeCommitted: 100}, Bytes: 1 << 30},
-		Delivery: sim.DeliveryCounts{Invocations: 100}, HandlerSeconds: 1,
-		Ops: sim.OpCounts{S3: map[string]int64{"PUT": 200, "GET": 100}}}
+		Measure:  measure.Snapshot{PollsHist: polls, Outcomes: map[history.Outcome]int64{history.OutcomeCommitted: 100}, Bytes: 1 << 30},
+		Delivery: delivery.Counts{Invocations: 100}, HandlerSeconds: 1,
+		Ops: env.OpCounts{S3: map[string]int64{"PUT": 200, "GET": 100}}}
 	r := Build(res, sc, "", WithPrices(fixedPrices()))
 	c := r.Cost
 	if c == nil {

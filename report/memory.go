@@ -1,10 +1,10 @@
 package report
 
-import "github.com/stormsim/stormsim/sim"
+import "github.com/stormsim/stormsim/sim/measure"
 
 // addMemory copies the run's memory samples and derives the harness's
 // heap figures from them.
-func addMemory(r *Results, samples []sim.MemSample) {
+func addMemory(r *Results, samples []measure.MemSample) {
 	if len(samples) == 0 || r.Harness == nil {
 		return
 	}

@@ -4,11 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 func TestAddMemory_EndAndMax(t *testing.T) {
-	samples := []sim.MemSample{
+	samples := []measure.MemSample{
 		{At: 0, Uploads: 0, HeapHarness: 30 << 20, HeapFakes: 1 << 20},
 		{At: 2 * time.Second, Uploads: 600, HeapHarness: 90 << 20, HeapFakes: 40 << 20},
 		{At: 4 * time.Second, Uploads: 1200, HeapHarness: 70 << 20, HeapFakes: 80 << 20},

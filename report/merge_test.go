@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/delivery"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 var mergeT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -126,11 +127,11 @@ func TestMerge_Gates_SaturationExcuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			shards := mergeShards()
-			lag := sim.Quantiles{P99: 0.01}
+			lag := measure.Quantiles{P99: 0.01}
 			if tt.bound {
-				lag = sim.Quantiles{P99: 3, Max: 4}
+				lag = measure.Quantiles{P99: 3, Max: 4}
 			}
-			shards[1].Harness = &Harness{Saturation: saturation(sim.Saturation{CPUs: 2, Lag: lag, TimerLateness: lag, LaunchLag: lag})}
+			shards[1].Harness = &Harness{Saturation: saturation(measure.Saturation{CPUs: 2, Lag: lag, TimerLateness: lag, LaunchLag: lag})}
 			shards[0].Gates = []Gate{{Expr: "polls.mean < 0.5", Value: 1}}
 			r, err := Merge(shards, set, checker.Report{})
 			if err != nil {
@@ -156,9 +157,9 @@ func TestMerge_Harness_SumsAndMaxima(t *testing.T) {
 	set := &history.Set{Uploads: []history.Upload{mergeUpload("a", history.OutcomeCommitted, 1), mergeUpload("b", history.OutcomeCommitted, 1)}}
 	shards := mergeShards()
 	shards[0].Harness = &Harness{CPUSeconds: 1.5, HistoryLines: 10, RedisCalls: 4, S3Calls: 6, MaxRSSBytes: 100, Goroutines: 7,
-		CPUUtilization: 0.4, S3Ops: map[string]int64{"PUT": 6}, Delivery: sim.DeliveryCounts{Emitted: 3, Invocations: 3, Failures: 1}}
+		CPUUtilization: 0.4, S3Ops: map[string]int64{"PUT": 6}, Delivery: delivery.Counts{Emitted: 3, Invocations: 3, Failures: 1}}
 	shards[1].Harness = &Harness{CPUSeconds: 2.5, HistoryLines: 20, RedisCalls: 6, S3Calls: 4, MaxRSSBytes: 300, Goroutines: 5,
-		CPUUtilization: 0.3, S3Ops: map[string]int64{"PUT": 2, "GET": 2}, Delivery: sim.DeliveryCounts{Emitted: 5, Invocations: 6, Retries: 2}}
+		CPUUtilization: 0.3, S3Ops: map[string]int64{"PUT": 2, "GET": 2}, Delivery: delivery.Counts{Emitted: 5, Invocations: 6, Retries: 2}}
 	shards[0].Errors, shards[1].Errors = map[string]int64{"timeout": 1}, map[string]int64{"timeout": 2, "reset": 1}
 	r, err := Merge(shards, set, checker.Report{})
 	if err != nil {

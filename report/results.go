@@ -3,7 +3,7 @@ package report
 import (
 	"time"
 
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/delivery"
 )
 
 // Verdicts.
@@ -218,7 +218,7 @@ type Harness struct {
 	// S3Ops counts S3 requests by operation (PUT, COPY, GET, ...).
 	S3Ops map[string]int64 `json:"s3_ops,omitempty"`
 	// Delivery counts what happened to S3 event notifications.
-	Delivery sim.DeliveryCounts `json:"delivery"`
+	Delivery delivery.Counts `json:"delivery"`
 	// Saturation is the harness's own lag and whether it was bound.
 	Saturation *Saturation `json:"saturation,omitempty"`
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/stormsim/stormsim/scenarios"
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 // Limits of the harness's own lag. Past any of them the harness was
@@ -40,7 +40,7 @@ const (
 type Saturation struct {
 	Bound   bool     `json:"bound"`
 	Reasons []string `json:"reasons"`
-	sim.Saturation
+	measure.Saturation
 	Limits SaturationLimits `json:"limits"`
 }
 
@@ -53,7 +53,7 @@ type SaturationLimits struct {
 }
 
 // saturation judges the measured lag against the limits.
-func saturation(s sim.Saturation) *Saturation {
+func saturation(s measure.Saturation) *Saturation {
 	out := &Saturation{Reasons: []string{}, Saturation: s, Limits: SaturationLimits{
 		LagP99Seconds: MaxHarnessLagP99Seconds, SchedLatencyP99Seconds: MaxSchedLatencyP99Seconds,
 		RedisWaitP99Seconds: MaxFakeRedisWaitP99Seconds, S3WaitP99Seconds: MaxFakeS3WaitP99Seconds}}
@@ -80,7 +80,7 @@ func saturation(s sim.Saturation) *Saturation {
 }
 
 // cpuContext says who had the CPU, for a reason about it.
-func cpuContext(s sim.Saturation) string {
+func cpuContext(s measure.Saturation) string {
 	if s.MachineCPUBusyShare < 0 {
 		return fmt.Sprintf("; this process used %s of %d cores", percent(s.ProcessCPUShare), s.CPUs)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 // Harnesses as the saturation meter measures them: an idle machine (lag
@@ -18,13 +19,13 @@ import (
 // starved one (figures of a ci.yaml run that shared 2 cores with a load
 // average of 25: this process got 12% of the cores).
 var (
-	idleHarness = sim.Saturation{CPUs: 2, Embedded: true, ProcessCPUShare: 0.6, MachineCPUBusyShare: 0.65, OtherCPUShare: 0.05,
-		Lag: sim.Quantiles{Count: 5000, P50: 0.001, P99: 0.02, Max: 0.05}, SchedLatency: sim.Quantiles{Count: 40000, P50: 1e-5, P99: 0.002, Max: 0.01},
-		RedisWait: sim.Quantiles{Count: 9000, P50: 0.001, P99: 0.03, Max: 0.1}, S3Wait: sim.Quantiles{Count: 9000, P50: 0.001, P99: 0.05, Max: 0.2}}
-	starvedHarness = sim.Saturation{CPUs: 2, Embedded: true, ProcessCPUShare: 0.12, MachineCPUBusyShare: 1, OtherCPUShare: 0.88,
-		Lag: sim.Quantiles{Count: 5516, P50: 0.12, P99: 3.26, Max: 5.3}, LaunchLag: sim.Quantiles{Count: 1100, P50: 1.4, P99: 3.7, Max: 5.3},
-		TimerLateness: sim.Quantiles{Count: 4416, P50: 0.08, P99: 0.94, Max: 1.97}, SchedLatency: sim.Quantiles{Count: 46879, P50: 1e-5, P99: 1.07, Max: 2.1},
-		RedisWait: sim.Quantiles{Count: 9000, P50: 0.001, P99: 0.03, Max: 0.1}}
+	idleHarness = measure.Saturation{CPUs: 2, Embedded: true, ProcessCPUShare: 0.6, MachineCPUBusyShare: 0.65, OtherCPUShare: 0.05,
+		Lag: measure.Quantiles{Count: 5000, P50: 0.001, P99: 0.02, Max: 0.05}, SchedLatency: measure.Quantiles{Count: 40000, P50: 1e-5, P99: 0.002, Max: 0.01},
+		RedisWait: measure.Quantiles{Count: 9000, P50: 0.001, P99: 0.03, Max: 0.1}, S3Wait: measure.Quantiles{Count: 9000, P50: 0.001, P99: 0.05, Max: 0.2}}
+	starvedHarness = measure.Saturation{CPUs: 2, Embedded: true, ProcessCPUShare: 0.12, MachineCPUBusyShare: 1, OtherCPUShare: 0.88,
+		Lag: measure.Quantiles{Count: 5516, P50: 0.12, P99: 3.26, Max: 5.3}, LaunchLag: measure.Quantiles{Count: 1100, P50: 1.4, P99: 3.7, Max: 5.3},
+		TimerLateness: measure.Quantiles{Count: 4416, P50: 0.08, P99: 0.94, Max: 1.97}, SchedLatency: measure.Quantiles{Count: 46879, P50: 1e-5, P99: 1.07, Max: 2.1},
+		RedisWait: measure.Quantiles{Count: 9000, P50: 0.001, P99: 0.03, Max: 0.1}}
 )
 
 // system is what the system under test did, as the devices measured it.
@@ -40,7 +41,7 @@ var (
 	slowSystem = system{latency: 12 * time.Second, polls: 4}
 )
 
-func runResult(t *testing.T, sys system, sat sim.Saturation) *sim.Result {
+func runResult(t *testing.T, sys system, sat measure.Saturation) *sim.Result {
 	t.Helper()
 	lat, polls := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3), hdrhistogram.New(0, 1000, 3)
 	for range 1000 {
@@ -55,7 +56,7 @@ func runResult(t *testing.T, sys system, sat sim.Saturation) *sim.Result {
 	}
 	return &sim.Result{Scenario: "ci", Elapsed: 30 * time.Second, Window: 5 * time.Second, Planned: 1000, PlannedRate: 200,
 		Launched: 1000, Check: check, Saturation: sat,
-		Measure: sim.Snapshot{Latency: lat, PollsHist: polls, Outcomes: map[history.Outcome]int64{
+		Measure: measure.Snapshot{Latency: lat, PollsHist: polls, Outcomes: map[history.Outcome]int64{
 			history.OutcomeCommitted: int64(1000 - sys.pending), history.OutcomeUnknown: int64(sys.pending)}}}
 }
 
@@ -83,7 +84,7 @@ func TestBuild_Saturation_Verdict(t *testing.T) {
 	tests := []struct {
 		name    string
 		sys     system
-		sat     sim.Saturation
+		sat     measure.Saturation
 		extra   []string
 		verdict string
 		bound   bool
@@ -102,17 +103,17 @@ func TestBuild_Saturation_Verdict(t *testing.T) {
 		// CPU ran the in-process coordinator too.
 		{"very slow system, starved harness: inconclusive", system{latency: 20 * time.Second, polls: 1}, starvedHarness, nil, Inconclusive, true, "INCONCLUSIVE", "Go scheduler latency"},
 		{"starved harness excuses no violation", system{latency: time.Second, polls: 1, violations: 3}, starvedHarness, nil, Fail, true, "ok", "invariant nothing-dropped: 3 violation(s)"},
-		{"embedded Redis bound", fastSystem, func() sim.Saturation {
+		{"embedded Redis bound", fastSystem, func() measure.Saturation {
 			s := idleHarness
 			s.RedisWait.P99 = 2.5
 			return s
 		}(), nil, Pass, true, "ok", ""}, // bound, but every gate passed on metrics a slow fake can only worsen
-		{"embedded Redis bound, latency failed within its wait", system{latency: 6 * time.Second, polls: 1}, func() sim.Saturation {
+		{"embedded Redis bound, latency failed within its wait", system{latency: 6 * time.Second, polls: 1}, func() measure.Saturation {
 			s := starvedHarness
 			s.SchedLatency, s.RedisWait.P99 = idleHarness.SchedLatency, 2.5
 			return s
 		}(), nil, Inconclusive, true, "INCONCLUSIVE", "embedded Redis: commands took p99 2.5s"},
-		{"real servers are not the harness", fastSystem, func() sim.Saturation {
+		{"real servers are not the harness", fastSystem, func() measure.Saturation {
 			s := idleHarness
 			s.RedisWait.P99, s.Embedded = 2.5, false
 			return s

@@ -3,13 +3,13 @@ package report
 import (
 	"math"
 
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 // addFaultWindows fills Results.Faults from the run's fault windows and the
 // per-second series: throughput, errors and latency before, during and after
 // each window. It also adds each second's latency to the series.
-func addFaultWindows(r *Results, m sim.Snapshot) {
+func addFaultWindows(r *Results, m measure.Snapshot) {
 	for i := range r.Series {
 		if i >= len(m.Series) {
 			break
@@ -41,12 +41,12 @@ func addFaultWindows(r *Results, m sim.Snapshot) {
 }
 
 // windowStats sums the seconds [lo, hi) of the series; nil when empty.
-func windowStats(series []sim.Second, lo, hi int) *WindowStats {
+func windowStats(series []measure.Second, lo, hi int) *WindowStats {
 	if lo >= hi || lo >= len(series) {
 		return nil
 	}
 	s := &WindowStats{From: float64(lo), To: float64(hi)}
-	var lat sim.LatencyBuckets
+	var lat measure.LatencyBuckets
 	for _, sec := range series[lo:hi] {
 		s.Started += sec.Started
 		s.Committed += sec.Committed

@@ -4,13 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 func TestAddFaultWindows_BeforeDuringAfter(t *testing.T) {
-	var series []sim.Second
+	var series []measure.Second
 	for i := range 10 {
-		s := sim.Second{Started: 10, Committed: 10}
+		s := measure.Second{Started: 10, Committed: 10}
 		lat := 10 * time.Millisecond
 		if i >= 4 && i < 6 { // the fault: slower, and errors
 			s.Committed, s.Errors, lat = 6, 4, 2*time.Second
@@ -24,7 +24,7 @@ func TestAddFaultWindows_BeforeDuringAfter(t *testing.T) {
 	for i, s := range series {
 		r.Series = append(r.Series, Sample{Second: float64(i), Committed: s.Committed})
 	}
-	m := sim.Snapshot{Series: series, Reconciled: 3, Faults: []sim.FaultSpan{
+	m := measure.Snapshot{Series: series, Reconciled: 3, Faults: []measure.FaultSpan{
 		{Kind: "redis-outage", From: 4*time.Second + 3*time.Millisecond, To: 6*time.Second + 2*time.Millisecond, Injected: 1},
 		{Kind: "push-outage", From: 0, To: 2 * time.Second},
 		{Kind: "event-drop", From: 9 * time.Second, To: 10 * time.Second},

@@ -6,15 +6,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/fault"
 	"github.com/stormsim/stormsim/sim/history"
 )
 
@@ -41,9 +39,9 @@ func shortFaults(t *testing.T, k float64) *scenarios.Scenario {
 		f := &sc.Faults[i]
 		f.Start, f.End = scale(f.Start), scale(f.End)
 		switch f.Kind {
-		case sim.FaultHandlerPause:
+		case fault.HandlerPause:
 			f.Latency = 3 * time.Second
-		case sim.FaultEventDelay:
+		case fault.EventDelay:
 			f.Latency = 2 * time.Second
 		}
 		if f.Probability < 0.5 {
@@ -261,92 +259,6 @@ gates: ["invariants.violations == 0"]
 	}
 	if len(h.Faults) != 1 || len(back.Faults) != 1 {
 		t.Errorf("fault window: %d history records, %d in results.json; want the cut-short window in both", len(h.Faults), len(back.Faults))
-	}
-}
-
-// Every server the harness starts listens on loopback only.
-func TestNewEmbedded_LoopbackOnly(t *testing.T) {
-	env, err := sim.NewEmbedded(sim.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close()
-	if !strings.HasPrefix(env.S3URL, "http://127.0.0.1:") {
-		t.Errorf("fake S3 at %s, want loopback", env.S3URL)
-	}
-	if !strings.HasPrefix(env.MR.Addr(), "127.0.0.1:") {
-		t.Errorf("miniredis at %s, want loopback", env.MR.Addr())
-	}
-}
-
-func TestDelivery_Fate(t *testing.T) {
-	tests := []struct {
-		name      string
-		fate      sim.EventFate
-		wantCalls int64
-		minDelay  time.Duration
-	}{
-		{"drop", sim.EventFate{Drop: true}, 0, 0},
-		{"duplicate", sim.EventFate{Duplicate: true}, 2, 0},
-		{"delay", sim.EventFate{Delay: 150 * time.Millisecond}, 1, 150 * time.Millisecond},
-		{"hold back", sim.EventFate{HoldBack: 100 * time.Millisecond}, 1, 100 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var calls atomic.Int64
-			d := sim.NewDelivery(sim.DeliveryConfig{Workers: 2}, func(context.Context, events.S3Event) error {
-				calls.Add(1)
-				return nil
-			})
-			defer d.Close()
-			d.SetFate(func(events.S3EventRecord) sim.EventFate { return tt.fate })
-			began := time.Now()
-			d.Emit("b", "staging/u/x", 1, began)
-			if err := d.Wait(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if took := time.Since(began); took < tt.minDelay {
-				t.Errorf("delivered after %v, want at least %v", took, tt.minDelay)
-			}
-			if calls.Load() != tt.wantCalls {
-				t.Errorf("%d invocations, want %d", calls.Load(), tt.wantCalls)
-			}
-		})
-	}
-}
-
-func TestDelivery_DrainSweepsUntilClean(t *testing.T) {
-	d := sim.NewDelivery(sim.DeliveryConfig{Workers: 1}, func(context.Context, events.S3Event) error { return nil })
-	defer d.Close()
-	var begun, sweeps atomic.Int64
-	left := int64(3) // the first sweep finds work, the next finds none
-	d.SetDrain(func() { begun.Add(1) }, func(context.Context) (int, error) {
-		sweeps.Add(1)
-		n := left
-		left = 0
-		return int(n), nil
-	})
-	release := d.Hold()
-	done := make(chan error, 1)
-	go func() { done <- d.Wait(context.Background()) }()
-	select {
-	case <-done:
-		t.Fatal("Wait returned while work was held")
-	case <-time.After(100 * time.Millisecond):
-	}
-	release()
-	release() // idempotent
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if begun.Load() != 1 || sweeps.Load() != 3 {
-		t.Errorf("begin ran %d times, sweep %d times; want 1 and 3 (work, clean, clean)", begun.Load(), sweeps.Load())
-	}
-	if d.Pending() != 0 {
-		t.Errorf("%d pending after the drain", d.Pending())
 	}
 }
 

@@ -1,14 +1,10 @@
 package sim
 
 import (
-	"math/rand/v2"
-	"runtime"
-	"time"
-
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/coordinator/scheduler"
-	"github.com/stormsim/stormsim/scenarios"
-	"github.com/stormsim/stormsim/sim/workload"
+	"github.com/stormsim/stormsim/sim/delivery"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 // Mutant breaks the system under test on purpose, to prove that the gates
@@ -20,29 +16,9 @@ type Mutant struct {
 	// Hooks are installed into the coordinator.
 	Hooks *coordinator.Hooks
 	// WrapHandler replaces the event handler.
-	WrapHandler func(h Handler, env *Env, c *coordinator.Coordinator) Handler
+	WrapHandler func(h delivery.Handler, e *env.Env, c *coordinator.Coordinator) delivery.Handler
 	// IgnorePush makes devices ignore pushes and always poll.
 	IgnorePush bool
 	// Scheduler breaks the self-rescheduling scheduler (schedsim.Config).
 	Scheduler *scheduler.Hooks
-
-	// err says why the mutant could not be built (a script edit that no
-	// longer applies to the coordinator's source); Run reports it.
-	err error
 }
-
-// durationSampler draws durations from a scenario distribution (seconds).
-func durationSampler(d scenarios.Dist) func(*rand.Rand) time.Duration {
-	if d.Kind == "" {
-		return func(*rand.Rand) time.Duration { return 0 }
-	}
-	return func(r *rand.Rand) time.Duration {
-		return time.Duration(workload.Sample(d, r) * float64(time.Second))
-	}
-}
-
-func newRand(seed uint64, name string) *rand.Rand {
-	return workload.NewStreams(seed).Rand(name)
-}
-
-func numCPU() int { return runtime.NumCPU() }

@@ -110,7 +110,7 @@ func (r *runner) readBackStored(ctx context.Context) {
 	close(copies)
 	wg.Wait()
 	if err != nil {
-		r.rec.errorKind("readback")
+		r.rec.ErrorKind("readback")
 	}
 }
 
@@ -145,7 +145,7 @@ func (r *runner) lookUpResults(ctx context.Context, batch []answered, ttl int64)
 		_ = r.hist.Write(rec)
 	}
 	if failed {
-		r.rec.errorKind("readback")
+		r.rec.ErrorKind("readback")
 	}
 }
 
@@ -156,18 +156,18 @@ func (r *runner) lookUpResults(ctx context.Context, batch []answered, ttl int64)
 // was advanced by (a key set during a step is charged the whole step),
 // and at least a second (0 would read as "never expires").
 func (r *runner) resultTTL() time.Duration {
-	ttl := r.coord.Config().ResultTTL.Truncate(time.Second)
-	if f := r.faultSet(); f != nil && r.env.MR != nil {
-		for _, s := range f.specs {
-			if s.Kind == FaultRedisClockJump {
-				ttl -= s.Jump
-			}
-		}
-	}
+	var jumps, step time.Duration
 	if r.env.MR != nil {
-		ttl -= time.Duration(r.env.maxClockStep.Load())
+		if r.faults != nil {
+			jumps = r.faults.ClockJumps()
+		}
+		step = r.env.MaxClockStep()
 	}
-	return max(ttl, time.Second)
+	return resultTTL(r.coord.Config().ResultTTL, jumps, step)
+}
+
+func resultTTL(ttl, jumps, step time.Duration) time.Duration {
+	return max(ttl.Truncate(time.Second)-jumps-step, time.Second)
 }
 
 // scanHistory streams the run's history file as it stands now (flushed;

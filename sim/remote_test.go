@@ -15,6 +15,7 @@ import (
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/testsrv"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 func TestRedisOptions(t *testing.T) {
@@ -39,7 +40,7 @@ func TestRedisOptions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o, err := sim.RedisOptions(tc.in)
+			o, err := env.RedisOptions(tc.in)
 			if tc.wantErr {
 				if err == nil {
 					t.Fatalf("no error for %q", tc.in)
@@ -62,7 +63,7 @@ func TestRedisOptions(t *testing.T) {
 
 // runOn runs the small scenario on env under the given prefixes and fails
 // the test on any invariant violation.
-func runOn(t *testing.T, env *sim.Env, keyPrefix, objectPrefix string) *sim.Result {
+func runOn(t *testing.T, env *env.Env, keyPrefix, objectPrefix string) *sim.Result {
 	t.Helper()
 	sc := smallScenario(t, coordinator.StrategyRedisLock)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -96,12 +97,12 @@ func TestNewRemote_RealRedis_RunAndCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := sim.NewRemote(ctx, sim.RemoteOptions{RedisURL: "redis://" + addr})
+	r, err := env.NewRemote(ctx, env.RemoteOptions{RedisURL: "redis://" + addr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	kp, _ := sim.RunPrefixes("run-t1")
+	kp, _ := env.RunPrefixes("run-t1")
 	start := time.Now()
 	runOn(t, r.Env, kp, "")
 	t.Logf("small scenario on redis-server %s: %v", addr, time.Since(start).Round(time.Millisecond))
@@ -129,7 +130,7 @@ func TestNewRemote_RedisCluster(t *testing.T) {
 	}
 	addrs := testsrv.RedisCluster(t, 3)
 	ctx := context.Background()
-	r, err := sim.NewRemote(ctx, sim.RemoteOptions{RedisURL: strings.Join(addrs, ",")})
+	r, err := env.NewRemote(ctx, env.RemoteOptions{RedisURL: strings.Join(addrs, ",")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestNewRemote_RedisCluster(t *testing.T) {
 	if _, ok := r.Redis.(*redis.ClusterClient); !ok {
 		t.Fatalf("client is a %T, want a cluster client", r.Redis)
 	}
-	kp, _ := sim.RunPrefixes("run-cluster")
+	kp, _ := env.RunPrefixes("run-cluster")
 	runOn(t, r.Env, kp, "")
 	c, err := r.Cleanup(ctx, kp, "")
 	if err != nil {
@@ -166,17 +167,17 @@ func TestNewRemote_Versitygw(t *testing.T) {
 	hookAddr := "127.0.0.1:" + strconv.Itoa(testsrv.FreePort(t))
 	s3Port := testsrv.FreePort(t)
 	s3URL := "http://127.0.0.1:" + strconv.Itoa(s3Port)
-	kp, op := sim.RunPrefixes("run-vgw")
+	kp, op := env.RunPrefixes("run-vgw")
 
 	// NewRemote listens on the webhook first and waits for the server;
 	// versitygw starts only once the webhook answers.
 	type made struct {
-		r   *sim.Remote
+		r   *env.Remote
 		err error
 	}
 	ch := make(chan made, 1)
 	go func() {
-		r, err := sim.NewRemote(ctx, sim.RemoteOptions{S3URL: s3URL, Bucket: "stormsim-test", ObjectPrefix: op,
+		r, err := env.NewRemote(ctx, env.RemoteOptions{S3URL: s3URL, Bucket: "stormsim-test", ObjectPrefix: op,
 			Webhook: hookAddr, WaitS3: 30 * time.Second})
 		ch <- made{r, err}
 	}()

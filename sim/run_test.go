@@ -12,7 +12,10 @@ import (
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/delivery"
+	"github.com/stormsim/stormsim/sim/env"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/traffic"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -87,7 +90,7 @@ func TestRun_Mutants_Caught(t *testing.T) {
 		invariant string
 	}{
 		{"loser bytes dropped", func() *sim.Mutant {
-			return &sim.Mutant{Name: "drop-copy", WrapHandler: func(h sim.Handler, env *sim.Env, c *coordinator.Coordinator) sim.Handler {
+			return &sim.Mutant{Name: "drop-copy", WrapHandler: func(h delivery.Handler, env *env.Env, c *coordinator.Coordinator) delivery.Handler {
 				return func(ctx context.Context, ev events.S3Event) error {
 					key := ev.Records[0].S3.Object.Key
 					if err := h(ctx, ev); err != nil {
@@ -171,7 +174,7 @@ func TestRun_Shards_DisjointAndComplete(t *testing.T) {
 	users := map[string]int{}
 	for i := range 2 {
 		dir := t.TempDir()
-		res, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: dir, Shard: sim.Shard{I: i, N: 2}})
+		res, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: dir, Shard: traffic.Shard{I: i, N: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,10 +2,17 @@ package sim
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/measure"
 	"github.com/stormsim/stormsim/sim/schedsim"
 	"github.com/stormsim/stormsim/sim/workload"
 )
@@ -18,7 +25,7 @@ type SchedulerResult struct {
 	Started      time.Time
 	Elapsed      time.Duration
 	HistoryLines int64
-	Harness      HarnessUse
+	Harness      measure.HarnessUse
 }
 
 // RunScheduler runs a scenario's scheduler section (virtual time by
@@ -28,7 +35,7 @@ func RunScheduler(ctx context.Context, sc *scenarios.Scenario, seed uint64, outD
 	if err != nil {
 		return nil, err
 	}
-	return runSchedulerConfig(ctx, cfg, outDir)
+	return RunSchedulerConfig(ctx, cfg, outDir)
 }
 
 // SchedConfig maps a scenario's scheduler section onto the simulation.
@@ -50,14 +57,112 @@ func SchedConfig(s *scenarios.Scheduler, seed uint64) (schedsim.Config, error) {
 		cfg.Compare = append(cfg.Compare, p)
 	}
 	for _, d := range s.DueOffsets {
-		cfg.DueOffsets = append(cfg.DueOffsets, schedsim.Dist(durationSampler(d)))
+		cfg.DueOffsets = append(cfg.DueOffsets, schedsim.Dist(workload.DurationSampler(d)))
 	}
 	if s.Jitter.Kind != "" {
-		cfg.Jitter = schedsim.Dist(durationSampler(s.Jitter))
+		cfg.Jitter = schedsim.Dist(workload.DurationSampler(s.Jitter))
 	}
 	if s.UpdateDelay.Kind != "" {
 		// The simulated rule takes one update delay: the distribution's mean.
 		cfg.UpdateDelay = time.Duration(workload.Mean(s.UpdateDelay) * float64(time.Second))
 	}
 	return cfg, nil
+}
+
+// RunSchedulerConfig runs a prepared scheduler configuration, streams its
+// sched records to outDir/history.jsonl and checks them.
+func RunSchedulerConfig(ctx context.Context, cfg schedsim.Config, outDir string) (*SchedulerResult, error) {
+	hf, err := os.Create(filepath.Join(outDir, "history.jsonl"))
+	if err != nil {
+		return nil, fmt.Errorf("create history: %w", err)
+	}
+	defer hf.Close()
+	w := history.NewWriter(hf)
+	res := &SchedulerResult{Started: time.Now()}
+	res.Sched, err = schedsim.Run(ctx, cfg, func(s history.Sched) { _ = w.Write(s) })
+	if err != nil {
+		return nil, fmt.Errorf("scheduler run: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	res.Elapsed = time.Since(res.Started)
+	res.HistoryLines = w.Lines()
+	res.Harness = measure.Harness(res.Elapsed)
+	res.Check, err = checker.CheckFile(hf.Name(), checker.Options{})
+	return res, err
+}
+
+// BesideScale is how much faster than real time a scheduler runs beside an
+// upload workload: its rule's minute lasts one wall second, so a short load
+// run still sees many re-arms. Lateness is reported in those scaled units
+// (multiply by 60 for scheduler seconds).
+const BesideScale = 60
+
+// schedulerBeside runs the scenario's scheduler on the wall clock during
+// the upload run (the same scheduler code as in virtual time), writing its
+// sched records into the same history; it returns when the scheduler's
+// run has ended (Run's errgroup owns it).
+func (r *runner) schedulerBeside(ctx context.Context, res *Result) {
+	s := r.sc.Scheduler
+	if s == nil {
+		return
+	}
+	cfg, err := SchedConfig(s, r.opt.Seed)
+	if err != nil {
+		r.rec.ErrorKind("scheduler")
+		return
+	}
+	scale := func(d time.Duration) time.Duration { return d / BesideScale }
+	cfg.Wall = true
+	cfg.Resolution = scale(time.Minute)
+	cfg.Duration = r.sc.Duration
+	if cfg.Duration == 0 {
+		for _, ph := range r.sc.Phases {
+			cfg.Duration += ph.Duration
+		}
+	}
+	cfg.Duration = max(cfg.Duration, 3*time.Second)
+	if cfg.Interval == 0 {
+		cfg.Interval = 5 * time.Minute
+	}
+	cfg.Interval = scale(cfg.Interval)
+	// Nothing is due after the window, so the drain needs only a few rule
+	// periods (plus a fixed-interval peer's period).
+	cfg.Drain = 3*cfg.Resolution + cfg.Interval
+	cfg.UpdateDelay = scale(cfg.UpdateDelay)
+	cfg.HandlerTimePerEvent = scale(cfg.HandlerTimePerEvent)
+	cfg.Staleness = scale(cfg.Staleness)
+	cfg.NewUsersPerHour *= BesideScale
+	for i, d := range cfg.DueOffsets {
+		cfg.DueOffsets[i] = func(rr *rand.Rand) time.Duration { return scale(d(rr)) }
+	}
+	if j := cfg.Jitter; j != nil {
+		cfg.Jitter = func(rr *rand.Rand) time.Duration { return scale(j(rr)) }
+	}
+	// The scheduler has its own connections, as its own Lambda would: on
+	// the upload handlers' pool its inserts queue behind a burst.
+	rdb, closeRedis := cloneRedis(r.env.Redis)
+	cfg.Redis = rdb
+	defer closeRedis()
+	out, err := schedsim.Run(ctx, cfg, func(h history.Sched) { _ = r.hist.Write(h) })
+	if err != nil {
+		r.rec.ErrorKind("scheduler")
+		return
+	}
+	res.Scheduler = &out
+}
+
+// cloneRedis returns a client with c's options and its own connection
+// pool, and how to close it; a client of another kind is shared as is.
+func cloneRedis(c redis.UniversalClient) (redis.UniversalClient, func()) {
+	switch c := c.(type) {
+	case *redis.Client:
+		n := redis.NewClient(c.Options())
+		return n, func() { _ = n.Close() }
+	case *redis.ClusterClient:
+		n := redis.NewClusterClient(c.Options())
+		return n, func() { _ = n.Close() }
+	}
+	return c, func() {}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/bench"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -48,7 +49,7 @@ func benchCmd(args []string) error {
 	size := int64(workload.Mean(sc.Sizes.Dist))
 	size = max(size, 1)
 	fmt.Fprintf(os.Stderr, "measuring operations at %d bytes (the mix's mean), %v each...\n", size, *per)
-	ops, err := sim.MeasureOps(ctx, sim.BenchOptions{Workers: *workers, Duration: *per, Sizes: []int64{size}})
+	ops, err := bench.MeasureOps(ctx, bench.Options{Workers: *workers, Duration: *per, Sizes: []int64{size}})
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func benchCmd(args []string) error {
 	if err := report.WriteAll(dir, r, res.Gatherer); err != nil {
 		return err
 	}
-	ceiling := sim.CeilingFor(ops, size, sim.OpsPerUpload(res.Ops.S3, res.Ops.Redis, r.Polls.Total, r.Uploads.Total))
+	ceiling := bench.CeilingFor(ops, size, bench.OpsPerUpload(res.Ops.S3, res.Ops.Redis, r.Polls.Total, r.Uploads.Total))
 	achieved := decisionRate(r)
 	b := benchReport{Scenario: sc.Name, Ceiling: ceiling, AchievedDecisionsPerSec: achieved,
 		RedisCallsPerUpload: r.Harness.RedisCallsPerUpload, S3CallsPerUpload: r.Harness.S3CallsPerUpload,
@@ -105,13 +106,13 @@ func benchCmd(args []string) error {
 }
 
 type benchReport struct {
-	Scenario                string      `json:"scenario"`
-	Ceiling                 sim.Ceiling `json:"ceiling"`
-	AchievedDecisionsPerSec float64     `json:"achieved_decisions_per_second"`
-	Efficiency              float64     `json:"efficiency"`
-	RedisCallsPerUpload     float64     `json:"redis_calls_per_upload"`
-	S3CallsPerUpload        float64     `json:"s3_calls_per_upload"`
-	Verdict                 string      `json:"verdict"`
+	Scenario                string        `json:"scenario"`
+	Ceiling                 bench.Ceiling `json:"ceiling"`
+	AchievedDecisionsPerSec float64       `json:"achieved_decisions_per_second"`
+	Efficiency              float64       `json:"efficiency"`
+	RedisCallsPerUpload     float64       `json:"redis_calls_per_upload"`
+	S3CallsPerUpload        float64       `json:"s3_calls_per_upload"`
+	Verdict                 string        `json:"verdict"`
 	// The references (see benchref.go), measured in the same process
 	// right before the run.
 	ReferencePerSecond float64 `json:"reference_per_second"`

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/scenarios"
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/bench"
 )
 
 // references are what the bench compares a run with: the reference
@@ -16,7 +16,7 @@ import (
 // of 1 KiB PUTs and the devices' staging path, each on fresh embedded
 // fakes in this process.
 type references struct {
-	pipeline, vegeta, device sim.OpRate
+	pipeline, vegeta, device bench.OpRate
 }
 
 // referenceTime is how long each reference runs: long enough for
@@ -26,19 +26,19 @@ const referenceTime = 3 * time.Second
 
 func measureReferences(ctx context.Context, sc *scenarios.Scenario, workers int) (references, error) {
 	var r references
-	o := sim.ReferenceOptions{Workers: workers, Duration: referenceTime, Size: 1024,
+	o := bench.ReferenceOptions{Workers: workers, Duration: referenceTime, Size: 1024,
 		Coordinator: coordinator.Config{Strategy: sc.Coordinator.Strategy, LockTTL: sc.Coordinator.LockTTL,
 			ResultTTL: sc.Coordinator.ResultTTL}}
 	var err error
 	fmt.Fprintf(os.Stderr, "reference pipeline (1 KiB, %d workers, %v)...\n", o.Workers, o.Duration)
-	if r.pipeline, err = sim.MeasureReference(ctx, o); err != nil {
+	if r.pipeline, err = bench.MeasureReference(ctx, o); err != nil {
 		return r, err
 	}
 	fmt.Fprintf(os.Stderr, "vegeta PUTs and device staging PUTs (1 KiB, %d workers, %v each)...\n", o.Workers, o.Duration)
-	if r.vegeta, err = sim.MeasureVegeta(ctx, o); err != nil {
+	if r.vegeta, err = bench.MeasureVegeta(ctx, o); err != nil {
 		return r, err
 	}
-	if r.device, err = sim.MeasureDevicePut(ctx, o); err != nil {
+	if r.device, err = bench.MeasureDevicePut(ctx, o); err != nil {
 		return r, err
 	}
 	return r, nil

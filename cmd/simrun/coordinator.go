@@ -19,7 +19,7 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/connect"
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 type coordinatorOptions struct {
@@ -95,7 +95,7 @@ func runCoordinator(ctx context.Context, o coordinatorOptions, log io.Writer) er
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
-	store := sim.NewS3Client(o.s3, cfg.Region, cfg.Credentials, &http.Client{Transport: tr, Timeout: 5 * time.Minute})
+	store := env.NewS3Client(o.s3, cfg.Region, cfg.Credentials, &http.Client{Transport: tr, Timeout: 5 * time.Minute})
 	if o.stream == "" {
 		o.stream = o.keyPrefix + "events"
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/delivery"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 // childEnv makes the test binary act as simrun, so a test can start
@@ -98,7 +100,7 @@ func TestCoordinator_ThreeProcesses_OneKilled(t *testing.T) {
 	}
 	ctx := context.Background()
 	// The embedded fakes, on addresses the processes can reach.
-	env, err := sim.NewRemote(ctx, sim.RemoteOptions{})
+	env, err := env.NewRemote(ctx, env.RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func TestCoordinator_ThreeProcesses_OneKilled(t *testing.T) {
 		killed <- time.Since(start)
 	}()
 	res, err := sim.Run(ctx, sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: t.TempDir(), Env: env.Env, KeyPrefix: kp,
-		External: &sim.External{Stream: stream, Feedback: feedback, Wait: 30 * time.Second}})
+		External: &delivery.External{Stream: stream, Feedback: feedback, Wait: 30 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/testsrv"
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 // TestCoordinatorCmd_NoCredentials_Exit2: a coordinator process without
@@ -24,7 +24,7 @@ import (
 // event, and never asks the EC2 instance metadata service.
 func TestCoordinatorCmd_NoCredentials_Exit2(t *testing.T) {
 	imds := testsrv.NoAWSCredentials(t)
-	r, err := sim.NewRemote(context.Background(), sim.RemoteOptions{})
+	r, err := env.NewRemote(context.Background(), env.RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestRunCmd_External_PrintedCommandWorks(t *testing.T) {
 // not only a count of failed attempts.
 func TestCoordinatorCmd_FailingEvents_SaysWhy(t *testing.T) {
 	ctx := context.Background()
-	r, err := sim.NewRemote(ctx, sim.RemoteOptions{})
+	r, err := env.NewRemote(ctx, env.RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

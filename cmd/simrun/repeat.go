@@ -15,6 +15,7 @@ import (
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/traffic"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -108,8 +109,8 @@ func runRepeat(ctx context.Context, o runOptions, fs *flag.FlagSet, sc *scenario
 	if err != nil {
 		return usageError{err}
 	}
-	runRerun := rerunLine(fs, seed, sim.Shard{}, path, "repeat")
-	p := repeatPlan{n: o.repeat, dir: dir, gates: sc.ParsedGates, rerun: rerunLine(fs, seed, sim.Shard{}, path), log: log,
+	runRerun := rerunLine(fs, seed, traffic.Shard{}, path, "repeat")
+	p := repeatPlan{n: o.repeat, dir: dir, gates: sc.ParsedGates, rerun: rerunLine(fs, seed, traffic.Shard{}, path), log: log,
 		once: func(ctx context.Context, _ int, runDir string) (*sim.Result, *report.Results, error) {
 			if sc.Scheduler != nil && len(sc.Phases) == 0 {
 				res, err := sim.RunScheduler(ctx, sc, seed, runDir)

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/traffic"
 )
 
 func TestRerunLine(t *testing.T) {
@@ -12,7 +12,7 @@ func TestRerunLine(t *testing.T) {
 		name  string
 		args  []string // the command line, before the scenario
 		seed  uint64
-		shard sim.Shard
+		shard traffic.Shard
 		path  string
 		want  string
 	}{
@@ -20,7 +20,7 @@ func TestRerunLine(t *testing.T) {
 			want: "simrun --seed 7 scenarios/burst.yaml"},
 		{name: "seed flag is the resolved seed", args: []string{"--seed", "9"}, seed: 9, path: "b.yaml",
 			want: "simrun --seed 9 b.yaml"},
-		{name: "shard", args: []string{"--shard", "1/4"}, seed: 7, shard: sim.Shard{I: 1, N: 4}, path: "b.yaml",
+		{name: "shard", args: []string{"--shard", "1/4"}, seed: 7, shard: traffic.Shard{I: 1, N: 4}, path: "b.yaml",
 			want: "simrun --seed 7 --shard 1/4 b.yaml"},
 		{name: "output-only flags left out",
 			args: []string{"--out", "o", "--quiet", "--json", "--cpuprofile", "c", "--memprofile", "m", "--metrics-addr", ":9090"},

@@ -23,9 +23,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/traffic"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -333,18 +335,21 @@ func serveMetrics(addr string, reg *prometheus.Registry) (func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := coordinator.NewServer(mux)
-	go func() { _ = srv.Serve(ln) }()
+	srv := syncx.Serve(coordinator.NewServer(mux), ln)
 	fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ln.Addr())
-	return func() { _ = srv.Close() }, nil
+	return func() {
+		if err := srv.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "--metrics-addr: %v\n", err)
+		}
+	}, nil
 }
 
 // parseShard reads --shard I/N.
-func parseShard(v string) (sim.Shard, error) {
+func parseShard(v string) (traffic.Shard, error) {
 	if v == "" {
-		return sim.Shard{}, nil
+		return traffic.Shard{}, nil
 	}
-	var s sim.Shard
+	var s traffic.Shard
 	if n, err := fmt.Sscanf(v, "%d/%d", &s.I, &s.N); err != nil || n != 2 || s.N < 1 || s.I < 0 || s.I >= s.N ||
 		fmt.Sprintf("%d/%d", s.I, s.N) != v {
 		return s, fmt.Errorf("--shard %q: want I/N with 0 <= I < N, e.g. 0/4", v)
@@ -363,7 +368,7 @@ var outputOnlyFlags = map[string]bool{"out": true, "quiet": true, "json": true, 
 // added later is repeated unless listed in outputOnlyFlags.
 // Flags named in skip are left out too (a repetition's own line drops
 // --repeat).
-func rerunLine(fs *flag.FlagSet, seed uint64, shard sim.Shard, path string, skip ...string) string {
+func rerunLine(fs *flag.FlagSet, seed uint64, shard traffic.Shard, path string, skip ...string) string {
 	args := []string{"simrun", "--seed", strconv.FormatUint(seed, 10)}
 	if shard.N > 1 {
 		args = append(args, "--shard", fmt.Sprintf("%d/%d", shard.I, shard.N))

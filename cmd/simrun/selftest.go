@@ -17,8 +17,8 @@ import (
 
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
-	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/selftest"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -122,7 +122,7 @@ func selftestCmd(args []string) error {
 	defer cleanup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := selftest(ctx, dir, selftestLog(*quiet || *asJSON))
+	rep, err := runSelftest(ctx, dir, selftestLog(*quiet || *asJSON))
 	if err != nil {
 		return err
 	}
@@ -184,16 +184,16 @@ func printSelftest[R any](rep R, asJSON, quiet bool, text func(io.Writer, R)) er
 
 // selftest runs every case into dir and builds the kill matrix; log gets a
 // line per finished run.
-func selftest(ctx context.Context, dir string, log io.Writer) (*selftestReport, error) {
+func runSelftest(ctx context.Context, dir string, log io.Writer) (*selftestReport, error) {
 	start := time.Now()
 	rep := &selftestReport{Survivors: []string{}, Failures: []string{}}
 	det := map[string]*determinism{}
 	var order []string
-	for i, c := range sim.SelfTestCases() {
+	for i, c := range selftest.Cases() {
 		if ctx.Err() != nil {
 			break
 		}
-		run, r, row, err := runCase(c, filepath.Join(dir, runDirName(i, c)), func(runDir string) (*sim.SelfTestRun, error) {
+		run, r, row, err := runCase(c, filepath.Join(dir, runDirName(i, c)), func(runDir string) (*selftest.Result, error) {
 			return c.Run(ctx, runDir)
 		})
 		if err != nil {
@@ -241,14 +241,14 @@ func selftest(ctx context.Context, dir string, log io.Writer) (*selftestReport, 
 		}
 	}
 	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) == 0 &&
-		len(rep.Runs) == len(sim.SelfTestCases())
+		len(rep.Runs) == len(selftest.Cases())
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
 
 // runCase runs c with run into runDir, writes its run folder and returns
 // its row of the kill matrix.
-func runCase(c sim.SelfTestCase, runDir string, run func(runDir string) (*sim.SelfTestRun, error)) (*sim.SelfTestRun, *report.Results, selftestRow, error) {
+func runCase(c selftest.Case, runDir string, run func(runDir string) (*selftest.Result, error)) (*selftest.Result, *report.Results, selftestRow, error) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, nil, selftestRow{}, err
 	}
@@ -264,12 +264,12 @@ func runCase(c sim.SelfTestCase, runDir string, run func(runDir string) (*sim.Se
 }
 
 // runDirName names the folder of the i-th self-test run under --out.
-func runDirName(i int, c sim.SelfTestCase) string {
+func runDirName(i int, c selftest.Case) string {
 	return fmt.Sprintf("%02d-%s-%s", i, c.Name, c.Scenario)
 }
 
 // buildSelftest turns a self-test run into results, gates and a verdict.
-func buildSelftest(run *sim.SelfTestRun) *report.Results {
+func buildSelftest(run *selftest.Result) *report.Results {
 	sc := run.Scenario
 	rerun := "simrun selftest"
 	if run.Scheduler != nil {
@@ -278,7 +278,7 @@ func buildSelftest(run *sim.SelfTestRun) *report.Results {
 	return report.Build(run.Upload, sc, rerun)
 }
 
-func matrixRow(c sim.SelfTestCase, r *report.Results, took time.Duration) selftestRow {
+func matrixRow(c selftest.Case, r *report.Results, took time.Duration) selftestRow {
 	row := selftestRow{Mutant: c.Name, Scenario: c.Scenario, Breaks: c.Breaks, Verdict: r.Verdict,
 		Cells: map[string]string{}, CaughtBy: []string{}, Claimed: c.CaughtBy, Reasons: r.Reasons,
 		Seconds: took.Seconds(), Hash: r.WorkloadHash}
@@ -400,7 +400,7 @@ func printMatrix(w io.Writer, rep *selftestReport) {
 func verdictLine(rep *selftestReport) string {
 	mutants, reals := 0, 0
 	for _, r := range rep.Runs {
-		if r.Mutant == sim.RealName {
+		if r.Mutant == selftest.RealName {
 			reals++
 		} else {
 			mutants++
@@ -417,8 +417,8 @@ func verdictLine(rep *selftestReport) string {
 	if len(rep.Inconclusive) > 0 {
 		why = append(why, "not judged (harness-bound): "+strings.Join(rep.Inconclusive, "; "))
 	}
-	if len(rep.Runs) < len(sim.SelfTestCases()) {
-		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), len(sim.SelfTestCases())))
+	if len(rep.Runs) < len(selftest.Cases()) {
+		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), len(selftest.Cases())))
 	}
 	if len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) > 0 {
 		return "selftest: INCONCLUSIVE: " + strings.Join(why, "; ")

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/selftest"
 )
 
 // matrixOptions are the flags of simrun selftest --matrix.
@@ -70,10 +70,10 @@ func matrixCmd(o matrixOptions) error {
 		}
 		scs = append(scs, sc)
 	}
-	cases := sim.Mutants()
+	cases := selftest.Mutants()
 	if o.only != "" {
 		want := strings.Split(o.only, ",")
-		cases = slices.DeleteFunc(cases, func(c sim.SelfTestCase) bool { return !slices.Contains(want, c.Name) })
+		cases = slices.DeleteFunc(cases, func(c selftest.Case) bool { return !slices.Contains(want, c.Name) })
 		if len(cases) != len(want) {
 			return usagef("--mutants %q: unknown name among them (see simrun selftest)", o.only)
 		}
@@ -104,13 +104,13 @@ func matrixCmd(o matrixOptions) error {
 // killMatrix runs the real system, then every case, runs times on each
 // scenario. A scheduler mutant only runs on scheduler scenarios and an
 // upload mutant only on upload scenarios: elsewhere it is the real system.
-func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []sim.SelfTestCase, runs int, dir string, log io.Writer) (*matrixReport, error) {
+func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []selftest.Case, runs int, dir string, log io.Writer) (*matrixReport, error) {
 	start := time.Now()
 	rep := &matrixReport{Runs: runs, Survivors: []string{}, Failures: []string{}}
 	for _, sc := range scs {
 		rep.Scenarios = append(rep.Scenarios, sc.Name)
 	}
-	rows := append([]sim.SelfTestCase{{Name: sim.RealName}}, cases...)
+	rows := append([]selftest.Case{{Name: selftest.RealName}}, cases...)
 	killed := map[string]bool{}
 	for _, c := range rows {
 		for _, sc := range scs {
@@ -123,7 +123,7 @@ func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []sim.Self
 					return rep, nil
 				}
 				runDir := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", c.Name, sc.Name, i))
-				_, r, row, err := runCase(c, runDir, func(runDir string) (*sim.SelfTestRun, error) {
+				_, r, row, err := runCase(c, runDir, func(runDir string) (*selftest.Result, error) {
 					return c.RunOn(ctx, sc, runDir)
 				})
 				if err != nil {
@@ -180,7 +180,7 @@ func printKillMatrix(w io.Writer, rep *matrixReport) {
 			switch {
 			case !ok:
 				fmt.Fprint(tw, "\t-")
-			case n == sim.RealName:
+			case n == selftest.RealName:
 				fmt.Fprintf(tw, "\tpass %d/%d", c.Runs-c.Caught, c.Runs)
 			default:
 				fmt.Fprintf(tw, "\t%d/%d", c.Caught, c.Runs)

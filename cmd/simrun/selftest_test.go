@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/stormsim/stormsim/report"
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/selftest"
 )
 
 // The whole self-test: every mutant caught, the real system passing. On a
@@ -23,7 +23,7 @@ func TestRun_Selftest_Passes(t *testing.T) {
 	if got != exitPass && got != exitInconclusive {
 		// Say which run let it down: a flaky catch and a failing real
 		// system need different fixes.
-		for i, c := range sim.SelfTestCases() {
+		for i, c := range selftest.Cases() {
 			r, err := report.ReadResults(filepath.Join(out, runDirName(i, c), "results.json"))
 			if err != nil {
 				t.Logf("%s on %s: %v", c.Name, c.Scenario, err)
@@ -35,7 +35,7 @@ func TestRun_Selftest_Passes(t *testing.T) {
 	}
 	// Each mutant's documented catches hold: the claims are the proof that
 	// the gates can fail. A row the harness could not judge must say why.
-	for i, c := range sim.SelfTestCases() {
+	for i, c := range selftest.Cases() {
 		dir := filepath.Join(out, runDirName(i, c))
 		r, err := report.ReadResults(filepath.Join(dir, "results.json"))
 		if err != nil {
@@ -60,7 +60,7 @@ func TestRun_Selftest_Passes(t *testing.T) {
 func TestSelftest_Verdict(t *testing.T) {
 	caught := selftestRow{Mutant: "no-lock", Status: "caught", CaughtBy: []string{"one-winner"}}
 	survived := selftestRow{Mutant: "loser-dropped", Status: "survived", CaughtBy: []string{}}
-	failed := selftestRow{Mutant: sim.RealName, Scenario: "selftest-race", Status: "fail", Reasons: []string{"gate x"}}
+	failed := selftestRow{Mutant: selftest.RealName, Scenario: "selftest-race", Status: "fail", Reasons: []string{"gate x"}}
 	tests := []struct {
 		name string
 		runs []selftestRow
@@ -88,7 +88,7 @@ func TestSelftest_Verdict(t *testing.T) {
 }
 
 func TestMatrixRow_Cells(t *testing.T) {
-	c := sim.SelfTestCase{Name: "loser-dropped", Scenario: sim.ScenarioRace, CaughtBy: []string{"nothing-dropped", "fencing"}}
+	c := selftest.Case{Name: "loser-dropped", Scenario: selftest.ScenarioRace, CaughtBy: []string{"nothing-dropped", "fencing"}}
 	r := &report.Results{Verdict: report.Fail,
 		Invariants: []report.Invariant{{Name: "nothing-dropped", Violations: 3}, {Name: "fencing", OK: true},
 			{Name: "linearizability", Inconclusive: true}},

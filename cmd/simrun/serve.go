@@ -13,7 +13,7 @@ import (
 	"syscall"
 
 	"github.com/stormsim/stormsim/coordinator"
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 type serveOptions struct {
@@ -53,7 +53,7 @@ func serveCmd(args []string) error {
 
 // runServe starts the service, prints how to use it, and blocks until ctx
 // ends; ready (tests) sees the service once it is up.
-func runServe(ctx context.Context, o serveOptions, out io.Writer, ready func(*sim.Service)) error {
+func runServe(ctx context.Context, o serveOptions, out io.Writer, ready func(*env.Service)) error {
 	var users []string
 	for _, u := range strings.Split(o.users, ",") {
 		if u = strings.TrimSpace(u); u == "" {
@@ -69,7 +69,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, ready func(*si
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret)
 	}
-	svc, err := sim.StartService(ctx, sim.ServiceOptions{S3Addr: o.s3Addr, APIAddr: o.apiAddr, Bucket: o.bucket,
+	svc, err := env.StartService(ctx, env.ServiceOptions{S3Addr: o.s3Addr, APIAddr: o.apiAddr, Bucket: o.bucket,
 		Strategy: coordinator.Strategy(o.strategy), Concurrency: o.concurrency, Secret: secret})
 	if err != nil {
 		if errors.Is(err, coordinator.ErrConfig) {
@@ -89,7 +89,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, ready func(*si
 	return nil
 }
 
-func printService(w io.Writer, svc *sim.Service, users []string) {
+func printService(w io.Writer, svc *env.Service, users []string) {
 	fmt.Fprintf(w, `stormsim serve: the embedded stack as a local service (Ctrl-C stops it; data is in memory)
 
   S3 endpoint   %s   (path-style, any credentials, region us-east-1)

@@ -16,25 +16,25 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
-	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 // startServe runs `simrun serve` in-process on free loopback ports.
-func startServe(t *testing.T) (*sim.Service, *bytes.Buffer) {
+func startServe(t *testing.T) (*env.Service, *bytes.Buffer) {
 	t.Helper()
 	return startServeWith(t, "")
 }
 
 // startServeWith is startServe with a coordinator strategy ("" = default).
-func startServeWith(t *testing.T, strategy string) (*sim.Service, *bytes.Buffer) {
+func startServeWith(t *testing.T, strategy string) (*env.Service, *bytes.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *sim.Service, 1)
+	ready := make(chan *env.Service, 1)
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() {
 		done <- runServe(ctx, serveOptions{s3Addr: "127.0.0.1:0", apiAddr: "127.0.0.1:0", bucket: "stormsim",
-			users: "alice,bob", secret: "test-secret", concurrency: 4, strategy: strategy}, &out, func(s *sim.Service) { ready <- s })
+			users: "alice,bob", secret: "test-secret", concurrency: 4, strategy: strategy}, &out, func(s *env.Service) { ready <- s })
 	}()
 	select {
 	case s := <-ready:

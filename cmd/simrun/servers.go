@@ -14,6 +14,8 @@ import (
 
 	"github.com/stormsim/stormsim/internal/connect"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/delivery"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 // serverOptions are the flags that point a run at real servers.
@@ -53,7 +55,7 @@ func (s *serverOptions) enabled() bool { return s.redis != "" || s.s3 != "" || s
 // (unless --keep) and closes the connections.
 func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io.Writer) (func(), error) {
 	if s.redis != "" {
-		if _, err := sim.RedisOptions(s.redis); err != nil {
+		if _, err := env.RedisOptions(s.redis); err != nil {
 			return nil, usageError{fmt.Errorf("--redis: %w", err)}
 		}
 	}
@@ -66,8 +68,8 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		_, _ = rand.Read(b[:])
 		id = "run-" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 	}
-	kp, op := sim.RunPrefixes(id)
-	remote, err := sim.NewRemote(ctx, sim.RemoteOptions{RedisURL: s.redis, S3URL: s.s3, Bucket: s.bucket,
+	kp, op := env.RunPrefixes(id)
+	remote, err := env.NewRemote(ctx, env.RemoteOptions{RedisURL: s.redis, S3URL: s.s3, Bucket: s.bucket,
 		ObjectPrefix: op, Webhook: s.webhook, WaitS3: s.s3Wait, AllowIMDS: s.imds, Log: log})
 	if errors.Is(err, connect.ErrNoCredentials) {
 		return nil, usageError{err}
@@ -81,7 +83,7 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 	}
 	fmt.Fprintf(log, "servers: run %s: Redis keys %s*, objects s3://%s/%s*\n", id, kp, remote.Bucket, opt.ObjectPrefix)
 	if s.external {
-		opt.External = &sim.External{Stream: kp + "events", Feedback: kp + "feedback", ConsumerWait: s.consumerWait, Log: log}
+		opt.External = &delivery.External{Stream: kp + "events", Feedback: kp + "feedback", ConsumerWait: s.consumerWait, Log: log}
 		redisURL := s.redis
 		if redisURL == "" {
 			redisURL = "redis://" + remote.MR.Addr()

@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/stormsim/stormsim/internal/testsrv"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stormsim/stormsim/internal/testsrv"
+	"github.com/stormsim/stormsim/sim/env"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -18,7 +20,6 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/memredis"
-	"github.com/stormsim/stormsim/sim"
 )
 
 // recorder keeps every command the coordinator sends, in order.
@@ -51,7 +52,7 @@ func (r *recorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // a loser (its conflicted copy), a second commit on the same file and a
 // duplicate event, and returns every Redis command it sent.
 func coordinatorCommands(t *testing.T) [][]any {
-	env, err := sim.NewEmbedded(sim.EmbeddedOptions{})
+	env, err := env.NewEmbedded(env.EmbeddedOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,39 @@
+package traffic
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"io"
+	"math/rand/v2"
+	"sync"
+)
+
+// content is an upload's payload: size bytes generated from a seed, so it
+// can be produced twice (once to hash it for the metadata, once as the
+// body) without ever being held whole in memory.
+type content struct {
+	seed uint64
+	size int64
+}
+
+// reader returns a fresh stream of the content.
+func (c content) reader() io.Reader {
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], c.seed)
+	binary.LittleEndian.PutUint64(key[8:], 0x73746f726d73696d) // "stormsim"
+	return io.LimitReader(rand.NewChaCha8(key), c.size)
+}
+
+// hashBufs recycles the copy buffers of sha256: thousands of devices hash
+// at once in a burst.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// sha256 hashes the stream.
+func (c content) sha256() string {
+	h := sha256.New()
+	buf := hashBufs.Get().(*[]byte)
+	_, _ = io.CopyBuffer(h, c.reader(), *buf)
+	hashBufs.Put(buf)
+	return hex.EncodeToString(h.Sum(nil))
+}

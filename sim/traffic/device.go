@@ -1,0 +1,307 @@
+package traffic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/syncx"
+	"github.com/stormsim/stormsim/sim/history"
+)
+
+// upload is one device's upload: stage the content, then learn the outcome
+// by push or by polling the result API. It never returns an error: a failed
+// request under load is a result to record.
+func (dev *Devices) upload(ctx context.Context, a arrival) {
+	u := history.Upload{T: history.KindUpload, ID: a.id, User: a.user, Device: a.device, Path: a.path,
+		Size: a.size, Intended: a.intended, Phase: a.phase}
+	if a.after != nil {
+		// A follow-on edit: the device first learns the outcome of its
+		// previous upload of this file. The wait counts in the latency
+		// (from the planned instant) but is not launch lag.
+		select {
+		case <-a.after:
+		case <-ctx.Done():
+		}
+		u.Ready = dev.Now()
+	}
+	head := dev.heads.get(a.fileIndex)
+	u.Base = max(head-int64(a.stale), 0)
+	c := content{seed: a.contentSeed, size: a.size}
+	u.SHA256 = c.sha256()
+
+	var pushCh <-chan coordinator.Result
+	if dev.cfg.push {
+		pushCh = dev.Push.wait(u.ID)
+		defer dev.Push.forget(u.ID)
+	}
+	u.Start = dev.Now()
+	// The harness's own launch lag: the generator's timer, this goroutine's
+	// start and the hashing above, not a wait for an in-flight slot nor a
+	// follow-on edit's wait for its previous outcome.
+	from := a.intended.Add(a.slotWait)
+	if u.Ready.After(from) {
+		from = u.Ready
+	}
+	dev.Sink.Started(u.Start, u.Start.Sub(from))
+	meta := coordinator.Metadata(coordinator.Upload{ID: u.ID, User: u.User, Path: u.Path, Base: u.Base,
+		Device: u.Device, SHA256: u.SHA256})
+	key := dev.Coord.StagingKey(u.User, u.ID)
+	hostile := ""
+	if dev.Hostile != nil {
+		if hostile = dev.Hostile(); hostile != "" {
+			makeHostile(meta, hostile)
+		}
+	}
+	var err error
+	if a.size >= dev.cfg.multipartThreshold {
+		u.Parts, err = dev.stageMultipart(ctx, key, meta, c)
+	} else {
+		err = dev.stagePut(ctx, key, meta, c)
+	}
+	u.Staged = dev.Now()
+	if err != nil {
+		u.Outcome, u.Error, u.Done = history.OutcomeError, err.Error(), u.Staged
+		dev.Sink.Finished(&u, time.Time{}, "stage")
+		return
+	}
+	res, decided := dev.await(ctx, &u, pushCh)
+	u.Done = dev.Now()
+	switch res.State {
+	case coordinator.StateCommitted:
+		u.Outcome, u.Version = history.OutcomeCommitted, res.Version
+		dev.heads.learn(a.fileIndex, res.Version)
+	case coordinator.StateConflict:
+		u.Outcome, u.Copy = history.OutcomeConflict, res.Copy
+		dev.heads.learn(a.fileIndex, res.Head)
+	case coordinator.StateRejected:
+		u.Outcome, u.Reason = history.OutcomeRejected, res.Reason
+	default:
+		u.Outcome = history.OutcomeUnknown
+	}
+	if !decided.IsZero() {
+		dev.est.observe(decided.Sub(u.Staged))
+	}
+	kind := ""
+	if u.Outcome == history.OutcomeUnknown {
+		kind = "timeout"
+	}
+	if hostile != "" && (u.Outcome == history.OutcomeCommitted || u.Outcome == history.OutcomeConflict) {
+		// The coordinator took input it must refuse. The device records a
+		// failure, which the nothing-dropped invariant reports.
+		u.Error = fmt.Sprintf("hostile upload (%s) was accepted: %s", hostile, u.Outcome)
+		u.Outcome, kind = history.OutcomeError, "hostile-accepted"
+	}
+	dev.Sink.Finished(&u, decided, kind)
+}
+
+// makeHostile turns an upload's staging metadata into hostile input of
+// one variant (hostileVariants); the coordinator must reject each.
+func makeHostile(meta map[string]string, variant string) {
+	p, _ := url.PathUnescape(meta[coordinator.MetaPath])
+	switch variant {
+	case "path-traversal":
+		meta[coordinator.MetaPath] = url.PathEscape("../../" + p)
+	case "absolute-path":
+		meta[coordinator.MetaPath] = url.PathEscape("/" + p)
+	case "control-character":
+		meta[coordinator.MetaPath] = url.PathEscape(p + "\r\n")
+	case "oversized-path":
+		meta[coordinator.MetaPath] = strings.Repeat("a", coordinator.MaxPathBytes+100)
+	case "too-much-metadata":
+		for i := range 40 {
+			meta[fmt.Sprintf("pad-%02d", i)] = "x"
+		}
+	case "missing-metadata":
+		delete(meta, coordinator.MetaBase)
+	case "other-user":
+		meta[coordinator.MetaUser] = "mallory"
+	case "sha256-mismatch":
+		meta[coordinator.MetaSHA256] = strings.Repeat("0", 64)
+	}
+}
+
+// stagePut uploads with a presigned URL and a plain HTTP PUT, as mobile
+// clients do.
+func (dev *Devices) stagePut(ctx context.Context, key string, meta map[string]string, c content) error {
+	req, err := dev.Env.Presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &dev.Env.Bucket, Key: &key, Metadata: meta})
+	if err != nil {
+		return fmt.Errorf("presign: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		hr, err := http.NewRequestWithContext(ctx, http.MethodPut, req.URL, c.reader())
+		if err != nil {
+			return fmt.Errorf("staging put: %w", err)
+		}
+		hr.ContentLength = c.size
+		for k, vs := range req.SignedHeader {
+			if k == "Host" {
+				continue
+			}
+			for _, v := range vs {
+				hr.Header.Add(k, v)
+			}
+		}
+		resp, err := dev.Env.HTTP.Do(hr)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return nil
+			}
+			err = fmt.Errorf("staging put: HTTP %d", resp.StatusCode)
+			if resp.StatusCode/100 == 4 {
+				return err
+			}
+		}
+		if attempt >= 2 || ctx.Err() != nil {
+			return err
+		}
+		syncx.Sleep(ctx, time.Duration(50<<attempt)*time.Millisecond)
+	}
+}
+
+// stageMultipart uploads in parts through the SDK; only one part is held in
+// memory at a time.
+func (dev *Devices) stageMultipart(ctx context.Context, key string, meta map[string]string, c content) (int, error) {
+	select {
+	case dev.multipart <- struct{}{}:
+		defer func() { <-dev.multipart }()
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	out, err := dev.Env.DeviceS3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &dev.Env.Bucket, Key: &key, Metadata: meta})
+	if err != nil {
+		return 0, fmt.Errorf("create multipart upload: %w", err)
+	}
+	abort := func() {
+		_, _ = dev.Env.DeviceS3.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{Bucket: &dev.Env.Bucket, Key: &key, UploadId: out.UploadId})
+	}
+	src := c.reader()
+	buf := make([]byte, dev.cfg.partSize)
+	var parts []types.CompletedPart
+	for n := int32(1); ; n++ {
+		k, rerr := io.ReadFull(src, buf)
+		if k == 0 {
+			break
+		}
+		p, err := dev.Env.DeviceS3.UploadPart(ctx, &s3.UploadPartInput{Bucket: &dev.Env.Bucket, Key: &key, UploadId: out.UploadId,
+			PartNumber: aws.Int32(n), Body: bytes.NewReader(buf[:k]), ContentLength: aws.Int64(int64(k))})
+		if err != nil {
+			abort()
+			return len(parts), fmt.Errorf("upload part %d: %w", n, err)
+		}
+		parts = append(parts, types.CompletedPart{ETag: p.ETag, PartNumber: aws.Int32(n)})
+		if rerr != nil {
+			break
+		}
+	}
+	_, err = dev.Env.DeviceS3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &dev.Env.Bucket, Key: &key,
+		UploadId: out.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	if err != nil {
+		abort()
+		return len(parts), fmt.Errorf("complete multipart upload: %w", err)
+	}
+	return len(parts), nil
+}
+
+// await learns the outcome: the push if it comes first, otherwise polls on
+// the configured schedule. decided is when the server decided (zero when
+// the outcome stayed unknown).
+func (dev *Devices) await(ctx context.Context, u *history.Upload, pushCh <-chan coordinator.Result) (coordinator.Result, time.Time) {
+	deadline := time.NewTimer(dev.cfg.pollTimeout)
+	defer deadline.Stop()
+	delay := dev.cfg.firstDelay
+	if dev.cfg.autoFirst {
+		delay = dev.est.firstPoll(u.Size)
+	}
+	interval := dev.cfg.pollInterval
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	due := dev.Now().Add(delay) // when t should fire: its lateness is the harness's
+	for {
+		select {
+		case res := <-pushCh:
+			u.Push = true
+			return res, res.DecidedAt
+		case <-t.C:
+			dev.Sink.TimerLate(dev.Now().Sub(due))
+			res, err := dev.poll(ctx, u)
+			u.Polls++
+			if err == nil && res.State != coordinator.StatePending {
+				return res, res.DecidedAt
+			}
+			if dev.cfg.maxPolls > 0 && u.Polls >= dev.cfg.maxPolls {
+				if pushCh == nil {
+					return coordinator.Result{}, time.Time{}
+				}
+				continue // out of polls: wait for the push until the timeout
+			}
+			wait := interval
+			now := dev.Now()
+			if dev.cfg.autoFirst && err == nil {
+				age := now.Sub(u.Staged)
+				dev.est.pending(age)
+				wait = min(dev.est.nextPoll(age, interval), dev.cfg.maxInterval)
+			}
+			t.Reset(wait)
+			due = now.Add(wait)
+			interval = min(time.Duration(float64(interval)*dev.cfg.backoff), dev.cfg.maxInterval)
+		case <-deadline.C:
+			return coordinator.Result{}, time.Time{}
+		case <-ctx.Done():
+			return coordinator.Result{}, time.Time{}
+		}
+	}
+}
+
+// poll asks the result API once and records the answer.
+func (dev *Devices) poll(ctx context.Context, u *history.Upload) (coordinator.Result, error) {
+	var res coordinator.Result
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dev.API+"/v1/uploads/"+u.ID, nil)
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+dev.Tokens.Token(u.User))
+		var resp *http.Response
+		resp, err = dev.Env.HTTP.Do(req)
+		if err == nil {
+			if resp.StatusCode == http.StatusOK {
+				err = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res)
+			} else {
+				// The API's own words ("no such upload") name the cause.
+				var body struct {
+					Error string `json:"error"`
+				}
+				_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<10)).Decode(&body)
+				err = fmt.Errorf("result API: HTTP %d %s", resp.StatusCode, body.Error)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	p := history.Poll{T: history.KindPoll, ID: u.ID, At: dev.Now(), State: history.Outcome(res.State), Version: res.Version, Copy: res.Copy}
+	if err != nil {
+		p.State, p.Error = "error", err.Error()
+	}
+	dev.Sink.Polled(p, err)
+	return res, err
+}
+
+// Stage is a device's path up to the staged object and nothing else
+// (benchmarks): generate size bytes of content from seed, hash them,
+// presign and PUT them over plain HTTP under upload id of user u1.
+func (dev *Devices) Stage(ctx context.Context, id string, size int64, seed uint64) error {
+	c := content{seed: seed, size: size}
+	u := coordinator.Upload{ID: id, User: "u1", Path: "f.txt", Device: "d", SHA256: c.sha256()}
+	return dev.stagePut(ctx, coordinator.StagingKey(u.User, u.ID), coordinator.Metadata(u), c)
+}

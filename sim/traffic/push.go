@@ -1,0 +1,96 @@
+package traffic
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/history"
+)
+
+// PushHub receives every user's push channel over one pattern subscription
+// and hands each notification to the device waiting for that upload (one
+// Redis connection instead of one per device).
+type PushHub struct {
+	ps      *redis.PubSub
+	now     func() time.Time
+	hist    *history.Writer
+	deliver func(res coordinator.Result) // loss, delay and outage are applied here
+
+	mu      sync.Mutex // guards waiters
+	waiters map[string]chan coordinator.Result
+
+	done chan struct{}
+}
+
+func NewPushHub(ctx context.Context, rdb redis.UniversalClient, pattern string, now func() time.Time, hist *history.Writer) (*PushHub, error) {
+	ps := rdb.PSubscribe(ctx, pattern)
+	if _, err := ps.Receive(ctx); err != nil { // wait for the subscription to be live
+		_ = ps.Close()
+		return nil, err
+	}
+	h := &PushHub{ps: ps, now: now, hist: hist, waiters: map[string]chan coordinator.Result{}, done: make(chan struct{})}
+	h.deliver = h.hand
+	go h.loop()
+	return h, nil
+}
+
+func (h *PushHub) loop() {
+	defer close(h.done)
+	ch := h.ps.Channel(redis.WithChannelSize(65536), redis.WithChannelSendTimeout(time.Minute))
+	for msg := range ch {
+		var res coordinator.Result
+		if err := json.Unmarshal([]byte(msg.Payload), &res); err != nil {
+			continue
+		}
+		_ = h.hist.Write(history.Push{T: history.KindPush, ID: res.ID, User: res.User, At: h.now(),
+			State: history.Outcome(res.State), Version: res.Version, Copy: res.Copy})
+		h.deliver(res)
+	}
+}
+
+// hand gives res to its waiter, if one is waiting.
+func (h *PushHub) hand(res coordinator.Result) {
+	h.mu.Lock()
+	ch := h.waiters[res.ID]
+	h.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- res:
+		default: // a second push for the same upload: the checker reports it
+		}
+	}
+}
+
+// wait registers interest in an upload's push before it is staged.
+func (h *PushHub) wait(id string) <-chan coordinator.Result {
+	ch := make(chan coordinator.Result, 1)
+	h.mu.Lock()
+	h.waiters[id] = ch
+	h.mu.Unlock()
+	return ch
+}
+
+func (h *PushHub) forget(id string) {
+	h.mu.Lock()
+	delete(h.waiters, id)
+	h.mu.Unlock()
+}
+
+// Close ends the subscription and waits for the loop.
+func (h *PushHub) Close() {
+	_ = h.ps.Close()
+	<-h.done
+}
+
+// Degrade puts the scenario's push loss and delay, and lost (push
+// outages, a mutant ignoring pushes; nil for none), between the channel
+// and the devices. Call it before the first upload.
+func (h *PushHub) Degrade(w scenarios.Wait, seed uint64, lost func() bool) {
+	h.deliver = lossy(h.hand, w, seed, lost)
+}

@@ -121,7 +121,7 @@ func values(runs []*Results) []reflect.Value {
 // metrics summarises every gate metric that has samples in every run.
 func (s *RepeatSet) metrics() map[string]Interval {
 	out := map[string]Interval{}
-	for name := range scenarios.GateMetrics {
+	for _, name := range scenarios.MetricNames() {
 		vals := make([]float64, 0, len(s.runs))
 		for _, r := range s.runs {
 			v, ok := r.Metric(name)

@@ -54,7 +54,7 @@ func (v *validator) set(path string) bool {
 
 func (v *validator) errorf(path, format string, args ...any) {
 	if len(v.errs) < maxErrors {
-		v.errs = append(v.errs, &FieldError{File: v.file, Line: v.line(path), Field: path, Msg: fmt.Sprintf(format, args...)})
+		v.errs = append(v.errs, fieldError(v.file, v.line(path), path, fmt.Sprintf(format, args...)))
 	}
 }
 

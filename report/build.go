@@ -141,28 +141,3 @@ func latency(h *hdrhistogram.Histogram, spectrum bool) Latency {
 	}
 	return l
 }
-
-// BuildOption changes how Build and BuildScheduler make Results.
-type BuildOption func(*buildConfig)
-
-type buildConfig struct{ prices *Prices }
-
-// WithPrices prices the run with p instead of DefaultPrices().
-func WithPrices(p *Prices) BuildOption {
-	return func(c *buildConfig) {
-		if p != nil {
-			c.prices = p
-		}
-	}
-}
-
-func buildOptions(opts []BuildOption) buildConfig {
-	c := buildConfig{}
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.prices == nil {
-		c.prices = defaultPrices()
-	}
-	return c
-}

@@ -68,10 +68,10 @@ func (p *Prices) Cost(u Usage) *Cost {
 		c.Quantities[name] = qty
 		c.Items[name] = qty * unitPrice
 	}
-	gb := p.LambdaMemoryMB / 1024
+	gb := p.Lambda.MemoryMB / 1024
 	billed := math.Max(u.HandlerSeconds, float64(u.Invocations)*minBilledSeconds)
-	add("lambda.requests", float64(u.Invocations), p.LambdaRequestsPerMillion/1e6)
-	add("lambda.gb_seconds", billed*gb, p.LambdaGBSecond)
+	add("lambda.requests", float64(u.Invocations), p.Lambda.RequestsPerMillion/1e6)
+	add("lambda.gb_seconds", billed*gb, p.Lambda.GBSecond)
 
 	var tier1, tier2, del int64
 	for op, n := range u.S3 {
@@ -84,21 +84,21 @@ func (p *Prices) Cost(u Usage) *Cost {
 			tier2 += n
 		}
 	}
-	add("s3.tier1_requests", float64(tier1), p.S3Tier1Per1000/1000)
-	add("s3.tier2_requests", float64(tier2), p.S3Tier2Per1000/1000)
-	add("s3.delete_requests", float64(del), p.S3DeletePer1000/1000)
-	add("s3.gb_months", float64(u.StoredBytes)/gib*p.S3StorageMonths, p.S3GBMonth)
+	add("s3.tier1_requests", float64(tier1), p.S3.Tier1Per1000/1000)
+	add("s3.tier2_requests", float64(tier2), p.S3.Tier2Per1000/1000)
+	add("s3.delete_requests", float64(del), p.S3.DeletePer1000/1000)
+	add("s3.gb_months", float64(u.StoredBytes)/gib*p.S3.StorageMonths, p.S3.GBMonth)
 
-	add("redis.node_hours", u.RedisSeconds/3600*p.RedisNodes, p.RedisNodeHour)
+	add("redis.node_hours", u.RedisSeconds/3600*p.Redis.Nodes, p.Redis.NodeHour)
 
 	polls := float64(u.Polls)
-	add("result_api.requests", polls, p.APIRequestsPerMillion/1e6)
-	add("result_api.lambda_requests", polls, p.LambdaRequestsPerMillion/1e6)
-	add("result_api.lambda_gb_seconds", polls*math.Max(p.APILambdaSecondsPerRequest, minBilledSeconds)*gb, p.LambdaGBSecond)
+	add("result_api.requests", polls, p.ResultAPI.RequestsPerMillion/1e6)
+	add("result_api.lambda_requests", polls, p.Lambda.RequestsPerMillion/1e6)
+	add("result_api.lambda_gb_seconds", polls*math.Max(p.ResultAPI.LambdaSecondsPerRequest, minBilledSeconds)*gb, p.Lambda.GBSecond)
 
-	add("timer.rule_invocations", float64(u.RuleInvocations), p.RuleInvocationsPerMillion/1e6)
-	add("timer.rule_updates", float64(u.RuleUpdates), p.RuleUpdatesPerMillion/1e6)
-	add("timer.scheduler_invocations", float64(u.SchedulerInvocations), p.SchedulerInvocationsPerMillion/1e6)
+	add("timer.rule_invocations", float64(u.RuleInvocations), p.Timer.RuleInvocationsPerMillion/1e6)
+	add("timer.rule_updates", float64(u.RuleUpdates), p.Timer.RuleUpdatesPerMillion/1e6)
+	add("timer.scheduler_invocations", float64(u.SchedulerInvocations), p.Timer.SchedulerInvocationsPerMillion/1e6)
 
 	for _, k := range sortedKeys(c.Items) { // a fixed order keeps the sum reproducible
 		c.Total += c.Items[k]
@@ -123,4 +123,29 @@ func s3Tier(op string) int {
 		return 0
 	}
 	return 2
+}
+
+// BuildOption changes how Build and BuildScheduler make Results.
+type BuildOption func(*buildConfig)
+
+type buildConfig struct{ prices *Prices }
+
+// WithPrices prices the run with p instead of DefaultPrices().
+func WithPrices(p *Prices) BuildOption {
+	return func(c *buildConfig) {
+		if p != nil {
+			c.prices = p
+		}
+	}
+}
+
+func buildOptions(opts []BuildOption) buildConfig {
+	c := buildConfig{}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.prices == nil {
+		c.prices = defaultPrices()
+	}
+	return c
 }

@@ -5,75 +5,70 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"slices"
-	"sort"
-	"strconv"
-	"strings"
+	"reflect"
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/stormsim/stormsim/internal/yamlconf"
 )
 
 //go:embed prices.yaml
 var defaultPricesYAML []byte
 
-// Prices is a price table (prices.yaml). Amounts are in Currency, quoted
-// per the unit the provider's pricing page uses.
+// maxPricesFile is the largest price file read (1 MiB).
+const maxPricesFile = 1 << 20
+
+// Prices is a price table (prices.yaml), one section per service. Amounts
+// are in Currency, quoted per the unit the provider's pricing page uses.
 type Prices struct {
-	AsOf     string
-	Currency string
-	Region   string
+	AsOf     string `yaml:"as_of"`
+	Currency string `yaml:"currency"`
+	Region   string `yaml:"region"`
 	// Source is "built-in defaults" or the override file's path.
-	Source string
+	Source string `yaml:"-"`
 
-	LambdaMemoryMB           float64
-	LambdaRequestsPerMillion float64
-	LambdaGBSecond           float64
-
-	S3Tier1Per1000  float64
-	S3Tier2Per1000  float64
-	S3DeletePer1000 float64
-	S3GBMonth       float64
-	S3StorageMonths float64
-
-	RedisNodeType string
-	RedisNodeHour float64
-	RedisNodes    float64
-
-	APIRequestsPerMillion      float64
-	APILambdaSecondsPerRequest float64
-
-	RuleInvocationsPerMillion      float64
-	RuleUpdatesPerMillion          float64
-	SchedulerInvocationsPerMillion float64
+	Lambda    LambdaPrices    `yaml:"lambda"`
+	S3        S3Prices        `yaml:"s3"`
+	Redis     RedisPrices     `yaml:"redis"`
+	ResultAPI ResultAPIPrices `yaml:"result_api"`
+	Timer     TimerPrices     `yaml:"timer"`
 }
 
-// fields maps each prices.yaml key to the field it sets.
-func (p *Prices) fields() map[string]any {
-	return map[string]any{
-		"as_of":                                   &p.AsOf,
-		"currency":                                &p.Currency,
-		"region":                                  &p.Region,
-		"lambda.memory_mb":                        &p.LambdaMemoryMB,
-		"lambda.requests_per_million":             &p.LambdaRequestsPerMillion,
-		"lambda.gb_second":                        &p.LambdaGBSecond,
-		"s3.tier1_per_1000":                       &p.S3Tier1Per1000,
-		"s3.tier2_per_1000":                       &p.S3Tier2Per1000,
-		"s3.delete_per_1000":                      &p.S3DeletePer1000,
-		"s3.gb_month":                             &p.S3GBMonth,
-		"s3.storage_months":                       &p.S3StorageMonths,
-		"redis.node_type":                         &p.RedisNodeType,
-		"redis.node_hour":                         &p.RedisNodeHour,
-		"redis.nodes":                             &p.RedisNodes,
-		"result_api.requests_per_million":         &p.APIRequestsPerMillion,
-		"result_api.lambda_seconds_per_request":   &p.APILambdaSecondsPerRequest,
-		"timer.rule_invocations_per_million":      &p.RuleInvocationsPerMillion,
-		"timer.rule_updates_per_million":          &p.RuleUpdatesPerMillion,
-		"timer.scheduler_invocations_per_million": &p.SchedulerInvocationsPerMillion,
-	}
+// LambdaPrices price the S3-event handler.
+type LambdaPrices struct {
+	MemoryMB           float64 `yaml:"memory_mb"`
+	RequestsPerMillion float64 `yaml:"requests_per_million"`
+	GBSecond           float64 `yaml:"gb_second"`
+}
+
+// S3Prices price requests by tier and storage.
+type S3Prices struct {
+	Tier1Per1000  float64 `yaml:"tier1_per_1000"`
+	Tier2Per1000  float64 `yaml:"tier2_per_1000"`
+	DeletePer1000 float64 `yaml:"delete_per_1000"`
+	GBMonth       float64 `yaml:"gb_month"`
+	StorageMonths float64 `yaml:"storage_months"`
+}
+
+// RedisPrices price the Redis nodes for the run's duration.
+type RedisPrices struct {
+	NodeType string  `yaml:"node_type"`
+	NodeHour float64 `yaml:"node_hour"`
+	Nodes    float64 `yaml:"nodes"`
+}
+
+// ResultAPIPrices price the result endpoint devices poll.
+type ResultAPIPrices struct {
+	RequestsPerMillion      float64 `yaml:"requests_per_million"`
+	LambdaSecondsPerRequest float64 `yaml:"lambda_seconds_per_request"`
+}
+
+// TimerPrices price the scheduler's timer.
+type TimerPrices struct {
+	RuleInvocationsPerMillion      float64 `yaml:"rule_invocations_per_million"`
+	RuleUpdatesPerMillion          float64 `yaml:"rule_updates_per_million"`
+	SchedulerInvocationsPerMillion float64 `yaml:"scheduler_invocations_per_million"`
 }
 
 var defaultPrices = sync.OnceValue(func() *Prices {
@@ -93,7 +88,8 @@ func DefaultPrices() *Prices {
 
 // LoadPrices returns the built-in prices overridden by the file at path
 // (the built-in table alone when path is ""). Errors about the content
-// wrap ErrInvalidPrices and read "FILE:LINE: FIELD: MESSAGE".
+// are yamlconf.FieldErrors wrapping ErrInvalidPrices and read
+// "FILE:LINE: FIELD: MESSAGE".
 func LoadPrices(path string) (*Prices, error) {
 	if path == "" {
 		return DefaultPrices(), nil
@@ -103,7 +99,7 @@ func LoadPrices(path string) (*Prices, error) {
 		return nil, fmt.Errorf("load prices: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	data, err := io.ReadAll(io.LimitReader(f, maxPricesFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("load prices: %w", err)
 	}
@@ -115,180 +111,59 @@ func LoadPrices(path string) (*Prices, error) {
 	return p, nil
 }
 
-// ErrInvalidPrices is wrapped by every price-table parse error.
+// ErrInvalidPrices is wrapped by every price-table error (beside
+// yamlconf.ErrInvalid).
 var ErrInvalidPrices = errors.New("invalid prices")
 
-// PriceError is one problem in a price file.
-type PriceError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *PriceError) Error() string {
-	s := e.File
-	if e.Line > 0 {
-		s += ":" + strconv.Itoa(e.Line)
-	}
-	if e.Field != "" {
-		s += ": " + e.Field
-	}
-	return s + ": " + e.Msg
-}
-
-// Unwrap makes errors.Is(err, ErrInvalidPrices) true.
-func (e *PriceError) Unwrap() error { return ErrInvalidPrices }
-
-// ParsePrices reads a price table named name on top of a copy of base
-// (defaults, strict parse, validate): keys it does not name keep base's
-// value; unknown keys, duplicates, wrong types and negative amounts are
-// errors.
+// ParsePrices reads a price table named name on top of a copy of base in
+// three steps: base supplies the defaults, the file is decoded strictly
+// over them (keys it does not name keep base's value; unknown keys,
+// duplicates and wrong types are errors), then the table is validated.
 func ParsePrices(name string, data []byte, base *Prices) (*Prices, error) {
 	p := *base
-	pp := &priceParser{file: name, fields: p.fields(), seen: map[string]int{}, lines: map[string]int{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, pp.syntax(err)
+	root, err := yamlconf.Document(name, data, maxPricesFile, ErrInvalidPrices)
+	if err != nil {
+		return nil, err
 	}
-	if len(doc.Content) > 0 {
-		root := doc.Content[0]
-		if root.Kind != yaml.MappingNode {
-			pp.fail(root.Line, "", "the price table must be a mapping")
-		} else {
-			pp.mapping(root, "")
-		}
+	d := yamlconf.NewDecoder(name, ErrInvalidPrices, nil)
+	d.Decode(root, &p, "the price table")
+	if err := d.Errs.Err(); err != nil {
+		return nil, err
 	}
-	pp.validate(&p)
-	if len(pp.errs) > 0 {
-		return nil, errors.Join(pp.errs...)
+	validatePrices(d, &p)
+	if err := d.Errs.Err(); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
 
-type priceParser struct {
-	file   string
-	fields map[string]any
-	seen   map[string]int
-	lines  map[string]int
-	errs   []error
-}
-
-func (pp *priceParser) fail(line int, field, format string, a ...any) {
-	pp.errs = append(pp.errs, &PriceError{File: pp.file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)})
-}
-
-func (pp *priceParser) syntax(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if i := strings.Index(rest, ":"); i > 0 {
-			if n, err := strconv.Atoi(rest[:i]); err == nil {
-				line, msg = n, strings.TrimSpace(rest[i+1:])
-			}
-		}
-	}
-	return &PriceError{File: pp.file, Line: line, Msg: "syntax error: " + msg}
-}
-
-func (pp *priceParser) mapping(n *yaml.Node, prefix string) {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if v.Kind == yaml.AliasNode && v.Alias != nil {
-			v = v.Alias
-		}
-		if k.ShortTag() == "!!merge" {
-			pp.fail(k.Line, prefix+"<<", "merge keys are not supported in price files")
-			continue
-		}
-		key := prefix + k.Value
-		if first, dup := pp.seen[key]; dup {
-			pp.fail(k.Line, key, "duplicate field (first set at line %d)", first)
-			continue
-		}
-		pp.seen[key] = k.Line
-		if v.Kind == yaml.MappingNode {
-			if !pp.isSection(key) {
-				pp.fail(k.Line, key, "unknown section%s", pp.suggest(key))
-				continue
-			}
-			pp.mapping(v, key+".")
-			continue
-		}
-		target, ok := pp.fields[key]
-		if !ok {
-			if pp.isSection(key) {
-				pp.fail(k.Line, key, "is a section: want a mapping of its fields")
-			} else {
-				pp.fail(k.Line, key, "unknown field%s", pp.suggest(key))
-			}
-			continue
-		}
-		if v.Kind != yaml.ScalarNode {
-			pp.fail(v.Line, key, "want a single value, got a list")
-			continue
-		}
-		switch t := target.(type) {
-		case *string:
-			*t = v.Value
-		case *float64:
-			tag := v.ShortTag()
-			x, err := strconv.ParseFloat(v.Value, 64)
-			switch {
-			case tag != "!!int" && tag != "!!float" || err != nil:
-				pp.fail(v.Line, key, "want a number, got %q", v.Value)
-			case math.IsNaN(x) || math.IsInf(x, 0) || x < 0:
-				pp.fail(v.Line, key, "must be a finite number >= 0, got %s", v.Value)
-			default:
-				*t = x
-			}
-		}
-		pp.lines[key] = v.Line
-	}
-}
-
-func (pp *priceParser) isSection(key string) bool {
-	for f := range pp.fields {
-		if strings.HasPrefix(f, key+".") {
-			return true
-		}
-	}
-	return false
-}
-
-// suggest names the known keys of the same section.
-func (pp *priceParser) suggest(key string) string {
-	prefix := ""
-	if i := strings.LastIndex(key, "."); i >= 0 {
-		prefix = key[:i+1]
-	}
-	var names []string
-	for f := range pp.fields {
-		if rest, ok := strings.CutPrefix(f, prefix); ok {
-			if j := strings.Index(rest, "."); j >= 0 {
-				rest = rest[:j]
-			}
-			if !slices.Contains(names, rest) {
-				names = append(names, rest)
-			}
-		}
-	}
-	sort.Strings(names)
-	return " (known: " + strings.Join(names, ", ") + ")"
-}
-
-// validate checks the merged table; errors point at the line that set the
-// offending value (0 when it came from the defaults).
-func (pp *priceParser) validate(p *Prices) {
+// validatePrices checks the merged table; errors point at the line that
+// set the offending value (0 when it came from the defaults).
+func validatePrices(d *yamlconf.Decoder, p *Prices) {
 	if p.AsOf == "" {
-		pp.fail(0, "as_of", "missing: the date the prices were taken (YYYY-MM-DD)")
+		d.Failf(0, "as_of", "missing: the date the prices were taken (YYYY-MM-DD)")
 	} else if _, err := time.Parse("2006-01-02", p.AsOf); err != nil {
-		pp.fail(pp.lines["as_of"], "as_of", "want a date YYYY-MM-DD, got %q", p.AsOf)
+		d.Failf(d.Line("as_of"), "as_of", "want a date YYYY-MM-DD, got %q", p.AsOf)
 	}
 	if p.Currency == "" {
-		pp.fail(pp.lines["currency"], "currency", "missing")
+		d.Failf(d.Line("currency"), "currency", "missing")
 	}
-	if m := p.LambdaMemoryMB; m < 128 || m > 10240 {
-		pp.fail(pp.lines["lambda.memory_mb"], "lambda.memory_mb", "must be within 128..10240 (Lambda's range), got %g", m)
+	if m := p.Lambda.MemoryMB; m < 128 || m > 10240 {
+		d.Failf(d.Line("lambda.memory_mb"), "lambda.memory_mb", "must be within 128..10240 (Lambda's range), got %g", m)
+	}
+	// Every amount is a price or a quantity: none may be negative.
+	sections := reflect.ValueOf(p).Elem()
+	for i := range sections.NumField() {
+		sec := sections.Field(i)
+		if sec.Kind() != reflect.Struct {
+			continue
+		}
+		prefix := sections.Type().Field(i).Tag.Get("yaml") + "."
+		for j := range sec.NumField() {
+			if f := sec.Field(j); f.Kind() == reflect.Float64 && f.Float() < 0 {
+				key := prefix + sec.Type().Field(j).Tag.Get("yaml")
+				d.Failf(d.Line(key), key, "must be a finite number >= 0, got %s", d.Raw[key])
+			}
+		}
 	}
 }

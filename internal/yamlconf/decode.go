@@ -3,6 +3,7 @@ package yamlconf
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -167,7 +168,8 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value, path string, u Unit, dep
 	case null:
 		d.Fail(n, path, "missing value")
 	case v.Kind() == reflect.String:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		// A date ("as_of: 2026-01-31") is text too, kept as written.
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" && n.ShortTag() != "!!timestamp" {
 			d.Fail(n, path, "must be a string, got %s", Describe(n))
 			return
 		}
@@ -308,7 +310,7 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, u Uni
 		seen[k.Value] = k.Line
 		fi, ok := si.fields[k.Value]
 		if !ok {
-			d.Fail(k, fp, "unknown field%s", Suggest(k.Value, si.names))
+			d.Fail(k, fp, "unknown field%s", hint(k.Value, si.names))
 			continue
 		}
 		d.Lines[fp] = k.Line
@@ -339,4 +341,16 @@ func (d *Decoder) merge(n *yaml.Node, v reflect.Value, path string, u Unit, dept
 		return
 	}
 	d.decodeStruct(n, v, path, u, depth+1)
+}
+
+// maxListedFields bounds the fields an "unknown field" error lists when
+// no known name is close.
+const maxListedFields = 8
+
+// hint suggests a near miss, or lists the known names of a small section.
+func hint(name string, names []string) string {
+	if s := Suggest(name, names); s != "" || len(names) > maxListedFields {
+		return s
+	}
+	return " (known: " + strings.Join(slices.Sorted(slices.Values(names)), ", ") + ")"
 }

@@ -4,8 +4,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"sync"
 	"time"
@@ -94,12 +92,7 @@ func LoadPrices(path string) (*Prices, error) {
 	if path == "" {
 		return DefaultPrices(), nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("load prices: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPricesFile+1))
+	data, err := yamlconf.ReadFile(path, maxPricesFile)
 	if err != nil {
 		return nil, fmt.Errorf("load prices: %w", err)
 	}

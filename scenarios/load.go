@@ -3,8 +3,6 @@ package scenarios
 import (
 	"embed"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/stormsim/stormsim/internal/yamlconf"
@@ -43,12 +41,7 @@ func BuiltinNames() []string {
 // about the content wrap ErrInvalid; an unreadable file returns the
 // os error.
 func Load(path string) (*Scenario, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("load scenario: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := yamlconf.ReadFile(path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("load scenario: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/yamlconf"
 )
 
 // Sanity bounds: generous for real use, tight enough that planning cannot
@@ -29,22 +30,7 @@ type validator struct {
 }
 
 // line returns the line of path, or of its nearest ancestor in the file.
-func (v *validator) line(path string) int {
-	for p := path; p != ""; p = parentPath(p) {
-		if l, ok := v.lines[p]; ok {
-			return l
-		}
-	}
-	return 0
-}
-
-func parentPath(p string) string {
-	i := strings.LastIndexAny(p, ".[")
-	if i < 0 {
-		return ""
-	}
-	return p[:i]
-}
+func (v *validator) line(path string) int { return yamlconf.NearestLine(v.lines, path) }
 
 // set reports whether the file itself set path.
 func (v *validator) set(path string) bool {

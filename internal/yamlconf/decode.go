@@ -99,9 +99,13 @@ func (d *Decoder) Failf(line int, path, format string, args ...any) {
 }
 
 // Line returns the line of path, or of its nearest ancestor in the file.
-func (d *Decoder) Line(path string) int {
+func (d *Decoder) Line(path string) int { return NearestLine(d.Lines, path) }
+
+// NearestLine returns the line lines records for path, or for its nearest
+// ancestor ("phases[1]" for "phases[1].rate"); 0 when none is recorded.
+func NearestLine(lines map[string]int, path string) int {
 	for p := path; p != ""; p = parentPath(p) {
-		if l, ok := d.Lines[p]; ok {
+		if l, ok := lines[p]; ok {
 			return l
 		}
 	}

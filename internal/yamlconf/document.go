@@ -5,12 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
+
+// ReadFile reads the file at path, up to maxSize+1 bytes (Document
+// rejects more). Errors are the os errors, for the caller to wrap: the
+// file, not its content, is at fault.
+func ReadFile(path string, maxSize int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, int64(maxSize)+1))
+}
 
 // Document returns the root node of the single YAML document in data (nil
 // for an empty file). Syntax errors, a second document and files over

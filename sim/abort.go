@@ -12,9 +12,10 @@ import (
 const abortGrace = 5 * time.Second
 
 // liveMetrics read the gate metrics scenarios.Metrics marks Live from a
-// progress snapshot. Each only grows during a run, so a gate bounding one from above ("<", "<=",
-// "==") that fails now fails at the end too: aborting on it is never a
-// false alarm. Every other gate waits for the end of the run.
+// progress snapshot. Each only grows during a run, so a gate bounding one
+// from above ("<", "<=", "==") that fails now fails at the end too:
+// aborting on it is never a false alarm. Every other gate waits for the
+// end of the run.
 var liveMetrics = map[string]func(Progress) float64{
 	"uploads.total":     func(p Progress) float64 { return float64(p.Done) },
 	"uploads.committed": func(p Progress) float64 { return float64(p.Committed) },

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/objstore"
 	"github.com/stormsim/stormsim/sim/history"
 	"github.com/stormsim/stormsim/sim/metrics"
 )
@@ -55,6 +56,12 @@ func (r *runner) start(ctx context.Context) error {
 	}
 	r.env = env
 	env.faults = faults
+	if k := r.sc.Storage.KeepVersions; k > 0 {
+		if env.Backend == nil {
+			return fmt.Errorf("storage.keep_versions %d: bounds the embedded S3 only", k)
+		}
+		env.Backend.SetLifecycle(objstore.Lifecycle{Prefix: r.opt.ObjectPrefix + coordinator.VersionPrefix, Keep: k})
+	}
 	if env.OnStaged != nil {
 		// Events come from the storage server (a webhook), not the wrapper.
 		env.OnStaged(func(key string, size int64) { r.delivery.Emit(env.Bucket, key, size, r.now()) })

@@ -16,8 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/stormsim/stormsim/internal/objstore"
 	"github.com/stormsim/stormsim/internal/testsrv"
 	"github.com/stormsim/stormsim/scenarios"
 )
@@ -48,7 +48,7 @@ delivery: {duplicate: 0.1}
 func fakeRemoteS3(t *testing.T, served *opCounter, hook *atomic.Pointer[string]) *httptest.Server {
 	t.Helper()
 	post := &http.Client{Timeout: 10 * time.Second}
-	backend := &notifyingBackend{Backend: s3mem.New(), notify: func(key string, size int64) {
+	backend := &notifyingBackend{Backend: objstore.New(objstore.Options{}), notify: func(key string, size int64) {
 		u := hook.Load()
 		if u == nil {
 			return

@@ -60,6 +60,9 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 	if u, err := url.Parse(s.s3); s.s3 != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
 		return nil, usagef("--s3 %q: want an http:// or https:// URL", redactURL(s.s3))
 	}
+	if k := opt.Scenario.Storage.KeepVersions; s.s3 != "" && k > 0 {
+		return nil, usagef("storage.keep_versions %d: bounds the embedded S3 only; with --s3, set a lifecycle rule on the bucket", k)
+	}
 	id := s.runID
 	if id == "" {
 		var b [3]byte

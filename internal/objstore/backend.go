@@ -96,6 +96,14 @@ func New(o Options) *Backend {
 	return &Backend{opts: o, buckets: map[string]*bucket{}}
 }
 
+// SetLifecycle replaces the version bound; it applies to objects stored
+// from now on.
+func (b *Backend) SetLifecycle(lc Lifecycle) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.opts.Lifecycle = lc
+}
+
 // Stats returns what the store holds now.
 func (b *Backend) Stats() Stats {
 	b.mu.RLock()

@@ -10,9 +10,9 @@
 // script, with its compiled function (the first EVAL of a script registers
 // it with miniredis's own SCRIPT LOAD, so SCRIPT EXISTS and EVALSHA know
 // it). The script runs under miniredis's lock, and its redis.call goes
-// through miniredis's own command dispatch with the context miniredis gives a script's calls,
-// so the commands, their replies and their atomicity are miniredis's. The
-// reply conversion follows miniredis's lua.go (MIT, Harmen / alicebob).
+// through miniredis's own command dispatch with the context miniredis
+// gives a script's calls, so the commands, their replies and their
+// atomicity are miniredis's. The reply conversion follows miniredis's lua.go (MIT, Harmen / alicebob).
 // Anything unusual (a transaction, a selected database other than 0, a
 // subscriber connection, a bad argument count, an EVALSHA of a script
 // loaded with SCRIPT LOAD and never EVALed) is left to miniredis. The test

@@ -12,8 +12,8 @@
 // it). The script runs under miniredis's lock, and its redis.call goes
 // through miniredis's own command dispatch with the context miniredis
 // gives a script's calls, so the commands, their replies and their
-// atomicity are miniredis's. The reply conversion follows miniredis's lua.go (MIT, Harmen / alicebob).
-// Anything unusual (a transaction, a selected database other than 0, a
+// atomicity are miniredis's. The reply conversion follows miniredis's
+// lua.go (MIT, Harmen / alicebob). Anything unusual (a transaction, a selected database other than 0, a
 // subscriber connection, a bad argument count, an EVALSHA of a script
 // loaded with SCRIPT LOAD and never EVALed) is left to miniredis. The test
 // compares the coordinator's scripts with redis-server.

@@ -206,3 +206,23 @@ func waitOutput(t *testing.T, p *coordinatorProcess, want string, d time.Duratio
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRunCmd_ExternalQuiet_PrintsCommand: --quiet silences progress, not
+// the coordinator command a user of --external has to start.
+func TestRunCmd_ExternalQuiet_PrintsCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(scenario, []byte(externalTiny), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// No coordinator joins: the run gives up after the short wait.
+	runner := exec.Command(os.Args[0], "--external", "--quiet", "--consumer-wait", "100ms", "--out", filepath.Join(dir, "run"), scenario)
+	runner.Env = append(os.Environ(), childEnv+"=1")
+	out, _ := runner.CombinedOutput()
+	if !strings.Contains(string(out), "simrun coordinator --redis ") {
+		t.Errorf("simrun --external --quiet did not print the coordinator command:\n%s", out)
+	}
+}

@@ -50,8 +50,10 @@ func (s *serverOptions) enabled() bool { return s.redis != "" || s.s3 != "" || s
 
 // openServers connects to the real servers and points opt at them, under
 // prefixes of the run's own. The returned func removes the run's data
-// (unless --keep) and closes the connections.
-func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io.Writer) (func(), error) {
+// (unless --keep) and closes the connections. log gets progress (silenced
+// by --quiet); notice gets what the user has to act on, the coordinator
+// command of --external, which --quiet must not hide.
+func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log, notice io.Writer) (func(), error) {
 	if s.redis != "" {
 		if _, err := sim.RedisOptions(s.redis); err != nil {
 			return nil, usageError{fmt.Errorf("--redis: %w", err)}
@@ -95,9 +97,9 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		if s.s3 == "" {
 			// The embedded fake S3 takes any credentials, but the processes
 			// still need some: without, every event fails to sign.
-			fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  AWS_ACCESS_KEY_ID=stormsim AWS_SECRET_ACCESS_KEY=stormsim %s\n", cmdline)
+			fmt.Fprintf(notice, "servers: events go to coordinator processes; start them with\n  AWS_ACCESS_KEY_ID=stormsim AWS_SECRET_ACCESS_KEY=stormsim %s\n", cmdline)
 		} else {
-			fmt.Fprintf(log, "servers: events go to coordinator processes; start them (with the same AWS credentials as this run) with\n  %s\n", cmdline)
+			fmt.Fprintf(notice, "servers: events go to coordinator processes; start them (with the same AWS credentials as this run) with\n  %s\n", cmdline)
 		}
 	}
 	return func() {

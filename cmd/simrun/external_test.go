@@ -226,3 +226,21 @@ func TestRunCmd_ExternalQuiet_PrintsCommand(t *testing.T) {
 		t.Errorf("simrun --external --quiet did not print the coordinator command:\n%s", out)
 	}
 }
+
+// TestRunCmd_S3KeepVersions_Exit2: storage.keep_versions bounds the
+// embedded S3 only; with --s3 it is bad usage, found before anything is
+// sent.
+func TestRunCmd_S3KeepVersions_Exit2(t *testing.T) {
+	s3 := testsrv.NewRecorder(t)
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "keep.yaml")
+	if err := os.WriteFile(scenario, []byte(externalTiny+"storage: {keep_versions: 2}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"--quiet", "--s3", s3.URL, "--out", filepath.Join(dir, "r"), scenario}); code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	if got := s3.Requests(); len(got) > 0 {
+		t.Errorf("requests sent: %v", got)
+	}
+}

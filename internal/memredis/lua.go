@@ -192,6 +192,10 @@ func (c *Cache) hook(p *server.Peer, cmd string, args ...string) bool {
 	if len(args) < 2 || !c.plain(p) {
 		return false
 	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 0 || n > len(args)-2 {
+		return false // miniredis words the error
+	}
 	c.mu.Lock()
 	var s *script
 	if cmd == "EVAL" {
@@ -222,10 +226,6 @@ func (c *Cache) hook(p *server.Peer, cmd string, args ...string) bool {
 		}
 	}
 	c.mu.Unlock()
-	n, err := strconv.Atoi(args[1])
-	if err != nil || n < 0 || n > len(args)-2 {
-		return false // miniredis words the error
-	}
 	c.m.Lock()
 	defer c.m.Unlock()
 	c.run(p, s, args[2:2+n], args[2+n:])

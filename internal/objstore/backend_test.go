@@ -3,6 +3,7 @@ package objstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -148,5 +149,37 @@ func TestBackend_DeleteBucket_NotEmpty(t *testing.T) {
 	}
 	if _, err := b.HeadObject("b", "k"); !gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket) {
 		t.Fatalf("head in deleted bucket = %v", err)
+	}
+}
+
+// Concurrent puts, copies and deletes leave the counts exact.
+func TestBackend_Concurrent_StatsExact(t *testing.T) {
+	b := newTestBackend(t, Lifecycle{Prefix: "versions/", Keep: 1})
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 200 {
+				staged := fmt.Sprintf("staging/%d/%d", g, i)
+				put(t, b, staged, "content")
+				for _, dst := range []string{fmt.Sprintf("versions/%d/f/%d", g, i), fmt.Sprintf("files/%d/f", g)} {
+					if _, err := b.CopyObject("b", staged, "b", dst, nil); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if _, err := b.DeleteObject("b", staged); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	// Per goroutine: its newest version and its final object, sharing one blob.
+	if got, want := b.Stats(), (Stats{Objects: 16, Blobs: 8, LogicalBytes: 16 * 7, StoredBytes: 8 * 7, Pruned: 8 * 199}); got != want {
+		t.Fatalf("stats %+v, want %+v", got, want)
 	}
 }

@@ -310,11 +310,7 @@ func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string,
 	// the fake's own allocations, and the request's strings die with it,
 	// so the harness's memory split (MemSample) counts stored state as the
 	// fakes'.
-	key = strings.Clone(key)
-	kept := make(map[string]string, len(meta))
-	for k, v := range meta {
-		kept[strings.Clone(k)] = strings.Clone(v)
-	}
+	key, kept := keep(key, meta)
 	res, err := b.Backend.PutObject(bucket, key, kept, input, size, cond)
 	if err == nil && b.notify != nil && strings.HasPrefix(key, coordinator.StagingPrefix) {
 		b.notify(key, size)
@@ -325,12 +321,21 @@ func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string,
 // CopyObject shares the source's bytes (objstore) and reports a copy into
 // the staging prefix as S3 would, as a completed write.
 func (b *notifyingBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
-	dstKey = strings.Clone(dstKey)
-	res, err := b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, meta)
+	dstKey, kept := keep(dstKey, meta) // as in PutObject
+	res, err := b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, kept)
 	if err == nil && b.notify != nil && strings.HasPrefix(dstKey, coordinator.StagingPrefix) {
 		if o, herr := b.Backend.HeadObject(dstBucket, dstKey); herr == nil {
 			b.notify(dstKey, o.Size)
 		}
 	}
 	return res, err
+}
+
+// keep copies a stored object's key and metadata out of the request.
+func keep(key string, meta map[string]string) (string, map[string]string) {
+	kept := make(map[string]string, len(meta))
+	for k, v := range meta {
+		kept[strings.Clone(k)] = strings.Clone(v)
+	}
+	return strings.Clone(key), kept
 }

@@ -32,6 +32,7 @@ type Scenario struct {
 	Wait        Wait        `yaml:"wait"`
 	Coordinator Coordinator `yaml:"coordinator"`
 	Delivery    Delivery    `yaml:"delivery"`
+	Storage     Storage     `yaml:"storage"`
 
 	// Gates are expressions over run metrics, e.g. "polls.mean <= 1.2";
 	// ParsedGates holds them parsed, in the same order.
@@ -189,6 +190,16 @@ type Delivery struct {
 	// ones.
 	Reorder   float64 `yaml:"reorder" unit:"fraction"`
 	QueueSize int     `yaml:"queue_size"`
+}
+
+// Storage configures the embedded S3 bucket.
+type Storage struct {
+	// KeepVersions bounds the coordinator's versions/ objects: only the
+	// newest KeepVersions versions of each file stay, as an S3 lifecycle
+	// rule would keep them (0 = keep every version). The head's version is
+	// the newest, so late-copy repair always finds it. Embedded S3 only: a
+	// real bucket's lifecycle is configured on the bucket.
+	KeepVersions int `yaml:"keep_versions"`
 }
 
 // Scheduler configures an event scheduler run.

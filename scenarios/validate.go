@@ -143,6 +143,7 @@ func (v *validator) scenario(sc *Scenario) {
 			sc.Wait.Poll.Timeout+time.Minute, v.got("coordinator.result_ttl", c.ResultTTL))
 	}
 	v.delivery(&sc.Delivery)
+	v.storage(sc)
 	if sc.Scheduler != nil {
 		v.scheduler(sc.Scheduler)
 	}
@@ -286,6 +287,15 @@ func (v *validator) coordinator(c *Coordinator) {
 	v.span("coordinator.lock_ttl", c.LockTTL, true)
 	v.span("coordinator.result_ttl", c.ResultTTL, true)
 	v.check(c.Retries >= 0 && c.Retries <= 10, "coordinator.retries", "must be in [0, 10]", c.Retries)
+}
+
+func (v *validator) storage(sc *Scenario) {
+	k := sc.Storage.KeepVersions
+	v.check(k >= 0 && k <= 1_000_000, "storage.keep_versions", "must be in [0, 1000000] (0 keeps every version)", k)
+	if k > 0 && sc.Coordinator.Strategy != coordinator.StrategyRedisLock {
+		v.errorf("storage.keep_versions", "only used with coordinator.strategy %s (%s keeps no versions/)",
+			coordinator.StrategyRedisLock, sc.Coordinator.Strategy)
+	}
 }
 
 func (v *validator) delivery(d *Delivery) {

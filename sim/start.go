@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/objstore"
 	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/sim/delivery"
 	"github.com/stormsim/stormsim/sim/env"
@@ -47,6 +48,12 @@ func (r *runner) start(ctx context.Context) error {
 		}
 	}
 	r.env = e
+	if k := r.sc.Storage.KeepVersions; k > 0 {
+		if e.Backend == nil {
+			return fmt.Errorf("storage.keep_versions %d: bounds the embedded S3 only", k)
+		}
+		e.Backend.SetLifecycle(objstore.Lifecycle{Prefix: r.opt.ObjectPrefix + coordinator.VersionPrefix, Keep: k})
+	}
 	if e.OnStaged != nil {
 		// Events come from the storage server (a webhook), not the wrapper.
 		e.OnStaged(func(key string, size int64) { r.delivery.Emit(e.Bucket, key, size, r.now()) })

@@ -141,7 +141,7 @@ func runCmd(args []string) error {
 		if o.quiet {
 			log = io.Discard
 		}
-		closeServers, err := openServers(ctx, &o.servers, &opt, log)
+		closeServers, err := openServers(ctx, &o.servers, &opt, log, os.Stderr)
 		if err != nil {
 			return err
 		}

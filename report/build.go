@@ -97,6 +97,13 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total})
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	excuseGates(r.Gates, sc.ParsedGates, r.Harness.Saturation)
+	if cfg.model != nil {
+		metrics := make([]string, len(sc.ParsedGates))
+		for i, g := range sc.ParsedGates {
+			metrics[i] = g.Metric
+		}
+		applyModel(r, cfg.model, r.Gates, metrics)
+	}
 	r.Verdict, r.Reasons = verdict(r, res)
 	return r
 }
@@ -286,6 +293,10 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 	}
 	var excused []string
 	for _, g := range r.Gates {
+		if g.Inconclusive && r.Mode == ModeModel {
+			inconc = append(inconc, fmt.Sprintf("gate %q: %s", g.Expr, g.Reason))
+			continue
+		}
 		if g.Inconclusive {
 			excused = append(excused, fmt.Sprintf("%q (measured %s)", g.Expr, measured(g.Expr, g.Value)))
 			continue

@@ -93,7 +93,16 @@ func (s *sumWriter) header(r *Results) {
 	if r.Partial {
 		s.printf("  (interrupted: partial results)")
 	}
-	s.printf("\n\n")
+	s.printf("\n")
+	if m := r.Model; r.Mode == ModeModel && m != nil {
+		s.printf("MODELLED, not measured: profile %s (%s; %s)\n", m.Profile, orDash(m.ProfileDate), orDash(m.ProfileSource))
+		s.printf("handler %s: limit %d, max concurrency %d, invocations %d, cold starts %d, throttles %d; Redis busiest node %s busy; lock busy answers %d\n",
+			m.Handler, m.ConcurrencyLimit, m.MaxConcurrency, m.Invocations, m.ColdStarts, m.Throttles, percent(m.RedisUtilization), m.LockBusy)
+		for _, n := range m.Notes {
+			s.printf("note: %s\n", n)
+		}
+	}
+	s.printf("\n")
 }
 
 func (s *sumWriter) verdict(r *Results) {

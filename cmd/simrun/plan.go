@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/stormsim/stormsim/model"
+	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/scenarios"
+)
+
+type planOptions struct {
+	out      string
+	seed     string
+	profile  string
+	prices   string
+	quiet    bool
+	json     bool
+}
+
+// planCmd is `simrun plan SCENARIO`: the capacity-planning model in
+// virtual time, written as a run's results.json, report and charts
+// (mode "model").
+func planCmd(args []string) error {
+	var o planOptions
+	fs := flag.NewFlagSet("simrun plan", flag.ContinueOnError)
+	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-plan-TIME)")
+	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
+	fs.StringVar(&o.profile, "profile", "", "profile name (profiles/NAME.yaml) or file (default: the scenario's plan.profile, else embedded)")
+	fs.StringVar(&o.prices, "prices", "", "price table overriding the built-in one (YAML, see report/prices.yaml)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no summary, only errors")
+	fs.BoolVar(&o.json, "json", false, "print results.json on stdout instead of the summary")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: simrun plan [flags] SCENARIO.yaml\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usagef("want exactly one scenario file, got %d", fs.NArg())
+	}
+	sc, path, err := loadScenario(fs.Arg(0))
+	if err != nil {
+		return usageError{err}
+	}
+	seed := sc.Seed
+	if o.seed != "" {
+		if seed, err = strconv.ParseUint(o.seed, 10, 64); err != nil {
+			return usagef("--seed %q: not a non-negative integer", o.seed)
+		}
+	}
+	prof, err := loadPlanProfile(o.profile, sc)
+	if err != nil {
+		return usageError{err}
+	}
+	prices, err := report.LoadPrices(o.prices)
+	if err != nil {
+		return usagef("--prices: %w", err)
+	}
+	dir := o.out
+	if dir == "" {
+		dir = filepath.Join("runs", fmt.Sprintf("%s-plan-%s", sc.Name, time.Now().Format("20060102-150405")))
+	}
+	if err := writable(dir); err != nil {
+		return usageError{err}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rerun := fmt.Sprintf("simrun plan --seed %d --profile %s %s", seed, prof.Name, path)
+	r, err := plan(ctx, sc, seed, prof, rerun, prices)
+	if errors.Is(err, model.ErrNotModelled) || errors.Is(err, model.ErrProfile) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if err := report.WriteAll(dir, r, nil); err != nil {
+		return err
+	}
+	printResults(runOptions{quiet: o.quiet, json: o.json}, r, rerun, dir)
+	return exitError{verdictCode(r.Verdict)}
+}
+
+// loadPlanProfile loads --profile, else the scenario's plan.profile, else
+// the embedded profile.
+func loadPlanProfile(flagValue string, sc *scenarios.Scenario) (*model.Profile, error) {
+	name := flagValue
+	if name == "" && sc.Plan != nil {
+		name = sc.Plan.Profile
+	}
+	if name == "" {
+		name = "embedded"
+	}
+	return model.LoadProfile(name)
+}
+
+// plan records the coordinator's calls, runs the model and builds the
+// results.
+func plan(ctx context.Context, sc *scenarios.Scenario, seed uint64, prof *model.Profile, rerun string, prices *report.Prices) (*report.Results, error) {
+	calls, err := model.RecordEmbedded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := model.Run(ctx, model.Options{Scenario: sc, Seed: seed, Profile: prof, Calls: calls, Started: time.Now()})
+	if err != nil {
+		return nil, err
+	}
+	return report.Build(res.Run, sc, rerun, report.WithPrices(prices), report.Modelled(modelInfo(res))), nil
+}
+
+func modelInfo(res *model.Result) *report.Model {
+	p, in := res.Profile, res.Info
+	m := &report.Model{Profile: p.Name, ProfileDate: p.Date, ProfileSource: p.Source, Handler: p.Handler.Kind,
+		ConcurrencyLimit: in.Limit, MaxConcurrency: in.MaxConcurrency, Invocations: in.Invocations,
+		ColdStarts: in.ColdStarts, Throttles: in.Throttles, RedisUtilization: in.RedisUtilization,
+		RedisWaitMeanSeconds: in.RedisWaitMean, LockBusy: in.LockBusy, Events: in.Events, Notes: in.Notes}
+	if m.Notes == nil {
+		m.Notes = []string{}
+	}
+	for i, s := range res.Pool {
+		m.Series = append(m.Series, report.ModelSample{Second: float64(i), Concurrency: s.Concurrency,
+			Environments: s.Envs, Throttles: s.Throttles, ColdStarts: s.ColdStarts, Waiting: s.Waiting})
+	}
+	return m
+}
+

@@ -18,12 +18,12 @@ import (
 )
 
 type planOptions struct {
-	out      string
-	seed     string
-	profile  string
-	prices   string
-	quiet    bool
-	json     bool
+	out     string
+	seed    string
+	profile string
+	prices  string
+	quiet   bool
+	json    bool
 }
 
 // planCmd is `simrun plan SCENARIO`: the capacity-planning model in
@@ -133,4 +133,3 @@ func modelInfo(res *model.Result) *report.Model {
 	}
 	return m
 }
-

@@ -25,7 +25,7 @@ import (
 // as the harness reaches them, or real servers (the caller's clients).
 type Backends struct {
 	S3     *s3.Client
-	Redis  *redis.Client
+	Redis  redis.UniversalClient
 	Bucket string
 	Name   string // "embedded", or what the caller says
 

@@ -53,11 +53,17 @@ type recorder struct {
 
 	mu    sync.Mutex
 	calls []Call
+	// timed, when not nil, collects each call's duration (Calibrate).
+	timed map[Call][]time.Duration
 }
 
-func (r *recorder) add(c Call) {
+func (r *recorder) add(c Call, began time.Time) {
+	d := time.Since(began)
 	r.mu.Lock()
 	r.calls = append(r.calls, c)
+	if r.timed != nil {
+		r.timed[c] = append(r.timed[c], d)
+	}
 	r.mu.Unlock()
 }
 
@@ -70,43 +76,62 @@ func (r *recorder) take() []Call {
 }
 
 func (r *recorder) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	r.add("s3.get")
+	defer r.add("s3.get", time.Now())
 	return r.ObjectStore.GetObject(ctx, in, o...)
 }
 
 func (r *recorder) HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
-	r.add("s3.head")
+	defer r.add("s3.head", time.Now())
 	return r.ObjectStore.HeadObject(ctx, in, o...)
 }
 
 func (r *recorder) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	r.add("s3.put")
+	defer r.add("s3.put", time.Now())
 	return r.ObjectStore.PutObject(ctx, in, o...)
 }
 
 func (r *recorder) CopyObject(ctx context.Context, in *s3.CopyObjectInput, o ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
-	r.add("s3.copy")
+	defer r.add("s3.copy", time.Now())
 	return r.ObjectStore.CopyObject(ctx, in, o...)
 }
 
 func (r *recorder) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, o ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
-	r.add("s3.delete")
+	defer r.add("s3.delete", time.Now())
 	return r.ObjectStore.DeleteObject(ctx, in, o...)
+}
+
+// newRecorder wraps store and hooks rdb (for good: rdb should be the
+// recording's own client).
+func newRecorder(ctx context.Context, store coordinator.ObjectStore, rdb redis.UniversalClient) (*recorder, error) {
+	rec := &recorder{ObjectStore: store, scripts: map[string]string{}}
+	for _, name := range scriptNames {
+		src, _ := coordinator.ScriptSource(name)
+		rec.scripts[sha1hex(src)] = name
+		// Loaded first, so EVALSHA never misses and the first run records
+		// what every later one does.
+		if err := rdb.ScriptLoad(ctx, src).Err(); err != nil {
+			return nil, fmt.Errorf("record calls: load script %s: %w", name, err)
+		}
+	}
+	rdb.AddHook(rec)
+	return rec, nil
 }
 
 // redis hook: one call per command, scripts by name.
 func (r *recorder) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (r *recorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		began := time.Now()
+		err := next(ctx, cmds)
 		for _, c := range cmds {
-			r.add(r.callOf(c))
+			r.add(r.callOf(c), began)
 		}
-		return next(ctx, cmds)
+		return err
 	}
 }
 func (r *recorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		r.add(r.callOf(cmd))
+		defer r.add(r.callOf(cmd), time.Now())
 		return next(ctx, cmd)
 	}
 }
@@ -139,18 +164,11 @@ var scriptNames = []string{coordinator.ScriptLock, coordinator.ScriptCommit, coo
 // store and rdb (empty, in-process fakes: the caller's) with a recording
 // store and Redis hook, and returns the calls each made. Only the
 // redis-lock strategy is recorded.
-func Record(ctx context.Context, store coordinator.ObjectStore, rdb *redis.Client, bucket string) (*Sequences, error) {
-	rec := &recorder{ObjectStore: store, scripts: map[string]string{}}
-	for _, name := range scriptNames {
-		src, _ := coordinator.ScriptSource(name)
-		rec.scripts[sha1hex(src)] = name
-		// Loaded first, so EVALSHA never misses and the first run records
-		// what every later one does.
-		if err := rdb.ScriptLoad(ctx, src).Err(); err != nil {
-			return nil, fmt.Errorf("record calls: load script %s: %w", name, err)
-		}
+func Record(ctx context.Context, store coordinator.ObjectStore, rdb redis.UniversalClient, bucket string) (*Sequences, error) {
+	rec, err := newRecorder(ctx, store, rdb)
+	if err != nil {
+		return nil, err
 	}
-	rdb.AddHook(rec)
 	var crash sync.Map // upload id -> step at which the handler stops once
 	c, err := coordinator.New(coordinator.Config{Bucket: bucket, Prefix: "rec:", ObjectPrefix: "rec/", Now: time.Now,
 		Hooks: &coordinator.Hooks{Step: func(_ context.Context, id, step string) error {

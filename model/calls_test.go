@@ -1,8 +1,11 @@
 package model
 
 import (
+	"bytes"
 	"context"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +35,35 @@ func TestRecord_Embedded_Sequences(t *testing.T) {
 	}
 	if s.Release[SeqCommit] != 4 || s.Release[SeqConflict] != 2 || s.Release[SeqDone] != -1 {
 		t.Errorf("release = %v", s.Release)
+	}
+}
+
+// A calibrated profile written by WriteYAML reads back as it was.
+func TestProfile_WriteYAML_RoundTrip(t *testing.T) {
+	p, err := LoadProfile("embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.WriteYAML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ParseProfile("round-trip.yaml", buf.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if !reflect.DeepEqual(p, q) {
+		t.Fatalf("read back differs:\n%+v\n%+v", p, q)
+	}
+}
+
+func TestParseProfile_UnknownField_NamesLine(t *testing.T) {
+	_, err := ParseProfile("bad.yaml", []byte("name: x\nhandler: {kind: queue}\nredis: {shards: 1}\nbogus: 1\n"))
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml") || !strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "bogus") {
+		t.Fatalf("err = %v, want file, line 4 and the field", err)
+	}
+	_, err = ParseProfile("bad.yaml", []byte("name: x\nhandler: {kind: lambda}\nredis: {shards: 1}\n"))
+	if err == nil || !strings.Contains(err.Error(), "handler.account_concurrency") {
+		t.Fatalf("err = %v, want handler.account_concurrency named", err)
 	}
 }

@@ -1,7 +1,8 @@
 package model
 
 // The virtual clock is an int64 count of nanoseconds since the run's
-// start; the event queue is a binary heap of small values ordered by
+// start; the event queue is a 4-ary heap (half the levels of a binary
+// one, and a node's children share a cache line) of small values ordered by
 // time, then by insertion (so equal times keep their order and a run is
 // reproducible). No event holds a pointer: the heap stays cheap for the
 // garbage collector with millions of uploads in flight.
@@ -38,7 +39,7 @@ func (q *eventQueue) push(at int64, kind evKind, id int32) {
 	i := len(h) - 1
 	e := h[i]
 	for i > 0 {
-		p := (i - 1) / 2
+		p := (i - 1) / 4
 		if !less(&e, &h[p]) {
 			break
 		}
@@ -67,12 +68,14 @@ func (q *eventQueue) pop() event {
 	h = q.h
 	i := 0
 	for {
-		c := 2*i + 1
+		c := 4*i + 1
 		if c >= n {
 			break
 		}
-		if c+1 < n && less(&h[c+1], &h[c]) {
-			c++
+		for k, end := c+1, min(c+4, n); k < end; k++ {
+			if less(&h[k], &h[c]) {
+				c = k
+			}
 		}
 		if !less(&h[c], &last) {
 			break

@@ -1,9 +1,5 @@
 package model
 
-import (
-	"github.com/stormsim/stormsim/sim/history"
-)
-
 // lock runs the lock script at now, as the coordinator's acquire does: a
 // result already written makes the event a duplicate ("done"); a lock
 // held by another invocation is busy, and the handler tries again after
@@ -13,7 +9,7 @@ import (
 func (m *machine) lock(now int64, v int32) {
 	inv := m.invs.at(v)
 	u := m.ups.at(inv.up)
-	done := now + m.redis.wait(now, u.file, m.lockCall) + m.lat[m.lockCall](m.rCalls)
+	done := now + m.redis.wait(now, u.file, true) + m.lockCall.lat(m.rCalls)
 	if !inv.waiting {
 		inv.waiting, inv.lockFirst, inv.lockWait = true, now, lockRetryFirst
 	}
@@ -78,9 +74,9 @@ func (m *machine) onLearn(now int64, up int32) {
 	u.learned = true
 	m.m.finished(u, u.outcome, now, u.decided, u.learn)
 	switch u.outcome {
-	case history.OutcomeCommitted:
+	case ocCommitted:
 		m.learned[u.file] = max(m.learned[u.file], u.version)
-	case history.OutcomeConflict:
+	case ocConflict:
 		m.learned[u.file] = max(m.learned[u.file], u.head)
 	}
 	if m.slotLast != nil && m.slotLast[u.slot] == up+1 {

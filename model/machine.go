@@ -10,6 +10,20 @@ import (
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
+// outcome is an upload's outcome as its device learns it (a small
+// integer, so the upload slab holds no pointer for the GC to scan).
+type outcome uint8
+
+const (
+	ocNone outcome = iota
+	ocCommitted
+	ocConflict
+	ocUnknown
+)
+
+var outcomeNames = [...]history.Outcome{ocNone: history.OutcomeUnknown, ocCommitted: history.OutcomeCommitted,
+	ocConflict: history.OutcomeConflict, ocUnknown: history.OutcomeUnknown}
+
 // upload is one upload in flight (freed once its device learned the
 // outcome and no invocation of it is left).
 type upload struct {
@@ -21,7 +35,7 @@ type upload struct {
 	base, version, head            int32
 	invs                           int16 // invocations not finished
 	parts                          int16
-	outcome                        history.Outcome
+	outcome                        outcome
 	alive, written, learned, gone  bool
 	dead                           bool
 	learn                          learning
@@ -73,11 +87,10 @@ type machine struct {
 	pool     *pool
 	redis    *redisServer
 	dev      *devices
-	prefix   []Call
-	tails    [3][]Call
-	gone     []Call
-	lockCall Call
-	lat      map[Call]func(*rand.Rand) int64
+	prefix   []callSpec
+	tails    [3][]callSpec
+	gone     []callSpec
+	lockCall callSpec
 	profile  *Profile
 
 	heads, learned []int32 // per file: the server's head, the devices' view
@@ -97,7 +110,7 @@ type counters struct {
 	emitted, duplicated, reordered, failures, retries, dead int64
 	lockBusy, decidedLate                                   int64
 	handlerNs                                               int64
-	s3                                                      map[string]int64
+	s3                                                      [opCount]int64
 	redis                                                   int64
 	launched                                                int64
 }
@@ -129,11 +142,11 @@ func (m *machine) begin(a workload.Arrival, now, ready int64) {
 	u.staged, u.parts = now+t, int16(parts)
 	m.m.started(now)
 	if parts > 0 {
-		m.c.s3["CREATE_MULTIPART"]++
-		m.c.s3["UPLOAD_PART"] += int64(parts)
-		m.c.s3["COMPLETE_MULTIPART"]++
+		m.c.s3[opCreateMultipart]++
+		m.c.s3[opUploadPart] += int64(parts)
+		m.c.s3[opCompleteMultipart]++
 	} else {
-		m.c.s3["PUT"]++
+		m.c.s3[opPut]++
 	}
 	if m.slotLast != nil {
 		u.slot = int32(workload.DeviceSlot(pop, a.User, a.Device))
@@ -185,7 +198,7 @@ func (m *machine) run(v int32, t int64) {
 	m.advance(v, t)
 }
 
-func (m *machine) calls(inv *invocation) []Call {
+func (m *machine) calls(inv *invocation) []callSpec {
 	switch inv.phase {
 	case phPrefix:
 		return m.prefix
@@ -204,8 +217,8 @@ func (m *machine) advance(v int32, t int64) {
 	inv := m.invs.at(v)
 	list := m.calls(inv)
 	size := m.ups.at(inv.up).size
-	for int(inv.step) < len(list) && !isRedis(list[inv.step]) {
-		t += m.s3Call(list[inv.step], size)
+	for int(inv.step) < len(list) && !list[inv.step].redis {
+		t += m.s3Call(&list[inv.step], size)
 		inv.step++
 	}
 	m.q.push(t, evCall, v)
@@ -225,7 +238,7 @@ func (m *machine) onCall(now int64, v int32) {
 	case int(inv.step) >= len(list):
 		m.end(now, v)
 	default:
-		done := m.redisCall(now, inv, list[inv.step])
+		done := m.redisCall(now, inv, &list[inv.step])
 		inv.step++
 		m.advance(v, done)
 	}
@@ -233,24 +246,24 @@ func (m *machine) onCall(now int64, v int32) {
 
 // redisCall books call c at now and applies what it does; it returns
 // when the handler has the answer.
-func (m *machine) redisCall(now int64, inv *invocation, c Call) int64 {
+func (m *machine) redisCall(now int64, inv *invocation, c *callSpec) int64 {
 	u := m.ups.at(inv.up)
-	done := now + m.redis.wait(now, u.file, c) + m.lat[c](m.rCalls)
-	switch c {
-	case "redis.script.commit":
+	done := now + m.redis.wait(now, u.file, c.script) + c.lat(m.rCalls)
+	switch c.op {
+	case opCommit:
 		// The commit re-checks the base under the lock: base == head.
 		m.heads[u.file]++
-		u.version, u.decided, u.outcome = m.heads[u.file], now, history.OutcomeCommitted
-	case "redis.script.result":
+		u.version, u.decided, u.outcome = m.heads[u.file], now, ocCommitted
+	case opResult:
 		if !u.written {
 			u.written = true
-			if u.outcome != history.OutcomeCommitted {
-				u.outcome, u.decided = history.OutcomeConflict, now
+			if u.outcome != ocCommitted {
+				u.outcome, u.decided = ocConflict, now
 			}
 			m.decide(now, inv.up, done)
 		}
 		m.unlock(inv, u.file)
-	case "redis.script.release":
+	case opRelease:
 		m.unlock(inv, u.file)
 	}
 	return done
@@ -272,34 +285,25 @@ func (m *machine) decide(now int64, up int32, visible int64) {
 	m.c.redis += int64(l.polls) // each poll reads the result from Redis
 	if l.gaveUp {
 		m.c.decidedLate++
-		u.outcome = history.OutcomeUnknown
+		u.outcome = ocUnknown
 	}
 	u.learn = l
 	m.q.push(max(l.at, now), evLearn, up)
 }
 
-func isRedis(c Call) bool { return len(c) > 6 && c[:6] == "redis." }
-
-func (m *machine) s3Call(c Call, size int64) int64 {
-	t := m.lat[c](m.rCalls)
+func (m *machine) s3Call(c *callSpec, size int64) int64 {
+	t := c.lat(m.rCalls)
+	m.c.s3[c.op]++
 	p := m.profile
-	switch c {
-	case "s3.get":
-		m.c.s3["GET"]++
+	switch c.op {
+	case opGet:
 		if p.S3ReadBytesPerSecond > 0 {
 			t += int64(float64(size) / p.S3ReadBytesPerSecond * 1e9)
 		}
-	case "s3.copy":
-		m.c.s3["COPY"]++
+	case opCopy:
 		if p.S3CopyBytesPerSecond > 0 {
 			t += int64(float64(size) / p.S3CopyBytesPerSecond * 1e9)
 		}
-	case "s3.delete":
-		m.c.s3["DELETE"]++
-	case "s3.head":
-		m.c.s3["HEAD"]++
-	case "s3.put":
-		m.c.s3["PUT"]++
 	}
 	return t
 }

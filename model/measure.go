@@ -66,7 +66,8 @@ func (m *measure) started(ns int64) {
 
 // finished counts an upload once its device knew the outcome (or gave
 // up) at done; decided is the server's decision (0: none).
-func (m *measure) finished(u *upload, outcome history.Outcome, done, decided int64, l learning) {
+func (m *measure) finished(u *upload, oc outcome, done, decided int64, l learning) {
+	outcome := outcomeNames[oc]
 	m.inflight--
 	m.second(u.intended).Planned++
 	m.outcomes[outcome]++

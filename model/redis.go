@@ -1,7 +1,5 @@
 package model
 
-import "strings"
-
 // redisServer is Redis as a server with finite throughput: Shards nodes,
 // keys spread over them by file, each running one command at a time
 // (Service seconds; ScriptService for a script) in arrival order. A call
@@ -20,13 +18,13 @@ func newRedisServer(p *Profile) *redisServer {
 		service: secondsNs(p.Redis.Service), script: secondsNs(p.Redis.ScriptService)}
 }
 
-// wait books call c on the node of file at now and returns how long it
+// wait books a call (a script or not) on the node of file at now and returns how long it
 // queues there. Calls reach it in time order (the event loop's), so the
 // FIFO is exact.
-func (s *redisServer) wait(now int64, file int32, c Call) int64 {
+func (s *redisServer) wait(now int64, file int32, script bool) int64 {
 	n := int(uint32(file) % uint32(len(s.free)))
 	svc := s.service
-	if strings.HasPrefix(string(c), "redis.script.") {
+	if script {
 		svc = s.script
 	}
 	start := max(now, s.free[n])

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
@@ -70,6 +69,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if m.dev.policy.auto {
 		notes = append(notes, fmt.Sprintf("wait.poll.first_delay auto is modelled as a first poll after wait.poll.interval (%s): the harness's estimator is not exported by sim", sc.Wait.Poll.Interval))
 	}
+	// The workload hash replays the whole plan: on another core, while
+	// the model runs (the goroutine is waited for below, on every path).
+	hash := make(chan string, 1)
+	go func() { hash <- workload.Hash(sc, o.Seed) }()
 	horizon := int64(plan.PlannedWindow() + sc.Drain)
 	next, more := plan.Next()
 	var now, events int64
@@ -95,10 +98,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			m.onLearn(now, e.id)
 		}
 		if events++; events&0xffff == 0 && ctx.Err() != nil {
+			<-hash
 			return nil, fmt.Errorf("plan %s: %w", sc.Name, ctx.Err())
 		}
 	}
 	res := m.result(sc, o, plan, now)
+	res.Run.WorkloadHash = <-hash
 	res.Profile = prof
 	res.Info.Events, res.Info.Notes = events, notes
 	res.Info.RedisUtilization = m.redis.utilization(now)
@@ -128,14 +133,24 @@ func newMachine(sc *scenarios.Scenario, p *Profile, calls *Sequences, seed uint6
 	st := workload.NewStreams(seed)
 	pop := &sc.Population
 	files := max(pop.Users, 1) * max(pop.FilesPerUser, 1)
-	m := &machine{sc: sc, profile: p, prefix: calls.Prefix, gone: calls.Gone, lockCall: calls.Lock,
-		tails: [3][]Call{calls.Tails[SeqCommit], calls.Tails[SeqConflict], calls.Tails[SeqDone]},
-		heads: make([]int32, files), learned: make([]int32, files), held: map[int32]int32{},
+	compile := func(cs []Call) []callSpec {
+		out := make([]callSpec, len(cs))
+		for i, c := range cs {
+			out[i] = newCallSpec(c, p)
+			if p.op(string(c)).Kind == "" {
+				notes = append(notes, fmt.Sprintf("profile %s has no latency for %s: taken as 0", p.Name, c))
+			}
+		}
+		return out
+	}
+	m := &machine{sc: sc, profile: p, prefix: compile(calls.Prefix), gone: compile(calls.Gone),
+		lockCall: compile([]Call{calls.Lock})[0],
+		tails:    [3][]callSpec{compile(calls.Tails[SeqCommit]), compile(calls.Tails[SeqConflict]), compile(calls.Tails[SeqDone])},
+		heads:    make([]int32, files), learned: make([]int32, files), held: map[int32]int32{},
 		lockWaitMax: int64(c.Config().LockWait), retries: sc.Coordinator.Retries,
 		rCalls: st.New("model-calls"), rDeliv: st.New("model-delivery"),
 		delay: sampler(sc.Delivery.Delay), platform: sampler(p.Delivery.Delay),
-		redis: newRedisServer(p), m: newMeasure(), lat: map[Call]func(*rand.Rand) int64{},
-		c: counters{s3: map[string]int64{}}}
+		redis: newRedisServer(p), m: newMeasure()}
 	m.pool = newPool(p, sc.Coordinator.Concurrency, st.New("model-handlers"))
 	for _, d := range p.Handler.RetryDelays {
 		m.retryDelays = append(m.retryDelays, secondsNs(d))
@@ -146,15 +161,6 @@ func newMachine(sc *scenarios.Scenario, p *Profile, calls *Sequences, seed uint6
 	if workload.HasFollow(sc) {
 		m.slotLast = make([]int32, max(pop.Users, 1)*max(pop.DevicesPerUser, 1))
 	}
-	all := append(append(append([]Call{calls.Lock}, calls.Prefix...), calls.Gone...), m.tails[0]...)
-	all = append(append(all, m.tails[1]...), m.tails[2]...)
-	for _, call := range all {
-		d := p.op(string(call))
-		if d.Kind == "" {
-			notes = append(notes, fmt.Sprintf("profile %s has no latency for %s: taken as 0", p.Name, call))
-		}
-		m.lat[call] = sampler(d)
-	}
 	return m, notes, nil
 }
 
@@ -162,13 +168,13 @@ func newMachine(sc *scenarios.Scenario, p *Profile, calls *Sequences, seed uint6
 func (m *machine) result(sc *scenarios.Scenario, o Options, plan *workload.Plan, end int64) *Result {
 	pending, reasons := m.unfinished(end)
 	planned, _ := plan.PlannedCount()
-	run := &sim.Result{Scenario: sc.Name, Seed: o.Seed, WorkloadHash: workload.Hash(sc, o.Seed),
+	run := &sim.Result{Scenario: sc.Name, Seed: o.Seed,
 		Strategy: string(coordinator.StrategyRedisLock), Started: o.Started, Elapsed: time.Duration(end),
 		Window: plan.PlannedWindow(), Planned: planned, PlannedRate: plan.PlannedRate(), Launched: m.c.launched,
 		Measure: m.m.snapshot(), HandlerSeconds: float64(m.c.handlerNs) / 1e9,
 		Delivery: sim.DeliveryCounts{Emitted: m.c.emitted, Duplicated: m.c.duplicated, Reordered: m.c.reordered,
 			Invocations: m.pool.invocations, Failures: m.c.failures, Retries: m.c.retries, Dead: m.c.dead},
-		Ops:   sim.OpCounts{S3: m.c.s3, Redis: m.redis.calls + m.c.redis},
+		Ops:   sim.OpCounts{S3: m.c.s3Counts(), Redis: m.redis.calls + m.c.redis},
 		Check: checker.Report{Pending: pending, PendingReasons: reasons, DecidedLate: int(m.c.decidedLate)}}
 	run.DrainTimeout = pending > 0
 	info := Info{Invocations: m.pool.invocations, ColdStarts: m.pool.coldStarts, Throttles: m.pool.throttles,
@@ -201,7 +207,7 @@ func (m *machine) unfinished(end int64) (int, map[string]int) {
 				reasons[history.PendingLost]++
 			}
 		}
-		m.m.finished(u, history.OutcomeUnknown, end, 0, learning{gaveUp: true})
+		m.m.finished(u, ocUnknown, end, 0, learning{gaveUp: true})
 	}
 	if pending == 0 {
 		reasons = nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ type planOptions struct {
 	seed    string
 	profile string
 	prices  string
+	cpuProf string
 	quiet   bool
 	json    bool
 }
@@ -36,6 +38,7 @@ func planCmd(args []string) error {
 	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
 	fs.StringVar(&o.profile, "profile", "", "profile name (profiles/NAME.yaml) or file (default: the scenario's plan.profile, else embedded)")
 	fs.StringVar(&o.prices, "prices", "", "price table overriding the built-in one (YAML, see report/prices.yaml)")
+	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the plan to this file")
 	fs.BoolVar(&o.quiet, "quiet", false, "no summary, only errors")
 	fs.BoolVar(&o.json, "json", false, "print results.json on stdout instead of the summary")
 	fs.Usage = func() {
@@ -77,7 +80,15 @@ func planCmd(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rerun := fmt.Sprintf("simrun plan --seed %d --profile %s %s", seed, prof.Name, path)
+	// The model's state is a few large pointer-free slabs: collecting
+	// less often costs little memory and saves the loop from stopping.
+	debug.SetGCPercent(400)
+	stopProfile, err := startProfiles(o.cpuProf)
+	if err != nil {
+		return usageError{err}
+	}
 	r, err := plan(ctx, sc, seed, prof, rerun, prices)
+	stopProfile()
 	if errors.Is(err, model.ErrNotModelled) || errors.Is(err, model.ErrProfile) {
 		return usageError{err}
 	}

@@ -8,24 +8,30 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stormsim/stormsim/model"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim"
 )
 
 type planOptions struct {
-	out     string
-	seed    string
-	profile string
-	prices  string
-	cpuProf string
-	quiet   bool
-	json    bool
+	out      string
+	seed     string
+	profile  string
+	prices   string
+	cpuProf  string
+	quiet    bool
+	validate bool
+	json     bool
 }
 
 // planCmd is `simrun plan SCENARIO`: the capacity-planning model in
@@ -40,6 +46,7 @@ func planCmd(args []string) error {
 	fs.StringVar(&o.prices, "prices", "", "price table overriding the built-in one (YAML, see report/prices.yaml)")
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the plan to this file")
 	fs.BoolVar(&o.quiet, "quiet", false, "no summary, only errors")
+	fs.BoolVar(&o.validate, "validate", false, "calibrate the embedded fakes, plan with that profile and run the real harness on the scenario; print model and measurement side by side (into --out/model and --out/measured)")
 	fs.BoolVar(&o.json, "json", false, "print results.json on stdout instead of the summary")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: simrun plan [flags] SCENARIO.yaml\n\nflags:")
@@ -83,6 +90,9 @@ func planCmd(args []string) error {
 	// The model's state is a few large pointer-free slabs: collecting
 	// less often costs little memory and saves the loop from stopping.
 	debug.SetGCPercent(400)
+	if o.validate {
+		return validatePlan(ctx, sc, seed, path, dir, prices)
+	}
 	stopProfile, err := startProfiles(o.cpuProf)
 	if err != nil {
 		return usageError{err}
@@ -143,4 +153,69 @@ func modelInfo(res *model.Result) *report.Model {
 			Environments: s.Envs, Throttles: s.Throttles, ColdStarts: s.ColdStarts, Waiting: s.Waiting})
 	}
 	return m
+}
+
+// validatePlan is `simrun plan --validate`: the model calibrated on this
+// machine against the real harness, same scenario and seed.
+func validatePlan(ctx context.Context, sc *scenarios.Scenario, seed uint64, path, dir string, prices *report.Prices) error {
+	fmt.Fprintf(os.Stderr, "stormsim: validating the plan of %s (seed %d) on %s\n", sc.Name, seed, machineLoad())
+	b, err := model.NewEmbedded()
+	if err != nil {
+		return err
+	}
+	prof, err := model.Calibrate(ctx, b, 200, time.Now())
+	b.Close()
+	if err != nil {
+		return err
+	}
+	rerun := fmt.Sprintf("simrun plan --validate --seed %d %s", seed, path)
+	planned, err := plan(ctx, sc, seed, prof, rerun, prices)
+	if errors.Is(err, model.ErrNotModelled) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if err := report.WriteAll(filepath.Join(dir, "model"), planned, nil); err != nil {
+		return err
+	}
+	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: filepath.Join(dir, "measured"), MaxInFlight: 20000,
+		CheckTimeout: time.Minute, Registry: prometheus.NewRegistry()}
+	if err := writable(opt.OutDir); err != nil {
+		return usageError{err}
+	}
+	res, measured, err := runOnce(ctx, opt, rerun, prices, nil)
+	if err != nil {
+		return err
+	}
+	tols := append([]report.Tolerance(nil), report.PlanTolerances...)
+	if sc.Wait.Poll.FirstDelay == "auto" {
+		for i := range tols {
+			if strings.HasPrefix(tols[i].Metric, "polls.") {
+				tols[i].Skip = "first_delay auto: the model polls on the fixed schedule (sim does not export the estimator)"
+			}
+		}
+	}
+	c := report.CheckPlan(planned, measured, tols)
+	fmt.Printf("plan (profile calibrated now) vs measured run, %s seed %d, %s\n", sc.Name, seed, machineLoad())
+	if err := report.WritePlanCheck(os.Stdout, c); err != nil {
+		return err
+	}
+	fmt.Printf("output: %s/model and %s/measured\n", dir, dir)
+	if res.Interrupted {
+		return exitError{exitInterrupted}
+	}
+	return exitError{verdictCode(c.Verdict)}
+}
+
+// machineLoad names the machine's CPUs and load, so a validation says
+// under what load it measured.
+func machineLoad() string {
+	load := "load average unknown"
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = "load average " + strings.Join(f[:3], " ")
+		}
+	}
+	return fmt.Sprintf("%d CPUs, %s", runtime.NumCPU(), load)
 }

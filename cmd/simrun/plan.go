@@ -219,3 +219,29 @@ func machineLoad() string {
 	}
 	return fmt.Sprintf("%d CPUs, %s", runtime.NumCPU(), load)
 }
+
+// planPoint plans one sweep point into dir. A plan cannot judge gates on
+// invariants (it checks no history): they are left out of each point, so
+// a point passes or fails on what the model does judge, and the sweep's
+// knee is the model's.
+func planPoint(ctx context.Context, sc *scenarios.Scenario, seed uint64, profile, dir, rerun string, prices *report.Prices) (*report.Results, error) {
+	prof, err := loadPlanProfile(profile, sc)
+	if err != nil {
+		return nil, err
+	}
+	pt := *sc
+	pt.Gates, pt.ParsedGates = nil, nil
+	for i, g := range sc.ParsedGates {
+		if !strings.HasPrefix(g.Metric, "invariants.") {
+			pt.Gates, pt.ParsedGates = append(pt.Gates, sc.Gates[i]), append(pt.ParsedGates, g)
+		}
+	}
+	r, err := plan(ctx, &pt, seed, prof, rerun, prices)
+	if err != nil {
+		return nil, err
+	}
+	if err := report.WriteAll(dir, r, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -90,3 +90,22 @@ func captureStdout(t *testing.T, f func()) string {
 	os.Stdout = old
 	return string(<-done)
 }
+
+func TestSweep_Model_WritesKnee(t *testing.T) {
+	dir := t.TempDir()
+	if got := run([]string{"sweep", "--model", "--quiet", "--out", dir, "../../scenarios/steady.yaml", "--param", "rate=300..30000x3"}); got != exitPass {
+		t.Fatalf("exit %d", got)
+	}
+	sw, err := report.ReadSweep(filepath.Join(dir, "sweep.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sw.Points) != 3 || !sw.Knee.Found || sw.Points[0].Verdict != report.Pass {
+		t.Fatalf("points %d, knee %+v", len(sw.Points), sw.Knee)
+	}
+	for _, f := range []string{"sweep.html", "plots/sweep-latency.png", "point-02/plots/plan.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -280,6 +280,12 @@ func (s *sumWriter) harness(r *Results) {
 	if h == nil {
 		return
 	}
+	if r.Mode == ModeModel {
+		// A plan has no harness: only its modelled call counts.
+		s.printf("modelled calls: redis %d (%s per upload)  s3 %d (%s per upload)\n",
+			h.RedisCalls, num(round2(h.RedisCallsPerUpload)), h.S3Calls, num(round2(h.S3CallsPerUpload)))
+		return
+	}
 	s.printf("harness: cpu %s (%s of cores)  max rss %s  max goroutines %d  history lines %d\n",
 		seconds(h.CPUSeconds), percent(h.CPUUtilization), bytesIEC(h.MaxRSSBytes), h.Goroutines, h.HistoryLines)
 	s.printf("  redis calls %d (%s per upload)  s3 calls %d (%s per upload)  stored %s\n",

@@ -53,10 +53,12 @@ func TestPlan_ExitCodes(t *testing.T) {
 // report.PlanTolerances. On a machine busy enough to saturate the harness
 // the measurement says nothing and the test skips, saying why; polls are
 // not judged while the model cannot reuse the harness's auto first-poll
-// estimator.
+// estimator. The tolerances are targets not yet shown to hold (every
+// measurement so far was harness-bound), so it runs only when asked:
+// STORMSIM_VALIDATE=1 go test ./cmd/simrun -run TestPlanValidate_CI.
 func TestPlanValidate_CI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the harness for about 25 s")
+	if os.Getenv("STORMSIM_VALIDATE") != "1" {
+		t.Skip("set STORMSIM_VALIDATE=1 to run the harness (~25 s) and hold the plan of ci.yaml to report.PlanTolerances")
 	}
 	dir := t.TempDir()
 	var code int

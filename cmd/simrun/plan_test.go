@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stormsim/stormsim/internal/contract"
+	"github.com/stormsim/stormsim/internal/jsonschema"
 	"github.com/stormsim/stormsim/report"
 )
 
@@ -45,6 +47,19 @@ func TestPlan_ExitCodes(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "c", f)); err != nil {
 			t.Error(err)
 		}
+	}
+	// A plan's results.json keeps the contract: strictly valid against the
+	// generated schema.
+	rs, err := contract.ResultsSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "c", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range (&jsonschema.Validator{Root: rs, Strict: true}).ValidateJSON(data) {
+		t.Errorf("results.json: %v", e)
 	}
 }
 

@@ -6,19 +6,26 @@
 //
 // Where each question is answered:
 //
-//	events.go    the virtual clock and the event queue
-//	calls.go     the coordinator's call sequence per outcome, recorded by
-//	             running the real coordinator against in-process fakes
-//	handlers.go  the handler pool: a fixed worker queue (the harness) or
-//	             Lambda (concurrency limits, scaling rate, cold starts,
-//	             throttles, retries)
-//	redis.go     Redis as a server with finite throughput, N shards by key
-//	locks.go     per-file lock contention and the decision (base == head)
-//	devices.go   staging time, push and the poll schedule
-//	profile.go   latency and limit figures (profiles/*.yaml)
-//	run.go       the event loop and what it measures
+//	events.go     the virtual clock, the event queue, slabs of live state
+//	calls.go      the coordinator's call sequence per outcome, recorded by
+//	              running the real coordinator against in-process fakes
+//	backends.go   those fakes (or real servers' clients)
+//	callspec.go   recorded calls compiled for the event loop
+//	handlers.go   the handler pool: a fixed worker queue (the harness) or
+//	              Lambda (concurrency limits, scaling rate, cold starts,
+//	              throttles)
+//	redis.go      Redis as a server with finite throughput, N shards by key
+//	locks.go      per-file lock contention, the decision, retries of a
+//	              failed invocation, what a device learns
+//	machine.go    uploads and invocations moving through the calls
+//	devices.go    staging time, push and the poll schedule
+//	measure.go    histograms of what devices saw (no per-upload history)
+//	profile.go    latency and limit figures (profiles/*.yaml)
+//	calibrate.go  measuring a profile on real or embedded backends
+//	run.go        the event loop and its result
 //
-// Nothing here is measured: every figure comes from a profile, and a
-// plan is trusted only within the tolerances its validation against a
-// real run states (README, "Capacity planning").
+// Nothing a plan reports is measured: every figure comes from a profile
+// (calibrate.go measures one), and a plan is trusted only within the
+// tolerances its validation against a real run states (README,
+// "Capacity planning").
 package model

@@ -83,6 +83,13 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total})
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	excuseGates(r.Gates, sc.ParsedGates, r.Harness.Saturation)
+	if cfg.model != nil {
+		metrics := make([]string, len(sc.ParsedGates))
+		for i, g := range sc.ParsedGates {
+			metrics[i] = g.Metric
+		}
+		applyModel(r, cfg.model, r.Gates, metrics)
+	}
 	r.Verdict, r.Reasons = verdict(r, res)
 	return r
 }

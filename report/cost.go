@@ -128,7 +128,10 @@ func s3Tier(op string) int {
 // BuildOption changes how Build and BuildScheduler make Results.
 type BuildOption func(*buildConfig)
 
-type buildConfig struct{ prices *Prices }
+type buildConfig struct {
+	prices *Prices
+	model  *Model
+}
 
 // WithPrices prices the run with p instead of DefaultPrices().
 func WithPrices(p *Prices) BuildOption {

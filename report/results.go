@@ -52,6 +52,11 @@ type Results struct {
 	// (e.g. poll: a poll record's error field), so every count the summary
 	// prints can be traced: kind -> cause -> count.
 	ErrorCauses map[string]map[string]int64 `json:"error_causes,omitempty"`
+	// Mode is "model" for a plan (simrun plan: every figure modelled, none
+	// measured); absent for a measured run. Model holds the plan's own
+	// figures and its profile.
+	Mode  string `json:"mode,omitempty"`
+	Model *Model `json:"model,omitempty"`
 }
 
 // Uploads counts uploads by outcome as the devices saw them.

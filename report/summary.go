@@ -90,7 +90,16 @@ func (s *sumWriter) header(r *Results) {
 	if r.Partial {
 		s.printf("  (interrupted: partial results)")
 	}
-	s.printf("\n\n")
+	s.printf("\n")
+	if m := r.Model; r.Mode == ModeModel && m != nil {
+		s.printf("MODELLED, not measured: profile %s (%s; %s)\n", m.Profile, orDash(m.ProfileDate), orDash(m.ProfileSource))
+		s.printf("handler %s: limit %d, max concurrency %d, invocations %d, cold starts %d, throttles %d; Redis busiest node %s busy; lock busy answers %d\n",
+			m.Handler, m.ConcurrencyLimit, m.MaxConcurrency, m.Invocations, m.ColdStarts, m.Throttles, percent(m.RedisUtilization), m.LockBusy)
+		for _, n := range m.Notes {
+			s.printf("note: %s\n", n)
+		}
+	}
+	s.printf("\n")
 }
 
 func (s *sumWriter) verdict(r *Results) {
@@ -266,6 +275,12 @@ func (s *sumWriter) scheduler(r *Results) {
 func (s *sumWriter) harness(r *Results) {
 	h := r.Harness
 	if h == nil {
+		return
+	}
+	if r.Mode == ModeModel {
+		// A plan has no harness: only its modelled call counts.
+		s.printf("modelled calls: redis %d (%s per upload)  s3 %d (%s per upload)\n",
+			h.RedisCalls, num(round2(h.RedisCallsPerUpload)), h.S3Calls, num(round2(h.S3CallsPerUpload)))
 		return
 	}
 	s.printf("harness: cpu %s (%s of cores)  max rss %s  max goroutines %d  history lines %d\n",

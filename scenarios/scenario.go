@@ -44,6 +44,30 @@ type Scenario struct {
 	// Scheduler is nil when the file has no scheduler section.
 	Scheduler *Scheduler `yaml:"scheduler"`
 	Faults    []Fault    `yaml:"faults"`
+	// Plan configures `simrun plan` (the capacity-planning model); a real
+	// run ignores it. The key is "plan" because "model" already names the
+	// workload model (open or closed).
+	Plan *Plan `yaml:"plan"`
+}
+
+// Plan names the model's profile (profiles/NAME.yaml, or a path) and
+// overrides its figures; zero keeps the profile's.
+type Plan struct {
+	Profile             string `yaml:"profile"`
+	AccountConcurrency  int    `yaml:"account_concurrency"`
+	ReservedConcurrency int    `yaml:"reserved_concurrency"`
+	ScalePer10s         int    `yaml:"scale_per_10s"`
+	RedisShards         int    `yaml:"redis_shards"`
+	// ColdStart is the handler's init time (seconds).
+	ColdStart Dist `yaml:"cold_start"`
+	// Ops override per-call latencies (seconds), by the profile's op names.
+	Ops []PlanOp `yaml:"ops"`
+}
+
+// PlanOp is one call's latency override.
+type PlanOp struct {
+	Op   string `yaml:"op"`
+	Dist `yaml:",inline"`
 }
 
 // Phase is one stretch of an open-model arrival schedule. Phases run one

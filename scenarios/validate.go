@@ -149,6 +149,27 @@ func (v *validator) scenario(sc *Scenario) {
 	}
 	v.faults(sc.Faults)
 	v.gates(sc)
+	if sc.Plan != nil {
+		v.plan(sc.Plan)
+	}
+}
+
+// plan checks the capacity-planning section; the profile itself is read
+// and checked by `simrun plan`.
+func (v *validator) plan(p *Plan) {
+	v.check(p.Profile != "", "plan.profile", "must name a profile", p.Profile)
+	for path, n := range map[string]int{"plan.account_concurrency": p.AccountConcurrency, "plan.reserved_concurrency": p.ReservedConcurrency,
+		"plan.scale_per_10s": p.ScalePer10s, "plan.redis_shards": p.RedisShards} {
+		v.check(n >= 0 && n <= 10_000_000, path, "must be in [0, 10000000]", n)
+	}
+	if v.set("plan.cold_start") {
+		v.dist("plan.cold_start", p.ColdStart, unitSeconds, 0)
+	}
+	for i, o := range p.Ops {
+		path := fmt.Sprintf("plan.ops[%d]", i)
+		v.check(o.Op != "", path+".op", "must name an op", o.Op)
+		v.dist(path, o.Dist, unitSeconds, 0)
+	}
 }
 
 var phaseFields = []string{"rate", "from", "to", "duration", "count", "at"}

@@ -31,6 +31,8 @@ type sweepOptions struct {
 	checkTimeout time.Duration
 	maxInFlight  int
 	repeat       int
+	model        bool
+	profile      string
 }
 
 // sweepCmd runs one scenario per value of a parameter and writes
@@ -49,6 +51,8 @@ func sweepCmd(args []string) error {
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 60*time.Second, "budget of each point's linearizability check")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 20000, "most uploads in flight at once")
 	fs.IntVar(&o.repeat, "repeat", 1, "run each point N times with the same seed: medians, and each point's 95% confidence interval on the charts")
+	fs.BoolVar(&o.model, "model", false, "plan each point with the model (simrun plan) instead of running the harness: virtual time, any rate")
+	fs.StringVar(&o.profile, "profile", "", "with --model: profile name or file (default: the scenario's plan.profile, else embedded)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: simrun sweep [flags] SCENARIO.yaml --param PATH=FROM..TO[xSTEPS]\n\n"+
 			"PATH is a dotted scenario path: rate (every constant and poisson phase), phases[i].rate,\n"+
@@ -65,6 +69,9 @@ func sweepCmd(args []string) error {
 	}
 	if err := checkRepeat(fs, o.repeat); err != nil {
 		return err
+	}
+	if o.model && o.repeat > 1 {
+		return usagef("sweep: --model is virtual time (the same seed gives the same plan): --repeat does not apply")
 	}
 	if o.param == "" {
 		return usagef("sweep: --param is required, e.g. --param rate=100..800x8")
@@ -138,6 +145,12 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 	sw := &report.Sweep{Scenario: p.base.Name, Param: p.spec.Path, Values: p.spec.Range, Seed: p.seed, Started: time.Now(),
 		DemandRises: p.demandRises, Currency: p.prices.Currency, PricesAsOf: p.prices.AsOf,
 		Rerun: fmt.Sprintf("simrun sweep --seed %d %s --param %s%s", p.seed, p.path, p.param, priceFlag)}
+	if o.model {
+		sw.Rerun += " --model"
+		if o.profile != "" {
+			sw.Rerun += " --profile " + o.profile
+		}
+	}
 	if !o.quiet {
 		fmt.Fprintf(os.Stderr, "stormsim sweep: %s, %s over %d point(s), seed %d, output %s\n",
 			p.base.Name, p.spec.Path, len(p.points), p.seed, p.dir)
@@ -163,9 +176,12 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 		}
 		var r *report.Results
 		var err error
-		if o.repeat > 1 {
+		switch {
+		case o.model:
+			r, err = planPoint(ctx, pt.Scenario, p.seed, o.profile, pdir, rerun+" --model", p.prices)
+		case o.repeat > 1:
 			r, err = runRepeatedPoint(ctx, o, opt, rerun, p.prices)
-		} else {
+		default:
 			r, err = runPoint(ctx, opt, rerun, p.prices)
 		}
 		if !o.quiet && tty {

@@ -42,28 +42,44 @@ func (r *Reader) ReadInto(ctx context.Context, l *Ledger) (int, error) {
 	}
 	n := 0
 	for _, key := range keys {
-		for {
-			start := "-"
-			if last, ok := r.next[key]; ok {
-				start = "(" + last
-			}
-			msgs, err := r.rdb.XRangeN(ctx, key, start, "+", r.page).Result()
-			if err != nil {
-				return n, fmt.Errorf("read usage stream %s: %w", key, err)
-			}
-			for _, m := range msgs {
-				e, err := coordinator.ParseUsageEvent(m.ID, m.Values)
-				if err != nil {
-					return n, fmt.Errorf("read usage stream %s: %w", key, err)
-				}
-				l.Add(e)
-				r.next[key] = m.ID
-				n++
-			}
-			if int64(len(msgs)) < r.page {
-				break
-			}
+		err := ReadStream(ctx, r.rdb, key, r.next[key], r.page, func(e coordinator.UsageEvent) error {
+			l.Add(e)
+			r.next[key] = e.ID
+			n++
+			return nil
+		})
+		if err != nil {
+			return n, err
 		}
 	}
 	return n, nil
+}
+
+// ReadStream calls fn with each entry of the usage stream key after the
+// entry id after ("" for all), oldest first, reading page entries at a
+// time. It stops at fn's first error, or a malformed entry.
+func ReadStream(ctx context.Context, rdb redis.Cmdable, key, after string, page int64, fn func(coordinator.UsageEvent) error) error {
+	for {
+		start := "-"
+		if after != "" {
+			start = "(" + after
+		}
+		msgs, err := rdb.XRangeN(ctx, key, start, "+", page).Result()
+		if err != nil {
+			return fmt.Errorf("read usage stream %s: %w", key, err)
+		}
+		for _, m := range msgs {
+			e, err := coordinator.ParseUsageEvent(m.ID, m.Values)
+			if err != nil {
+				return fmt.Errorf("read usage stream %s: %w", key, err)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+			after = m.ID
+		}
+		if int64(len(msgs)) < page {
+			return nil
+		}
+	}
 }

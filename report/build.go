@@ -95,6 +95,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	r.Cost = cfg.prices.Cost(Usage{Uploads: u.Total, Invocations: res.Delivery.Invocations,
 		HandlerSeconds: res.HandlerSeconds, S3: res.Ops.S3, StoredBytes: stored,
 		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total})
+	r.Billing = billingFrom(res.Check.Billing, cfg.prices)
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	excuseGates(r.Gates, sc.ParsedGates, r.Harness.Saturation)
 	r.Verdict, r.Reasons = verdict(r, res)
@@ -250,6 +251,16 @@ func (r *Results) Metric(name string) (float64, bool) {
 			return 0, false
 		}
 		return float64(r.Harness.Delivery.Failures), u.Total > 0
+	case "billing.mismatched_users":
+		if r.Billing == nil {
+			return 0, false
+		}
+		return float64(r.Billing.MismatchedUsers), true
+	case "billing.double_counted":
+		if r.Billing == nil {
+			return 0, false
+		}
+		return float64(r.Billing.DoubleCounted), true
 	case "cost.per_1000_uploads":
 		if r.Cost == nil {
 			return 0, false

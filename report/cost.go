@@ -83,6 +83,10 @@ type Prices struct {
 	RuleInvocationsPerMillion      float64
 	RuleUpdatesPerMillion          float64
 	SchedulerInvocationsPerMillion float64
+
+	// BillingGBMonth is what the service charges a user per GiB-month
+	// stored (results.json "billing").
+	BillingGBMonth float64
 }
 
 // fields maps each prices.yaml key to the field it sets.
@@ -107,6 +111,7 @@ func (p *Prices) fields() map[string]any {
 		"timer.rule_invocations_per_million":      &p.RuleInvocationsPerMillion,
 		"timer.rule_updates_per_million":          &p.RuleUpdatesPerMillion,
 		"timer.scheduler_invocations_per_million": &p.SchedulerInvocationsPerMillion,
+		"billing.gb_month":                        &p.BillingGBMonth,
 	}
 }
 

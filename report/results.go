@@ -52,6 +52,10 @@ type Results struct {
 	// (e.g. poll: a poll record's error field), so every count the summary
 	// prints can be traced: kind -> cause -> count.
 	ErrorCauses map[string]map[string]int64 `json:"error_causes,omitempty"`
+	// Billing is the users' storage bills from the coordinator's usage
+	// events, and the billing check's figures (report/billing.go); absent
+	// when the run read no usage back.
+	Billing *Billing `json:"billing,omitempty"`
 }
 
 // Uploads counts uploads by outcome as the devices saw them.

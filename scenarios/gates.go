@@ -57,6 +57,8 @@ var GateMetrics = map[string]string{
 	"scheduler.events":              "events scheduled",
 	"cost.per_1000_uploads":         "estimated AWS cost per 1000 uploads, USD",
 	"delivery.failures":             "handler invocations that failed (retried or not)",
+	"billing.mismatched_users":      "users whose metered bytes differ from the bytes stored in S3",
+	"billing.double_counted":        "usage events metered more than once for one decision",
 }
 
 // isTimeMetric reports whether a metric is in seconds (a gate on it may use

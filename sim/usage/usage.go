@@ -30,13 +30,30 @@ type Lister interface {
 	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 }
 
+// meteredUsers lists the users with a usage stream: a user metered for
+// nothing stored is found too.
+func meteredUsers(ctx context.Context, cfg Config) ([]string, error) {
+	var users []string
+	it := cfg.Redis.Scan(ctx, 0, cfg.Coordinator.UsagePattern(), 1000).Iterator()
+	for it.Next(ctx) {
+		key := it.Val()
+		if i, j := strings.Index(key, "{"), strings.Index(key, "}"); i >= 0 && j > i {
+			users = append(users, key[i+1:j])
+		}
+	}
+	if err := it.Err(); err != nil {
+		return users, fmt.Errorf("list usage streams: %w", err)
+	}
+	return users, nil
+}
+
 // Config says where to read back and whose usage.
 type Config struct {
 	Coordinator *coordinator.Coordinator
 	S3          Lister
 	Redis       redis.Cmdable
-	// Users are the users the run touched; users found in the listing are
-	// added. Owns, when set, keeps only this shard's users.
+	// Users are the users the run touched; users found in the listing or
+	// with a usage stream are added. Owns, when set, keeps only this shard's users.
 	Users []string
 	Owns  func(user string) bool
 	// KeepsVersions is set for a strategy that keeps every committed
@@ -56,6 +73,11 @@ func ReadBack(ctx context.Context, cfg Config, write func(rec any) error) error 
 	users := slices.Clone(cfg.Users)
 	for u := range stored {
 		users = append(users, u)
+	}
+	metered, scanErr := meteredUsers(ctx, cfg)
+	users = append(users, metered...)
+	if listErr == nil {
+		listErr = scanErr
 	}
 	slices.Sort(users)
 	users = slices.Compact(users)

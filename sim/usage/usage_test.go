@@ -103,6 +103,12 @@ func TestReadBack_StoredFromListingMeteredFromRedis(t *testing.T) {
 		Key: aws.String(e.c.VersionKey("ann", "x.txt", 1))}); err != nil {
 		t.Fatal(err)
 	}
+	// A meter for a user who stores nothing (a phantom charge) is found too.
+	if err := e.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: e.c.UsageStream("eve"), Values: []any{
+		"upload", "e1", "user", "eve", "path", "p", "kind", "copy", "version", "0", "delta", "9", "bytes", "9",
+		"seq", "1", "at", "1"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
 	recs := &records{storages: map[string]history.Storage{}}
 	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	err := ReadBack(context.Background(), Config{Coordinator: e.c, S3: e.s3, Redis: e.rdb, Users: []string{"ann", "dan"},
@@ -119,6 +125,7 @@ func TestReadBack_StoredFromListingMeteredFromRedis(t *testing.T) {
 		{"ann", second + second + loser, first + first + (second + second - first) + loser, 3},
 		{"bob", 2 * 5, 2 * 5, 2},
 		{"dan", 0, 0, 0}, // touched, stores nothing
+		{"eve", 0, 0, 0}, // has a usage stream, no meter
 	}
 	for _, tt := range tests {
 		st, ok := recs.storages[tt.user]
@@ -134,11 +141,11 @@ func TestReadBack_StoredFromListingMeteredFromRedis(t *testing.T) {
 	if _, ok := recs.storages["cat"]; ok {
 		t.Error("another shard's user was read back")
 	}
-	if len(recs.usages) != 4 {
-		t.Errorf("%d usage records, want 4 (ann: 2 commits and a copy; bob: a commit)", len(recs.usages))
+	if len(recs.usages) != 5 {
+		t.Errorf("%d usage records, want 5 (ann: 2 commits and a copy; bob: a commit; eve's)", len(recs.usages))
 	}
 	for _, u := range recs.usages {
-		if u.T != history.KindUsage || u.Entry == "" || u.Seq == 0 || !strings.Contains("ann bob", u.User) {
+		if u.T != history.KindUsage || u.Entry == "" || u.Seq == 0 || !strings.Contains("ann bob eve", u.User) {
 			t.Errorf("usage record %+v", u)
 		}
 	}

@@ -163,8 +163,10 @@ func TestMeter_CopyRemeteredOnRetry_Caught(t *testing.T) {
 			if name != coordinator.ScriptCopyName {
 				return src
 			}
-			return strings.Replace(src, "if old then return old end",
-				"if old then meter(KEYS[3], KEYS[4], tonumber(ARGV[4]), 'copy', ARGV[5], ARGV[6], ARGV[7], '0', ARGV[8], ARGV[9]) return old end", 1)
+			// The double-billing mutant of sim's self-test: the meter call
+			// without its guard.
+			src = strings.Replace(src, "if new then meter(", "meter(", 1)
+			return strings.Replace(src, "ARGV[9]) end\nreturn name", "ARGV[9])\nreturn name", 1)
 		},
 	}
 	e := newTestEnv(t, coordinator.StrategyRedisLock, hooks)

@@ -130,18 +130,19 @@ return 0
 //	ARGV: prefix, suffix, ttl-seconds, size, upload, user, path,
 //	      at-unix-nanos, stream-maxlen
 const srcCopyName = luaMeter + `
-local old = redis.call('GET', KEYS[1])
-if old then return old end
-for n = 1, 100000 do
-  local name = ARGV[1] .. ARGV[2]
-  if n > 1 then name = ARGV[1] .. ' (' .. n .. ')' .. ARGV[2] end
-  if redis.call('SADD', KEYS[2], name) == 1 then
-    redis.call('SET', KEYS[1], name, 'EX', ARGV[3])
-    meter(KEYS[3], KEYS[4], tonumber(ARGV[4]), 'copy', ARGV[5], ARGV[6], ARGV[7], '0', ARGV[8], ARGV[9])
-    return name
+local name = redis.call('GET', KEYS[1])
+local new = not name
+if new then
+  for n = 1, 100000 do
+    local c = ARGV[1] .. ARGV[2]
+    if n > 1 then c = ARGV[1] .. ' (' .. n .. ')' .. ARGV[2] end
+    if redis.call('SADD', KEYS[2], c) == 1 then name = c break end
   end
+  if not name then return redis.error_reply('no free conflicted-copy name') end
+  redis.call('SET', KEYS[1], name, 'EX', ARGV[3])
 end
-return redis.error_reply('no free conflicted-copy name')
+if new then meter(KEYS[3], KEYS[4], tonumber(ARGV[4]), 'copy', ARGV[5], ARGV[6], ARGV[7], '0', ARGV[8], ARGV[9]) end
+return name
 `
 
 // srcCommitOnce records a commit discovered in S3 (s3-conditional

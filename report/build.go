@@ -81,6 +81,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	r.Cost = cfg.prices.Cost(Usage{Uploads: u.Total, Invocations: res.Delivery.Invocations,
 		HandlerSeconds: res.HandlerSeconds, S3: res.Ops.S3, StoredBytes: stored,
 		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total})
+	r.Billing = billingFrom(res.Check.Billing, cfg.prices)
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	excuseGates(r.Gates, sc.ParsedGates, r.Harness.Saturation)
 	if cfg.model != nil {

@@ -25,6 +25,7 @@ var chartCaptions = map[string]string{
 	"inflight":           "Uploads in flight over the run; shaded areas are injected faults.",
 	"conflicts":          "Conflict rate per second over the run; shaded areas are injected faults.",
 	"repeat":             repeatCaption,
+	"bills":              "Users by storage bill over the run, from the coordinator's usage events at the price per GB-month of the price table.",
 	"memory":             "Resident set and live heap over the run, the heap split between the harness and the embedded fakes' stored state.",
 }
 

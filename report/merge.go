@@ -146,6 +146,7 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) (*Results,
 	mergeErrors(r, shards)
 	r.Harness = mergeHarness(shards, r.Uploads.Total)
 	r.Cost = mergeCost(shards, r.Uploads.Total)
+	r.Billing = mergeBilling(shards, check)
 	// The same gates and verdict as a single run, over the merged figures.
 	r.Gates = EvalGates(parsed, r)
 	excuseGates(r.Gates, parsed, r.Harness.Saturation)

@@ -79,6 +79,18 @@ var metricReaders = map[string]metricReader{
 		}
 		return float64(r.Harness.Delivery.Failures), r.Uploads.Total > 0
 	},
+	"billing.mismatched_users": func(r *Results) (float64, bool) {
+		if r.Billing == nil {
+			return 0, false
+		}
+		return float64(r.Billing.MismatchedUsers), true
+	},
+	"billing.double_counted": func(r *Results) (float64, bool) {
+		if r.Billing == nil {
+			return 0, false
+		}
+		return float64(r.Billing.DoubleCounted), true
+	},
 	"cost.per_1000_uploads": func(r *Results) (float64, bool) {
 		if r.Cost == nil {
 			return 0, false

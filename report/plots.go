@@ -38,6 +38,7 @@ var chartSpecs = []struct {
 	{"inflight", inFlightPlot},
 	{"conflicts", conflictPlot},
 	{"memory", memoryPlot},
+	{"bills", billsPlot},
 }
 
 // ChartNames lists every chart Charts can draw, in display order.

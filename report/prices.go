@@ -31,6 +31,14 @@ type Prices struct {
 	Redis     RedisPrices     `yaml:"redis"`
 	ResultAPI ResultAPIPrices `yaml:"result_api"`
 	Timer     TimerPrices     `yaml:"timer"`
+	Billing   BillingPrices   `yaml:"billing"`
+}
+
+// BillingPrices are what the service charges its users, not what AWS
+// charges it (results.json "billing").
+type BillingPrices struct {
+	// GBMonth is the price per GiB-month a user stores.
+	GBMonth float64 `yaml:"gb_month"`
 }
 
 // LambdaPrices price the S3-event handler.

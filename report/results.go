@@ -57,6 +57,10 @@ type Results struct {
 	// figures and its profile.
 	Mode  string `json:"mode,omitempty"`
 	Model *Model `json:"model,omitempty"`
+	// Billing is the users' storage bills from the coordinator's usage
+	// events, and the billing check's figures (report/billing.go); absent
+	// when the run read no usage back.
+	Billing *Billing `json:"billing,omitempty"`
 }
 
 // Uploads counts uploads by outcome as the devices saw them.

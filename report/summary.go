@@ -309,6 +309,9 @@ func (s *sumWriter) harness(r *Results) {
 }
 
 func (s *sumWriter) cost(r *Results) {
+	if r.Billing != nil {
+		s.printf("%s\n\n", invoiceLine(r.Billing))
+	}
 	c := r.Cost
 	if c == nil {
 		return

@@ -96,6 +96,8 @@ var Metrics = []Metric{
 	{Name: "scheduler.events", Meaning: "events scheduled"},
 	{Name: "cost.per_1000_uploads", Meaning: "estimated AWS cost per 1000 uploads, USD", Kind: KindMoney, Lag: LagGrows},
 	{Name: "delivery.failures", Meaning: "handler invocations that failed (retried or not)", Live: true},
+	{Name: "billing.mismatched_users", Meaning: "users whose metered bytes differ from the bytes stored in S3"},
+	{Name: "billing.double_counted", Meaning: "usage events metered more than once for one decision"},
 }
 
 // metricIndex finds a Metrics entry by name.

@@ -14,12 +14,15 @@ import (
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/usage"
 )
 
 // readBack records the state after the drain: every touched file as S3
 // and the coordinator see it, every conflicted copy, the stored result of
-// every answered upload (readBackStored), and anything left over (staged
-// objects, locks, multipart uploads).
+// every answered upload (readBackStored), anything left over (staged
+// objects, locks, multipart uploads), and each user's usage: the bytes
+// listed in S3 beside the coordinator's meter and usage stream
+// (sim/usage).
 func (r *runner) readBack(ctx context.Context) {
 	r.obs.mu.Lock()
 	files := make([]fileKey, 0, len(r.obs.files))
@@ -43,6 +46,22 @@ func (r *runner) readBack(ctx context.Context) {
 	})
 	r.readBackStored(ctx)
 	r.leftovers(ctx)
+	if m := r.opt.Mutant; m != nil && m.WrapHandler != nil {
+		// A replaced handler (the self-test's naive one) meters nothing:
+		// its run reads no usage back and has no billing check, so the
+		// protocol mutants are judged by the invariants they break.
+		return
+	}
+	users := make([]string, len(files))
+	for i, f := range files {
+		users[i] = f.user
+	}
+	err := usage.ReadBack(ctx, usage.Config{Coordinator: r.coord, S3: r.env.S3, Redis: r.env.Redis, Users: users,
+		Owns: r.ownsUser, KeepsVersions: r.coord.Strategy() == coordinator.StrategyRedisLock, At: r.now()},
+		r.hist.Write)
+	if err != nil {
+		r.rec.ErrorKind("readback")
+	}
 }
 
 func (r *runner) readObject(ctx context.Context, key string) (map[string]string, string, error) {

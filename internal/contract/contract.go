@@ -46,6 +46,8 @@ var Records = []Record{
 	{history.KindFault, reflect.TypeFor[history.Fault]()},
 	{history.KindFence, reflect.TypeFor[history.Fence]()},
 	{history.KindPending, reflect.TypeFor[history.Pending]()},
+	{history.KindUsage, reflect.TypeFor[history.Usage]()},
+	{history.KindStorage, reflect.TypeFor[history.Storage]()},
 }
 
 func outcomes(o ...history.Outcome) []string {
@@ -78,7 +80,7 @@ func ResultsSchema() (*jsonschema.Schema, error) {
 		"FaultWindow.Kind":       faultKinds(),
 		"Invariant.Name": {checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped,
 			checker.NameAgreement, checker.NameIdempotence, checker.NameStability, checker.NameFencing,
-			checker.NameCleanliness, checker.NameScheduler, checker.NameLinearizability},
+			checker.NameCleanliness, checker.NameScheduler, checker.NameLinearizability, checker.NameBilling},
 	}}
 	ref := g.Schema(reflect.TypeFor[report.Results]())
 	if err := g.Err(); err != nil {

@@ -21,6 +21,9 @@
 //     upload whose device got an answer, read through the coordinator's
 //     result store; see Result), leftover (a staged object, lock or multipart
 //     upload that should not be there);
+//   - what the harness read back about billing after the drain: usage
+//     (each event of each user's usage stream) and storage (each user's
+//     bytes listed from S3, beside the coordinator's meter);
 //   - the rest: sched (one scheduled event), fault (one fault window).
 //
 // A result record looks like

@@ -88,6 +88,8 @@ type Set struct {
 	Results   []Result
 	Pendings  []Pending
 	Fences    []Fence
+	Usages    []Usage
+	Storages  []Storage
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -177,6 +179,10 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Pendings)
 	case KindFence:
 		return appendJSON(line, &s.Fences)
+	case KindUsage:
+		return appendJSON(line, &s.Usages)
+	case KindStorage:
+		return appendJSON(line, &s.Storages)
 	default:
 		s.Unknown++
 		return nil
@@ -209,6 +215,8 @@ func (s *Set) Merge(other *Set) {
 	s.Results = append(s.Results, other.Results...)
 	s.Pendings = append(s.Pendings, other.Pendings...)
 	s.Fences = append(s.Fences, other.Fences...)
+	s.Usages = append(s.Usages, other.Usages...)
+	s.Storages = append(s.Storages, other.Storages...)
 	s.Unknown += other.Unknown
 }
 

@@ -48,6 +48,7 @@ type runOptions struct {
 	servers      serverOptions
 	store        storeOptions
 	startAt      string
+	verdictExit  bool
 	repeat       int
 }
 
@@ -57,6 +58,7 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-TIME), or s3://BUCKET/PREFIX (written locally, uploaded when the run ends; see --out-endpoint)")
 	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
 	fs.StringVar(&o.shard, "shard", "", "I/N: drive only slice I (0-based) of N of the users; merge shards with simrun check DIR...; auto: I from $JOB_COMPLETION_INDEX, N from $STORMSIM_SHARDS (a Kubernetes Indexed Job)")
+	fs.BoolVar(&o.verdictExit, "verdict-exit", true, "exit 1 or 3 on a failed or inconclusive verdict; false: exit 0 once the run is written, whatever its verdict (a shard whose verdict the merge gives, e.g. in a Kubernetes Job)")
 	fs.StringVar(&o.startAt, "start-at", "", "RFC 3339 time: wait until then to start the load, so shards started apart begin their planned arrivals together")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress or summary, only errors")
 	fs.BoolVar(&o.json, "json", false, "print results.json on stdout instead of the summary")
@@ -192,7 +194,7 @@ func runCmd(args []string) (err error) {
 	if res.Interrupted {
 		return exitError{exitInterrupted}
 	}
-	return exitError{verdictCode(r.Verdict)}
+	return o.verdictErr(r.Verdict)
 }
 
 // runScheduler runs a scheduler-only scenario (virtual time by default).
@@ -209,7 +211,15 @@ func runScheduler(ctx context.Context, o runOptions, sc *scenarios.Scenario, see
 	if ctx.Err() != nil {
 		return exitError{exitInterrupted}
 	}
-	return exitError{verdictCode(r.Verdict)}
+	return o.verdictErr(r.Verdict)
+}
+
+// verdictErr is the exit of a finished run with verdict v (--verdict-exit).
+func (o runOptions) verdictErr(v string) error {
+	if !o.verdictExit {
+		return nil
+	}
+	return exitError{verdictCode(v)}
 }
 
 func printResults(o runOptions, r *report.Results, rerun, dir string) {
@@ -371,7 +381,7 @@ func serveMetrics(addr string, reg *prometheus.Registry) (func(), error) {
 // outputOnlyFlags change where and how a run reports, not what it runs:
 // the rerun line leaves them out.
 var outputOnlyFlags = map[string]bool{"out": true, "quiet": true, "json": true, "cpuprofile": true,
-	"memprofile": true, "metrics-addr": true, "out-endpoint": true, "start-at": true}
+	"memprofile": true, "metrics-addr": true, "out-endpoint": true, "start-at": true, "verdict-exit": true}
 
 // rerunLine is the command that repeats the run: the resolved seed and
 // shard, every other flag set on the command line that changes what is run

@@ -251,7 +251,7 @@ func compareUploads(t *testing.T, merged, single *history.Set) {
 	t.Helper()
 	type what struct {
 		user, device, path, sha string
-		size, base               int64
+		size, base              int64
 	}
 	byID := func(h *history.Set) map[string]history.Upload {
 		m := map[string]history.Upload{}

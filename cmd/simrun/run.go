@@ -118,11 +118,12 @@ func runCmd(args []string) (err error) {
 	defer stop()
 	dir, shown := o.out, o.out
 	if s3out.IsURL(o.out) {
-		s3o, err := prepareS3Out(ctx, o.out, &o.store, logTo(o))
-		if err != nil {
-			return err
+		s3o, perr := prepareS3Out(ctx, o.out, &o.store, logTo(o))
+		if perr != nil {
+			return perr
 		}
 		dir = s3o.dir
+		// err is the named result: the run's outcome, exit code included.
 		defer func() { err = s3o.publish(ctx, err) }()
 	}
 	if dir == "" {

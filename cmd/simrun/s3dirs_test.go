@@ -87,3 +87,42 @@ func TestCheckCmd_S3_Missing(t *testing.T) {
 		t.Errorf("exit %d, want %d", code, exitUsage)
 	}
 }
+
+const s3Tiny = `
+name: s3-tiny
+seed: 5
+drain: 20s
+phases:
+  - {kind: burst, count: 20, at: 0s, duration: 200ms}
+population: {users: 5, devices_per_user: 2, files_per_user: 2}
+sizes: {kind: lognormal, median: 2KiB, sigma: 1, cap: 64KiB}
+gates: ["uploads.total == 1"]
+`
+
+// TestRunCmd_S3Out_KeepsExitCode: a run whose folder goes to s3:// exits
+// with its verdict's code (the gate fails: 1), unless --verdict-exit=false.
+func TestRunCmd_S3Out_KeepsExitCode(t *testing.T) {
+	st, c := fakeStoreOptions(t)
+	scen := filepath.Join(t.TempDir(), "tiny.yaml")
+	if err := os.WriteFile(scen, []byte(s3Tiny), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		flag string
+		code int
+	}{{"--verdict-exit=true", exitFail}, {"--verdict-exit=false", exitPass}} {
+		prefix := "out-" + tt.flag[len("--verdict-exit="):]
+		code := run([]string{"--quiet", tt.flag, "--out", "s3://runs/" + prefix, "--out-endpoint", st.endpoint, scen})
+		if code != tt.code {
+			t.Errorf("%s: exit %d, want %d", tt.flag, code, tt.code)
+		}
+		if _, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("runs"), Key: aws.String(prefix + "/history.jsonl")}); err != nil {
+			t.Errorf("%s: history.jsonl not uploaded: %v", tt.flag, err)
+		}
+	}
+	// report --merge of an s3:// run keeps the verdict's code too.
+	out := "s3://runs/merged"
+	if code := run([]string{"report", "--merge", "--out", out, "--out-endpoint", st.endpoint, "s3://runs/out-true"}); code != exitFail {
+		t.Errorf("report --merge: exit %d, want %d", code, exitFail)
+	}
+}

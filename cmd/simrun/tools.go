@@ -98,11 +98,12 @@ func mergeRuns(out string, args []string, st *storeOptions) (err error) {
 		if _, shard := s3out.ShardIndex(path.Base(out)); shard {
 			return usagef("simrun report --merge: --out %s: a folder named %sI would be read as a shard of the run; name it otherwise (e.g. merged)", out, s3out.ShardPrefix)
 		}
-		s3o, err := prepareS3Out(ctx, out, st, os.Stderr)
-		if err != nil {
-			return err
+		s3o, perr := prepareS3Out(ctx, out, st, os.Stderr)
+		if perr != nil {
+			return perr
 		}
 		out = s3o.dir
+		// err is the named result: the verdict's exit code included.
 		defer func() { err = s3o.publish(ctx, err) }()
 	}
 	var shards []*report.Results

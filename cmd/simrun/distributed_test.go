@@ -124,15 +124,35 @@ func TestIndexedJob_OneMachine(t *testing.T) {
 	}
 
 	t.Logf("%d shards merged: verdict %s (exit %d); one process: %s (exit %d)", n, mr.Verdict, mergeCode, sr.Verdict, singleCode)
-	if mergeCode != singleCode || mr.Verdict != sr.Verdict {
+	// On a machine too busy for the harness (two cores shared with other
+	// work), a run's speed gates are excused as inconclusive and its devices
+	// may give up waiting: that side's verdict may be inconclusive where the
+	// other passes, and only for that reason.
+	bound := func(r *report.Results) bool {
+		return r.Harness != nil && r.Harness.Saturation != nil && r.Harness.Saturation.Bound
+	}
+	excused := func(r *report.Results, code int) bool {
+		return bound(r) && r.Verdict == report.Inconclusive && code == exitInconclusive
+	}
+	switch {
+	case mergeCode == singleCode && mr.Verdict == sr.Verdict:
+	case excused(mr, mergeCode) || excused(sr, singleCode):
+		t.Logf("a harness-bound run: merged %s, single %s; comparing what the load does not decide", mr.Verdict, sr.Verdict)
+	default:
 		t.Errorf("merged verdict %s (exit %d), single process %s (exit %d); reasons %q vs %q",
 			mr.Verdict, mergeCode, sr.Verdict, singleCode, mr.Reasons, sr.Reasons)
 	}
 	if mr.WorkloadHash == "" || mr.WorkloadHash != sr.WorkloadHash || mr.Seed != sr.Seed {
 		t.Errorf("workload %s seed %d merged, %s seed %d single", mr.WorkloadHash, mr.Seed, sr.WorkloadHash, sr.Seed)
 	}
-	if g, w := gateVerdicts(mr), gateVerdicts(sr); !slices.Equal(g, w) {
-		t.Errorf("gates merged %q, single %q", g, w)
+	if len(mr.Gates) != len(sr.Gates) {
+		t.Errorf("gates merged %q, single %q", gateVerdicts(mr), gateVerdicts(sr))
+	}
+	for i := range min(len(mr.Gates), len(sr.Gates)) {
+		m, g := mr.Gates[i], sr.Gates[i]
+		if m.Expr != g.Expr || m.NoData != g.NoData || m.OK != g.OK && !(m.Inconclusive && bound(mr) || g.Inconclusive && bound(sr)) {
+			t.Errorf("gate %d: merged %s, single %s", i, gateVerdicts(mr)[i], gateVerdicts(sr)[i])
+		}
 	}
 	if g, w := invariantVerdicts(mr), invariantVerdicts(sr); !slices.Equal(g, w) {
 		t.Errorf("invariants merged %q, single %q", g, w)
@@ -246,7 +266,9 @@ func invariantVerdicts(r *report.Results) []string {
 
 // compareUploads: the same upload ids, each the same file, size and
 // content; and where no other upload touches the same file (nothing to
-// race with), the same outcome.
+// race with) and both runs' devices learned a decision (a device that gave
+// up, or whose request failed, says how busy the machine was, not what the
+// system decided), the same outcome.
 func compareUploads(t *testing.T, merged, single *history.Set) {
 	t.Helper()
 	type what struct {
@@ -278,7 +300,7 @@ func compareUploads(t *testing.T, merged, single *history.Set) {
 		if a, b := (what{m.User, m.Device, m.Path, m.SHA256, m.Size, m.Base}), (what{s.User, s.Device, s.Path, s.SHA256, s.Size, s.Base}); a != b {
 			t.Errorf("upload %s: merged %+v, single %+v", id, a, b)
 		}
-		if touches[s.User+"/"+s.Path] == 1 {
+		if touches[s.User+"/"+s.Path] == 1 && decided(m.Outcome) && decided(s.Outcome) {
 			alone++
 			if m.Outcome == s.Outcome {
 				same++
@@ -288,7 +310,11 @@ func compareUploads(t *testing.T, merged, single *history.Set) {
 		}
 	}
 	if alone == 0 {
-		t.Error("no upload alone on its file: the outcome comparison compared nothing")
+		t.Error("no decided upload alone on its file: the outcome comparison compared nothing")
 	}
-	t.Logf("%d uploads, the same ids and files; %d alone on their file, %d with the same outcome", len(su), alone, same)
+	t.Logf("%d uploads, the same ids and files; %d decided in both runs and alone on their file, %d with the same outcome", len(su), alone, same)
+}
+
+func decided(o history.Outcome) bool {
+	return o == history.OutcomeCommitted || o == history.OutcomeConflict || o == history.OutcomeRejected
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -16,15 +17,22 @@ import (
 func checkCmd(args []string) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	timeout := fs.Duration("check-timeout", checker.DefaultLinearizabilityTimeout, "budget of the linearizability check")
-	if err := fs.Parse(args); err != nil {
+	var st storeOptions
+	st.register(fs, nil)
+	if err := fs.Parse(interleave(fs, args)); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() < 1 {
-		return usagef("usage: simrun check RUN_DIR [RUN_DIR...]   (several: the shards of one run, merged)")
+		return usagef("usage: simrun check RUN_DIR [RUN_DIR...]   (several: the shards of one run, merged; s3://BUCKET/PREFIX: its run, or its shard-I/ folders)")
 	}
+	dirs, cleanup, err := fetchRuns(context.Background(), fs.Args(), &st)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	fencing := true
 	var paths []string
-	for _, dir := range fs.Args() {
+	for _, dir := range dirs {
 		if r, err := report.ReadResults(filepath.Join(dir, "results.json")); err == nil {
 			fencing = fencing && r.Strategy != string(coordinator.StrategyS3Conditional)
 		}

@@ -33,7 +33,7 @@ func checkRepeat(fs *flag.FlagSet, n int) error {
 	var clash []string
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "shard", "metrics-addr", "memprofile", "redis", "s3", "external", "webhook", "run-id", "keep":
+		case "shard", "start-at", "metrics-addr", "memprofile", "redis", "s3", "external", "webhook", "run-id", "keep":
 			clash = append(clash, "--"+f.Name)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 // Build turns a run into results.json, estimates its cost (DefaultPrices
@@ -19,17 +20,9 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	r := &Results{Scenario: res.Scenario, Seed: res.Seed, WorkloadHash: res.WorkloadHash, Strategy: res.Strategy,
 		Started: res.Started, DurationSeconds: res.Elapsed.Seconds(), Rerun: rerun, Partial: res.Interrupted,
 		Errors: m.Errors, ErrorCauses: m.ErrorCauses}
+	addMeasured(r, m)
 	u := &r.Uploads
-	u.Committed, u.Conflict = m.Outcomes[history.OutcomeCommitted], m.Outcomes[history.OutcomeConflict]
-	u.Rejected, u.Error, u.Unknown = m.Outcomes[history.OutcomeRejected], m.Outcomes[history.OutcomeError], m.Outcomes[history.OutcomeUnknown]
-	u.Total = u.Committed + u.Conflict + u.Rejected + u.Error + u.Unknown
-	u.Multipart, u.Bytes = m.Multipart, m.Bytes
-	u.CommittedV2Plus, u.MaxVersion = m.CommittedV2Plus, m.MaxVersion
 	pendingFrom(u, res.Check)
-	r.Polls = pollsFrom(m.PollsHist, m.Polls, m.PushOnly)
-	r.Latency = latency(m.Latency, true)
-	r.Phases = PhaseLatency{Queue: latency(m.Phases[0], false), Upload: latency(m.Phases[1], false),
-		Decision: latency(m.Phases[2], false), Notify: latency(m.Phases[3], false)}
 
 	t := &r.Throughput
 	t.PlannedRate = res.PlannedRate
@@ -48,14 +41,8 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 		t.CommitsPerSecond = float64(u.Committed) / el
 		t.UploadsPerSecond = float64(u.Total) / el
 	}
-	t.MaxInFlight = m.MaxInFlight
 
 	r.Invariants = appendInvariants(r.Invariants, res.Check)
-	for i, s := range m.Series {
-		r.Series = append(r.Series, Sample{Second: float64(i), Started: s.Started, Committed: s.Committed,
-			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight, Planned: s.Planned})
-	}
-	addFaultWindows(r, m)
 	var s3calls int64
 	for _, v := range res.Ops.S3 {
 		s3calls += v
@@ -93,6 +80,29 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	}
 	r.Verdict, r.Reasons = verdict(r, res)
 	return r
+}
+
+// addMeasured fills in what the run's recorder measured (a live run's or
+// a replay of its history, measure.Replay): uploads by outcome, polls,
+// latency and its phases, the most uploads in flight, the per-second
+// series and the fault windows.
+func addMeasured(r *Results, m measure.Snapshot) {
+	u := &r.Uploads
+	u.Committed, u.Conflict = m.Outcomes[history.OutcomeCommitted], m.Outcomes[history.OutcomeConflict]
+	u.Rejected, u.Error, u.Unknown = m.Outcomes[history.OutcomeRejected], m.Outcomes[history.OutcomeError], m.Outcomes[history.OutcomeUnknown]
+	u.Total = u.Committed + u.Conflict + u.Rejected + u.Error + u.Unknown
+	u.Multipart, u.Bytes = m.Multipart, m.Bytes
+	u.CommittedV2Plus, u.MaxVersion = m.CommittedV2Plus, m.MaxVersion
+	r.Polls = pollsFrom(m.PollsHist, m.Polls, m.PushOnly)
+	r.Latency = latency(m.Latency, true)
+	r.Phases = PhaseLatency{Queue: latency(m.Phases[0], false), Upload: latency(m.Phases[1], false),
+		Decision: latency(m.Phases[2], false), Notify: latency(m.Phases[3], false)}
+	r.Throughput.MaxInFlight = m.MaxInFlight
+	for i, s := range m.Series {
+		r.Series = append(r.Series, Sample{Second: float64(i), Started: s.Started, Committed: s.Committed,
+			Conflict: s.Conflict, Errors: s.Errors, InFlight: s.InFlight, Planned: s.Planned})
+	}
+	addFaultWindows(r, m)
 }
 
 // pendingFrom copies the check's undecided uploads into u.

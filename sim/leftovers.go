@@ -42,7 +42,7 @@ func (r *runner) readBack(ctx context.Context) {
 			fmt.Sscan(meta[coordinator.MetaVersion], &fin.Version)
 			fin.SHA256 = sum
 		}
-		_ = r.hist.Write(fin)
+		r.emit.Record(fin)
 	})
 	r.readBackStored(ctx)
 	r.leftovers(ctx)
@@ -105,12 +105,12 @@ func (r *runner) leftovers(ctx context.Context) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			r.rec.ErrorKind("readback")
+			r.emit.Error("readback")
 			break
 		}
 		for _, o := range page.Contents {
 			if key := aws.ToString(o.Key); r.ownsStaged(key) {
-				_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverStaged, Key: key})
+				r.emit.Record(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverStaged, Key: key})
 				r.writePending(key)
 			}
 		}
@@ -121,13 +121,13 @@ func (r *runner) leftovers(ctx context.Context) {
 			if !r.ownsStaged(aws.ToString(u.Key)) {
 				continue
 			}
-			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverMultipart, Key: aws.ToString(u.Key)})
+			r.emit.Record(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverMultipart, Key: aws.ToString(u.Key)})
 		}
 	}
 	iter := r.env.Redis.Scan(ctx, 0, r.coord.LockPattern(), 1000).Iterator()
 	for iter.Next(ctx) {
 		if r.ownsLock(iter.Val()) {
-			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverLock, Key: iter.Val()})
+			r.emit.Record(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverLock, Key: iter.Val()})
 		}
 	}
 }
@@ -146,7 +146,7 @@ func (r *runner) writePending(key string) {
 	if reason == "" {
 		reason = history.PendingLost
 	}
-	_ = r.hist.Write(history.Pending{T: history.KindPending, ID: id, User: user, Key: key, Reason: reason})
+	r.emit.Record(history.Pending{T: history.KindPending, ID: id, User: user, Key: key, Reason: reason})
 }
 
 // ownsStaged reports whether a staging key belongs to this shard's users

@@ -35,6 +35,7 @@ type runner struct {
 	rec     *measure.Recorder
 	sat     *measure.Meter
 	prom    *metrics.Set
+	emit    *emitter // the one path to hist, rec, sat and prom
 	counter *env.Counter
 	obs     *observer
 	now     func() time.Time
@@ -65,6 +66,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		prom: metrics.New(opt.Registry)}
 	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: string(sc.Coordinator.Strategy), Gatherer: opt.Registry,
 		WorkloadHash: workload.Hash(sc, opt.Seed)}
+	r.emit = &emitter{hist: r.hist, sat: r.sat, prom: r.prom}
 	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
@@ -73,6 +75,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	res.Started = r.now()
 	r.sat.Begin(res.Started)
 	r.rec = measure.NewRecorder(res.Started)
+	r.emit.rec = r.rec
 	mem := measure.StartMemSampler(res.Started, 2*time.Second, r.rec.Total)
 	defer mem.Stop()
 	plan := workload.NewPlan(sc, opt.Seed)

@@ -110,7 +110,7 @@ func (r *runner) schedulerBeside(ctx context.Context, res *Result) {
 	}
 	cfg, err := SchedConfig(s, r.opt.Seed)
 	if err != nil {
-		r.rec.ErrorKind("scheduler")
+		r.emit.Error("scheduler")
 		return
 	}
 	scale := func(d time.Duration) time.Duration { return d / BesideScale }
@@ -145,9 +145,9 @@ func (r *runner) schedulerBeside(ctx context.Context, res *Result) {
 	rdb, closeRedis := cloneRedis(r.env.Redis)
 	cfg.Redis = rdb
 	defer closeRedis()
-	out, err := schedsim.Run(ctx, cfg, func(h history.Sched) { _ = r.hist.Write(h) })
+	out, err := schedsim.Run(ctx, cfg, func(h history.Sched) { r.emit.Record(h) })
 	if err != nil {
-		r.rec.ErrorKind("scheduler")
+		r.emit.Error("scheduler")
 		return
 	}
 	res.Scheduler = &out

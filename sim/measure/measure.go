@@ -136,8 +136,13 @@ func newHist() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
 }
 
+// NewRecorder returns a recorder whose seconds count from start.
 func NewRecorder(start time.Time) *Recorder {
-	r := &Recorder{start: start, latency: newHist(), pollsHist: hdrhistogram.New(0, 1_000_000, 3),
+	// Every instant the recorder takes is compared by its wall reading
+	// (Round(0) drops the monotonic one): that is what the history keeps,
+	// so replaying a history (Replay) gives the very figures the run
+	// recorded, to the microsecond.
+	r := &Recorder{start: start.Round(0), latency: newHist(), pollsHist: hdrhistogram.New(0, 1_000_000, 3),
 		outcomes: map[history.Outcome]int64{}, errors: map[string]int64{}}
 	for i := range r.phases {
 		r.phases[i] = newHist()
@@ -156,10 +161,17 @@ func (r *Recorder) second(t time.Time) *Second {
 	return &r.series[i]
 }
 
+// Started records an upload starting at at.
 func (r *Recorder) Started(at time.Time) {
 	if g := int64(runtime.NumGoroutine()); g > r.maxGo.Load() {
 		r.maxGo.Store(g) // a racy max is fine: it is a gauge for people
 	}
+	r.started(at)
+}
+
+// started counts an upload starting at at, without the goroutine gauge
+// (a replay has no goroutines of the run to count).
+func (r *Recorder) started(at time.Time) {
 	r.total.Add(1)
 	r.mu.Lock()
 	r.inflight++
@@ -174,7 +186,10 @@ func (r *Recorder) Started(at time.Time) {
 
 func us(d time.Duration) int64 { return max(int64(d/time.Microsecond), 1) }
 
-// finished records one upload's end; decided is zero when unknown.
+// between is b-a by the wall readings, as the history keeps them.
+func between(a, b time.Time) time.Duration { return b.Round(0).Sub(a.Round(0)) }
+
+// Finished records one upload's end; decided is zero when unknown.
 func (r *Recorder) Finished(u *history.Upload, decided time.Time, errKind string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -205,7 +220,7 @@ func (r *Recorder) Finished(u *history.Upload, decided time.Time, errKind string
 	}
 	if u.Outcome != history.OutcomeError && u.Outcome != history.OutcomeUnknown {
 		// s may be stale once second() grows the series: not used below.
-		r.second(u.Intended).Latency.Add(u.Done.Sub(u.Intended))
+		r.second(u.Intended).Latency.Add(between(u.Intended, u.Done))
 	}
 	if errKind != "" {
 		r.errors[errKind]++
@@ -213,14 +228,14 @@ func (r *Recorder) Finished(u *history.Upload, decided time.Time, errKind string
 	if u.Outcome == history.OutcomeError || u.Outcome == history.OutcomeUnknown {
 		return
 	}
-	_ = r.latency.RecordValue(us(u.Done.Sub(u.Intended)))
+	_ = r.latency.RecordValue(us(between(u.Intended, u.Done)))
 	// Queue is launch lag: a follow-on edit's wait for its device's
 	// previous outcome (Ready) is the system's time, not the harness's.
-	_ = r.phases[0].RecordValue(us(u.Start.Sub(u.QueueFrom())))
-	_ = r.phases[1].RecordValue(us(u.Staged.Sub(u.Start)))
+	_ = r.phases[0].RecordValue(us(between(u.QueueFrom(), u.Start)))
+	_ = r.phases[1].RecordValue(us(between(u.Start, u.Staged)))
 	if !decided.IsZero() {
-		_ = r.phases[2].RecordValue(us(decided.Sub(u.Staged)))
-		_ = r.phases[3].RecordValue(us(u.Done.Sub(decided)))
+		_ = r.phases[2].RecordValue(us(between(u.Staged, decided)))
+		_ = r.phases[3].RecordValue(us(between(decided, u.Done)))
 	}
 	r.polls[min(u.Polls, maxPollBucket)]++
 	_ = r.pollsHist.RecordValue(int64(u.Polls))

@@ -22,9 +22,12 @@ const (
 	// register (Schedule lowers the armed minute; Fire arms only through a
 	// versioned SetTarget and re-checks after stale reads).
 	GuardRegister = "register"
+	// GuardMailClaim: Mail claims an event id in its Ledger before sending
+	// and marks it sent after, so a second run of the event sends nothing.
+	GuardMailClaim = "mail-claim"
 )
 
-// Guards lists every guard name.
+// Guards lists every guard name of the Handler (GuardMailClaim is Mail's).
 var Guards = []string{GuardRoundUp, GuardBoundary, GuardCutoff, GuardRearmLead, GuardRegister}
 
 // Hooks let a harness build deliberately broken variants of the real

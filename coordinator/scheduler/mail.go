@@ -52,12 +52,21 @@ type Message struct {
 	To      string
 	Subject string
 	Body    string
+	// Domain is the Message-ID's right-hand side (default stormsim.event);
+	// a run may set its own so a reader can find its messages.
+	Domain string
 }
 
-// MessageID is the Message-ID header value derived from the event id alone,
-// so every attempt and every resend of one event's e-mail carries the same
-// one.
-func (m Message) MessageID() string { return "<" + m.EventID + "@stormsim.event>" }
+// MessageID is the Message-ID header value derived from the event id (and
+// Domain) alone, so every attempt and every resend of one event's e-mail
+// carries the same one.
+func (m Message) MessageID() string {
+	d := m.Domain
+	if d == "" {
+		d = "stormsim.event"
+	}
+	return "<" + m.EventID + "@" + d + ">"
+}
 
 // Mailer delivers one message (an SMTP client in deployment). An error means
 // the message was not delivered, unless it wraps ErrMaybeSent: then the

@@ -46,6 +46,7 @@ var Records = []Record{
 	{history.KindFault, reflect.TypeFor[history.Fault]()},
 	{history.KindFence, reflect.TypeFor[history.Fence]()},
 	{history.KindPending, reflect.TypeFor[history.Pending]()},
+	{history.KindMail, reflect.TypeFor[history.Mail]()},
 }
 
 func outcomes(o ...history.Outcome) []string {

@@ -97,7 +97,8 @@ func (r Report) Find(name string) (Result, bool) {
 }
 
 // Check evaluates every applicable invariant on s. Fencing runs only when
-// o.Fencing is set, scheduler only when s has sched records.
+// o.Fencing is set, scheduler only when s has sched records, email only when
+// one of them sends an e-mail.
 func Check(s *history.Set, o Options) Report {
 	o = o.withDefaults()
 	ix := newIndex(s)
@@ -115,6 +116,9 @@ func Check(s *history.Set, o Options) Report {
 	checks = append(checks, checkCleanliness(ix, o))
 	if len(s.Scheds) > 0 {
 		checks = append(checks, checkScheduler(ix, o))
+	}
+	if HasMail(s) {
+		checks = append(checks, checkEmail(ix, o))
 	}
 	checks = append(checks, checkLinearizability(ix, o))
 

@@ -88,6 +88,7 @@ type Set struct {
 	Results   []Result
 	Pendings  []Pending
 	Fences    []Fence
+	Mails     []Mail
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -177,6 +178,8 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Pendings)
 	case KindFence:
 		return appendJSON(line, &s.Fences)
+	case KindMail:
+		return appendJSON(line, &s.Mails)
 	default:
 		s.Unknown++
 		return nil
@@ -209,6 +212,7 @@ func (s *Set) Merge(other *Set) {
 	s.Results = append(s.Results, other.Results...)
 	s.Pendings = append(s.Pendings, other.Pendings...)
 	s.Fences = append(s.Fences, other.Fences...)
+	s.Mails = append(s.Mails, other.Mails...)
 	s.Unknown += other.Unknown
 }
 

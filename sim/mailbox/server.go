@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/stormsim/stormsim/sim/history"
 )
 
 // Header names the scheduler's mailer sets (coordinator/smtpmail).
@@ -289,4 +291,18 @@ func (c *trackedConn) Close() error {
 	delete(c.l.conns, c)
 	c.l.mu.Unlock()
 	return c.Conn.Close()
+}
+
+// Records turns received messages into history mail records; at maps a
+// receive time to the run's clock (nil: as received).
+func Records(rs []Received, server string, at func(r Received) time.Time) []history.Mail {
+	out := make([]history.Mail, 0, len(rs))
+	for _, r := range rs {
+		t := r.At
+		if at != nil {
+			t = at(r)
+		}
+		out = append(out, history.Mail{T: history.KindMail, Event: r.EventID, MessageID: r.MessageID, Received: t, Server: server})
+	}
+	return out
 }

@@ -37,6 +37,8 @@ type Results struct {
 	Gates           []Gate           `json:"gates"`
 	Errors          map[string]int64 `json:"errors,omitempty"` // by kind
 	Scheduler       *Scheduler       `json:"scheduler,omitempty"`
+	// Email is set for a scheduler run whose events are e-mails.
+	Email *Email `json:"email,omitempty"`
 	Harness         *Harness         `json:"harness,omitempty"`
 	Cost            *Cost            `json:"cost,omitempty"`
 	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts

@@ -31,6 +31,12 @@ type SchedulerResult struct {
 // RunScheduler runs a scenario's scheduler section (virtual time by
 // default) and checks the sched records it wrote to OutDir/history.jsonl.
 func RunScheduler(ctx context.Context, sc *scenarios.Scenario, seed uint64, outDir string) (*SchedulerResult, error) {
+	return RunSchedulerMail(ctx, sc, seed, outDir, MailServer{})
+}
+
+// RunSchedulerMail is RunScheduler with the e-mail (scheduler.email) sent
+// to the server ms names (zero: the embedded one).
+func RunSchedulerMail(ctx context.Context, sc *scenarios.Scenario, seed uint64, outDir string, ms MailServer) (*SchedulerResult, error) {
 	cfg, err := SchedConfig(sc.Scheduler, seed)
 	if err != nil {
 		return nil, err

@@ -45,8 +45,13 @@ type emailRun struct {
 // embedded SMTP server on loopback (with the section's faults), or the real
 // server ms names.
 func startEmail(e *scenarios.Email, seed uint64, ms MailServer) (*emailRun, error) {
-	r := &emailRun{clock: schedsim.NewRunClock(), real: ms,
-		domain: "run-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ".stormsim"}
+	// The Message-ID domain names the run: from the seed alone on the
+	// embedded server (a rerun writes the same history), unique on a real
+	// server, whose mailbox other runs share.
+	r := &emailRun{clock: schedsim.NewRunClock(), real: ms, domain: "seed-" + strconv.FormatUint(seed, 10) + ".stormsim"}
+	if ms.SMTP != "" {
+		r.domain = "run-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "." + r.domain
+	}
 	addr := ms.SMTP
 	if addr == "" {
 		box, err := mailbox.Start("127.0.0.1:0", mailbox.Options{Now: r.clock.Now, Seed: seed, Faults: mailbox.Faults{

@@ -46,6 +46,8 @@ type runOptions struct {
 	loadedPrices *report.Prices
 	servers      serverOptions
 	repeat       int
+	mail         mailOptions
+	mailServer   sim.MailServer
 }
 
 // newRunFlags is the flag set of a run, bound to o.
@@ -64,6 +66,7 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs.IntVar(&o.repeat, "repeat", 1, "run the scenario N times with the same seed, each run in its own folder under --out, and report each metric's median and 95% confidence interval; gates judge the interval")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (loopback unless a host is named, e.g. :9090)")
 	o.servers.register(fs)
+	o.mail.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest|bench|sweep|serve|coordinator ...\n\nflags:")
 		fs.PrintDefaults()
@@ -99,6 +102,9 @@ func runCmd(args []string) error {
 		return usagef("--prices: %w", err)
 	}
 	o.loadedPrices = prices
+	if o.mailServer, err = o.mail.server(sc); err != nil {
+		return err
+	}
 	dir := o.out
 	if dir == "" {
 		dir = filepath.Join("runs", fmt.Sprintf("%s-%s", sc.Name, time.Now().Format("20060102-150405")))
@@ -173,7 +179,7 @@ func runCmd(args []string) error {
 
 // runScheduler runs a scheduler-only scenario (virtual time by default).
 func runScheduler(ctx context.Context, o runOptions, sc *scenarios.Scenario, seed uint64, dir, rerun string) error {
-	res, err := sim.RunScheduler(ctx, sc, seed, dir)
+	res, err := sim.RunSchedulerMail(ctx, sc, seed, dir, o.mailServer)
 	if err != nil {
 		return err
 	}

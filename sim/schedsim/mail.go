@@ -99,7 +99,7 @@ func newMailer(e *env) (*mailer, error) {
 	}
 	var err error
 	m.mail, err = scheduler.NewMail(scheduler.MailOptions{
-		Mailer: cfg.Mailer(m.sleep), Ledger: scheduler.NewMemLedger(e.now), Lease: lease, Hooks: cfg.Hooks,
+		Mailer: publishing{m, cfg.Mailer(m.sleep)}, Ledger: scheduler.NewMemLedger(e.now), Lease: lease, Hooks: cfg.Hooks,
 		Compose: func(ev scheduler.Event) (scheduler.Message, error) {
 			return scheduler.Message{EventID: ev.ID, Due: ev.Due, From: "reminders@stormsim.test",
 				To: "user-" + ev.ID + "@stormsim.test", Subject: "Your storage: getting started",
@@ -109,7 +109,23 @@ func newMailer(e *env) (*mailer, error) {
 	return m, err
 }
 
-// sleep spends d of the handler's virtual time and publishes the clock.
+// publishing publishes the run's clock before each send Mail decides on,
+// so the clock's log holds only instants at which a message went out.
+type publishing struct {
+	m     *mailer
+	inner scheduler.Mailer
+}
+
+func (p publishing) Send(ctx context.Context, msg scheduler.Message) error {
+	p.m.cur = msg.EventID
+	if c := p.m.cfg.Clock; c != nil {
+		c.publish(msg.EventID, p.m.e.now())
+	}
+	return p.inner.Send(ctx, msg)
+}
+
+// sleep spends d of the handler's virtual time (a backoff between two
+// attempts) and publishes the clock for the next attempt.
 func (m *mailer) sleep(ctx context.Context, d time.Duration) error {
 	m.e.busy += d
 	if m.cfg.Clock != nil {
@@ -121,10 +137,6 @@ func (m *mailer) sleep(ctx context.Context, d time.Duration) error {
 // effect is the Runner in mail runs: it sends, records a run only when
 // this run sent, and injects the configured faults.
 func (m *mailer) effect(ctx context.Context, ev scheduler.Event) error {
-	m.cur = ev.ID
-	if m.cfg.Clock != nil {
-		m.cfg.Clock.publish(ev.ID, m.e.now())
-	}
 	out, err := m.send(ctx, ev)
 	if err != nil {
 		return err
@@ -208,7 +220,9 @@ func (c *RunClock) publish(event string, t time.Time) {
 // clock: the instant published by the last send attempt for the event that
 // started at or before wall (rounded up to the millisecond, the precision
 // of Mailpit's times). The run's clock does not move while an attempt is
-// under way, so that is the run's time of the receipt.
+// under way, so that is the run's time of the receipt; only attempts are
+// logged, and no attempt for an event follows its delivery unless the
+// e-mail is sent again, so the rounding cannot pick a later one.
 func (c *RunClock) Map(event string, wall time.Time) (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

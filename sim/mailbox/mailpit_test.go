@@ -75,6 +75,9 @@ func TestMailpit_Read_ErrorStatus(t *testing.T) {
 // mailpitBinary finds Mailpit ($STORMSIM_MAILPIT, else PATH) or skips.
 func mailpitBinary(t *testing.T) string {
 	if p := os.Getenv("STORMSIM_MAILPIT"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("STORMSIM_MAILPIT: %v (.ci/mailpit.sh install builds it)", err)
+		}
 		return p
 	}
 	p, err := exec.LookPath("mailpit")

@@ -2,6 +2,7 @@ package schedsim_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,6 +19,11 @@ import (
 // handler crashes after a send and re-inserted events, and returns the
 // checker's view of the e-mails.
 func mailRun(t *testing.T, hooks *scheduler.Hooks) (checker.EmailStats, schedsim.StrategyResult, mailbox.Stats) {
+	return mailRunWith(t, hooks, nil)
+}
+
+// mailRunWith is mailRun with the Mailer wrapped by wrap (nil: as is).
+func mailRunWith(t *testing.T, hooks *scheduler.Hooks, wrap func(scheduler.Mailer, func(context.Context, time.Duration) error) scheduler.Mailer) (checker.EmailStats, schedsim.StrategyResult, mailbox.Stats) {
 	t.Helper()
 	clock := schedsim.NewRunClock()
 	srv, err := mailbox.Start("127.0.0.1:0", mailbox.Options{Now: clock.Now, Seed: 7,
@@ -35,10 +41,14 @@ func mailRun(t *testing.T, hooks *scheduler.Hooks) (checker.EmailStats, schedsim
 		DueOffsets:    []schedsim.Dist{schedsim.Uniform(0, 30*time.Minute), schedsim.Uniform(time.Hour, 3*time.Hour)},
 		Jitter:        schedsim.Uniform(0, 10*time.Second),
 		DuplicateFire: 0.2, UpdateDelay: 500 * time.Millisecond, HandlerTimePerEvent: 5 * time.Millisecond,
-		Seed: 3,
+		Seed: 3, Hooks: hooks,
 		Mail: &schedsim.MailConfig{
 			Mailer: func(sleep func(context.Context, time.Duration) error) scheduler.Mailer {
-				return &smtpmail.Mailer{Addr: srv.Addr(), Sleep: sleep, Now: clock.Now}
+				m := scheduler.Mailer(&smtpmail.Mailer{Addr: srv.Addr(), Sleep: sleep, Now: clock.Now})
+				if wrap != nil {
+					m = wrap(m, sleep)
+				}
+				return m
 			},
 			Clock: clock, CrashAfterSend: 0.05, Reinsert: 0.1, Hooks: hooks,
 		},
@@ -110,6 +120,58 @@ func TestConfig_MailRejects(t *testing.T) {
 			mod(&c)
 			if _, err := schedsim.Run(context.Background(), c, nil); err == nil {
 				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+// mailerFunc adapts a func to scheduler.Mailer.
+type mailerFunc func(context.Context, scheduler.Message) error
+
+func (f mailerFunc) Send(ctx context.Context, m scheduler.Message) error { return f(ctx, m) }
+
+// TestRun_Mail_BrokenMailersCaught: each e-mail invariant fails on a
+// mailer (or scheduler) broken the way it guards against.
+func TestRun_Mail_BrokenMailersCaught(t *testing.T) {
+	off := func(guards ...string) *scheduler.Hooks {
+		return &scheduler.Hooks{Disabled: func(g string) bool { return slices.Contains(guards, g) }}
+	}
+	tests := []struct {
+		name  string
+		hooks *scheduler.Hooks
+		wrap  func(scheduler.Mailer, func(context.Context, time.Duration) error) scheduler.Mailer
+		bad   func(checker.EmailStats) bool
+	}{
+		{name: "duplicates: no claim", hooks: off(scheduler.GuardMailClaim),
+			bad: func(s checker.EmailStats) bool { return s.Duplicates > 0 }},
+		{name: "missed: reports success without sending one in ten",
+			wrap: func(m scheduler.Mailer, _ func(context.Context, time.Duration) error) scheduler.Mailer {
+				n := 0
+				return mailerFunc(func(ctx context.Context, msg scheduler.Message) error {
+					if n++; n%10 == 0 {
+						return nil
+					}
+					return m.Send(ctx, msg)
+				})
+			},
+			bad: func(s checker.EmailStats) bool { return s.Missed > 0 }},
+		{name: "early: a scheduler that runs the minute's events at its start", hooks: off(scheduler.GuardRoundUp, scheduler.GuardCutoff),
+			bad: func(s checker.EmailStats) bool { return s.Early > 0 }},
+		{name: "late: a mailer that stalls 10 minutes before sending",
+			wrap: func(m scheduler.Mailer, sleep func(context.Context, time.Duration) error) scheduler.Mailer {
+				return mailerFunc(func(ctx context.Context, msg scheduler.Message) error {
+					_ = sleep(ctx, 10*time.Minute)
+					return m.Send(ctx, msg)
+				})
+			},
+			bad: func(s checker.EmailStats) bool { return s.Quantile(0.99) > 600 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _, _ := mailRunWith(t, tc.hooks, tc.wrap)
+			t.Logf("due %d missed %d dup %d early %d p99 %.1fs", st.Due, st.Missed, st.Duplicates, st.Early, st.Quantile(0.99))
+			if !tc.bad(st) {
+				t.Fatal("not caught")
 			}
 		})
 	}

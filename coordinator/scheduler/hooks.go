@@ -27,8 +27,9 @@ const (
 	GuardMailClaim = "mail-claim"
 )
 
-// Guards lists every guard name of the Handler (GuardMailClaim is Mail's).
-var Guards = []string{GuardRoundUp, GuardBoundary, GuardCutoff, GuardRearmLead, GuardRegister}
+// Guards lists every guard name (GuardMailClaim is Mail's, the rest the
+// Handler's).
+var Guards = []string{GuardRoundUp, GuardBoundary, GuardCutoff, GuardRearmLead, GuardRegister, GuardMailClaim}
 
 // Hooks let a harness build deliberately broken variants of the real
 // handler for its self-test. Nil in every real deployment; a nil field

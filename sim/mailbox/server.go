@@ -70,7 +70,7 @@ type Options struct {
 	// Now is the run's clock (default time.Now). It is read from the
 	// server's goroutines while a client waits for the DATA reply.
 	Now func() time.Time
-	// MaxMessages bounds the record (default 1,000,000).
+	// MaxMessages bounds the record (default 100,000).
 	MaxMessages int
 	Faults      Faults
 	Seed        uint64
@@ -100,7 +100,7 @@ func Start(addr string, o Options) (*Server, error) {
 		o.Now = time.Now
 	}
 	if o.MaxMessages <= 0 {
-		o.MaxMessages = 1_000_000
+		o.MaxMessages = 100_000
 	}
 	f := o.Faults
 	for name, p := range map[string]float64{"refuse": f.Refuse, "slow": f.Slow, "drop": f.Drop} {

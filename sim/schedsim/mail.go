@@ -55,7 +55,7 @@ type mailer struct {
 	e     *env
 	cfg   *MailConfig
 	mail  *scheduler.Mail
-	pick  func(kind string, id string) bool
+	pick  func(share float64) bool // a seeded draw
 	res   MailResult
 	fault map[string]bool // crash injected for this event already
 	cur   string          // the event being sent
@@ -90,13 +90,7 @@ func newMailer(e *env) (*mailer, error) {
 		lease = 5 * e.cfg.Resolution
 	}
 	r := e.cfg.rng("mail")
-	m.pick = func(kind, id string) bool {
-		p := cfg.CrashAfterSend
-		if kind == "reinsert" {
-			p = cfg.Reinsert
-		}
-		return p > 0 && r.Float64() < p
-	}
+	m.pick = func(share float64) bool { return share > 0 && r.Float64() < share }
 	var err error
 	m.mail, err = scheduler.NewMail(scheduler.MailOptions{
 		Mailer: publishing{m, cfg.Mailer(m.sleep)}, Ledger: scheduler.NewMemLedger(e.now), Lease: lease, Hooks: cfg.Hooks,
@@ -147,12 +141,12 @@ func (m *mailer) effect(ctx context.Context, ev scheduler.Event) error {
 	if err := m.e.effect(ctx, ev); err != nil {
 		return err
 	}
-	if !m.fault[ev.ID] && m.pick("crash", ev.ID) {
+	if !m.fault[ev.ID] && m.pick(m.cfg.CrashAfterSend) {
 		m.fault[ev.ID] = true
 		m.res.Crashes++
 		return errors.New("handler crashed after sending (injected)")
 	}
-	if m.pick("reinsert", ev.ID) {
+	if m.pick(m.cfg.Reinsert) {
 		m.res.Reinserts++
 		m.e.clk.AfterFunc(m.e.cfg.Resolution*3, func() {
 			if err := m.e.schedule(m.e.ctx, ev); err != nil {

@@ -85,6 +85,7 @@ func TestMail_Send_Steps(t *testing.T) {
 		script []error
 		broken bool // MarkSent fails
 		off    bool // GuardMailClaim disabled (the mutant)
+		dead   bool // a sender claimed the id and died before sending
 		steps  []step
 		// wantDelivered is how many copies the server holds at the end.
 		wantDelivered int
@@ -107,6 +108,11 @@ func TestMail_Send_Steps(t *testing.T) {
 			steps: []step{{0, scheduler.OutcomeSentUnmarked, nil}, {lease / 2, 0, scheduler.ErrClaimHeld},
 				{lease, scheduler.OutcomeSentUnmarked, nil}},
 			wantDelivered: 2},
+		{name: "sender died after its claim, before sending: held until the lease ends, then sent once",
+			dead: true,
+			steps: []step{{0, 0, scheduler.ErrClaimHeld}, {lease / 2, 0, scheduler.ErrClaimHeld},
+				{lease, scheduler.OutcomeSent, nil}, {0, scheduler.OutcomeAlreadySent, nil}},
+			wantDelivered: 1},
 		{name: "mutant without the claim sends every run",
 			off:           true,
 			steps:         []step{{0, scheduler.OutcomeSent, nil}, {0, scheduler.OutcomeSent, nil}},
@@ -129,6 +135,11 @@ func TestMail_Send_Steps(t *testing.T) {
 					t.Fatal(err)
 				}
 				ev := scheduler.Event{ID: "e1", Due: time.Unix(0, 0)}
+				if tc.dead {
+					if st, err := led.Claim(context.Background(), ev.ID, "dead", lease); err != nil || st != scheduler.ClaimTaken {
+						t.Fatalf("dead sender's claim: %v %v", st, err)
+					}
+				}
 				for i, s := range tc.steps {
 					advance(s.advance)
 					got, err := m.Send(context.Background(), ev)

@@ -133,17 +133,26 @@ func (r *emailRun) close() {
 	}
 }
 
-// withEmail wires a scheduler section's e-mail into cfg (nil, nil when the
-// section has none); hooks break the mailer for the self-test.
-func withEmail(s *scenarios.Scheduler, seed uint64, ms MailServer, cfg *schedsim.Config, hooks *scheduler.Hooks) (*emailRun, error) {
-	if s.Email == nil {
+// MailRun asks a scheduler run to send its events as e-mails: the
+// scenario's scheduler.email section (nil: plain events), where to, and
+// the seed of the embedded server's faults.
+type MailRun struct {
+	Email  *scenarios.Email
+	Server MailServer
+	Seed   uint64
+}
+
+// start wires the e-mail into cfg (nil, nil without an email section). The
+// mailer gets cfg.Hooks, so a self-test mutant breaks it too.
+func (m MailRun) start(cfg *schedsim.Config) (*emailRun, error) {
+	if m.Email == nil {
 		return nil, nil
 	}
-	em, err := startEmail(s.Email, seed, ms)
+	em, err := startEmail(m.Email, m.Seed, m.Server)
 	if err != nil {
 		return nil, err
 	}
-	em.cfg.Hooks = hooks
+	em.cfg.Hooks = cfg.Hooks
 	cfg.Mail = em.cfg
 	return em, nil
 }

@@ -58,24 +58,15 @@ func emailResults(res *sim.SchedulerResult) *Email {
 	return e
 }
 
-// emailMetric returns an email.* gate metric; ok is false without an email
-// section (or, for lateness, without a delivered e-mail).
-func (r *Results) emailMetric(name string) (float64, bool) {
-	e := r.Email
-	if e == nil {
-		return 0, false
+// emailMetric reads an email.* gate metric: no samples without an email
+// section (and, for lateness, without a delivered e-mail).
+func emailMetric(f func(*Email) (float64, bool)) metricReader {
+	return func(r *Results) (float64, bool) {
+		if r.Email == nil {
+			return 0, false
+		}
+		return f(r.Email)
 	}
-	switch name {
-	case "email.duplicates":
-		return float64(e.Duplicates), true
-	case "email.missed":
-		return float64(e.Missed), true
-	case "email.early":
-		return float64(e.Early), true
-	case "email.lateness.p99":
-		return e.Lateness.P99, e.Lateness.Count > 0
-	}
-	return 0, false
 }
 
 func (s *sumWriter) email(r *Results) {

@@ -94,6 +94,10 @@ var Metrics = []Metric{
 	{Name: "scheduler.missed", Meaning: "events never run"},
 	{Name: "scheduler.duplicates", Meaning: "events run more than once"},
 	{Name: "scheduler.events", Meaning: "events scheduled"},
+	{Name: "email.duplicates", Meaning: "e-mail copies received beyond the first, per due e-mail"},
+	{Name: "email.missed", Meaning: "due e-mails the mail server never received"},
+	{Name: "email.early", Meaning: "e-mails received before their due time"},
+	{Name: "email.lateness.p99", Meaning: "99th percentile of receive time (at the SMTP server) minus due time, seconds", Kind: KindTime, Lag: LagGrows},
 	{Name: "cost.per_1000_uploads", Meaning: "estimated AWS cost per 1000 uploads, USD", Kind: KindMoney, Lag: LagGrows},
 	{Name: "delivery.failures", Meaning: "handler invocations that failed (retried or not)", Live: true},
 }

@@ -14,6 +14,7 @@ func BuildScheduler(res *sim.SchedulerResult, sc *scenarios.Scenario, seed uint6
 	r := &Results{Scenario: sc.Name, Seed: seed, WorkloadHash: hash, Strategy: res.Sched.Strategy,
 		Started: res.Started, DurationSeconds: res.Elapsed.Seconds(), Rerun: rerun, Invariants: []Invariant{}}
 	r.Scheduler = schedulerResults(res.Sched)
+	r.Email = emailResults(res)
 	for i, s := range res.Sched.Strategies {
 		c := cfg.prices.Cost(schedulerUsage(s, sc.Scheduler))
 		if i == 0 {

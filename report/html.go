@@ -82,6 +82,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 		page.Invariants = append(page.Invariants, row)
 	}
 	page.Scheduler = schedulerSection(r.Scheduler)
+	page.Email = emailSection(r.Email)
 	var err error
 	if page.Charts, err = htmlCharts(charts); err != nil {
 		return err
@@ -103,6 +104,7 @@ type htmlPage struct {
 	Latency               []htmlRow
 	Gates, Invariants     []htmlCheck
 	Scheduler             *htmlScheduler
+	Email                 []figure
 	Charts                []htmlChart
 	Text                  string
 }

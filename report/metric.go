@@ -73,6 +73,11 @@ var metricReaders = map[string]metricReader{
 	"scheduler.duplicates":    schedulerMetric(func(s *Scheduler) float64 { return float64(s.Duplicates) }),
 	"scheduler.events":        schedulerMetric(func(s *Scheduler) float64 { return float64(s.Events) }),
 
+	"email.duplicates":   emailMetric(func(e *Email) (float64, bool) { return float64(e.Duplicates), true }),
+	"email.missed":       emailMetric(func(e *Email) (float64, bool) { return float64(e.Missed), true }),
+	"email.early":        emailMetric(func(e *Email) (float64, bool) { return float64(e.Early), true }),
+	"email.lateness.p99": emailMetric(func(e *Email) (float64, bool) { return e.Lateness.P99, e.Lateness.Count > 0 }),
+
 	"delivery.failures": func(r *Results) (float64, bool) {
 		if r.Harness == nil {
 			return 0, false

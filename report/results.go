@@ -37,11 +37,13 @@ type Results struct {
 	Gates           []Gate           `json:"gates"`
 	Errors          map[string]int64 `json:"errors,omitempty"` // by kind
 	Scheduler       *Scheduler       `json:"scheduler,omitempty"`
-	Harness         *Harness         `json:"harness,omitempty"`
-	Cost            *Cost            `json:"cost,omitempty"`
-	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts
-	Memory          []MemorySample   `json:"memory,omitempty"` // memory samples over the load and drain
-	Faults          []FaultWindow    `json:"faults,omitempty"`
+	// Email is set for a scheduler run whose events are e-mails.
+	Email   *Email         `json:"email,omitempty"`
+	Harness *Harness       `json:"harness,omitempty"`
+	Cost    *Cost          `json:"cost,omitempty"`
+	Series  []Sample       `json:"series,omitempty"` // per-second time series for charts
+	Memory  []MemorySample `json:"memory,omitempty"` // memory samples over the load and drain
+	Faults  []FaultWindow  `json:"faults,omitempty"`
 	// Repeat is set on a repeated run (simrun --repeat N): the figures
 	// above are then medians over the runs, and the gates judge intervals.
 	Repeat *Repeat `json:"repeat,omitempty"`

@@ -29,6 +29,7 @@ func Summary(w io.Writer, r *Results) error {
 	s.gates(r)
 	s.repeat(r)
 	s.scheduler(r)
+	s.email(r)
 	s.harness(r)
 	s.cost(r)
 	if r.Rerun != "" {

@@ -260,6 +260,8 @@ type Scheduler struct {
 	// DueAlign rounds each due time up to a multiple of it (0 = none):
 	// events due on minute boundaries, as "at 09:00" reminders are.
 	DueAlign time.Duration `yaml:"due_align"`
+	// Email makes every event a reminder e-mail (nil: plain events).
+	Email *Email `yaml:"email"`
 }
 
 // Fault is a fault injected during [Start, End), relative to the run's

@@ -50,6 +50,8 @@ type runOptions struct {
 	startAt      string
 	verdictExit  bool
 	repeat       int
+	mail         mailOptions
+	mailServer   sim.MailServer
 }
 
 // newRunFlags is the flag set of a run, bound to o.
@@ -71,6 +73,7 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (loopback unless a host is named, e.g. :9090)")
 	o.servers.register(fs)
 	o.store.register(fs, &o.servers.imds)
+	o.mail.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest|bench|sweep|serve|coordinator ...\n\nflags:")
 		fs.PrintDefaults()
@@ -106,6 +109,9 @@ func runCmd(args []string) (err error) {
 		return usagef("--prices: %w", err)
 	}
 	o.loadedPrices = prices
+	if o.mailServer, err = o.mail.server(sc); err != nil {
+		return err
+	}
 	shard, err := parseShard(o.shard, os.Getenv)
 	if err != nil {
 		return usageError{err}
@@ -200,7 +206,7 @@ func runCmd(args []string) (err error) {
 
 // runScheduler runs a scheduler-only scenario (virtual time by default).
 func runScheduler(ctx context.Context, o runOptions, sc *scenarios.Scenario, seed uint64, dir, rerun string) error {
-	res, err := sim.RunScheduler(ctx, sc, seed, dir)
+	res, err := sim.RunSchedulerMail(ctx, sc, seed, dir, o.mailServer)
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,7 @@ var Records = []Record{
 	{history.KindPending, reflect.TypeFor[history.Pending]()},
 	{history.KindUsage, reflect.TypeFor[history.Usage]()},
 	{history.KindStorage, reflect.TypeFor[history.Storage]()},
+	{history.KindMail, reflect.TypeFor[history.Mail]()},
 }
 
 func outcomes(o ...history.Outcome) []string {
@@ -80,7 +81,7 @@ func ResultsSchema() (*jsonschema.Schema, error) {
 		"FaultWindow.Kind":       faultKinds(),
 		"Invariant.Name": {checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped,
 			checker.NameAgreement, checker.NameIdempotence, checker.NameStability, checker.NameFencing,
-			checker.NameCleanliness, checker.NameScheduler, checker.NameLinearizability, checker.NameBilling},
+			checker.NameCleanliness, checker.NameBilling, checker.NameScheduler, checker.NameEmail, checker.NameLinearizability},
 	}}
 	ref := g.Schema(reflect.TypeFor[report.Results]())
 	if err := g.Err(); err != nil {

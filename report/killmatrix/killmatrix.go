@@ -36,7 +36,7 @@ var invariantColumns = []struct{ name, label string }{
 	{checker.NameOneWinner, "1win"}, {checker.NameNoLostUpdate, "lost"}, {checker.NameNothingDropped, "drop"},
 	{checker.NameAgreement, "agree"}, {checker.NameIdempotence, "idem"}, {checker.NameStability, "stab"},
 	{checker.NameFencing, "fence"}, {checker.NameCleanliness, "clean"}, {checker.NameLinearizability, "lin"},
-	{checker.NameScheduler, "sched"},
+	{checker.NameScheduler, "sched"}, {checker.NameEmail, "email"},
 }
 
 // Report is the kill matrix and its verdict (simrun selftest --json

@@ -100,8 +100,9 @@ func (r Report) Find(name string) (Result, bool) {
 }
 
 // Check evaluates every applicable invariant on s. Fencing runs only when
-// o.Fencing is set, scheduler only when s has sched records, billing only
-// when s has storage records (every run reads them back).
+// o.Fencing is set, scheduler only when s has sched records, email only when
+// one of them sends an e-mail, billing only when s has storage records
+// (every run reads them back).
 func Check(s *history.Set, o Options) Report {
 	o = o.withDefaults()
 	ix := newIndex(s)
@@ -125,6 +126,9 @@ func Check(s *history.Set, o Options) Report {
 	}
 	if len(s.Scheds) > 0 {
 		checks = append(checks, checkScheduler(ix, o))
+	}
+	if HasMail(s) {
+		checks = append(checks, checkEmail(ix, o))
 	}
 	checks = append(checks, checkLinearizability(ix, o))
 

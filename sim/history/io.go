@@ -90,6 +90,7 @@ type Set struct {
 	Fences    []Fence
 	Usages    []Usage
 	Storages  []Storage
+	Mails     []Mail
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -183,6 +184,8 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Usages)
 	case KindStorage:
 		return appendJSON(line, &s.Storages)
+	case KindMail:
+		return appendJSON(line, &s.Mails)
 	default:
 		s.Unknown++
 		return nil
@@ -217,6 +220,7 @@ func (s *Set) Merge(other *Set) {
 	s.Fences = append(s.Fences, other.Fences...)
 	s.Usages = append(s.Usages, other.Usages...)
 	s.Storages = append(s.Storages, other.Storages...)
+	s.Mails = append(s.Mails, other.Mails...)
 	s.Unknown += other.Unknown
 }
 

@@ -30,6 +30,7 @@ const (
 	ScenarioAdversarialLateCopy  = "adversarial-latecopy"
 	ScenarioAdversarialFence     = "adversarial-fence"
 	ScenarioBilling              = "billing"
+	ScenarioEmailDay             = "email-day"
 )
 
 // scriptEdit replaces Old by New in the source of the named script.
@@ -94,6 +95,7 @@ func guardCases() []Case {
 		{Name: RealName, Scenario: ScenarioAdversarialLateCopy},
 		{Name: RealName, Scenario: ScenarioAdversarialFence},
 		{Name: RealName, Scenario: ScenarioBilling},
+		{Name: RealName, Scenario: ScenarioEmailDay},
 		{Name: "release-any-holder", Scenario: ScenarioAdversarialNoRetry,
 			Breaks:   "holder check on release: the release and the result script delete the lock whoever holds it; a handler whose lock expired frees its successor's",
 			CaughtBy: []string{"delivery.failures == 0"},
@@ -138,6 +140,10 @@ func guardCases() []Case {
 			Breaks:   "rule-update lead when re-arming: Fire arms the next boundary even when the slow rule update lands after it has begun, so the fire is missed",
 			CaughtBy: []string{"scheduler.lateness.max <= 150s"},
 			mutant:   schedulerMutant("scheduler-rearm-no-lead", scheduler.GuardRearmLead)},
+		{Name: "mailer-not-idempotent", Scenario: ScenarioEmailDay,
+			Breaks:   "send once: the mailer sends without claiming the event id in its ledger, so a handler retried after the send, a re-inserted reminder or a second run sends the e-mail again",
+			CaughtBy: []string{checker.NameEmail, "email.duplicates == 0"},
+			mutant:   schedulerMutant("mailer-not-idempotent", scheduler.GuardMailClaim)},
 		{Name: "scheduler-boundary-late", Scenario: ScenarioAdversarialBoundary,
 			Breaks:   "minute-boundary rounding: a due time on a boundary is armed for the next boundary, a minute late",
 			CaughtBy: []string{"scheduler.lateness.max < 45s"},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -36,10 +35,7 @@ func benchCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("runs", fmt.Sprintf("bench-%s-%s", sc.Name, time.Now().Format("20060102-150405")))
-	}
+	dir := defaultOut(*out, "bench-"+sc.Name)
 	if err := writable(dir); err != nil {
 		return usageError{err}
 	}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -63,11 +62,9 @@ func planCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	seed := sc.Seed
-	if o.seed != "" {
-		if seed, err = strconv.ParseUint(o.seed, 10, 64); err != nil {
-			return usagef("--seed %q: not a non-negative integer", o.seed)
-		}
+	seed, err := seedOf(o.seed, sc.Seed)
+	if err != nil {
+		return err
 	}
 	prof, err := loadPlanProfile(o.profile, sc)
 	if err != nil {
@@ -77,10 +74,7 @@ func planCmd(args []string) error {
 	if err != nil {
 		return usagef("--prices: %w", err)
 	}
-	dir := o.out
-	if dir == "" {
-		dir = filepath.Join("runs", fmt.Sprintf("%s-plan-%s", sc.Name, time.Now().Format("20060102-150405")))
-	}
+	dir := defaultOut(o.out, sc.Name+"-plan")
 	if err := writable(dir); err != nil {
 		return usageError{err}
 	}

@@ -98,11 +98,9 @@ func runCmd(args []string) (err error) {
 	if err != nil {
 		return usageError{err}
 	}
-	seed := sc.Seed
-	if o.seed != "" {
-		if seed, err = strconv.ParseUint(o.seed, 10, 64); err != nil {
-			return usagef("--seed %q: not a non-negative integer", o.seed)
-		}
+	seed, err := seedOf(o.seed, sc.Seed)
+	if err != nil {
+		return err
 	}
 	prices, err := report.LoadPrices(o.prices)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -91,11 +90,9 @@ func sweepCmd(args []string) error {
 	if len(base.Phases) == 0 && base.Model != "closed" {
 		return usagef("sweep: %s has no upload phases; sweeps run upload scenarios", path)
 	}
-	seed := base.Seed
-	if o.seed != "" {
-		if seed, err = strconv.ParseUint(o.seed, 10, 64); err != nil {
-			return usagef("--seed %q: not a non-negative integer", o.seed)
-		}
+	seed, err := seedOf(o.seed, base.Seed)
+	if err != nil {
+		return err
 	}
 	demandRises, err := demandDirection(o.demand, spec.Path)
 	if err != nil {
@@ -109,10 +106,7 @@ func sweepCmd(args []string) error {
 	if err != nil {
 		return usagef("--param %q: %w", o.param, err)
 	}
-	dir := o.out
-	if dir == "" {
-		dir = filepath.Join("runs", fmt.Sprintf("sweep-%s-%s", base.Name, time.Now().Format("20060102-150405")))
-	}
+	dir := defaultOut(o.out, "sweep-"+base.Name)
 	if err := writable(dir); err != nil {
 		return usageError{err}
 	}

@@ -47,6 +47,11 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 	}
 	var excused []string
 	for _, g := range r.Gates {
+		if g.Inconclusive && r.Mode == ModeModel {
+			// A plan checks no history: its invariant gates are not judged.
+			inconc = append(inconc, fmt.Sprintf("gate %q: %s", g.Expr, g.Reason))
+			continue
+		}
 		if g.Inconclusive {
 			excused = append(excused, fmt.Sprintf("%q (measured %s)", g.Expr, measured(g.Expr, g.Value)))
 			continue

@@ -12,6 +12,7 @@
 # started is reported and skipped (exit 0).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. .ci/ports.sh
 
 MAILPIT_VERSION=v1.33.1
 TOOLS="${STORMSIM_TOOLS:-${HOME:-/tmp}/.cache/stormsim/tools}"
@@ -37,29 +38,6 @@ install() {
   fi
 }
 
-# free_port prints a loopback port below the ephemeral range that nothing
-# listens on, other than the ports given (see .ci/real-servers.sh).
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 12000))
-    case " $* " in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
-
-wait_tcp() {
-  local end=$((SECONDS + $2))
-  while [ $SECONDS -lt $end ]; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
 
 mpid=""
 cleanup() {

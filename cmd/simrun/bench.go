@@ -63,7 +63,7 @@ func benchCmd(args []string) error {
 		return err
 	}
 	ceiling := bench.CeilingFor(ops, size, bench.OpsPerUpload(res.Ops.S3, res.Ops.Redis, r.Polls.Total, r.Uploads.Total))
-	b := report.NewBench(r, ceiling, refs.pipeline, refs.vegeta, refs.device)
+	b := report.NewBench(r, res.Measure.DecidedTo.Sub(res.Measure.DecidedFrom), ceiling, refs.pipeline, refs.vegeta, refs.device)
 	if err := report.WriteBench(dir, b); err != nil {
 		return err
 	}

@@ -17,12 +17,32 @@ type content struct {
 	size int64
 }
 
-// reader returns a fresh stream of the content.
-func (c content) reader() io.Reader {
+// maxBuffered is the largest content generated once into memory, hashed
+// and sent from there (bytes); larger content is generated twice, for
+// the hash and as the body, and never held whole.
+const maxBuffered = 64 << 10
+
+// key is the content's ChaCha8 seed.
+func (c content) key() [32]byte {
 	var key [32]byte
 	binary.LittleEndian.PutUint64(key[:], c.seed)
 	binary.LittleEndian.PutUint64(key[8:], 0x73746f726d73696d) // "stormsim"
-	return io.LimitReader(rand.NewChaCha8(key), c.size)
+	return key
+}
+
+// reader returns a fresh stream of the content.
+func (c content) reader() io.Reader {
+	return io.LimitReader(rand.NewChaCha8(c.key()), c.size)
+}
+
+// bytes returns the content whole (the same bytes reader streams) and
+// its SHA-256 in hex: one pass of the generator, one of the hash.
+func (c content) bytes() ([]byte, string) {
+	b := make([]byte, c.size)
+	g := rand.NewChaCha8(c.key())
+	_, _ = g.Read(b)
+	sum := sha256.Sum256(b)
+	return b, hex.EncodeToString(sum[:])
 }
 
 // hashBufs recycles the copy buffers of sha256: thousands of devices hash

@@ -155,11 +155,11 @@ func (p *presigner) put(ctx context.Context, key string, meta map[string]string,
 	b = append(b, p.region...)
 	b = append(b, "/s3/aws4_request\n"...)
 	b = hex.AppendEncode(b, crHash[:])
-	var sig [sha256.Size]byte
-	p.sign(day, creds.SecretAccessKey, b[stsAt:], &sig)
-
+	b = p.sign(day, creds.SecretAccessKey, b[stsAt:], b)
+	var sig [2 * sha256.Size]byte
+	hex.Encode(sig[:], b[len(b)-sha256.Size:])
 	b = append(b[:urlEnd], "&X-Amz-Signature="...)
-	b = hex.AppendEncode(b, sig[:])
+	b = append(b, sig[:]...)
 	*bp = b
 	return string(b), nil
 }
@@ -202,10 +202,10 @@ func lower(c byte) byte {
 	return c
 }
 
-// sign sets sig to the HMAC-SHA256 of sts under the SigV4 key of day
+// sign appends to dst the HMAC-SHA256 of sts under the SigV4 key of day
 // and secret. The key is derived once per day (as the SDK's signer caches
 // it) and its keyed MACs are reused.
-func (p *presigner) sign(day []byte, secret string, sts []byte, sig *[sha256.Size]byte) {
+func (p *presigner) sign(day []byte, secret string, sts, dst []byte) []byte {
 	p.mu.Lock()
 	if p.keyDay != string(day) || p.keyID != secret {
 		k := hmacSHA256([]byte("AWS4"+secret), string(day))
@@ -225,13 +225,14 @@ func (p *presigner) sign(day []byte, secret string, sts []byte, sig *[sha256.Siz
 
 	m.Reset()
 	m.Write(sts)
-	m.Sum(sig[:0])
+	dst = m.Sum(dst)
 
 	p.mu.Lock()
 	if p.keyDay == key && len(p.macs) < maxIdleMACs {
 		p.macs = append(p.macs, m)
 	}
 	p.mu.Unlock()
+	return dst
 }
 
 // maxIdleMACs bounds the keyed MACs kept for reuse (one per concurrent

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -300,20 +301,26 @@ func (dev *Devices) poll(ctx context.Context, u *history.Upload) (coordinator.Re
 	var res coordinator.Result
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dev.API+"/v1/uploads/"+u.ID, nil)
 	if err == nil {
-		req.Header.Set("Authorization", "Bearer "+dev.Tokens.Token(u.User))
+		req.Header["Authorization"] = dev.bearer(u.User)
 		var resp *http.Response
 		resp, err = dev.Env.HTTP.Do(req)
 		if err == nil {
+			buf := pollBufs.Get().(*bytes.Buffer)
+			buf.Reset()
 			if resp.StatusCode == http.StatusOK {
-				err = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res)
+				if _, err = buf.ReadFrom(io.LimitReader(resp.Body, 64<<10)); err == nil {
+					err = json.Unmarshal(buf.Bytes(), &res)
+				}
 			} else {
 				// The API's own words ("no such upload") name the cause.
 				var body struct {
 					Error string `json:"error"`
 				}
-				_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<10)).Decode(&body)
+				_, _ = buf.ReadFrom(io.LimitReader(resp.Body, 1<<10))
+				_ = json.Unmarshal(buf.Bytes(), &body)
 				err = fmt.Errorf("result API: HTTP %d %s", resp.StatusCode, body.Error)
 			}
+			pollBufs.Put(buf)
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
@@ -324,6 +331,30 @@ func (dev *Devices) poll(ctx context.Context, u *history.Upload) (coordinator.Re
 	}
 	dev.Sink.Polled(p, err)
 	return res, err
+}
+
+// pollBufs recycle the buffers polls read the API's answers into.
+var pollBufs = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 512)) }}
+
+// bearer is the Authorization header value of user's polls. A device keeps
+// its token (as a phone does) rather than being issued one per request:
+// the values are built once per user and shared, read only, by every
+// request that carries them.
+func (dev *Devices) bearer(user string) []string {
+	dev.tokensMu.RLock()
+	v, ok := dev.tokens[user]
+	dev.tokensMu.RUnlock()
+	if ok {
+		return v
+	}
+	v = []string{"Bearer " + dev.Tokens.Token(user)}
+	dev.tokensMu.Lock()
+	defer dev.tokensMu.Unlock()
+	if dev.tokens == nil {
+		dev.tokens = make(map[string][]string)
+	}
+	dev.tokens[user] = v
+	return v
 }
 
 // Stage is a device's path up to the staged object and nothing else

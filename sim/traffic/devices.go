@@ -57,6 +57,8 @@ type Devices struct {
 	cfg         config
 	presignOnce sync.Once
 	presigner   *presigner // nil when the SDK presigns
+	tokensMu    sync.RWMutex
+	tokens      map[string][]string // user -> Authorization value, bounded by the population
 	heads       *heads
 	est         *estimator
 	multipart   chan struct{}

@@ -3,8 +3,8 @@ package traffic
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"testing"
 	"time"

@@ -32,6 +32,7 @@ import (
 // signer caches it.
 type presigner struct {
 	scheme, host string // of the endpoint
+	signedHost   string // host as signed: without a default port, as the SDK signs it
 	prefix       string // bucket path: endpoint path + "/" + escaped bucket
 	region       string
 	creds        aws.CredentialsProvider
@@ -60,7 +61,11 @@ func newPresigner(c *s3.Client, bucket string) *presigner {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
 		return nil
 	}
-	return &presigner{scheme: u.Scheme, host: u.Host,
+	signedHost := u.Host
+	if port := u.Port(); (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		signedHost = u.Hostname()
+	}
+	return &presigner{scheme: u.Scheme, host: u.Host, signedHost: signedHost,
 		prefix: strings.TrimSuffix(u.EscapedPath(), "/") + "/" + string(appendEscape(nil, bucket, true)),
 		region: o.Region, creds: o.Credentials, now: time.Now}
 }
@@ -130,7 +135,7 @@ func (p *presigner) put(ctx context.Context, key string, meta map[string]string,
 	b = append(b, '\n')
 	b = append(b, b[queryAt:urlEnd]...)
 	b = append(b, "\nhost:"...)
-	b = appendStripped(b, p.host)
+	b = appendStripped(b, p.signedHost)
 	b = append(b, '\n')
 	for _, n := range names {
 		b = appendLower(b, n)

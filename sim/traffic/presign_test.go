@@ -87,6 +87,12 @@ func TestPresigner_Put_MatchesSDK(t *testing.T) {
 			{time.Date(2026, 12, 3, 0, 0, 1, 0, time.UTC), "staging/u/b", meta(base, "")},
 			{time.Date(2026, 12, 3, 0, 0, 1, 0, time.FixedZone("x", 5*3600)), "staging/u/c", meta(base, "")},
 		}},
+		{name: "default ports", endpoint: "http://127.0.0.1:80", region: "us-east-1", bucket: "stormsim", creds: static, steps: []step{
+			{noon, "staging/u1/x", meta(base, "")},
+		}},
+		{name: "default https port", endpoint: "https://[::1]:443", region: "us-east-1", bucket: "stormsim", creds: static, steps: []step{
+			{noon, "staging/u1/x", meta(base, "")},
+		}},
 		{name: "session token and path prefix", endpoint: "https://s3.example.test:8443/base/", region: "ap-south-1", bucket: "b", creds: session, steps: []step{
 			{noon, "staging/u1/x", meta(base, "")},
 			{time.Time{}, "staging/u1/y", meta(withPath("x y"), "")},

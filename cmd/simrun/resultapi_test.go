@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -124,11 +126,25 @@ func TestRunCmd_ResultAPI_Deployment(t *testing.T) {
 	coord := startDeployedCoordinator(t, "--redis", "redis://"+redisAddr, "--s3", s3URL, "--bucket", bucket,
 		"--key-prefix", kp, "--object-prefix", op)
 	apiCoord, err := coordinator.New(coordinator.Config{Bucket: bucket, Prefix: kp, ObjectPrefix: op, Now: time.Now},
-		env.NewS3Client(s3URL, "us-east-1", credentials.NewStaticCredentialsProvider(testsrv.AccessKey, testsrv.SecretKey, ""), nil), rdb)
+		env.NewS3Client(s3URL, "us-east-1", credentials.NewStaticCredentialsProvider(testsrv.AccessKey, testsrv.SecretKey, ""), &http.Client{Timeout: time.Minute}), rdb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httptest.NewServer(apiCoord.API(coordinator.Tokens{Secret: []byte(secret)}))
+	var apiFailed atomic.Int64 // 5xx answers: the API itself broke
+	apiHandler := apiCoord.API(coordinator.Tokens{Secret: []byte(secret)})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				apiFailed.Add(1)
+				panic(p)
+			}
+			if sw.code >= 500 {
+				apiFailed.Add(1)
+			}
+		}()
+		apiHandler.ServeHTTP(sw, r)
+	}))
 	defer api.Close()
 
 	// The harness, against it.
@@ -154,6 +170,9 @@ func TestRunCmd_ResultAPI_Deployment(t *testing.T) {
 	}
 	if d := r.Harness.Delivery; d.Emitted != 0 || d.Invocations != 0 {
 		t.Errorf("the harness delivered events itself: %+v", d)
+	}
+	if n := apiFailed.Load(); n > 0 {
+		t.Errorf("the result API answered %d polls with a server error", n)
 	}
 	if len(r.Invariants) == 0 || r.Uploads.Committed == 0 {
 		t.Errorf("nothing was checked: %d invariants, %d commits", len(r.Invariants), r.Uploads.Committed)
@@ -189,6 +208,17 @@ func startDeployedCoordinator(t *testing.T, args ...string) *coordinatorProcess 
 	})
 	waitOutput(t, p, "events from", 30*time.Second)
 	return p
+}
+
+// statusWriter keeps the status code of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 func lastLine(s string) string {

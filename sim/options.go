@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
 	"github.com/stormsim/stormsim/sim/delivery"
@@ -48,6 +50,12 @@ type Options struct {
 	// External, when set, hands events to coordinator processes through a
 	// shared Redis Stream instead of handling them in-process.
 	External *delivery.External
+	// ResultAPI, when set, is a deployed system's result API: the devices
+	// poll it, with tokens signed by its secret, instead of one the run
+	// serves, and the run neither handles nor delivers events (the
+	// deployment's storage server notifies its own coordinator). Env must
+	// then be real servers shared with the deployment.
+	ResultAPI *RemoteAPI
 	// Abort, when set, sees the progress snapshot about once a second; when
 	// it says stop, the arrivals stop, uploads in flight get a few seconds
 	// to finish, the drain is cut short and Result.Aborted holds the reason.
@@ -57,6 +65,14 @@ type Options struct {
 	// read-back: the environment and everything the run built are still
 	// up (simrun writes --memprofile here).
 	Drained func()
+}
+
+// RemoteAPI is a result API the run does not serve.
+type RemoteAPI struct {
+	// URL is the API's base URL (GET URL/v1/uploads/{id}).
+	URL string
+	// Tokens sign the devices' bearer tokens with the deployment's secret.
+	Tokens coordinator.Tokens
 }
 
 // stopGrace is how long the handlers in progress when the drain ends may

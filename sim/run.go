@@ -115,6 +115,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	res.Elapsed = r.now().Sub(res.Started)
 	res.Measure = r.rec.Snapshot()
+	if r.opt.ResultAPI != nil {
+		r.recoverDecisions(context.WithoutCancel(ctx))
+	}
 	res.Decisions = r.obs.counts()
 
 	// Stop the handlers before reading back: after a drain timeout they

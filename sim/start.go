@@ -22,6 +22,9 @@ import (
 // start brings up the environment, the coordinator, its event delivery,
 // the result API, the push subscription and the devices.
 func (r *runner) start(ctx context.Context) error {
+	if r.opt.ResultAPI != nil && (r.opt.Env == nil || r.opt.External != nil) {
+		return errors.New("start run: a deployed result API needs the deployment's servers (Env) and its own coordinator (no External)")
+	}
 	r.obs = &observer{emit: r.emit, files: map[fileKey]struct{}{}}
 	r.counter = env.NewCounter(r.prom)
 	if len(r.sc.Faults) > 0 {
@@ -54,7 +57,7 @@ func (r *runner) start(ctx context.Context) error {
 		}
 		e.Backend.SetLifecycle(objstore.Lifecycle{Prefix: r.opt.ObjectPrefix + coordinator.VersionPrefix, Keep: k})
 	}
-	if e.OnStaged != nil {
+	if e.OnStaged != nil && r.opt.ResultAPI == nil {
 		// Events come from the storage server (a webhook), not the wrapper.
 		e.OnStaged(func(key string, size int64) { r.delivery.Emit(e.Bucket, key, size, r.now()) })
 	}
@@ -116,8 +119,10 @@ func (r *runner) start(ctx context.Context) error {
 		r.delivery.SetFate(f.EventFate)
 		r.delivery.SetDrain(r.beginDrain, r.drainSweep)
 	}
-	apiURL, err := r.serveAPI(cfg, tokens)
-	if err != nil {
+	apiURL := ""
+	if a := r.opt.ResultAPI; a != nil {
+		apiURL, tokens = a.URL, a.Tokens
+	} else if apiURL, err = r.serveAPI(cfg, tokens); err != nil {
 		return err
 	}
 	r.push, err = traffic.NewPushHub(ctx, e.Redis, coord.PushPattern(), r.now, r.emit)

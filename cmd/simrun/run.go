@@ -46,7 +46,7 @@ type runOptions struct {
 // newRunFlags is the flag set of a run, bound to o.
 func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-TIME), or s3://BUCKET/PREFIX (written locally, uploaded when the run ends; see --out-endpoint)")
+	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-TIME), or s3://BUCKET/PREFIX (written locally; history.jsonl streamed to it as it grows, the rest uploaded when the run ends; see --out-endpoint)")
 	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
 	fs.StringVar(&o.shard, "shard", "", "I/N: drive only slice I (0-based) of N of the users; merge shards with simrun check DIR...; auto: I from $JOB_COMPLETION_INDEX, N from $STORMSIM_SHARDS (a Kubernetes Indexed Job)")
 	fs.BoolVar(&o.verdictExit, "verdict-exit", true, "exit 1 or 3 on a failed or inconclusive verdict; false: exit 0 once the run is written, whatever its verdict (a shard whose verdict the merge gives, e.g. in a Kubernetes Job)")

@@ -45,18 +45,38 @@ func (s *storeOptions) open(ctx context.Context) (*s3out.Store, error) {
 	return s3out.New(c, o), nil
 }
 
-// s3Output is a run's --out s3://...: the run writes a local folder, which
-// is uploaded when the run ends.
+// s3Output is a run's --out s3://...: the run writes a local folder; its
+// history.jsonl is streamed to the store as it grows (hist), and the rest
+// of the folder is uploaded when the run ends.
 type s3Output struct {
 	store *s3out.Store
 	to    s3out.Location
 	dir   string
 	log   io.Writer
+
+	hist       *s3out.Stream
+	stopStream func()     // ends the streaming goroutine
+	streamDone chan error // its result, once
 }
 
+// historyPart is the part size of the streamed history: what a pod killed
+// outright loses at most, beyond what its local disk held.
+const historyPart = s3out.MinPartSize
+
 // prepareS3Out checks that the run's folder can be written at out (before
-// any load starts) and makes the local folder the run writes.
+// any load starts), makes the local folder the run writes, and starts
+// streaming its history.jsonl.
 func prepareS3Out(ctx context.Context, out string, st *storeOptions, log io.Writer) (*s3Output, error) {
+	o, err := newS3Output(ctx, out, st, log)
+	if err != nil {
+		return nil, err
+	}
+	ticker := time.NewTicker(time.Second)
+	o.startStream(ticker.C, ticker.Stop)
+	return o, nil
+}
+
+func newS3Output(ctx context.Context, out string, st *storeOptions, log io.Writer) (*s3Output, error) {
 	to, err := s3out.Parse(out)
 	if err != nil {
 		return nil, usagef("--out: %w", err)
@@ -74,18 +94,61 @@ func prepareS3Out(ctx context.Context, out string, st *storeOptions, log io.Writ
 	if err != nil {
 		return nil, fmt.Errorf("make local output folder: %w", err)
 	}
-	return &s3Output{store: store, to: to, dir: dir, log: log}, nil
+	hist, err := store.NewStream(filepath.Join(dir, "history.jsonl"), to, "history.jsonl", historyPart)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &s3Output{store: store, to: to, dir: dir, log: log, hist: hist}, nil
 }
 
-// publish uploads the run's folder, whatever the run's outcome (an
-// interrupted run's partial history too), and returns the run's error. A
-// failed upload keeps the local folder and says where it is; it turns a
-// pass into an inconclusive run (the store lacks the evidence) and leaves
-// any other exit code as it was.
+// startStream sends the history's whole parts at each tick, in a
+// goroutine that publish stops and waits for. Its context is not the
+// run's: an interrupted run still completes the upload (publish).
+func (o *s3Output) startStream(tick <-chan time.Time, stopTick func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	o.streamDone = make(chan error, 1)
+	o.stopStream = func() { cancel(); stopTick() }
+	go func() {
+		err := o.hist.Run(ctx, tick)
+		if err != nil {
+			// Said at once, not only at the end: the run goes on.
+			fmt.Fprintf(os.Stderr, "simrun: --out: %v; streaming stopped, the history is still written to %s and will be uploaded whole when the run ends\n",
+				err, filepath.Join(o.dir, "history.jsonl"))
+		}
+		o.streamDone <- err
+	}()
+}
+
+// publish completes the streamed history and uploads the rest of the
+// run's folder, whatever the run's outcome (an interrupted run's partial
+// history too), and returns the run's error. A history whose streaming
+// failed is uploaded whole instead. A failed upload keeps the local folder
+// and says where it is; it turns a pass into an inconclusive run (the
+// store lacks the evidence) and leaves any other exit code as it was.
 func (o *s3Output) publish(ctx context.Context, runErr error) error {
+	o.stopStream()
+	streamErr := <-o.streamDone
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 	defer cancel()
-	n, err := o.store.Upload(uctx, o.dir, o.to)
+	var skip []string
+	if streamErr == nil {
+		streamed, err := o.hist.Finish(uctx)
+		switch {
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "simrun: --out: %v; uploading the history whole instead\n", err)
+			streamErr = err
+		case streamed:
+			skip = append(skip, "history.jsonl")
+			fmt.Fprintf(o.log, "output: history.jsonl streamed to %s\n", o.hist)
+		}
+	}
+	if streamErr != nil {
+		if err := o.hist.Abort(uctx); err != nil {
+			fmt.Fprintf(os.Stderr, "simrun: --out: %v\n", err)
+		}
+	}
+	n, err := o.store.Upload(uctx, o.dir, o.to, skip...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "simrun: --out: %v; the run's folder stays at %s\n", err, o.dir)
 		if exitCode(runErr) == exitPass {

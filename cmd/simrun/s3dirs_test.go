@@ -59,14 +59,20 @@ func TestS3Output_Publish(t *testing.T) {
 		t.Errorf("the local folder stays after a good upload: %v", err)
 	}
 
-	o, err = prepareS3Out(ctx, "s3://runs/r2", st, io.Discard)
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("gone")}); err != nil {
+		t.Fatal(err)
+	}
+	o, err = prepareS3Out(ctx, "s3://gone/r2", st, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(o.dir, "history.jsonl"), []byte("{}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o.to.Bucket = "gone" // the bucket vanished during the run
+	// The bucket vanishes during the run.
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("gone")}); err != nil {
+		t.Fatal(err)
+	}
 	if got := o.publish(ctx, nil); exitCode(got) != exitInconclusive {
 		t.Errorf("a failed upload of a passing run: exit %d, want %d", exitCode(got), exitInconclusive)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -28,7 +29,9 @@ type serverOptions struct {
 	keep    bool
 	// external: events go to `simrun coordinator` processes.
 	external bool
-	s3Wait   time.Duration
+	// resultAPI: a deployed result API and coordinator (resultapi.go).
+	resultAPI string
+	s3Wait    time.Duration
 	// consumerWait bounds how long --external waits for a coordinator
 	// process to join the consumer group before the load starts.
 	consumerWait time.Duration
@@ -45,10 +48,13 @@ func (s *serverOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&s.imds, "imds", false, "let the AWS SDK ask the EC2 instance metadata service (169.254.169.254) for credentials; off, a run reaches only the endpoints it was given")
 	fs.StringVar(&s.runID, "run-id", "", "name of the run's key and object prefixes on real servers (default run-TIME-RANDOM)")
 	fs.BoolVar(&s.keep, "keep", false, "keep the run's keys and objects on real servers instead of removing them")
+	fs.StringVar(&s.resultAPI, "result-api", "", resultAPIUsage)
 	fs.BoolVar(&s.external, "external", false, "hand events to `simrun coordinator` processes (the command line to start them is printed) instead of in-process handlers")
 }
 
-func (s *serverOptions) enabled() bool { return s.redis != "" || s.s3 != "" || s.external }
+func (s *serverOptions) enabled() bool {
+	return s.redis != "" || s.s3 != "" || s.external || s.resultAPI != ""
+}
 
 // openServers connects to the real servers and points opt at them, under
 // prefixes of the run's own. The returned func removes the run's data
@@ -67,6 +73,16 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log, n
 	if k := opt.Scenario.Storage.KeepVersions; s.s3 != "" && k > 0 {
 		return nil, usagef("storage.keep_versions %d: bounds the embedded S3 only; with --s3, set a lifecycle rule on the bucket", k)
 	}
+	if s.resultAPI != "" {
+		api, err := s.remoteAPI(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		if len(opt.Scenario.Faults) > 0 {
+			return nil, usagef("--result-api: the scenario's faults act on the run's own coordinator; a deployed one gets none")
+		}
+		opt.ResultAPI = api
+	}
 	id := s.runID
 	if id == "" {
 		var b [3]byte
@@ -75,7 +91,7 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log, n
 	}
 	kp, op := env.RunPrefixes(id)
 	remote, err := env.NewRemote(ctx, env.RemoteOptions{RedisURL: s.redis, S3URL: s.s3, Bucket: s.bucket,
-		ObjectPrefix: op, Webhook: s.webhook, WaitS3: s.s3Wait, AllowIMDS: s.imds, Log: log})
+		ObjectPrefix: op, Webhook: s.webhook, NoWebhook: s.resultAPI != "", WaitS3: s.s3Wait, AllowIMDS: s.imds, Log: log})
 	if errors.Is(err, connect.ErrNoCredentials) {
 		return nil, usageError{err}
 	}
@@ -87,6 +103,9 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log, n
 		opt.ObjectPrefix = op
 	}
 	fmt.Fprintf(log, "servers: run %s: Redis keys %s*, objects s3://%s/%s*\n", id, kp, remote.Bucket, opt.ObjectPrefix)
+	if opt.ResultAPI != nil {
+		fmt.Fprintf(log, "servers: the deployment decides (give it key prefix %s, object prefix %s); devices poll %s\n", kp, opt.ObjectPrefix, opt.ResultAPI.URL)
+	}
 	if s.external {
 		opt.External = &delivery.External{Stream: kp + "events", Feedback: kp + "feedback", ConsumerWait: s.consumerWait, Log: log}
 		redisURL := s.redis

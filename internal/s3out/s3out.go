@@ -1,12 +1,13 @@
 // Package s3out keeps run folders in an S3-compatible store: simrun --out
-// s3://bucket/prefix uploads the folder a run wrote, and simrun check and
-// simrun report --merge bring back the folders under an s3:// prefix (one
-// run, or the shard-I/ folders of a sharded run).
+// s3://bucket/prefix streams the history a run writes (Stream) and uploads
+// the rest of its folder when it ends, and simrun check and simrun report
+// --merge bring back the folders under an s3:// prefix (one run, or the
+// shard-I/ folders of a sharded run).
 //
 // A run writes its folder on local disk first (history.jsonl is appended
-// as the run goes); the upload streams each file from disk in parts of
-// PartSize, so memory stays bounded by PartSize times the upload
-// concurrency whatever the history's size.
+// as the run goes, and a Stream sends each whole part of it as the file
+// grows); uploads read each file from disk in parts of PartSize, so memory
+// stays bounded whatever the history's size.
 package s3out
 
 import (

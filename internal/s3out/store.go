@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,12 +59,21 @@ func (s *Store) Probe(ctx context.Context, to Location) error {
 }
 
 // Upload copies every file under dir (sub-folders too) to the folder to,
-// streaming each from disk in parts. It returns the number of objects
-// written.
-func (s *Store) Upload(ctx context.Context, dir string, to Location) (int64, error) {
-	out, err := s.tm.UploadDirectory(ctx, &transfermanager.UploadDirectoryInput{
+// streaming each from disk in parts, except the files named in skip
+// (paths relative to dir: those a Stream sent). It returns the number of
+// objects written.
+func (s *Store) Upload(ctx context.Context, dir string, to Location, skip ...string) (int64, error) {
+	in := &transfermanager.UploadDirectoryInput{
 		Bucket: &to.Bucket, Source: aws.String(dir), Recursive: aws.Bool(true), KeyPrefix: aws.String(to.Prefix),
-	})
+	}
+	if len(skip) > 0 {
+		left := map[string]bool{}
+		for _, name := range skip {
+			left[filepath.Join(dir, name)] = true
+		}
+		in.Filter = fileFilter(func(path string) bool { return !left[filepath.Clean(path)] })
+	}
+	out, err := s.tm.UploadDirectory(ctx, in)
 	if err != nil {
 		return 0, fmt.Errorf("upload %s to %s: %w", dir, to, err)
 	}
@@ -106,6 +116,12 @@ func (s *Store) Fetch(ctx context.Context, from Location, dir string, names ...s
 
 // ErrMissing is wrapped when a folder lacks a file or holds no run.
 var ErrMissing = errors.New("not found")
+
+// fileFilter adapts a func to transfermanager.FileFilter (called from
+// the one goroutine that walks the folder).
+type fileFilter func(path string) bool
+
+func (f fileFilter) FilterFile(path string) bool { return f(path) }
 
 // objectFilter adapts a func to transfermanager.ObjectFilter. The
 // downloader lists from one goroutine, so the func needs no lock.

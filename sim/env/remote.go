@@ -50,6 +50,9 @@ type RemoteOptions struct {
 	// the storage server's notifications ("" = 127.0.0.1:0, a host-less
 	// ":PORT" = loopback). The server must be told Remote.Webhook.URL.
 	Webhook string
+	// NoWebhook: the storage server notifies a deployed coordinator, not
+	// the run; no webhook listens and OnStaged stays nil.
+	NoWebhook bool
 	// WaitS3 is how long to wait for the S3 endpoint to answer (it may
 	// still be starting); 0 tries once.
 	WaitS3 time.Duration
@@ -185,22 +188,29 @@ func (r *Remote) connectS3(ctx context.Context, o RemoteOptions) error {
 	e.Presign = s3.NewPresignClient(e.DeviceS3)
 	e.APIS3 = NewS3Client(e.S3URL, region, creds, counted())
 
-	// The webhook listens before anything touches the server: a storage
-	// server may check it (versitygw posts a test event at start).
-	wh, err := NewWebhook(o.Webhook, e.Bucket, o.ObjectPrefix+coordinator.StagingPrefix)
-	if err != nil {
-		return err
+	wait := "tries once to reach"
+	if o.WaitS3 > 0 {
+		wait = fmt.Sprintf("waits up to %v for", o.WaitS3)
 	}
-	r.Webhook = wh
-	e.closers = append(e.closers, wh.Close)
-	e.OnStaged = wh.SetEmit
-	if o.Log != nil {
-		wait := "tries once to reach"
-		if o.WaitS3 > 0 {
-			wait = fmt.Sprintf("waits up to %v for", o.WaitS3)
+	if o.NoWebhook {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "servers: the S3 server's notifications go to the deployed coordinator, not this run\n"+
+				"servers: the run %s the S3 server at %s (bucket %s)\n", wait, redactURL(e.S3URL), e.Bucket)
 		}
-		fmt.Fprintf(o.Log, "servers: webhook listening at %s (give the S3 server this URL; start it now)\n"+
-			"servers: the run %s the S3 server at %s (bucket %s)\n", wh.URL, wait, redactURL(e.S3URL), e.Bucket)
+	} else {
+		// The webhook listens before anything touches the server: a storage
+		// server may check it (versitygw posts a test event at start).
+		wh, err := NewWebhook(o.Webhook, e.Bucket, o.ObjectPrefix+coordinator.StagingPrefix)
+		if err != nil {
+			return err
+		}
+		r.Webhook = wh
+		e.closers = append(e.closers, wh.Close)
+		e.OnStaged = wh.SetEmit
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "servers: webhook listening at %s (give the S3 server this URL; start it now)\n"+
+				"servers: the run %s the S3 server at %s (bucket %s)\n", wh.URL, wait, redactURL(e.S3URL), e.Bucket)
+		}
 	}
 
 	created, err := ensureBucket(ctx, e.S3, e.Bucket, o.WaitS3)

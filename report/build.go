@@ -71,6 +71,9 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	r.Billing = billingFrom(res.Check.Billing, cfg.prices)
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	excuseGates(r.Gates, sc.ParsedGates, r.Harness.Saturation)
+	if res.Interrupted {
+		excuseInterrupted(r.Gates, sc.ParsedGates)
+	}
 	if cfg.model != nil {
 		metrics := make([]string, len(sc.ParsedGates))
 		for i, g := range sc.ParsedGates {

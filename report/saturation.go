@@ -152,6 +152,22 @@ func excuseGates(gates []Gate, parsed []scenarios.Gate, sat *Saturation) {
 	}
 }
 
+// excuseInterrupted decides the failed speed gates of a run stopped by a
+// signal: inconclusive, since the harness cut the load and the drain
+// short, not the system. Correctness gates keep their result: what the
+// history shows up to the stop still holds.
+func excuseInterrupted(gates []Gate, parsed []scenarios.Gate) {
+	for i := range gates {
+		if i >= len(parsed) || gates[i].OK || gates[i].NoData {
+			continue
+		}
+		if _, speed := lagDirection(parsed[i].Metric); speed {
+			gates[i].Inconclusive = true
+			gates[i].Reason = "the run was interrupted: the harness cut the load and the drain short"
+		}
+	}
+}
+
 // The resources a saturation reason blames; each reason starts with one
 // ("CPU: ..."), after a "shard N: " in a merged run.
 const (

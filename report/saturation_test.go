@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,35 @@ func TestSummary_Uploads_ExplainsCounts(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestBuild_Interrupted_Verdict: a run stopped by a signal is inconclusive
+// on its failed speed gates (the harness cut the load short, not the
+// system), but a violation in what it recorded up to the stop still fails.
+func TestBuild_Interrupted_Verdict(t *testing.T) {
+	tests := []struct {
+		name    string
+		sys     system
+		verdict string
+		reason  string
+	}{
+		{"slow system, interrupted: inconclusive", slowSystem, Inconclusive,
+			`gate "latency.p99 < 5s": the run was interrupted`},
+		{"violation, interrupted: fail", system{latency: time.Second, polls: 1, violations: 2}, Fail,
+			"invariant nothing-dropped: 2 violation(s)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runResult(t, tt.sys, idleHarness)
+			res.Interrupted = true
+			r := Build(res, ciGates(t), "")
+			if r.Verdict != tt.verdict {
+				t.Errorf("verdict %s, want %s; reasons %q", r.Verdict, tt.verdict, r.Reasons)
+			}
+			if !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, tt.reason) }) {
+				t.Errorf("reasons %q lack %q", r.Reasons, tt.reason)
+			}
+		})
 	}
 }

@@ -47,8 +47,9 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 	}
 	var excused []string
 	for _, g := range r.Gates {
-		if g.Inconclusive && r.Mode == ModeModel {
+		if g.Inconclusive && (r.Mode == ModeModel || res.Interrupted) {
 			// A plan checks no history: its invariant gates are not judged.
+			// An interrupted run's speed gates say what the stop did.
 			inconc = append(inconc, fmt.Sprintf("gate %q: %s", g.Expr, g.Reason))
 			continue
 		}

@@ -92,9 +92,25 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	grace := time.AfterFunc(time.Hour, stopUploads)
 	grace.Stop()
 	defer grace.Stop()
-	stopProgress := r.progress(res, func() { stopArrivals(); grace.Reset(abortGrace) })
+	// A stop (a signal, or a gate failing mid-run) is recorded the moment
+	// it happens: the checker tells the uploads it cut from lost ones.
+	var interruptedAt atomic.Pointer[time.Time]
+	stopInterrupt := context.AfterFunc(ctx, func() { t := r.now(); interruptedAt.Store(&t) })
+	defer stopInterrupt()
+	stopProgress := r.progress(res, func() {
+		r.emit.Record(history.Stop{T: history.KindStop, Reason: history.StopAborted, At: r.now()})
+		stopArrivals()
+		grace.Reset(abortGrace)
+	})
 	res.Launched, res.Window = r.devices.Run(actx, uctx, plan, res.Started)
 	res.Interrupted = ctx.Err() != nil
+	if res.Interrupted {
+		at := r.now() // AfterFunc's goroutine may not have run yet
+		if p := interruptedAt.Load(); p != nil {
+			at = *p
+		}
+		r.emit.Record(history.Stop{T: history.KindStop, Reason: history.StopInterrupted, At: at})
+	}
 	if why := r.aborted.Load(); why != nil {
 		res.Aborted = *why
 	}

@@ -49,6 +49,7 @@ var Records = []Record{
 	{history.KindUsage, reflect.TypeFor[history.Usage]()},
 	{history.KindStorage, reflect.TypeFor[history.Storage]()},
 	{history.KindMail, reflect.TypeFor[history.Mail]()},
+	{history.KindStop, reflect.TypeFor[history.Stop]()},
 }
 
 func outcomes(o ...history.Outcome) []string {

@@ -96,6 +96,15 @@ func TestSchema_ShortRun_Validates(t *testing.T) {
 			}
 			return report.Build(res, sc, "simrun --seed 11 contract.yaml")
 		}},
+		{"stopped", uploadRun, func(t *testing.T, sc *scenarios.Scenario, dir string) *report.Results {
+			// Stopped at the first progress tick: a stop record.
+			stop := func(sim.Progress) (string, bool) { return "stopped by the test", true }
+			res, err := sim.Run(context.Background(), sim.Options{Scenario: sc, Seed: sc.Seed, OutDir: dir, Abort: stop})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return report.Build(res, sc, "simrun --seed 11 contract.yaml")
+		}},
 		{"scheduler", schedulerRun, func(t *testing.T, sc *scenarios.Scenario, dir string) *report.Results {
 			res, err := sim.RunScheduler(context.Background(), sc, sc.Seed, dir)
 			if err != nil {

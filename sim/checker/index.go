@@ -52,6 +52,9 @@ type index struct {
 	recs   []record       // uploads in file order, then ids only other records name
 	files  []*file        // in order of first appearance: deterministic reports
 	byFile map[fileKey]*file
+	// stop is the earliest stop record (the harness stopping the run
+	// before its planned end), nil when the run was not stopped.
+	stop *history.Stop
 }
 
 func newIndex(s *history.Set) *index {
@@ -114,7 +117,19 @@ func newIndex(s *history.Set) *index {
 	for i, f := range s.Finals {
 		ix.file(f.User, f.Path).final = i
 	}
+	for i := range s.Stops {
+		if st := &s.Stops[i]; ix.stop == nil || st.At.Before(ix.stop.At) {
+			ix.stop = st
+		}
+	}
 	return ix
+}
+
+// cutByStop reports whether the harness's stop cut upload u off: it ended
+// at or after the stop without learning an outcome (error or unknown).
+func (ix *index) cutByStop(u *history.Upload) bool {
+	return ix.stop != nil && !u.Done.Before(ix.stop.At) &&
+		(u.Outcome == history.OutcomeError || u.Outcome == history.OutcomeUnknown)
 }
 
 // rec returns the record of id, adding it when new. The pointer is valid

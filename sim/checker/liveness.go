@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stormsim/stormsim/sim/history"
 )
@@ -21,7 +22,7 @@ import (
 // its device gave up waiting (outcome unknown, a decision record).
 func checkNothingDropped(ix *index, o Options) Result {
 	c := newCollector(NameNothingDropped, o)
-	pending, late := 0, 0
+	pending, late, cut := 0, 0, 0
 	for i := range ix.recs {
 		r := &ix.recs[i]
 		if r.upload < 0 {
@@ -30,6 +31,8 @@ func checkNothingDropped(ix *index, o Options) Result {
 		u := &ix.s.Uploads[r.upload]
 		switch {
 		case final(u.Outcome):
+		case len(r.decisions) == 0 && !ix.isPending(r) && ix.cutByStop(u):
+			cut++ // the harness stopped the run under it: not the system's doing
 		case u.Outcome == history.OutcomeUnknown && ix.isPending(r):
 			pending++
 		case u.Outcome == history.OutcomeUnknown && len(r.decisions) > 0:
@@ -59,6 +62,10 @@ func checkNothingDropped(ix *index, o Options) Result {
 	}
 	if late > 0 {
 		summary += fmt.Sprintf(", %d decided after their device gave up", late)
+	}
+	if cut > 0 {
+		summary += fmt.Sprintf(", %d cut off by the harness (run %s at %s), not judged", cut, ix.stop.Reason,
+			ix.stop.At.Format(time.RFC3339Nano))
 	}
 	return c.result(summary)
 }

@@ -73,6 +73,16 @@ func TestCheck_NothingDropped_PendingIsNotLost(t *testing.T) {
 			s.Pendings = append(s.Pendings, pending("H", history.PendingLost))
 			s.Leftovers = append(s.Leftovers, staged("H"))
 		}, lost: 1, pending: 1, reasons: map[string]int{history.PendingLost: 1}},
+		{name: "an upload the harness's stop cut off is not judged", add: func(s *history.Set) {
+			u := unknown("S")
+			u.Error = "stopped by the harness: context canceled"
+			s.Uploads = append(s.Uploads, u)
+			s.Stops = append(s.Stops, history.Stop{T: history.KindStop, Reason: history.StopInterrupted, At: ms(50)})
+		}, reasons: map[string]int{}, detailSubstr: "1 cut off by the harness (run interrupted"},
+		{name: "an upload lost before the stop is still lost", add: func(s *history.Set) {
+			s.Uploads = append(s.Uploads, unknown("Q"))
+			s.Stops = append(s.Stops, history.Stop{T: history.KindStop, Reason: history.StopAborted, At: ms(51)})
+		}, dropped: 1, reasons: map[string]int{}, detailSubstr: "lost"},
 		{name: "a failed upload is still a violation", add: func(s *history.Set) {
 			u := unknown("E")
 			u.Outcome, u.Error = history.OutcomeError, "staging put: HTTP 503"

@@ -62,6 +62,7 @@ const (
 	KindPending  = "pending"
 	KindFence    = "fence"
 	KindMail     = "mail"
+	KindStop     = "stop"
 )
 
 // Outcome is what became of an upload: the outcome of an upload record,
@@ -320,3 +321,20 @@ type Pending struct {
 	Key    string `json:"key"`
 	Reason string `json:"reason"`
 }
+
+// Stop is the harness stopping the run before its planned end: Reason is
+// StopInterrupted (a signal) or StopAborted (a gate failed mid-run, with
+// abort_on_fail). Uploads the harness cut off from then on (their outcome
+// error or unknown, their end at or after At) say nothing about the
+// system: the nothing-dropped check counts them apart instead of as lost.
+type Stop struct {
+	T      string    `json:"t"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// Stop reasons.
+const (
+	StopInterrupted = "interrupted"
+	StopAborted     = "aborted"
+)

@@ -91,6 +91,7 @@ type Set struct {
 	Usages    []Usage
 	Storages  []Storage
 	Mails     []Mail
+	Stops     []Stop
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -186,6 +187,8 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Storages)
 	case KindMail:
 		return appendJSON(line, &s.Mails)
+	case KindStop:
+		return appendJSON(line, &s.Stops)
 	default:
 		s.Unknown++
 		return nil
@@ -221,6 +224,7 @@ func (s *Set) Merge(other *Set) {
 	s.Usages = append(s.Usages, other.Usages...)
 	s.Storages = append(s.Storages, other.Storages...)
 	s.Mails = append(s.Mails, other.Mails...)
+	s.Stops = append(s.Stops, other.Stops...)
 	s.Unknown += other.Unknown
 }
 

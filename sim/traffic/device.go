@@ -75,6 +75,14 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 		err = dev.stagePut(ctx, key, meta, c, body)
 	}
 	u.Staged = dev.Now()
+	if err != nil && ctx.Err() != nil {
+		// The harness stopped the run (a signal, or abort_on_fail's grace
+		// over): the device never learned whether its bytes were staged,
+		// which says nothing about the system.
+		u.Outcome, u.Error, u.Done = history.OutcomeUnknown, stoppedError(err), u.Staged
+		dev.Sink.Finished(&u, time.Time{}, "stopped")
+		return
+	}
 	if err != nil {
 		u.Outcome, u.Error, u.Done = history.OutcomeError, err.Error(), u.Staged
 		dev.Sink.Finished(&u, time.Time{}, "stage")
@@ -98,7 +106,10 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 		dev.est.observe(decided.Sub(u.Staged))
 	}
 	kind := ""
-	if u.Outcome == history.OutcomeUnknown {
+	switch {
+	case u.Outcome == history.OutcomeUnknown && ctx.Err() != nil:
+		u.Error, kind = stoppedError(ctx.Err()), "stopped"
+	case u.Outcome == history.OutcomeUnknown:
 		kind = "timeout"
 	}
 	if hostile != "" && (u.Outcome == history.OutcomeCommitted || u.Outcome == history.OutcomeConflict) {
@@ -109,6 +120,10 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 	}
 	dev.Sink.Finished(&u, decided, kind)
 }
+
+// stoppedError is an upload's error when the harness stopped the run
+// under it.
+func stoppedError(err error) string { return "stopped by the harness: " + err.Error() }
 
 // makeHostile turns an upload's staging metadata into hostile input of
 // one variant (hostileVariants); the coordinator must reject each.

@@ -88,9 +88,18 @@ return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
 // script meters the commit: the kept version (size) plus the final object
 // replaced (size minus the previous head's size).
 //
+// With keep-versions N above 0 a lifecycle rule keeps only the newest N
+// versions of the file, so committing version v expires version v-N: the
+// head also keeps the sizes of the last N versions (fields s<version>),
+// and the script meters the expiry (-size of v-N, an 'expire' event of
+// this upload) and forgets that size. It runs once per version (the fence
+// and base checks refuse any second commit on this base), so a duplicated
+// or retried event cannot expire a version twice, and no crash falls
+// between the decision and its metering.
+//
 //	KEYS: fence, head, commit, meter, usage-stream
 //	ARGV: fence, base, version, upload, sha256, commit-record, ttl-seconds,
-//	      size, at-unix-nanos, user, path, stream-maxlen
+//	      size, at-unix-nanos, user, path, stream-maxlen, keep-versions
 //	-> "ok" | "stale" | "moved"
 const srcCommit = luaMeter + `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end
@@ -100,6 +109,16 @@ local old = tonumber(redis.call('HGET', KEYS[2], 'size') or '0')
 redis.call('HSET', KEYS[2], 'v', ARGV[3], 'id', ARGV[4], 'sha', ARGV[5], 'size', ARGV[8])
 redis.call('SET', KEYS[3], ARGV[6] .. '|' .. ARGV[1], 'EX', ARGV[7])
 meter(KEYS[4], KEYS[5], 2 * tonumber(ARGV[8]) - old, 'commit', ARGV[4], ARGV[10], ARGV[11], ARGV[3], ARGV[9], ARGV[12])
+local keep = tonumber(ARGV[13])
+if keep > 0 then
+  redis.call('HSET', KEYS[2], 's' .. ARGV[3], ARGV[8])
+  local ev = string.format('%d', tonumber(ARGV[3]) - keep)
+  local es = redis.call('HGET', KEYS[2], 's' .. ev)
+  if es then
+    redis.call('HDEL', KEYS[2], 's' .. ev)
+    meter(KEYS[4], KEYS[5], -tonumber(es), 'expire', ARGV[4], ARGV[10], ARGV[11], ev, ARGV[9], ARGV[12])
+  end
+end
 return 'ok'
 `
 

@@ -87,7 +87,7 @@ type Decision struct {
 const (
 	// GuardLateCopyRepair: after its copy to the final key, a winner that
 	// no longer holds its lock takes it again and repairs the final object
-	// from the head's immutable version (settle, ensureFinal).
+	// from the head's immutable version (finish, ensureFinal).
 	GuardLateCopyRepair = "late-copy-repair"
 	// GuardPathValidation: a staged upload whose path is not a clean
 	// relative path is rejected (ValidatePath).

@@ -8,8 +8,10 @@ import "github.com/redis/go-redis/v9"
 //   - ScriptLock: exclusive acquire (SET NX) and the fencing token (INCR);
 //   - ScriptCommit: the fence check ('stale') and the base re-check
 //     ('moved') at commit;
-//   - ScriptResult: the set-once result (SET NX) and the holder check of
-//     the release that comes with it (compare-and-delete);
+//   - ScriptResult: the set-once result (SET NX), the holder check of
+//     the release that comes with it (compare-and-delete), and after a
+//     winner's copy to the final key the late-copy check (still the
+//     holder, or nothing is written and the handler repairs first);
 //   - ScriptRelease: the holder check on release (compare-and-delete);
 //   - ScriptCopyName: a conflicted copy's name reserved, and metered, once
 //     per upload (a retry reuses the name and meters nothing);
@@ -67,16 +69,19 @@ func newScripts(replace func(name, src string) string) scripts {
 //	                                 repairs its late copy needs the lock
 //	                                 even when a duplicate answered first)
 //	-> {"busy", pttl}                another holder
-//	-> {"ok", fence, headVersion, headUpload, committedVersion|""}
+//	-> {"ok", fence, headVersion, headUpload, committedVersion|"", headSHA256}
+//
+// The head's upload and SHA-256 come with its version, so a handler that
+// repairs the final object from the head's version needs no second read.
 const srcLock = `
 if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[4]) == 1 then return {'done'} end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {'busy', redis.call('PTTL', KEYS[1])}
 end
 local f = redis.call('INCR', KEYS[2])
-local h = redis.call('HMGET', KEYS[3], 'v', 'id')
+local h = redis.call('HMGET', KEYS[3], 'v', 'id', 'sha')
 local cv = redis.call('GET', KEYS[5])
-return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
+return {'ok', f, h[1] or '0', h[2] or '', cv or '', h[3] or ''}
 `
 
 // srcCommit makes the winner the head, fenced: it refuses unless the
@@ -123,11 +128,15 @@ return 'ok'
 `
 
 // srcResult writes the immutable result, publishes it once, and
-// releases the lock if the caller still holds it.
+// releases the lock if the caller still holds it. With held "1" it first
+// checks that the caller still holds the lock and writes nothing when not
+// (-1): a winner's copy to the final key is settled before its answer,
+// in the same round trip (see finish).
 //
-//	KEYS: result, lock    ARGV: result-json, token|"", ttl-seconds, channel
-//	-> 1 when the result is new, 0 when it existed
+//	KEYS: result, lock    ARGV: result-json, token|"", ttl-seconds, channel, held
+//	-> 1 when the result is new, 0 when it existed, -1 when held and lost
 const srcResult = `
+if ARGV[5] == '1' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
 local new = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
 if new then redis.call('PUBLISH', ARGV[4], ARGV[1]) end
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end

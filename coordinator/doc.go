@@ -45,13 +45,15 @@
 //     so a holder whose lock expired during a pause cannot commit; then copy
 //     the staged object to versions/{user}/{pathid}/{version} (kept, never
 //     overwritten) and to files/{user}/{path}; an S3 copy cannot be fenced,
-//     so a winner that no longer holds its lock after the copy re-takes it
-//     and, if a later version was committed meanwhile, restores the final
-//     object from that version's immutable copy;
+//     so the winner's result (step 5) is written only while it still holds
+//     its lock; one that lost it re-takes it and, if a later version was
+//     committed meanwhile, restores the final object from that version's
+//     immutable copy before answering;
 //     loser: copy the staged object to a conflicted copy next to the file,
 //     "name (conflicted copy DEVICE YYYY-MM-DD).ext" (" (2)", " (3)"... when
 //     that name is taken), so a loser's bytes are never dropped;
-//  5. write the result record (SET NX: a result never changes once written),
+//  5. write the result record (SET NX: a result never changes once written;
+//     after a winner's copy, only while it holds the lock),
 //     publish it on the user's push channel in the same script (so one push
 //     per upload, however often the event is delivered), release the lock
 //     (compare-and-delete);

@@ -131,15 +131,20 @@ return 'ok'
 // releases the lock if the caller still holds it. With held "1" it first
 // checks that the caller still holds the lock and writes nothing when not
 // (-1): a winner's copy to the final key is settled before its answer,
-// in the same round trip (see finish).
+// in the same round trip (see finish). The release comes first in every
+// mode: the script is atomic, so where it stands changes no outcome, and
+// its holder check (compare-and-delete) is what keeps a handler that lost
+// its lock from freeing its successor's, in this call as in the release
+// script.
 //
 //	KEYS: result, lock    ARGV: result-json, token|"", ttl-seconds, channel, held
 //	-> 1 when the result is new, 0 when it existed, -1 when held and lost
 const srcResult = `
-if ARGV[5] == '1' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
+local lost = ARGV[5] == '1' and redis.call('GET', KEYS[2]) ~= ARGV[2]
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+if lost then return -1 end
 local new = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
 if new then redis.call('PUBLISH', ARGV[4], ARGV[1]) end
-if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 if new then return 1 end
 return 0
 `

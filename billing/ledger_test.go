@@ -55,6 +55,16 @@ func TestLedger_Add_Cases(t *testing.T) {
 			ev("1-0", "u1", coordinator.UsageCommit, 10, 10, 1, 0),
 			ev("2-0", "u2", coordinator.UsageCopy, 5, 15, 2, 50),
 		}, Bill{Bytes: 15, ByteSeconds: 10*50 + 15*50, Events: 2}},
+		{"a commit's expiry stops billing the expired version at the commit", []coordinator.UsageEvent{
+			ev("1-0", "u1", coordinator.UsageCommit, 20, 20, 1, 0),  // v1 kept and final: 2 x 10
+			ev("2-0", "u2", coordinator.UsageCommit, 12, 32, 2, 40), // v2 (6) kept, final 10 -> 6
+			ev("3-0", "u2", coordinator.UsageExpire, -10, 22, 3, 40),
+		}, Bill{Bytes: 22, ByteSeconds: 20*40 + 22*60, Events: 3}},
+		{"an expiry is billed once", []coordinator.UsageEvent{
+			ev("1-0", "u1", coordinator.UsageCommit, 20, 20, 1, 0),
+			ev("2-0", "u2", coordinator.UsageExpire, -10, 10, 2, 40),
+			ev("3-0", "u2", coordinator.UsageExpire, -10, 0, 3, 60),
+		}, Bill{Bytes: 10, ByteSeconds: 20*40 + 10*60, Events: 2, Duplicates: 1}},
 		{"entry read twice", []coordinator.UsageEvent{
 			ev("1-0", "u1", coordinator.UsageCommit, 10, 10, 1, 0),
 			ev("1-0", "u1", coordinator.UsageCommit, 10, 10, 1, 0),

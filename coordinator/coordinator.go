@@ -87,7 +87,7 @@ type Decision struct {
 const (
 	// GuardLateCopyRepair: after its copy to the final key, a winner that
 	// no longer holds its lock takes it again and repairs the final object
-	// from the head's immutable version (settle, ensureFinal).
+	// from the head's immutable version (finish, ensureFinal).
 	GuardLateCopyRepair = "late-copy-repair"
 	// GuardPathValidation: a staged upload whose path is not a clean
 	// relative path is rejected (ValidatePath).
@@ -137,6 +137,13 @@ type Config struct {
 	// ResultTTL is how long results stay queryable (default 24h, at least
 	// 1s); commit records and conflicted-copy reservations expire with them.
 	ResultTTL time.Duration
+	// KeepVersions, when above 0 (redis-lock strategy), says a bucket
+	// lifecycle rule keeps only the newest KeepVersions versions of each
+	// file under versions/: committing version v expires version
+	// v-KeepVersions, and the commit script meters that expiry with the
+	// commit (see "Usage metering" in the package comment). It must match
+	// the bucket's rule, or the meter drifts from what S3 stores.
+	KeepVersions int
 	// SkipContentCheck trusts the declared SHA-256 instead of hashing the
 	// staged bytes (saves a read of every upload).
 	SkipContentCheck bool
@@ -187,6 +194,9 @@ func New(cfg Config, store ObjectStore, rdb redis.UniversalClient) (*Coordinator
 	}
 	if cfg.ResultTTL == 0 {
 		cfg.ResultTTL = 24 * time.Hour
+	}
+	if cfg.KeepVersions < 0 {
+		return nil, fmt.Errorf("%w: keep versions %d is negative", ErrConfig, cfg.KeepVersions)
 	}
 	if cfg.ResultTTL < time.Second {
 		return nil, fmt.Errorf("%w: result TTL %s is under a second", ErrConfig, cfg.ResultTTL)

@@ -45,13 +45,15 @@
 //     so a holder whose lock expired during a pause cannot commit; then copy
 //     the staged object to versions/{user}/{pathid}/{version} (kept, never
 //     overwritten) and to files/{user}/{path}; an S3 copy cannot be fenced,
-//     so a winner that no longer holds its lock after the copy re-takes it
-//     and, if a later version was committed meanwhile, restores the final
-//     object from that version's immutable copy;
+//     so the winner's result (step 5) is written only while it still holds
+//     its lock; one that lost it re-takes it and, if a later version was
+//     committed meanwhile, restores the final object from that version's
+//     immutable copy before answering;
 //     loser: copy the staged object to a conflicted copy next to the file,
 //     "name (conflicted copy DEVICE YYYY-MM-DD).ext" (" (2)", " (3)"... when
 //     that name is taken), so a loser's bytes are never dropped;
-//  5. write the result record (SET NX: a result never changes once written),
+//  5. write the result record (SET NX: a result never changes once written;
+//     after a winner's copy, only while it holds the lock),
 //     publish it on the user's push channel in the same script (so one push
 //     per upload, however often the event is delivered), release the lock
 //     (compare-and-delete);
@@ -99,10 +101,19 @@
 //     its retry or by the next handler that reads the head, so a crash
 //     between decision and metering delays the meter but never loses it;
 //   - a conflicted copy kept, in ScriptCopyName: +size when the name is
-//     reserved (a retry reuses the name and meters nothing).
+//     reserved (a retry reuses the name and meters nothing);
+//   - a version expired, in ScriptCommit: with Config.KeepVersions N (a
+//     bucket lifecycle rule keeping the newest N versions of each file),
+//     the commit of version v expires version v-N, -its size, as an
+//     'expire' event of the committing upload at the commit's time. The
+//     expiry is decided with the commit, so it is metered with it; the
+//     lifecycle rule deletes the bytes when version v's copy lands (or,
+//     for a version copied after newer ones, at once), so no crash falls
+//     between deleting and metering, and the commit runs once per version.
 //
-// Staged objects are not metered: they are bytes in flight, removed once
-// decided, and a rejected upload stores nothing. Every script is keyed by
+// Staged objects are never metered, so neither is their deletion or
+// expiry: they are bytes in flight, removed once decided, and a rejected
+// upload stores nothing. Every script is keyed by
 // the upload (its commit record, its reserved name) and the redis-lock
 // commit cannot run twice (a retry finds the commit record), so duplicated
 // and retried events meter once. The meter counts the steady state the

@@ -62,7 +62,9 @@ func newTestEnv(t testing.TB, strategy coordinator.Strategy, hooks *coordinator.
 }
 
 // newTestEnvOn is newTestEnv with the fake S3 storing into backend.
-func newTestEnvOn(t testing.TB, backend gofakes3.Backend, strategy coordinator.Strategy, hooks *coordinator.Hooks) *testEnv {
+// Each opt edits the coordinator's configuration before it is built.
+func newTestEnvOn(t testing.TB, backend gofakes3.Backend, strategy coordinator.Strategy, hooks *coordinator.Hooks,
+	opts ...func(*coordinator.Config)) *testEnv {
 	t.Helper()
 	mr := miniredis.RunT(t)
 	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
@@ -77,8 +79,12 @@ func newTestEnvOn(t testing.TB, backend gofakes3.Backend, strategy coordinator.S
 	}
 	e.rdb = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: 128})
 	t.Cleanup(func() { e.rdb.Close() })
-	c, err := coordinator.New(coordinator.Config{Bucket: e.bucket, Strategy: strategy, Prefix: "t:", LockTTL: 5 * time.Second,
-		LockWait: 30 * time.Second, Now: time.Now, Observer: e, Hooks: hooks}, client, e.rdb)
+	cfg := coordinator.Config{Bucket: e.bucket, Strategy: strategy, Prefix: "t:", LockTTL: 5 * time.Second,
+		LockWait: 30 * time.Second, Now: time.Now, Observer: e, Hooks: hooks}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := coordinator.New(cfg, client, e.rdb)
 	if err != nil {
 		t.Fatal(err)
 	}

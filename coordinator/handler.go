@@ -181,20 +181,38 @@ func (c *Coordinator) reject(ctx context.Context, u Upload, reason string) error
 // held with token. A decision that becomes durable only here (conflict,
 // reject) is reported to the observer.
 func (c *Coordinator) writeResult(ctx context.Context, res Result, token string, observe bool) (bool, error) {
+	n, err := c.writeResultHeld(ctx, res, token, false, observe)
+	return n == resultNew, err
+}
+
+// What the result script answers.
+const (
+	resultLockLost = -1 // held was asked and token no longer holds the lock: nothing written
+	resultExisted  = 0
+	resultNew      = 1
+)
+
+// writeResultHeld is writeResult; with held it writes nothing unless
+// token still holds the file's lock, and answers resultLockLost then.
+func (c *Coordinator) writeResultHeld(ctx context.Context, res Result, token string, held, observe bool) (int, error) {
 	doc, err := json.Marshal(res)
 	if err != nil {
-		return false, fmt.Errorf("encode result: %w", err)
+		return 0, fmt.Errorf("encode result: %w", err)
+	}
+	mode := "0"
+	if held {
+		mode = "1"
 	}
 	n, err := c.scripts.result.Run(ctx, c.rdb,
 		[]string{c.resultKey(res.User, res.ID), c.lockKey(res.User, res.Path)},
-		doc, token, c.resultTTLSeconds(), c.PushChannel(res.User)).Int()
+		doc, token, c.resultTTLSeconds(), c.PushChannel(res.User), mode).Int()
 	if err != nil {
-		return false, fmt.Errorf("write result %s: %w", res.ID, err)
+		return 0, fmt.Errorf("write result %s: %w", res.ID, err)
 	}
-	if n == 1 && observe {
+	if n == resultNew && observe {
 		c.observe(Decision{Result: res})
 	}
-	return n == 1, nil
+	return n, nil
 }
 
 func (c *Coordinator) deleteStaged(ctx context.Context, u Upload) error {

@@ -16,7 +16,8 @@ type lease struct {
 	token     string
 	fence     int64
 	head      int64
-	headID    string
+	headID    string // the head's upload and SHA-256 when the lock was taken
+	headSHA   string
 	committed string // the commit record when this upload already committed
 	at        time.Time
 }
@@ -47,6 +48,7 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 	}
 	res := Result{ID: u.ID, User: u.User, Path: u.Path, Base: u.Base, SHA256: u.SHA256}
 	observeResult := false
+	copiedFinal := false // this handler copied to the final key: the result checks it still holds the lock
 	switch {
 	case l.committed != "":
 		// A retry after the commit: the decision stands. Keep this version,
@@ -60,15 +62,14 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 		if err := c.copyObject(ctx, u, c.VersionKey(u.User, u.Path, v), finalMeta(u, v)); err != nil {
 			return err
 		}
-		if err := c.ensureFinal(ctx, u, l.head); err != nil && !c.headMoved(ctx, u, l, err) {
-			return err
-		}
 		// l.head is the head when the lock was taken; if the lock was lost
 		// since (a pause), a newer winner may have copied before the copy
-		// above buried it, and only a fresh head repairs that.
-		if err := c.settle(ctx, u, l); err != nil {
+		// below buried it, and only a fresh head repairs that (settle, in
+		// finish).
+		if err := c.ensureFinal(ctx, u, l); err != nil && !c.headMoved(ctx, u, l, err) {
 			return err
 		}
+		copiedFinal = true
 	case u.Base == l.head:
 		if err := c.commit(ctx, u, l, &res); err != nil {
 			return err
@@ -82,9 +83,7 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 		if err := c.copyObject(ctx, u, c.FinalKey(u.User, u.Path), finalMeta(u, res.Version)); err != nil {
 			return err
 		}
-		if err := c.settle(ctx, u, l); err != nil {
-			return err
-		}
+		copiedFinal = true
 	default:
 		key, err := c.conflictCopy(ctx, u)
 		if err != nil {
@@ -96,7 +95,7 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 	if err := c.step(ctx, u.ID, StepAfterCopy); err != nil {
 		return err
 	}
-	if _, err := c.writeResult(ctx, res, l.token, observeResult); err != nil {
+	if err := c.finish(ctx, u, l, res, copiedFinal, observeResult); err != nil {
 		return err
 	}
 	if err := c.step(ctx, u.ID, StepAfterResult); err != nil {
@@ -138,6 +137,7 @@ func (c *Coordinator) acquireLock(ctx context.Context, u Upload, repair bool) (l
 			l.head, _ = strconv.ParseInt(fmt.Sprint(vals[2]), 10, 64)
 			l.headID, _ = vals[3].(string)
 			l.committed, _ = vals[4].(string)
+			l.headSHA, _ = vals[5].(string)
 			c.observeFence(u, l.fence)
 			return l, false, nil
 		}
@@ -164,7 +164,7 @@ func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result
 		[]string{c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path), c.commitKey(u.User, u.ID),
 			c.meterKey(u.User), c.UsageStream(u.User)},
 		l.fence, u.Base, version, u.ID, u.SHA256, commitRecord(version, at), c.resultTTLSeconds(),
-		u.Size, nanos(at), u.User, u.Path, UsageStreamMaxLen).Text()
+		u.Size, nanos(at), u.User, u.Path, UsageStreamMaxLen, c.cfg.KeepVersions).Text()
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", u.ID, err)
 	}
@@ -176,33 +176,36 @@ func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result
 	return nil
 }
 
-// settle runs after a winner's copy to the final key. An S3 copy cannot be
-// fenced: if this handler lost its lock (expired during a pause, or a
-// failover), a later winner may have committed and copied first, and this
-// late copy then buried the newer bytes. Still holding the lock proves no
-// one else committed meanwhile (tokens are never reused). Otherwise the
-// handler takes the lock again and repairs the final object from the
-// head's immutable version. Every writer settles after its own copy, so the
-// last copy to land is always followed by a check. The repair takes the
-// lock even when the upload already has a result: a duplicate delivery of
-// this upload may have answered while this handler paused, and the late
-// copy still needs repairing.
-func (c *Coordinator) settle(ctx context.Context, u Upload, l lease) error {
-	if !c.guarded(GuardLateCopyRepair) {
-		return nil
-	}
-	holder, err := c.rdb.Get(ctx, c.lockKey(u.User, u.Path)).Result()
-	if err == nil && holder == l.token {
-		return nil
+// finish writes the result (once), publishes it and releases the lock,
+// in one script. After a copy to the final key (copiedFinal) it first
+// settles that copy. An S3 copy cannot be fenced: if this handler lost its
+// lock (expired during a pause, or a failover), a later winner may have
+// committed and copied first, and this late copy then buried the newer
+// bytes. So the result script writes nothing unless this handler still
+// holds its lock, which proves no one else committed meanwhile (tokens are
+// never reused). Otherwise the handler takes the lock again, repairs the
+// final object from the head's immutable version, and writes the result
+// under the new lock, which the same script releases. Every writer settles
+// after its own copy, so the last copy to land is always followed by a
+// check. The repair takes the lock even when the upload already has a
+// result: a duplicate delivery of this upload may have answered while this
+// handler paused, and the late copy still needs repairing.
+func (c *Coordinator) finish(ctx context.Context, u Upload, l lease, res Result, copiedFinal, observe bool) error {
+	settle := copiedFinal && c.guarded(GuardLateCopyRepair)
+	n, err := c.writeResultHeld(ctx, res, l.token, settle, observe)
+	if err != nil || n != resultLockLost {
+		return err
 	}
 	l2, _, err := c.acquireLock(ctx, u, true)
 	if err != nil {
 		return fmt.Errorf("settle %s: %w", u.ID, err)
 	}
-	defer func() {
+	if err := c.ensureFinal(ctx, u, l2); err != nil {
 		_ = c.scripts.release.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey(u.User, u.Path)}, l2.token).Err()
-	}()
-	return c.ensureFinal(ctx, u, l2.head)
+		return err
+	}
+	_, err = c.writeResultHeld(ctx, res, l2.token, false, observe)
+	return err
 }
 
 // headMoved reports whether err, from ensureFinal with the head read at
@@ -220,10 +223,11 @@ func (c *Coordinator) headMoved(ctx context.Context, u Upload, l lease, err erro
 	return errors.Is(gerr, redis.Nil) || gerr == nil && holder != l.token
 }
 
-// ensureFinal makes the final object hold version head, copying it from
-// its immutable version key when the final object names another version.
-// The caller holds the file's lock.
-func (c *Coordinator) ensureFinal(ctx context.Context, u Upload, head int64) error {
+// ensureFinal makes the final object hold the head version when l was
+// taken, copying it from its immutable version key when the final object
+// names another version. The caller holds (or held) the file's lock l.
+func (c *Coordinator) ensureFinal(ctx context.Context, u Upload, l lease) error {
+	head := l.head
 	if head <= 0 {
 		return nil
 	}
@@ -235,13 +239,8 @@ func (c *Coordinator) ensureFinal(ctx context.Context, u Upload, head int64) err
 	if err != nil && !errors.Is(classify("", err), errNotFound) {
 		return fmt.Errorf("head %s: %w", key, err)
 	}
-	h, err := c.rdb.HMGet(ctx, c.headKey(u.User, u.Path), "id", "sha").Result()
-	if err != nil {
-		return fmt.Errorf("read head of %s: %w", u.ID, err)
-	}
-	id, _ := h[0].(string)
-	sha, _ := h[1].(string)
-	meta := map[string]string{MetaVersion: strconv.FormatInt(head, 10), MetaUpload: id, MetaSHA256: sha,
+	// The lock script read the head's upload and SHA-256 with its version.
+	meta := map[string]string{MetaVersion: strconv.FormatInt(head, 10), MetaUpload: l.headID, MetaSHA256: l.headSHA,
 		MetaBase: strconv.FormatInt(head-1, 10)}
 	return c.copyFrom(ctx, c.VersionKey(u.User, u.Path, head), key, meta)
 }

@@ -25,6 +25,11 @@ const (
 	UsageCommit = "commit"
 	// UsageCopy: a losing upload's bytes were kept as a conflicted copy.
 	UsageCopy = "copy"
+	// UsageExpire: a commit pushed the file's oldest kept version out of
+	// the last Config.KeepVersions (a lifecycle rule deletes it); the
+	// event is the committing upload's, Version the expired version and
+	// Delta minus its size.
+	UsageExpire = "expire"
 )
 
 // UsageEvent is one entry of a user's usage stream.
@@ -34,8 +39,8 @@ type UsageEvent struct {
 	Upload  string
 	User    string
 	Path    string
-	Kind    string // UsageCommit or UsageCopy
-	Version int64  // the committed version (UsageCommit)
+	Kind    string // UsageCommit, UsageCopy or UsageExpire
+	Version int64  // the committed version (UsageCommit), the expired one (UsageExpire)
 	Delta   int64  // bytes added (negative when a file shrank)
 	Bytes   int64  // the user's metered bytes after this event
 	Seq     int64  // the user's event number, from 1, without gaps
@@ -80,7 +85,7 @@ func ParseUsageEvent(id string, values map[string]any) (UsageEvent, error) {
 		return n, nil
 	}
 	e.Upload, e.User, e.Path, e.Kind = str("upload"), str("user"), str("path"), str("kind")
-	if e.Upload == "" || e.User == "" || (e.Kind != UsageCommit && e.Kind != UsageCopy) {
+	if e.Upload == "" || e.User == "" || (e.Kind != UsageCommit && e.Kind != UsageCopy && e.Kind != UsageExpire) {
 		return e, fmt.Errorf("parse usage event %s: missing upload, user or kind in %v", id, values)
 	}
 	var err error

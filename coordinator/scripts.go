@@ -8,8 +8,10 @@ import "github.com/redis/go-redis/v9"
 //   - ScriptLock: exclusive acquire (SET NX) and the fencing token (INCR);
 //   - ScriptCommit: the fence check ('stale') and the base re-check
 //     ('moved') at commit;
-//   - ScriptResult: the set-once result (SET NX) and the holder check of
-//     the release that comes with it (compare-and-delete);
+//   - ScriptResult: the set-once result (SET NX), the holder check of
+//     the release that comes with it (compare-and-delete), and after a
+//     winner's copy to the final key the late-copy check (still the
+//     holder, or nothing is written and the handler repairs first);
 //   - ScriptRelease: the holder check on release (compare-and-delete);
 //   - ScriptCopyName: a conflicted copy's name reserved, and metered, once
 //     per upload (a retry reuses the name and meters nothing);
@@ -67,16 +69,19 @@ func newScripts(replace func(name, src string) string) scripts {
 //	                                 repairs its late copy needs the lock
 //	                                 even when a duplicate answered first)
 //	-> {"busy", pttl}                another holder
-//	-> {"ok", fence, headVersion, headUpload, committedVersion|""}
+//	-> {"ok", fence, headVersion, headUpload, committedVersion|"", headSHA256}
+//
+// The head's upload and SHA-256 come with its version, so a handler that
+// repairs the final object from the head's version needs no second read.
 const srcLock = `
 if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[4]) == 1 then return {'done'} end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {'busy', redis.call('PTTL', KEYS[1])}
 end
 local f = redis.call('INCR', KEYS[2])
-local h = redis.call('HMGET', KEYS[3], 'v', 'id')
+local h = redis.call('HMGET', KEYS[3], 'v', 'id', 'sha')
 local cv = redis.call('GET', KEYS[5])
-return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
+return {'ok', f, h[1] or '0', h[2] or '', cv or '', h[3] or ''}
 `
 
 // srcCommit makes the winner the head, fenced: it refuses unless the
@@ -88,9 +93,18 @@ return {'ok', f, h[1] or '0', h[2] or '', cv or ''}
 // script meters the commit: the kept version (size) plus the final object
 // replaced (size minus the previous head's size).
 //
+// With keep-versions N above 0 a lifecycle rule keeps only the newest N
+// versions of the file, so committing version v expires version v-N: the
+// head also keeps the sizes of the last N versions (fields s<version>),
+// and the script meters the expiry (-size of v-N, an 'expire' event of
+// this upload) and forgets that size. It runs once per version (the fence
+// and base checks refuse any second commit on this base), so a duplicated
+// or retried event cannot expire a version twice, and no crash falls
+// between the decision and its metering.
+//
 //	KEYS: fence, head, commit, meter, usage-stream
 //	ARGV: fence, base, version, upload, sha256, commit-record, ttl-seconds,
-//	      size, at-unix-nanos, user, path, stream-maxlen
+//	      size, at-unix-nanos, user, path, stream-maxlen, keep-versions
 //	-> "ok" | "stale" | "moved"
 const srcCommit = luaMeter + `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end
@@ -100,18 +114,37 @@ local old = tonumber(redis.call('HGET', KEYS[2], 'size') or '0')
 redis.call('HSET', KEYS[2], 'v', ARGV[3], 'id', ARGV[4], 'sha', ARGV[5], 'size', ARGV[8])
 redis.call('SET', KEYS[3], ARGV[6] .. '|' .. ARGV[1], 'EX', ARGV[7])
 meter(KEYS[4], KEYS[5], 2 * tonumber(ARGV[8]) - old, 'commit', ARGV[4], ARGV[10], ARGV[11], ARGV[3], ARGV[9], ARGV[12])
+local keep = tonumber(ARGV[13])
+if keep > 0 then
+  redis.call('HSET', KEYS[2], 's' .. ARGV[3], ARGV[8])
+  local ev = string.format('%d', tonumber(ARGV[3]) - keep)
+  local es = redis.call('HGET', KEYS[2], 's' .. ev)
+  if es then
+    redis.call('HDEL', KEYS[2], 's' .. ev)
+    meter(KEYS[4], KEYS[5], -tonumber(es), 'expire', ARGV[4], ARGV[10], ARGV[11], ev, ARGV[9], ARGV[12])
+  end
+end
 return 'ok'
 `
 
 // srcResult writes the immutable result, publishes it once, and
-// releases the lock if the caller still holds it.
+// releases the lock if the caller still holds it. With held "1" it first
+// checks that the caller still holds the lock and writes nothing when not
+// (-1): a winner's copy to the final key is settled before its answer,
+// in the same round trip (see finish). The release comes first in every
+// mode: the script is atomic, so where it stands changes no outcome, and
+// its holder check (compare-and-delete) is what keeps a handler that lost
+// its lock from freeing its successor's, in this call as in the release
+// script.
 //
-//	KEYS: result, lock    ARGV: result-json, token|"", ttl-seconds, channel
-//	-> 1 when the result is new, 0 when it existed
+//	KEYS: result, lock    ARGV: result-json, token|"", ttl-seconds, channel, held
+//	-> 1 when the result is new, 0 when it existed, -1 when held and lost
 const srcResult = `
+local lost = ARGV[5] == '1' and redis.call('GET', KEYS[2]) ~= ARGV[2]
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+if lost then return -1 end
 local new = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
 if new then redis.call('PUBLISH', ARGV[4], ARGV[1]) end
-if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 if new then return 1 end
 return 0
 `

@@ -60,7 +60,8 @@ func coordinatorCommands(t *testing.T) [][]any {
 	rec := &recorder{}
 	env.Redis.AddHook(rec)
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	c, err := coordinator.New(coordinator.Config{Bucket: env.Bucket, Prefix: "t:", Now: func() time.Time { return at }}, env.S3, env.Redis)
+	// KeepVersions 1: the commit of v2 expires v1 (the expiry metering).
+	c, err := coordinator.New(coordinator.Config{Bucket: env.Bucket, Prefix: "t:", KeepVersions: 1, Now: func() time.Time { return at }}, env.S3, env.Redis)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,9 @@ type Billing struct {
 // equals the bytes listed in S3; every commit and conflicted copy of the
 // history was metered exactly once, with the delta its size implies (a
 // commit replaces the previous version's bytes and, when versions are
-// kept, stores its own twice); no event was metered without a decision;
+// kept, stores its own twice; when only the newest N versions are kept,
+// the commit of version v also expires version v-N, metered at the
+// commit's time); no event was metered without a decision;
 // and the byte-seconds the consumer integrates from the events equal
 // those of the decisions at their own times. A user with an event still in
 // flight when the drain ended is not judged (its copies may not be made
@@ -103,8 +105,12 @@ type expected struct {
 const unknownSize = math.MinInt64
 
 // decisionsOf lists the metered decisions of a user's files: each commit
-// (in version order per file) and each conflicted copy, once per upload.
-func decisionsOf(ix *index, fs []*file, keepsVersions bool) []expected {
+// (in version order per file), each version it expired when only the
+// newest keep versions stay (keep above 0), and each conflicted copy, once
+// per upload. Committing version v expires version v-keep, at the commit's
+// time: an expire event of the committing upload, minus that version's
+// size.
+func decisionsOf(ix *index, fs []*file, keepsVersions bool, keep int) []expected {
 	size := func(id string) int64 {
 		if u := ix.uploadOf(id); u != nil {
 			return u.Size
@@ -114,8 +120,10 @@ func decisionsOf(ix *index, fs []*file, keepsVersions bool) []expected {
 	var out []expected
 	for _, f := range fs {
 		prev := int64(0)
+		sizes := map[int64]int64{} // version -> size
 		for _, cm := range commitChain(ix, f) {
 			n := size(cm.ID)
+			sizes[cm.Version] = n
 			d := int64(unknownSize)
 			if n != unknownSize && prev != unknownSize {
 				d = n - prev
@@ -125,6 +133,13 @@ func decisionsOf(ix *index, fs []*file, keepsVersions bool) []expected {
 			}
 			out = append(out, expected{id: cm.ID, kind: coordinator.UsageCommit, delta: d, at: cm.At})
 			prev = n
+			if ev := cm.Version - int64(keep); keep > 0 && keepsVersions && ev >= 1 {
+				gone, ok := sizes[ev]
+				if d = unknownSize; ok && gone != unknownSize {
+					d = -gone
+				}
+				out = append(out, expected{id: cm.ID, kind: coordinator.UsageExpire, delta: d, at: cm.At})
+			}
 		}
 		seen := map[string]bool{}
 		for _, i := range f.conflicts {
@@ -152,7 +167,7 @@ func judgeUsage(ix *index, c *collector, b *Billing, st history.Storage, evs []*
 		}
 		got[k] = e
 	}
-	want := decisionsOf(ix, fs, st.KeepsVersions)
+	want := decisionsOf(ix, fs, st.KeepsVersions, st.KeepVersions)
 	matched := map[string]bool{}
 	judgeTime := !trimmed
 	var fromDecisions []billing.Step
@@ -176,7 +191,7 @@ func judgeUsage(ix *index, c *collector, b *Billing, st history.Storage, evs []*
 		case e == nil:
 		case w.delta != unknownSize && e.Delta != w.delta:
 			c.add([]string{w.id}, "%s: %s of %s metered %d bytes, its sizes imply %d", st.User, w.kind, w.id, e.Delta, w.delta)
-		case w.kind == coordinator.UsageCommit && !e.At.Equal(w.at),
+		case w.kind != coordinator.UsageCopy && !e.At.Equal(w.at),
 			w.kind == coordinator.UsageCopy && e.At.After(w.at):
 			c.add([]string{w.id}, "%s: %s of %s metered at %s, decided at %s", st.User, w.kind, w.id,
 				e.At.Format(time.RFC3339Nano), w.at.Format(time.RFC3339Nano))

@@ -125,3 +125,59 @@ func TestCheckBilling_NoReadBack(t *testing.T) {
 		t.Error("billing judged without storage records")
 	}
 }
+
+// expiredSet is billedSet with a lifecycle rule keeping one version per
+// file: C's commit of v2 (at 9 ms) expires v1, A's 10 bytes, in the same
+// decision. The user stores 30 bytes.
+func expiredSet() *history.Set {
+	s := billedSet()
+	s.Usages = append(s.Usages, history.Usage{T: history.KindUsage, Entry: "4-0", ID: "C", User: "u1", Path: "a.txt",
+		Kind: "expire", Version: 1, Delta: -10, Bytes: 30, Seq: 4, At: ms(9)})
+	s.Storages[0].Stored, s.Storages[0].Metered, s.Storages[0].Objects, s.Storages[0].KeepVersions = 30, 30, 3, 1
+	return s
+}
+
+func TestCheckBilling_Expiry(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(s *history.Set)
+		detail string // "" when the set is clean
+	}{
+		{"clean", func(s *history.Set) {}, ""},
+		{"expiry not metered", func(s *history.Set) {
+			s.Usages = s.Usages[:3]
+			s.Storages[0].Metered = 40
+		}, "expire of C never metered"},
+		{"expiry metered with the wrong size", func(s *history.Set) {
+			s.Usages[3].Delta, s.Usages[3].Bytes = -20, 20
+			s.Storages[0].Metered = 20
+		}, "expire of C metered -20 bytes, its sizes imply -10"},
+		{"expiry metered late", func(s *history.Set) { s.Usages[3].At = ms(15) }, "expire of C metered at"},
+		{"expiry metered twice", func(s *history.Set) {
+			s.Usages = append(s.Usages, history.Usage{T: history.KindUsage, Entry: "5-0", ID: "C", User: "u1", Path: "a.txt",
+				Kind: "expire", Version: 1, Delta: -10, Bytes: 20, Seq: 5, At: ms(10)})
+			s.Storages[0].Metered = 20
+		}, "expire of C metered again"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := expiredSet()
+			tt.break_(s)
+			r := Check(s, Options{Fencing: true})
+			res, _ := r.Find(NameBilling)
+			if tt.detail == "" {
+				if !res.OK {
+					t.Fatalf("billing = %+v, want ok", res)
+				}
+				// 20 B for 1.5 ms, 30 B for 4.5 ms, then 30 B (v2 in, v1 out) for 11 ms.
+				if got, want := r.Billing.Bills[0].ByteSeconds, (20*1.5+30*4.5+30*11)/1000; got < want-1e-9 || got > want+1e-9 {
+					t.Errorf("byte-seconds = %v, want %v", got, want)
+				}
+				return
+			}
+			if res.OK || !strings.Contains(res.Detail, tt.detail) {
+				t.Errorf("billing = %+v, want a violation saying %q", res, tt.detail)
+			}
+		})
+	}
+}

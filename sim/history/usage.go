@@ -45,6 +45,9 @@ type Storage struct {
 	// KeepsVersions: the strategy keeps every committed version under the
 	// version prefix (redis-lock), so a commit stores its bytes twice.
 	KeepsVersions bool `json:"keeps_versions"`
+	// KeepVersions is the lifecycle bound on those versions (0: every
+	// version stays): each commit of version v expires version v-N.
+	KeepVersions int `json:"keep_versions,omitempty"`
 	// Error is why the listing or the meter could not be read; the user's
 	// bill is then not judged.
 	Error string `json:"error,omitempty"`

@@ -93,7 +93,7 @@ func ReadBack(ctx context.Context, cfg Config, write func(rec any) error) error 
 			defer wg.Done()
 			for u := range jobs {
 				st := history.Storage{T: history.KindStorage, User: u, Stored: stored[u], Objects: objects[u],
-					At: cfg.At, KeepsVersions: cfg.KeepsVersions}
+					At: cfg.At, KeepsVersions: cfg.KeepsVersions, KeepVersions: cfg.Coordinator.Config().KeepVersions}
 				err := readUser(ctx, cfg, u, &st, write)
 				if err == nil && listErr != nil {
 					err = listErr

@@ -155,8 +155,11 @@ func matrixCmd(o matrixOptions) error {
 	if ctx.Err() != nil {
 		return exitError{exitInterrupted}
 	}
-	if !rep.OK {
-		return exitError{exitFail}
+	switch {
+	case rep.OK:
+		return nil
+	case len(rep.Survivors) == 0 && len(rep.Failures) == 0:
+		return exitError{exitInconclusive}
 	}
-	return nil
+	return exitError{exitFail}
 }

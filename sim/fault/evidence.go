@@ -12,8 +12,8 @@ import (
 	"github.com/stormsim/stormsim/scenarios"
 )
 
-// Unmet lists the faults whose evidence requirement (Fault.MinInjected)
-// the run did not meet: each acted fewer times than the scenario needs for
+// Unmet lists the faults whose evidence requirements (Fault.MinInjected,
+// MinTaken, MinOvertaken) the run did not meet: each acted fewer times than the scenario needs for
 // the situation it exists for to have happened, so a guard it proves was
 // never tested. Call it after Lift. A skipped fault (the environment
 // cannot take it) with a requirement is unmet too.

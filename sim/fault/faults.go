@@ -2,9 +2,11 @@
 // latency in front of the embedded S3, Redis latency, outages, lost locks
 // and clock jumps, handler crashes and pauses at coordinator steps, event
 // drops, delays, duplicates and reordering, lost pushes and hostile
-// uploads, each in its time window. Each kind discovers whether the
-// environment supports it (Target: a wrapped S3, a Redis server of the
-// harness's own) and is reported as skipped when it does not.
+// uploads, each in its time window (or keyed to one phase's uploads,
+// however late they run), counting the evidence that it acted. Each kind
+// discovers whether the environment supports it (Target: a wrapped S3, a
+// Redis server of the harness's own) and is reported as skipped when it
+// does not.
 package fault
 
 import (

@@ -31,7 +31,6 @@ const (
 	ScenarioAdversarialFence     = "adversarial-fence"
 	ScenarioBilling              = "billing"
 	ScenarioEmailDay             = "email-day"
-	ScenarioCI                   = "ci"
 )
 
 // scriptEdit replaces Old by New in the source of the named script.

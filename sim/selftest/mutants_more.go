@@ -12,7 +12,6 @@ import (
 // CI runs. CaughtBy names what catches it there.
 func reviewerCases() []Case {
 	return []Case{
-		{Name: RealName, Scenario: ScenarioCI},
 		{Name: "lock-without-ttl", Scenario: ScenarioAdversarial,
 			Breaks:   "lock TTL: the lock script sets the lock without PX, so a holder that crashed keeps its file locked for good and every later upload of it waits in vain",
 			CaughtBy: []string{"uploads.unknown == 0"},
@@ -33,9 +32,9 @@ func reviewerCases() []Case {
 			Breaks:   "one push per upload: the result script publishes even when the result already existed, so a second delivery that reaches the result pushes again",
 			CaughtBy: []string{checker.NameIdempotence},
 			mutant:   scriptMutant("push-every-result", scriptEdit{coordinator.ScriptResult, "if new then redis.call('PUBLISH'", "redis.call('PUBLISH'"}, scriptEdit{coordinator.ScriptResult, "ARGV[1]) end\nif ARGV[2]", "ARGV[1])\nif ARGV[2]"})},
-		{Name: "copy-overwrites-copy", Scenario: ScenarioCI,
+		{Name: "copy-overwrites-copy", Scenario: ScenarioBilling,
 			Breaks:   "conflicted copies never overwrite: the copy-name script takes the first name without checking the file's copy set, so a device's second conflict of a file on one day overwrites its first copy",
-			CaughtBy: []string{checker.NameNothingDropped},
+			CaughtBy: []string{checker.NameNothingDropped, checker.NameBilling},
 			mutant:   scriptMutant("copy-overwrites-copy", scriptEdit{coordinator.ScriptCopyName, "if redis.call('SADD', KEYS[2], c) == 1 then name = c break end", "redis.call('SADD', KEYS[2], c) name = c break"})},
 		{Name: "copy-name-not-reserved", Scenario: ScenarioBilling,
 			Breaks:   "one conflicted copy per upload: the copy-name script does not record the name it gave, so a retry after a crash past the copy makes a second copy and meters it again",

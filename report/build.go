@@ -81,7 +81,7 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 		}
 		applyModel(r, cfg.model, r.Gates, metrics)
 	}
-	r.Verdict, r.Reasons = verdict(r, res)
+	r.Verdict, r.Reasons = verdict(r, res, unseenEvidence(sc.ParsedEvidence, r))
 	return r
 }
 

@@ -27,7 +27,7 @@ func BuildScheduler(res *sim.SchedulerResult, sc *scenarios.Scenario, seed uint6
 	r.Harness = &Harness{CPUSeconds: res.Harness.CPUSeconds, CPUUtilization: res.Harness.Utilization,
 		MaxRSSBytes: res.Harness.MaxRSS, HistoryLines: res.HistoryLines}
 	r.Gates = EvalGates(sc.ParsedGates, r)
-	r.Verdict, r.Reasons = verdict(r, &sim.Result{})
+	r.Verdict, r.Reasons = verdict(r, &sim.Result{}, unseenEvidence(sc.ParsedEvidence, r))
 	return r
 }
 

@@ -71,7 +71,7 @@ func Merge(shards []*Results, set *history.Set, check checker.Report) (*Results,
 	r.Gates = EvalGates(parsed, r)
 	excuseGates(r.Gates, parsed, r.Harness.Saturation)
 	notes := shardVerdicts(r, shards)
-	r.Verdict, r.Reasons = verdict(r, &sim.Result{Interrupted: r.Partial, Planned: r.Uploads.Total})
+	r.Verdict, r.Reasons = verdict(r, &sim.Result{Interrupted: r.Partial, Planned: r.Uploads.Total}, nil)
 	r.Reasons = append(r.Reasons, notes...)
 	return r, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/stormsim/stormsim/scenarios"
@@ -70,7 +71,13 @@ func (s *RepeatSet) Add(dir string, res *sim.Result, r *Results) {
 	// gates are judged over the set instead.
 	noGates := *r
 	noGates.Gates = nil
-	v, why := verdict(&noGates, res)
+	var unseen []string // the run's unmet evidence, kept from its own verdict
+	for _, why := range r.Reasons {
+		if strings.HasPrefix(why, "evidence ") {
+			unseen = append(unseen, why)
+		}
+	}
+	v, why := verdict(&noGates, res, unseen)
 	s.runs = append(s.runs, r)
 	s.base = append(s.base, verdictParts{v, why})
 	s.info = append(s.info, RepeatRun{Index: len(s.runs), Dir: dir, Verdict: r.Verdict, Reasons: nonNil(r.Reasons)})

@@ -31,7 +31,21 @@ func EvalGates(gates []scenarios.Gate, r *Results) []Gate {
 	return out
 }
 
-func verdict(r *Results, res *sim.Result) (string, []string) {
+// unseenEvidence lists the scenario's evidence expressions the run did
+// not meet (scenarios.Scenario.Evidence): each makes it inconclusive.
+func unseenEvidence(evidence []scenarios.Gate, r *Results) []string {
+	var out []string
+	for _, g := range EvalGates(evidence, r) {
+		if !g.OK {
+			out = append(out, fmt.Sprintf("evidence %q not seen (measured %s): the situation the scenario's gates exist for did not happen, so they proved nothing",
+				g.Expr, measured(g.Expr, g.Value)))
+		}
+	}
+	return out
+}
+
+// verdict judges a run; unseen are its unmet evidence expressions.
+func verdict(r *Results, res *sim.Result, unseen []string) (string, []string) {
 	var fail, inconc []string
 	if res.Aborted != "" {
 		// abort_on_fail: the run was stopped at a failed gate.
@@ -78,6 +92,8 @@ func verdict(r *Results, res *sim.Result) (string, []string) {
 	case res.DrainTimeout:
 		inconc = append(inconc, "the drain timed out before every event was handled: the system did not finish the planned load in time")
 	}
+	inconc = append(inconc, res.Unmet...)
+	inconc = append(inconc, unseen...)
 	if res.External != "" {
 		inconc = append(inconc, "external coordinators: "+res.External)
 	}

@@ -138,4 +138,14 @@ func (v *validator) gates(sc *Scenario) {
 		}
 		sc.ParsedGates = append(sc.ParsedGates, g)
 	}
+	v.check(len(sc.Evidence) <= 100, "evidence", "at most 100 expressions", len(sc.Evidence))
+	sc.ParsedEvidence = make([]Gate, 0, len(sc.Evidence))
+	for i, expr := range sc.Evidence {
+		g, err := ParseGate(expr)
+		if err != nil {
+			v.errorf(fmt.Sprintf("evidence[%d]", i), "%v, got %s", err, quote(expr))
+			continue
+		}
+		sc.ParsedEvidence = append(sc.ParsedEvidence, g)
+	}
 }

@@ -38,6 +38,13 @@ type Scenario struct {
 	// ParsedGates holds them parsed, in the same order.
 	Gates       []string `yaml:"gates"`
 	ParsedGates []Gate   `yaml:"-"`
+	// Evidence are expressions, written as gates, over what the run must
+	// have seen for its gates to prove anything (e.g. "delivery.failures
+	// > 0" where a guard exists for failed invocations); one that does not
+	// hold makes the verdict inconclusive, never a pass. ParsedEvidence
+	// holds them parsed.
+	Evidence       []string `yaml:"evidence"`
+	ParsedEvidence []Gate   `yaml:"-"`
 	// AbortOnFail stops a run at the first failed gate.
 	AbortOnFail bool `yaml:"abort_on_fail"`
 
@@ -322,4 +329,18 @@ type Fault struct {
 	Step        string        `yaml:"step"`
 	Jump        time.Duration `yaml:"jump"`
 	Code        int           `yaml:"code"`
+	// Phase, when set, keys the fault to the workload instead of the
+	// clock: it acts only on the handler steps of uploads planned in the
+	// named phase (kinds that act at a step), however late they run.
+	Phase string `yaml:"phase"`
+	// MinInjected is the fault's evidence requirement: a run in which it
+	// acted fewer times did not create the situation it exists for, and
+	// its verdict is inconclusive, never a pass (0 = no requirement).
+	MinInjected int64 `yaml:"min_injected"`
+	// MinTaken and MinOvertaken are the evidence of redis-lock-expiry and
+	// redis-fence-rollback: how many of their stalls must have seen
+	// another holder take the file's lock, and a newer version committed,
+	// before the stalled handler went on (0 = no requirement).
+	MinTaken     int64 `yaml:"min_taken"`
+	MinOvertaken int64 `yaml:"min_overtaken"`
 }

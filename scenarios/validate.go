@@ -147,7 +147,7 @@ func (v *validator) scenario(sc *Scenario) {
 	if sc.Scheduler != nil {
 		v.scheduler(sc.Scheduler)
 	}
-	v.faults(sc.Faults)
+	v.faults(sc.Faults, sc.Phases)
 	v.gates(sc)
 	if sc.Plan != nil {
 		v.plan(sc.Plan)

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -170,7 +171,11 @@ var CrashSteps = []string{"after-read", "after-lock", "after-commit", "after-cop
 
 var faultFields = []string{"probability", "latency", "step", "jump", "code"}
 
-func (v *validator) faults(fs []Fault) {
+// PhaseKinds are the fault kinds that can be keyed to a phase (`phase`):
+// those that act on one upload's handler at a step.
+var PhaseKinds = []string{"handler-crash", "handler-pause", "redis-lock-expiry", "redis-fence-rollback"}
+
+func (v *validator) faults(fs []Fault, phases []Phase) {
 	if len(fs) > 1000 {
 		v.errorf("faults", "at most 1000 faults, got %d", len(fs))
 		return
@@ -189,6 +194,32 @@ func (v *validator) faults(fs []Fault) {
 			v.errorf(p+".end", "must be > start (%s) or 0 (until the end), got %s", f.Start, v.got(p+".end", f.End))
 		}
 		v.prob(p+".probability", f.Probability)
+		v.check(f.MinInjected >= 0, p+".min_injected", "must be >= 0", f.MinInjected)
+		for _, m := range []struct {
+			field string
+			n     int64
+		}{{"min_taken", f.MinTaken}, {"min_overtaken", f.MinOvertaken}} {
+			switch {
+			case m.n == 0:
+			case f.Kind != "redis-lock-expiry" && f.Kind != "redis-fence-rollback":
+				v.errorf(p+"."+m.field, "not used by kind %s (only redis-lock-expiry and redis-fence-rollback stall)", quote(f.Kind))
+			default:
+				v.check(m.n > 0, p+"."+m.field, "must be >= 0", m.n)
+			}
+		}
+		switch {
+		case f.Phase == "":
+		case !contains(PhaseKinds, f.Kind):
+			v.errorf(p+".phase", "not used by kind %s (only %s act on one upload's steps)", quote(f.Kind), strings.Join(PhaseKinds, ", "))
+		case len(phases) == 0:
+			v.errorf(p+".phase", "names a phase, but the scenario has no phases, got %s", quote(f.Phase))
+		default:
+			names := make([]string, len(phases))
+			for j, ph := range phases {
+				names[j] = ph.Name
+			}
+			v.oneOf(p+".phase", f.Phase, names...)
+		}
 		if contains(k.Fields, "latency") {
 			v.check(f.Latency > 0 && f.Latency <= time.Hour, p+".latency", "must be in (0, 1h]", f.Latency)
 		}

@@ -47,19 +47,25 @@ func TestAbortOnGates_Judge(t *testing.T) {
 	}
 }
 
-// A scenario with abort_on_fail stops at the first failed gate instead of
-// running its whole window.
-func TestRun_AbortOnFail_StopsEarly(t *testing.T) {
-	sc, err := scenarios.Parse("abort.yaml", []byte(`
-name: abort
+// abortScenario plans 400 uploads from 4 looping devices, so at most 4
+// are in flight when the gate trips: each finishes well within the abort's
+// grace however starved the machine, and the assertions are about
+// outcomes (the arrivals stopped, every upload learned its outcome), never
+// about how long anything took.
+const abortScenario = `name: abort
 seed: 5
 drain: 10s
 abort_on_fail: true
-phases:
-  - {kind: constant, rate: 50, duration: 20s}
+model: closed
+closed: {devices: 4, iterations: 100, think: {kind: fixed, value: 10ms}}
 population: {users: 50, files_per_user: 4}
 sizes: {kind: fixed, value: 1KiB}
-gates: ["uploads.committed <= 20", "invariants.violations == 0"]
+`
+
+// A scenario with abort_on_fail stops at the first failed gate instead of
+// running its whole plan.
+func TestRun_AbortOnFail_StopsEarly(t *testing.T) {
+	sc, err := scenarios.Parse("abort.yaml", []byte(abortScenario+`gates: ["uploads.committed <= 20", "invariants.violations == 0"]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -73,10 +79,17 @@ gates: ["uploads.committed <= 20", "invariants.violations == 0"]
 	}
 	// Not a wall-clock bound (a starved machine stretches every run): a run
 	// that did not stop launches all its planned arrivals.
-	if res.Launched >= res.Planned {
+	if res.Planned != 400 || res.Launched >= res.Planned {
 		t.Errorf("launched %d of %d: the arrivals did not stop", res.Launched, res.Planned)
 	}
 	if got := res.Measure.Outcomes["unknown"]; got != 0 {
 		t.Errorf("%d uploads in flight at the abort never learned their outcome", got)
+	}
+	var ended int64
+	for _, n := range res.Measure.Outcomes {
+		ended += n
+	}
+	if ended != res.Launched {
+		t.Errorf("%d outcomes recorded for %d launched uploads", ended, res.Launched)
 	}
 }

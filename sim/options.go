@@ -116,7 +116,11 @@ type Result struct {
 	DrainTimeout bool
 	// External says why events handed to coordinator processes
 	// (Options.External) were not finished in time ("" when all were).
-	External     string
+	External string
+	// Unmet lists the faults that acted fewer times than their
+	// min_injected: the run did not create the situation it exists for,
+	// so its verdict is inconclusive.
+	Unmet        []string
 	HistoryLines int64
 	Decisions    map[string]int64
 	Harness      measure.HarnessUse

@@ -130,6 +130,11 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		opt.Drained()
 	}
 	res.Elapsed = r.now().Sub(res.Started)
+	if r.faults != nil {
+		// Again, now the handlers are done: a stall that began before the
+		// drain counts its evidence when it ends.
+		r.rec.SetFaults(r.faults.Lift(r.rec.Start()))
+	}
 	res.Measure = r.rec.Snapshot()
 	if r.opt.ResultAPI != nil {
 		r.recoverDecisions(context.WithoutCancel(ctx))
@@ -149,6 +154,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	res.Delivery = r.delivery.Counts()
 	if r.feed != nil {
 		res.External = r.feed.Diagnosis()
+	}
+	if r.faults != nil {
+		res.Unmet = r.faults.Unmet()
 	}
 	// Calls per upload are the run's: the read-back below (finals,
 	// conflicted copies, stored results) is the harness checking, not load.

@@ -137,6 +137,9 @@ func (r *runner) start(ctx context.Context) error {
 	}
 	if f := r.faults; f != nil {
 		r.devices.Hostile = f.Hostile
+		if f.Phased() {
+			r.devices.Staging = f.Staging
+		}
 		// Windows are relative to the run's start, which is now; the
 		// reconciler sweeps for events that faults lost or killed.
 		f.Begin(r.now())

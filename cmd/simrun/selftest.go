@@ -29,7 +29,7 @@ func selftestCmd(args []string) error {
 	runs := fs.Int("runs", 3, "with --matrix: runs of each mutant on each scenario; a scenario kills a mutant only when every run catches it")
 	only := fs.String("mutants", "", "with --matrix: comma-separated mutant names to run (default: all)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: simrun selftest [--quiet] [--json] [--out DIR]\n       simrun selftest --matrix [--runs N] [--mutants A,B] [--json] [--out DIR] SCENARIO...\n\nRuns the real system and built-in mutants on short scenarios and prints\nthe kill matrix; exits 0 only if every mutant is caught and the real\nsystem passes.\n\nWith --matrix, runs the real system and every mutant N times on each\nscenario file given (e.g. scenarios/ci.yaml scenarios/adversarial*.yaml)\nand prints which gate or invariant caught each; exits 0 only if every\nmutant is caught in every run by at least one of the files and the real\nsystem passes every run of every file.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: simrun selftest [--quiet] [--json] [--out DIR]\n       simrun selftest --matrix [--runs N] [--mutants A,B] [--json] [--out DIR] SCENARIO...\n\nRuns the real system and built-in mutants on short scenarios and prints\nthe kill matrix; exits 0 only if every mutant is caught and the real\nsystem passes.\n\nWith --matrix, runs the real system and every mutant N times on each\nscenario file given (e.g. scenarios/ci.yaml scenarios/adversarial*.yaml)\nand prints which gate or invariant caught each; exits 0 only if every\nmutant is caught in every run by at least one of the files and the real\nsystem passes every run of every file; 3 (inconclusive) when nothing\nsurvived and nothing failed but some runs could not be judged (a\nscenario's evidence did not happen, or the harness was bound).\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if help, err := parseFlags(fs, args); help || err != nil {
@@ -155,8 +155,11 @@ func matrixCmd(o matrixOptions) error {
 	if ctx.Err() != nil {
 		return exitError{exitInterrupted}
 	}
-	if !rep.OK {
-		return exitError{exitFail}
+	switch {
+	case rep.OK:
+		return nil
+	case len(rep.Survivors) == 0 && len(rep.Failures) == 0:
+		return exitError{exitInconclusive}
 	}
-	return nil
+	return exitError{exitFail}
 }

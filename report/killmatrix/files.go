@@ -26,8 +26,12 @@ type Cell struct {
 	// how many runs each.
 	Caught   int            `json:"caught"`
 	CaughtBy map[string]int `json:"caught_by"`
-	Verdicts []string       `json:"verdicts"`
-	Seconds  float64        `json:"seconds"`
+	// Unjudged counts the runs that were inconclusive and not caught (a
+	// fault's min_injected unmet, the harness bound): neither a pass nor a
+	// survival.
+	Unjudged int      `json:"unjudged"`
+	Verdicts []string `json:"verdicts"`
+	Seconds  float64  `json:"seconds"`
 }
 
 // FilesReport is the kill matrix over scenario files (simrun selftest
@@ -41,7 +45,11 @@ type FilesReport struct {
 	// scenarios the real system did not pass every time.
 	Survivors []string `json:"survivors"`
 	Failures  []string `json:"failures"`
-	Seconds   float64  `json:"duration_seconds"`
+	// Inconclusive are mutants no scenario caught in every run whose
+	// other runs were all inconclusive, and real-system cells whose
+	// non-passing runs were all inconclusive: not judged, never a pass.
+	Inconclusive []string `json:"inconclusive"`
+	Seconds      float64  `json:"duration_seconds"`
 }
 
 // RunFiles runs the real system, then every case, runs times on each
@@ -49,12 +57,12 @@ type FilesReport struct {
 // upload mutant only on upload scenarios: elsewhere it is the real system.
 func RunFiles(ctx context.Context, scs []*scenarios.Scenario, cases []selftest.Case, runs int, dir string, log io.Writer) (*FilesReport, error) {
 	start := time.Now()
-	rep := &FilesReport{Runs: runs, Survivors: []string{}, Failures: []string{}}
+	rep := &FilesReport{Runs: runs, Survivors: []string{}, Failures: []string{}, Inconclusive: []string{}}
 	for _, sc := range scs {
 		rep.Scenarios = append(rep.Scenarios, sc.Name)
 	}
 	rows := append([]selftest.Case{{Name: selftest.RealName}}, cases...)
-	killed := map[string]bool{}
+	killed, unjudged := map[string]bool{}, map[string]bool{}
 	for _, c := range rows {
 		for _, sc := range scs {
 			if c.Mutant() && c.UploadOnly() == (sc.Scheduler != nil) {
@@ -78,6 +86,9 @@ func RunFiles(ctx context.Context, scs []*scenarios.Scenario, cases []selftest.C
 				if failed {
 					cell.Caught++
 				}
+				if len(row.CaughtBy) == 0 && r.Verdict == report.Inconclusive && (c.Mutant() || row.Status == "inconclusive") {
+					cell.Unjudged++
+				}
 				for _, by := range row.CaughtBy {
 					cell.CaughtBy[by]++
 				}
@@ -86,19 +97,27 @@ func RunFiles(ctx context.Context, scs []*scenarios.Scenario, cases []selftest.C
 			}
 			rep.Cells = append(rep.Cells, cell)
 			switch {
+			case !c.Mutant() && cell.Caught > 0 && cell.Caught == cell.Unjudged:
+				rep.Inconclusive = append(rep.Inconclusive, fmt.Sprintf("real system on %s: %d of %d runs inconclusive", sc.Name, cell.Unjudged, runs))
 			case !c.Mutant() && cell.Caught > 0:
 				rep.Failures = append(rep.Failures, fmt.Sprintf("real system on %s: %d of %d runs did not pass", sc.Name, cell.Caught, runs))
 			case c.Mutant() && cell.Caught == runs:
 				killed[c.Name] = true
+			case c.Mutant() && cell.Caught+cell.Unjudged == runs:
+				unjudged[c.Name] = true
 			}
 		}
 	}
 	for _, c := range cases {
-		if !killed[c.Name] {
+		switch {
+		case killed[c.Name]:
+		case unjudged[c.Name]:
+			rep.Inconclusive = append(rep.Inconclusive, c.Name+": not caught, and its uncaught runs were inconclusive")
+		default:
 			rep.Survivors = append(rep.Survivors, c.Name)
 		}
 	}
-	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0
+	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) == 0
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
@@ -153,5 +172,10 @@ func WriteFilesText(w io.Writer, rep *FilesReport) {
 		why = append(why, "mutants not caught in every run by any scenario: "+strings.Join(rep.Survivors, ", "))
 	}
 	why = append(why, rep.Failures...)
+	if len(why) == 0 {
+		fmt.Fprintln(w, "selftest --matrix: INCONCLUSIVE: "+strings.Join(rep.Inconclusive, "; "))
+		return
+	}
+	why = append(why, rep.Inconclusive...)
 	fmt.Fprintln(w, "selftest --matrix: FAILED: "+strings.Join(why, "; "))
 }

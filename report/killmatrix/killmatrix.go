@@ -237,7 +237,10 @@ func RowOf(c selftest.Case, r *report.Results, took time.Duration) Row {
 	switch {
 	case c.Mutant() && len(row.CaughtBy) > 0:
 		row.Status = "caught"
-	case c.Mutant() && unjudged:
+	case c.Mutant() && (unjudged || r.Verdict == report.Inconclusive):
+		// Not caught, but the run could not judge it (a claimed gate the
+		// harness could not judge, a fault's min_injected unmet): never
+		// a survival the harness's slowness made up, never a pass.
 		row.Status = "inconclusive"
 	case c.Mutant():
 		row.Status = "survived"

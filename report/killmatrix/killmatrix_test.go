@@ -77,3 +77,27 @@ func TestReport_Verdict_Cases(t *testing.T) {
 		})
 	}
 }
+
+// TestRowOf_Status_Uncaught: a mutant nothing caught survives only when
+// its run was judged; a run whose evidence did not happen (inconclusive)
+// is unjudged, so a slow harness cannot make up a survivor, nor a pass.
+func TestRowOf_Status_Uncaught(t *testing.T) {
+	c := selftest.Case{Name: "no-late-copy-repair", Scenario: "adversarial-latecopy", CaughtBy: []string{"no-lost-update"}}
+	tests := []struct {
+		name    string
+		verdict string
+		want    string
+	}{
+		{"judged run", report.Pass, "survived"},
+		{"evidence not seen", report.Inconclusive, "inconclusive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &report.Results{Verdict: tt.verdict, Invariants: []report.Invariant{{Name: "no-lost-update", OK: true}},
+				Gates: []report.Gate{{Expr: "invariants.violations == 0", OK: true}}}
+			if got := RowOf(c, r, 0).Status; got != tt.want {
+				t.Errorf("status %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -2,9 +2,11 @@
 // latency in front of the embedded S3, Redis latency, outages, lost locks
 // and clock jumps, handler crashes and pauses at coordinator steps, event
 // drops, delays, duplicates and reordering, lost pushes and hostile
-// uploads, each in its time window. Each kind discovers whether the
-// environment supports it (Target: a wrapped S3, a Redis server of the
-// harness's own) and is reported as skipped when it does not.
+// uploads, each in its time window (or keyed to one phase's uploads,
+// however late they run), counting the evidence that it acted. Each kind
+// discovers whether the environment supports it (Target: a wrapped S3, a
+// Redis server of the harness's own) and is reported as skipped when it
+// does not.
 package fault
 
 import (
@@ -67,12 +69,16 @@ type Set struct {
 	now      func() time.Time
 	active   []atomic.Bool
 	injected []atomic.Int64
-	hostileN atomic.Uint64
+	// taken and overtaken count a stall fault's evidence (stall).
+	taken, overtaken []atomic.Int64
+	hostileN         atomic.Uint64
 
 	// Set by Attach, before Begin; read-only afterwards.
 	target    Target
 	coord     *coordinator.Coordinator
 	pauseStep string
+	// phased names the phases that faults are keyed to (Fault.Phase).
+	phased map[string]bool
 	// lease names the file whose lock an upload holds (from the fence
 	// records); set when a fault acts on a handler's own lock.
 	lease func(id string) (user, path string, ok bool)
@@ -84,8 +90,9 @@ type Set struct {
 	from    []time.Time // when window i began (zero until then)
 	done    []bool      // window i ended and was recorded
 	spans   []measure.FaultSpan
-	spanIdx []int // the window of each span
-	outages int   // redis-outage windows active
+	spanIdx []int             // the window of each span
+	phaseOf map[string]string // upload id -> phase, for phased faults only
+	outages int               // redis-outage windows active
 	lifted  bool
 
 	stop       chan struct{} // closed by lift: the timeline and the periodic reconciler end
@@ -97,9 +104,44 @@ type Set struct {
 }
 
 func New(specs []scenarios.Fault, seed uint64, now func() time.Time, hist *history.Writer) *Set {
-	return &Set{specs: specs, hist: hist, now: now, active: make([]atomic.Bool, len(specs)),
-		injected: make([]atomic.Int64, len(specs)), skip: make([]string, len(specs)), from: make([]time.Time, len(specs)), done: make([]bool, len(specs)),
+	f := &Set{specs: specs, hist: hist, now: now, active: make([]atomic.Bool, len(specs)),
+		injected: make([]atomic.Int64, len(specs)), taken: make([]atomic.Int64, len(specs)), overtaken: make([]atomic.Int64, len(specs)), skip: make([]string, len(specs)), from: make([]time.Time, len(specs)), done: make([]bool, len(specs)),
 		rng: workload.NewStreams(seed).New(workload.StreamFaults), stop: make(chan struct{})}
+	for _, s := range specs {
+		if s.Phase != "" {
+			if f.phased == nil {
+				f.phased, f.phaseOf = map[string]bool{}, map[string]string{}
+			}
+			f.phased[s.Phase] = true
+		}
+	}
+	return f
+}
+
+// Phased reports whether some fault is keyed to a phase; the devices then
+// tell Staging each upload's phase.
+func (f *Set) Phased() bool { return f.phased != nil }
+
+// Staging notes the phase of an upload about to be staged, when a fault
+// is keyed to that phase (traffic.Devices.Staging).
+func (f *Set) Staging(id, phase string) {
+	if !f.phased[phase] {
+		return
+	}
+	f.mu.Lock()
+	f.phaseOf[id] = phase
+	f.mu.Unlock()
+}
+
+// inPhase reports whether spec s acts on upload id: always, unless s is
+// keyed to a phase the upload was not planned in.
+func (f *Set) inPhase(s *scenarios.Fault, id string) bool {
+	if s.Phase == "" {
+		return true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.phaseOf[id] == s.Phase
 }
 
 // has reports whether the scenario has a fault of one of kinds.

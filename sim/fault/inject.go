@@ -2,6 +2,7 @@ package fault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -95,21 +96,21 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // than the lock TTL, and failovers that lose every lock while this handler
 // holds one.
 func (f *Set) step(ctx context.Context, id, step string) error {
-	at := func(s *scenarios.Fault) bool { return s.Step == step }
+	at := func(s *scenarios.Fault) bool { return s.Step == step && f.inPhase(s, id) }
 	if _, ok := f.fire(HandlerCrash, at); ok {
 		return coordinator.ErrCrash
 	}
 	// The handler's own lock goes before its pause, so a waiting upload
 	// takes the lock while this handler is still on its way.
 	if s, ok := f.fire(RedisLockExpiry, at); ok {
-		f.loseOwnLock(ctx, id, false)
-		syncx.Sleep(ctx, s.Latency)
+		f.stall(ctx, s, id, false)
 	}
 	if s, ok := f.fire(RedisFenceRollback, at); ok {
-		f.loseOwnLock(ctx, id, true)
-		syncx.Sleep(ctx, s.Latency)
+		f.stall(ctx, s, id, true)
 	}
-	pauseAt := func(s *scenarios.Fault) bool { return s.Step == step || s.Step == "" && step == f.pauseStep }
+	pauseAt := func(s *scenarios.Fault) bool {
+		return (s.Step == step || s.Step == "" && step == f.pauseStep) && f.inPhase(s, id)
+	}
 	if s, ok := f.fire(HandlerPause, pauseAt); ok {
 		syncx.Sleep(ctx, s.Latency)
 	}
@@ -126,24 +127,33 @@ func (f *Set) step(ctx context.Context, id, step string) error {
 // failover to a replica that missed the holder's increment would, so the
 // next holder is issued the same token. Both in one transaction, so no
 // acquire falls between them.
-func (f *Set) loseOwnLock(ctx context.Context, id string, rollback bool) {
+// It returns the file's fencing counter and head version right after, and
+// ok false when the handler holds no known lock.
+func (f *Set) loseOwnLock(ctx context.Context, id string, rollback bool) (k coordinator.Keys, at fileState, ok bool) {
 	if f.lease == nil {
-		return
+		return k, at, false
 	}
 	user, path, ok := f.lease(id)
 	if !ok {
-		return
+		return k, at, false
 	}
-	k := f.coord.KeysFor(user, path, id)
+	k = f.coord.KeysFor(user, path, id)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_, _ = f.target.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	var fence *redis.StringCmd
+	var head *redis.StringCmd
+	_, err := f.target.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, k.Lock)
 		if rollback {
 			p.Decr(ctx, k.Fence)
 		}
+		fence, head = p.Get(ctx, k.Fence), p.HGet(ctx, k.Head, "v")
 		return nil
 	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return k, at, false
+	}
+	return k, readState(fence, head), true
 }
 
 // loseLocks deletes every lock of the run, as a failover to a replica that

@@ -229,6 +229,7 @@ func (f *Set) Lift(start time.Time) []measure.FaultSpan {
 	for k, sp := range f.spans {
 		sp.From, sp.To = max(sp.From-shift, 0), max(sp.To-shift, 0)
 		sp.Injected = f.injected[f.spanIdx[k]].Load()
+		sp.Detail += f.evidenceDetail(f.spanIdx[k])
 		out[k] = sp
 	}
 	for i, why := range f.skip {

@@ -108,7 +108,7 @@ func Cases() []Case {
 			Breaks:   "push first: devices ignore pushes and always poll",
 			CaughtBy: []string{"polls.zero_share >= 0.5", "polls.mean <= 0.5"},
 			mutant:   func() mutant { return mutant{Mutant: &sim.Mutant{Name: "ignore-push", IgnorePush: true}} }},
-	}, guardCases()...)
+	}, append(guardCases(), reviewerCases()...)...)
 }
 
 // selfTestScenario is a built-in self-test scenario and the harness-side

@@ -12,7 +12,7 @@ import (
 // match the coordinator's sources), changes exactly what it names, and
 // runs on a shipped scenario.
 func TestGuardMutants_Build(t *testing.T) {
-	for _, c := range guardCases() {
+	for _, c := range append(guardCases(), reviewerCases()...) {
 		if !c.Mutant() {
 			if _, err := Scenario(c.Scenario); err != nil {
 				t.Errorf("real on %s: %v", c.Scenario, err)

@@ -62,6 +62,9 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 	meta := coordinator.Metadata(coordinator.Upload{ID: u.ID, User: u.User, Path: u.Path, Base: u.Base,
 		Device: u.Device, SHA256: u.SHA256})
 	key := dev.Coord.StagingKey(u.User, u.ID)
+	if dev.Staging != nil {
+		dev.Staging(u.ID, u.Phase)
+	}
 	hostile := ""
 	if dev.Hostile != nil {
 		if hostile = dev.Hostile(); hostile != "" {

@@ -51,6 +51,9 @@ type Devices struct {
 	// Hostile, when set, names the hostile input an upload should carry
 	// ("" for none).
 	Hostile func() string
+	// Staging, when set, learns each upload's id and phase before its
+	// bytes are staged (faults keyed to a phase).
+	Staging func(id, phase string)
 	Sink    Sink
 	Now     func() time.Time
 

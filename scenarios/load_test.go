@@ -105,7 +105,7 @@ func TestParse_BadFiles(t *testing.T) {
 		{"closed section in open model", base + "closed: {devices: 3}\n",
 			"x.yaml:3: closed: only used when model is closed"},
 		{"fault kind", base + "faults:\n  - {kind: s3-meltdown}\n",
-			`x.yaml:4: faults[0].kind: must be one of event-delay, event-drop, event-duplicate, event-reorder, handler-crash, handler-pause, hostile-upload, push-outage, redis-clock-jump, redis-fence-rollback, redis-latency, redis-lock-expiry, redis-lock-loss, redis-outage, s3-error, s3-latency, got "s3-meltdown"`},
+			`x.yaml:4: faults[0].kind: must be one of event-delay, event-drop, event-duplicate, event-reorder, handler-crash, handler-pause, hostile-upload, push-outage, redis-clock-jump, redis-fence-rollback, redis-latency, redis-lock-expiry, redis-lock-loss, redis-outage, redis-reply-lost, s3-error, s3-latency, got "s3-meltdown"`},
 		{"crash step", base + "faults: [{kind: handler-crash}]\n",
 			"x.yaml:3: faults[0].step: required, one of after-read, after-lock, after-commit, after-copy, after-result"},
 		{"fault field", base + "faults: [{kind: redis-outage, latency: 1s}]\n",

@@ -282,6 +282,9 @@ type Scheduler struct {
 //	                  before reaching S3; devices' requests are spared
 //	s3-latency        those requests take Latency longer
 //	redis-latency     Redis commands take Latency longer
+//	redis-reply-lost  a coordinator script runs but its reply is lost (the
+//	                  client times out): the handler fails not knowing
+//	                  whether its step happened, and the event is retried
 //	redis-outage      Redis is closed (connections refused) and restarted
 //	                  on the same address with its data at End
 //	redis-lock-loss   every lock is deleted at Start (a failover to a

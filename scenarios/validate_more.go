@@ -150,6 +150,7 @@ var FaultKinds = map[string]struct {
 	"s3-error":             {"S3 calls fail with HTTP status code (0 = 503) with probability", []string{"probability", "code"}},
 	"s3-latency":           {"S3 calls take latency longer with probability", []string{"probability", "latency"}},
 	"redis-latency":        {"Redis commands take latency longer with probability", []string{"probability", "latency"}},
+	"redis-reply-lost":     {"a coordinator script runs but its reply is lost (the client times out) with probability; the handler fails and its event is retried", []string{"probability"}},
 	"redis-outage":         {"Redis is down for the whole window", nil},
 	"redis-lock-loss":      {"a held lock is lost (as on failover) with probability", []string{"probability"}},
 	"redis-clock-jump":     {"Redis's clock jumps by jump at start (TTLs expire early)", []string{"jump"}},

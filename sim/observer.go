@@ -21,6 +21,10 @@ type observer struct {
 	// that act on a handler's own lock (redis-lock-expiry); only kept when
 	// such a fault is configured.
 	leases map[string]fileKey
+	// prefix is the run's object prefix (Options.ObjectPrefix); un finds
+	// decisions made but never reported (unreported.go).
+	prefix string
+	un     unreported
 }
 
 // Fenced records a fencing token as issued (coordinator.FenceObserver).
@@ -46,6 +50,7 @@ func (o *observer) Decided(d coordinator.Decision) {
 	o.emit.Decided(d)
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.reportedLocked(d.ID)
 	if o.decisions == nil {
 		o.decisions = map[string]int64{}
 	}

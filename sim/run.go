@@ -139,7 +139,6 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if r.opt.ResultAPI != nil {
 		r.recoverDecisions(context.WithoutCancel(ctx))
 	}
-	res.Decisions = r.obs.counts()
 
 	// Stop the handlers before reading back: after a drain timeout they
 	// would otherwise keep committing while the final state is read, and
@@ -150,6 +149,13 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// they cancelled.
 	r.delivery.Stop(stopGrace)
 	r.delivery.Close()
+	if r.opt.External == nil && r.opt.ResultAPI == nil {
+		// (Those modes recover decisions from Redis their own way.)
+		if err := r.recoverUnreported(context.WithoutCancel(ctx)); err != nil {
+			r.emit.Error("readback")
+		}
+	}
+	res.Decisions = r.obs.counts()
 	r.abandoned = r.delivery.Abandoned()
 	res.Delivery = r.delivery.Counts()
 	if r.feed != nil {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/objstore"
 	"github.com/stormsim/stormsim/internal/syncx"
@@ -25,7 +27,8 @@ func (r *runner) start(ctx context.Context) error {
 	if r.opt.ResultAPI != nil && (r.opt.Env == nil || r.opt.External != nil) {
 		return errors.New("start run: a deployed result API needs the deployment's servers (Env) and its own coordinator (no External)")
 	}
-	r.obs = &observer{emit: r.emit, files: map[fileKey]struct{}{}}
+	r.obs = &observer{emit: r.emit, files: map[fileKey]struct{}{}, prefix: r.opt.ObjectPrefix,
+		un: unreported{active: map[string]*watch{}, suspects: map[string]events.S3EventRecord{}}}
 	r.counter = env.NewCounter(r.prom)
 	if len(r.sc.Faults) > 0 {
 		r.faults = fault.New(r.sc.Faults, r.opt.Seed, r.now, r.hist)
@@ -86,7 +89,7 @@ func (r *runner) start(ctx context.Context) error {
 			r.obs.mu.Unlock()
 		}
 		cfg.Hooks = f.Hooks(cfg.Hooks)
-		if f.Has(fault.RedisLatency) {
+		if f.Has(fault.RedisLatency, fault.RedisReplyLost) {
 			e.Redis.AddHook(f.RedisHook())
 		}
 	}
@@ -155,6 +158,7 @@ func (r *runner) handler(ctx context.Context) (delivery.Handler, error) {
 	if m := r.opt.Mutant; m != nil && m.WrapHandler != nil {
 		h = m.WrapHandler(h, r.env, r.coord)
 	}
+	h = r.obs.wrap(h)
 	if x := r.opt.External; x != nil {
 		feed, err := delivery.NewFeed(ctx, r.env.Redis, *x, r.obs)
 		if err != nil {

@@ -31,6 +31,7 @@ const (
 	S3Error        = "s3-error"
 	S3Latency      = "s3-latency"
 	RedisLatency   = "redis-latency"
+	RedisReplyLost = "redis-reply-lost"
 	RedisOutage    = "redis-outage"
 	RedisLockLoss  = "redis-lock-loss"
 	RedisClockJump = "redis-clock-jump"

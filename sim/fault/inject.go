@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,7 +20,8 @@ import (
 	"github.com/stormsim/stormsim/sim/env"
 )
 
-// RedisHook adds the redis-latency fault to the client it is added to.
+// RedisHook adds the redis-latency and redis-reply-lost faults to the
+// client it is added to.
 func (f *Set) RedisHook() redis.Hook { return redisHook{f} }
 
 // wrapS3 puts S3 errors and latency in front of the fake S3. Only the
@@ -69,8 +72,13 @@ func writeS3Error(w http.ResponseWriter, req *http.Request, code int) {
 	}
 }
 
-// redisHook adds latency to Redis commands (redis-latency).
+// redisHook adds latency to Redis commands (redis-latency) and loses the
+// replies of scripts that ran (redis-reply-lost).
 type redisHook struct{ f *Set }
+
+// errReplyLost is a script's reply lost on its way back: the script ran,
+// the client timed out, and the caller cannot tell whether it ran.
+var errReplyLost = &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
 
 func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
@@ -79,7 +87,14 @@ func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if s, ok := h.f.fire(RedisLatency, nil); ok {
 			syncx.Sleep(ctx, s.Latency)
 		}
-		return next(ctx, cmd)
+		err := next(ctx, cmd)
+		if name := cmd.Name(); err == nil && (name == "evalsha" || name == "eval") {
+			if _, ok := h.f.fire(RedisReplyLost, nil); ok {
+				cmd.SetErr(errReplyLost)
+				return errReplyLost
+			}
+		}
+		return err
 	}
 }
 

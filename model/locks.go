@@ -1,9 +1,16 @@
 package model
 
+import (
+	"time"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
+
 // lock runs the lock script at now, as the coordinator's acquire does: a
 // result already written makes the event a duplicate ("done"); a lock
 // held by another invocation is busy, and the handler tries again after
-// a backoff until LockWait has passed since its first try, then fails
+// the coordinator's own back-off (coordinator.LockRetryFirst, then
+// LockRetryNext) until LockWait has passed since its first try, then fails
 // (LockBusyError) and the event is retried; otherwise the lock is taken
 // and the decision is base == head.
 func (m *machine) lock(now int64, v int32) {
@@ -11,7 +18,7 @@ func (m *machine) lock(now int64, v int32) {
 	u := m.ups.at(inv.up)
 	done := now + m.redis.wait(now, u.file, true) + m.lockCall.lat(m.rCalls)
 	if !inv.waiting {
-		inv.waiting, inv.lockFirst, inv.lockWait = true, now, lockRetryFirst
+		inv.waiting, inv.lockFirst, inv.lockWait = true, now, int64(coordinator.LockRetryFirst)
 	}
 	switch holder, busy := m.held[u.file]; {
 	case u.written:
@@ -24,7 +31,7 @@ func (m *machine) lock(now int64, v int32) {
 			return
 		}
 		m.q.push(done+inv.lockWait, evCall, v)
-		inv.lockWait = min(2*inv.lockWait, lockRetryMax)
+		inv.lockWait = int64(coordinator.LockRetryNext(time.Duration(inv.lockWait)))
 		return
 	default:
 		m.held[u.file], inv.holds = v, true

@@ -69,14 +69,6 @@ type invocation struct {
 	started             int64
 }
 
-// The coordinator's wait between attempts at a busy lock: 1ms, doubling,
-// at most 50ms (coordinator/locked.go acquireLock; not exported, so
-// stated here: keep them equal).
-const (
-	lockRetryFirst = int64(time.Millisecond)
-	lockRetryMax   = int64(50 * time.Millisecond)
-)
-
 // machine is the model's state: the event queue and every component.
 type machine struct {
 	sc       *scenarios.Scenario

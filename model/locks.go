@@ -83,8 +83,10 @@ func (m *machine) onLearn(now int64, up int32) {
 	switch u.outcome {
 	case ocCommitted:
 		m.learned[u.file] = max(m.learned[u.file], u.version)
+		m.dev.observe(u.staged, u.decided)
 	case ocConflict:
 		m.learned[u.file] = max(m.learned[u.file], u.head)
+		m.dev.observe(u.staged, u.decided)
 	}
 	if m.slotLast != nil && m.slotLast[u.slot] == up+1 {
 		m.slotLast[u.slot] = 0

@@ -30,6 +30,7 @@ type upload struct {
 	intended, ready, start, staged int64
 	decided, visible               int64
 	size                           int64
+	firstPoll                      int64 // staged -> the first poll
 	file, slot                     int32
 	waiter                         int32 // a parked follow-on edit + 1 (0: none)
 	base, version, head            int32
@@ -131,6 +132,7 @@ func (m *machine) begin(a workload.Arrival, now, ready int64) {
 		file: int32(a.User*max(pop.FilesPerUser, 1) + a.File)}
 	u.base = max(m.learned[u.file]-int32(a.Stale), 0)
 	t, parts := m.dev.staging(a.Size)
+	u.firstPoll = m.dev.firstPoll(a.Size)
 	u.staged, u.parts = now+t, int16(parts)
 	m.m.started(now)
 	if parts > 0 {
@@ -273,7 +275,7 @@ func (m *machine) unlock(inv *invocation, file int32) {
 func (m *machine) decide(now int64, up int32, visible int64) {
 	u := m.ups.at(up)
 	u.visible = visible
-	l := m.dev.learn(u.staged, visible)
+	l := m.dev.learn(u.staged, u.firstPoll, visible)
 	m.c.redis += int64(l.polls) // each poll reads the result from Redis
 	if l.gaveUp {
 		m.c.decidedLate++

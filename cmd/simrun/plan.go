@@ -182,15 +182,7 @@ func validatePlan(ctx context.Context, sc *scenarios.Scenario, seed uint64, path
 	if err != nil {
 		return err
 	}
-	tols := append([]report.Tolerance(nil), report.PlanTolerances...)
-	if sc.Wait.Poll.FirstDelay == "auto" {
-		for i := range tols {
-			if strings.HasPrefix(tols[i].Metric, "polls.") {
-				tols[i].Skip = "first_delay auto: the model polls on the fixed schedule (sim does not export the estimator)"
-			}
-		}
-	}
-	c := report.CheckPlan(planned, measured, tols)
+	c := report.CheckPlan(planned, measured, report.PlanTolerances)
 	fmt.Printf("plan (profile calibrated now) vs measured run, %s seed %d, %s\n", sc.Name, seed, machineLoad())
 	if err := report.WritePlanCheck(os.Stdout, c); err != nil {
 		return err

@@ -36,7 +36,7 @@ func (m *machine) lock(now int64, v int32) {
 	default:
 		m.held[u.file], inv.holds = v, true
 		inv.phase, inv.step = phTail, 0
-		if head := m.heads[u.file]; u.base == head {
+		if head := m.files[u.file].head; u.base == head {
 			inv.tail = tailCommit
 		} else {
 			inv.tail, u.head = tailConflict, head
@@ -82,10 +82,10 @@ func (m *machine) onLearn(now int64, up int32) {
 	m.m.finished(u, u.outcome, now, u.decided, u.learn)
 	switch u.outcome {
 	case ocCommitted:
-		m.learned[u.file] = max(m.learned[u.file], u.version)
+		m.files[u.file].learned = max(m.files[u.file].learned, u.version)
 		m.dev.observe(u.staged, u.decided)
 	case ocConflict:
-		m.learned[u.file] = max(m.learned[u.file], u.head)
+		m.files[u.file].learned = max(m.files[u.file].learned, u.head)
 		m.dev.observe(u.staged, u.decided)
 	}
 	if m.slotLast != nil && m.slotLast[u.slot] == up+1 {

@@ -148,7 +148,7 @@ func newMachine(sc *scenarios.Scenario, p *Profile, calls *Sequences, seed uint6
 	m := &machine{sc: sc, profile: p, prefix: compile(calls.Prefix), gone: compile(calls.Gone),
 		lockCall: compile([]Call{calls.Lock})[0],
 		tails:    [3][]callSpec{compile(calls.Tails[SeqCommit]), compile(calls.Tails[SeqConflict]), compile(calls.Tails[SeqDone])},
-		heads:    make([]int32, files), learned: make([]int32, files), held: map[int32]int32{},
+		files:    make([]file, files), held: map[int32]int32{},
 		lockWaitMax: int64(c.Config().LockWait), retries: sc.Coordinator.Retries,
 		rCalls: st.New("model-calls"), rDeliv: st.New("model-delivery"),
 		delay: sampler(sc.Delivery.Delay), platform: sampler(p.Delivery.Delay),

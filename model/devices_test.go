@@ -16,6 +16,7 @@ func TestDevices_Learn_HarnessEstimator(t *testing.T) {
 	sc := builtin(t, "ci")
 	sc.Wait.Poll.FirstDelay = "auto"
 	sc.Wait.Push = false
+	sc.Wait.Poll.Timeout, sc.Wait.Poll.MaxPolls = time.Hour, 0 // the schedule alone: no giving up
 	p, err := LoadProfile("embedded")
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +24,14 @@ func TestDevices_Learn_HarnessEstimator(t *testing.T) {
 	p.Device.Poll.Kind = "" // polls answered at once: the schedule alone
 	d := newDevices(sc, p, workload.NewStreams(1))
 	ref := traffic.NewEstimator()
-	for i, decision := range []time.Duration{30 * time.Millisecond, 2 * time.Second, 400 * time.Millisecond} {
+	// short decisions, then a backlog long enough that a pending answer
+	// stretches the wait beyond the back-off (the estimate above ~2.6 s)
+	steps := []time.Duration{30 * time.Millisecond, 2 * time.Second, 400 * time.Millisecond}
+	for range 40 {
+		steps = append(steps, 5*time.Second)
+	}
+	stretched := false
+	for i, decision := range steps {
 		d.observe(0, int64(decision))
 		ref.Observe(decision)
 		const size = 1 << 20
@@ -41,11 +49,16 @@ func TestDevices_Learn_HarnessEstimator(t *testing.T) {
 			polls++
 			age := time.Duration(at)
 			ref.Pending(age)
-			at += int64(min(ref.NextPoll(age, iv), sc.Wait.Poll.MaxInterval))
+			wait := min(ref.NextPoll(age, iv), sc.Wait.Poll.MaxInterval)
+			stretched = stretched || wait > iv
+			at += int64(wait)
 			iv = min(time.Duration(float64(iv)*sc.Wait.Poll.Backoff), sc.Wait.Poll.MaxInterval)
 		}
 		if l.polls != polls+1 || l.at != at {
 			t.Fatalf("step %d: %d polls, learned at %s; the harness's estimator: %d polls, at %s", i, l.polls, time.Duration(l.at), polls+1, time.Duration(at))
 		}
+	}
+	if !stretched {
+		t.Fatal("no pending answer stretched a wait: the test does not exercise NextPoll")
 	}
 }

@@ -104,6 +104,15 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 	return c.deleteStaged(ctx, u)
 }
 
+// LockRetryFirst is the wait before a handler tries a busy lock again;
+// each further wait is LockRetryNext of the one before. Exported for the
+// capacity model (model/), which plays the same schedule in virtual time.
+const LockRetryFirst = time.Millisecond
+
+// LockRetryNext is the wait after wait at a busy lock: doubling, at most
+// 50ms.
+func LockRetryNext(wait time.Duration) time.Duration { return min(wait*2, 50*time.Millisecond) }
+
 // acquire takes the file's lock, waiting up to LockWait for a busy one.
 // done reports that the upload already has a result.
 func (c *Coordinator) acquire(ctx context.Context, u Upload) (l lease, done bool, err error) {
@@ -122,7 +131,7 @@ func (c *Coordinator) acquireLock(ctx context.Context, u Upload, repair bool) (l
 	l.token = newToken()
 	ttl := strconv.FormatInt(c.cfg.LockTTL.Milliseconds(), 10)
 	start := c.cfg.Now()
-	wait := time.Millisecond
+	wait := LockRetryFirst
 	for {
 		l.at = c.cfg.Now()
 		vals, err := c.scripts.lock.Run(ctx, c.rdb, keys, l.token, ttl, mode).Slice()
@@ -152,7 +161,7 @@ func (c *Coordinator) acquireLock(ctx context.Context, u Upload, repair bool) (l
 			return l, false, ctx.Err()
 		case <-t.C:
 		}
-		wait = min(wait*2, 50*time.Millisecond)
+		wait = LockRetryNext(wait)
 	}
 }
 

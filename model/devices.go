@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/traffic"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -26,23 +27,28 @@ type devices struct {
 // to MaxInterval; at most MaxPolls polls; the device gives up Timeout
 // after staging.
 //
-// The harness's "auto" first delay (an estimator of recent decision
-// times, sim/run.go) is not exported by sim, so it is not reused here
-// and nothing of it is copied: with first_delay auto the model polls
-// first after one Interval, and says so (Run's notes).
+// With first_delay auto the devices' own estimator (sim/traffic's
+// Estimator, one for the fleet as in a run) chooses the first poll and
+// stretches the waits after a pending answer; decisions feed it when a
+// device learns them, as in a run. Two timings differ from a run, and
+// Run's notes say so: the first poll's estimate is read when staging
+// starts (a run reads it when staging ends), and a device's pending
+// answers reach the estimator when the decision is made, not at each
+// poll (the model plays a device's polls in one go).
 type pollPolicy struct {
 	first, interval, maxInterval, timeout int64
 	backoff                               float64
 	maxPolls                              int
-	auto                                  bool
+	est                                   *traffic.Estimator // first_delay auto
 }
 
 func newDevices(sc *scenarios.Scenario, p *Profile, st *workload.Streams) *devices {
 	w := &sc.Wait
 	pp := pollPolicy{first: int64(w.Poll.FirstDelayFixed), interval: int64(w.Poll.Interval), backoff: w.Poll.Backoff,
 		maxInterval: int64(w.Poll.MaxInterval), timeout: int64(w.Poll.Timeout), maxPolls: w.Poll.MaxPolls}
-	if w.Poll.FirstDelay == "auto" {
-		pp.first, pp.auto = pp.interval, true
+	if w.Poll.FirstDelay == "auto" || w.Poll.FirstDelay == "" {
+		e := traffic.NewEstimator()
+		pp.est = &e
 	}
 	return &devices{put: sampler(p.Device.Put), poll: sampler(p.Device.Poll), pushDelay: sampler(w.PushDelay),
 		bandwidth: p.Device.Bandwidth, threshold: sc.Sizes.MultipartThreshold, partSize: sc.Sizes.PartSize,
@@ -83,10 +89,26 @@ type learning struct {
 	gaveUp bool
 }
 
-// learn plays a device's wait from staged on: the result became
-// readable at visible (math.MaxInt64: never). A poll is answered at its
-// midpoint; the push, unless lost, arrives pushDelay after visible.
-func (d *devices) learn(staged, visible int64) learning {
+// firstPoll is the wait from staging to the first poll of size bytes.
+func (d *devices) firstPoll(size int64) int64 {
+	if d.policy.est != nil {
+		return int64(d.policy.est.FirstPoll(size))
+	}
+	return d.policy.first
+}
+
+// observe feeds a decision (staged to decided) to the estimator.
+func (d *devices) observe(staged, decided int64) {
+	if d.policy.est != nil {
+		d.policy.est.Observe(time.Duration(decided - staged))
+	}
+}
+
+// learn plays a device's wait from staged on, its first poll first after
+// staging: the result became readable at visible (math.MaxInt64: never).
+// A poll is answered at its midpoint; the push, unless lost, arrives
+// pushDelay after visible.
+func (d *devices) learn(staged, first, visible int64) learning {
 	pushAt := int64(math.MaxInt64)
 	if d.push && visible != math.MaxInt64 {
 		if d.pushLoss <= 0 || d.rPush.Float64() >= d.pushLoss {
@@ -95,7 +117,7 @@ func (d *devices) learn(staged, visible int64) learning {
 	}
 	pp := &d.policy
 	deadline := staged + pp.timeout
-	t, iv := staged+pp.first, pp.interval
+	t, iv := staged+first, pp.interval
 	polls := 0
 	for {
 		if pushAt <= t && pushAt < deadline {
@@ -118,7 +140,15 @@ func (d *devices) learn(staged, visible int64) learning {
 		if t+lat/2 >= visible {
 			return learning{at: t + lat, polls: polls}
 		}
-		t += lat + iv
+		wait := iv
+		if pp.est != nil {
+			// as the harness's device: the pending answer at age
+			// raises the estimate, which may stretch the wait
+			age := time.Duration(t + lat - staged)
+			pp.est.Pending(age)
+			wait = min(int64(pp.est.NextPoll(age, time.Duration(iv))), pp.maxInterval)
+		}
+		t += lat + wait
 		iv = min(int64(float64(iv)*pp.backoff), pp.maxInterval)
 	}
 }

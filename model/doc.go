@@ -6,7 +6,8 @@
 //
 // Where each question is answered:
 //
-//	events.go     the virtual clock, the event queue, slabs of live state
+//	events.go     the virtual clock, the event queue (a radix heap), slabs
+//	              of live state
 //	calls.go      the coordinator's call sequence per outcome, recorded by
 //	              running the real coordinator against in-process fakes
 //	backends.go   those fakes (or real servers' clients)
@@ -22,6 +23,8 @@
 //	measure.go    histograms of what devices saw (no per-upload history)
 //	profile.go    latency and limit figures (profiles/*.yaml)
 //	calibrate.go  measuring a profile on real or embedded backends
+//	generator.go  how many generator pods a plan's load needs, from a
+//	              measured run's cost per upload
 //	run.go        the event loop and its result
 //
 // Nothing a plan reports is measured: every figure comes from a profile

@@ -5,19 +5,56 @@ import (
 	"testing"
 )
 
+// The queue pops in time order, equal times in insertion order, however
+// pushes and pops interleave (pushes never earlier than the last pop, as
+// in the event loop); checked against a sorted reference.
 func TestEventQueue_Pop_TimeThenInsertionOrder(t *testing.T) {
-	var q eventQueue
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := range 1000 {
-		q.push(int64(r.IntN(50)), evCall, int32(i))
-	}
-	var last event
-	for n := 0; q.len() > 0; n++ {
-		e := q.pop()
-		if n > 0 && (e.at < last.at || e.at == last.at && e.seq < last.seq) {
-			t.Fatalf("event %d (%d, seq %d) after (%d, seq %d)", n, e.at, e.seq, last.at, last.seq)
-		}
-		last = e
+	for _, tc := range []struct {
+		name   string
+		spread int64 // pushes land up to spread after the last pop
+	}{{"ties", 50}, {"nanoseconds", 1_000}, {"minutes", int64(15 * 60 * 1e9)}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var q eventQueue
+			type ref struct {
+				at  int64
+				seq int32
+			}
+			var want []ref
+			r := rand.New(rand.NewPCG(1, 2))
+			var now int64
+			var seq int32
+			popped := 0
+			for step := range 20000 {
+				if step < 19000 && (q.len() == 0 || r.IntN(3) > 0) {
+					at := now + r.Int64N(tc.spread)
+					q.push(at, evCall, seq)
+					want = append(want, ref{at, seq})
+					seq++
+					continue
+				}
+				if q.len() == 0 {
+					break
+				}
+				peek, _ := q.peek()
+				e := q.pop()
+				// the reference: the earliest time, then the lowest seq
+				k := 0
+				for i, w := range want {
+					if w.at < want[k].at || w.at == want[k].at && w.seq < want[k].seq {
+						k = i
+					}
+				}
+				if e.at != want[k].at || e.id != want[k].seq || peek != e.at {
+					t.Fatalf("pop %d = (%d, id %d), peek %d; want (%d, id %d)", popped, e.at, e.id, peek, want[k].at, want[k].seq)
+				}
+				want = append(want[:k], want[k+1:]...)
+				now = e.at
+				popped++
+			}
+			if q.len() != len(want) || popped < 5000 {
+				t.Fatalf("len %d, reference %d, popped %d", q.len(), len(want), popped)
+			}
+		})
 	}
 }
 

@@ -1,9 +1,16 @@
 package model
 
+import (
+	"time"
+
+	"github.com/stormsim/stormsim/coordinator"
+)
+
 // lock runs the lock script at now, as the coordinator's acquire does: a
 // result already written makes the event a duplicate ("done"); a lock
 // held by another invocation is busy, and the handler tries again after
-// a backoff until LockWait has passed since its first try, then fails
+// the coordinator's own back-off (coordinator.LockRetryFirst, then
+// LockRetryNext) until LockWait has passed since its first try, then fails
 // (LockBusyError) and the event is retried; otherwise the lock is taken
 // and the decision is base == head.
 func (m *machine) lock(now int64, v int32) {
@@ -11,7 +18,7 @@ func (m *machine) lock(now int64, v int32) {
 	u := m.ups.at(inv.up)
 	done := now + m.redis.wait(now, u.file, true) + m.lockCall.lat(m.rCalls)
 	if !inv.waiting {
-		inv.waiting, inv.lockFirst, inv.lockWait = true, now, lockRetryFirst
+		inv.waiting, inv.lockFirst, inv.lockWait = true, now, int64(coordinator.LockRetryFirst)
 	}
 	switch holder, busy := m.held[u.file]; {
 	case u.written:
@@ -24,12 +31,12 @@ func (m *machine) lock(now int64, v int32) {
 			return
 		}
 		m.q.push(done+inv.lockWait, evCall, v)
-		inv.lockWait = min(2*inv.lockWait, lockRetryMax)
+		inv.lockWait = int64(coordinator.LockRetryNext(time.Duration(inv.lockWait)))
 		return
 	default:
 		m.held[u.file], inv.holds = v, true
 		inv.phase, inv.step = phTail, 0
-		if head := m.heads[u.file]; u.base == head {
+		if head := m.files[u.file].head; u.base == head {
 			inv.tail = tailCommit
 		} else {
 			inv.tail, u.head = tailConflict, head
@@ -75,9 +82,11 @@ func (m *machine) onLearn(now int64, up int32) {
 	m.m.finished(u, u.outcome, now, u.decided, u.learn)
 	switch u.outcome {
 	case ocCommitted:
-		m.learned[u.file] = max(m.learned[u.file], u.version)
+		m.files[u.file].learned = max(m.files[u.file].learned, u.version)
+		m.dev.observe(u.staged, u.decided)
 	case ocConflict:
-		m.learned[u.file] = max(m.learned[u.file], u.head)
+		m.files[u.file].learned = max(m.files[u.file].learned, u.head)
+		m.dev.observe(u.staged, u.decided)
 	}
 	if m.slotLast != nil && m.slotLast[u.slot] == up+1 {
 		m.slotLast[u.slot] = 0

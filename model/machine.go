@@ -30,6 +30,7 @@ type upload struct {
 	intended, ready, start, staged int64
 	decided, visible               int64
 	size                           int64
+	firstPoll                      int64 // staged -> the first poll
 	file, slot                     int32
 	waiter                         int32 // a parked follow-on edit + 1 (0: none)
 	base, version, head            int32
@@ -60,7 +61,7 @@ const (
 
 // invocation is one handler invocation of one S3 event.
 type invocation struct {
-	up                  int32
+	up, file            int32 // the upload and its file (read without the upload)
 	attempt, throttled  int8
 	phase, tail         uint8
 	step                int16
@@ -69,13 +70,9 @@ type invocation struct {
 	started             int64
 }
 
-// The coordinator's wait between attempts at a busy lock: 1ms, doubling,
-// at most 50ms (coordinator/locked.go acquireLock; not exported, so
-// stated here: keep them equal).
-const (
-	lockRetryFirst = int64(time.Millisecond)
-	lockRetryMax   = int64(50 * time.Millisecond)
-)
+// file is one file's state: the server's head and the devices' view of
+// it, side by side (one cache line for an upload's reads of both).
+type file struct{ head, learned int32 }
 
 // machine is the model's state: the event queue and every component.
 type machine struct {
@@ -93,9 +90,9 @@ type machine struct {
 	lockCall callSpec
 	profile  *Profile
 
-	heads, learned []int32 // per file: the server's head, the devices' view
-	slotLast       []int32 // per device: its latest upload + 1 (follow-on edits)
-	held           map[int32]int32
+	files    []file  // per file
+	slotLast []int32 // per device: its latest upload + 1 (follow-on edits)
+	held     map[int32]int32
 
 	lockWaitMax          int64
 	retries              int
@@ -137,8 +134,9 @@ func (m *machine) begin(a workload.Arrival, now, ready int64) {
 	u := m.ups.at(i)
 	*u = upload{intended: int64(a.At), ready: ready, start: now, size: a.Size, alive: true,
 		file: int32(a.User*max(pop.FilesPerUser, 1) + a.File)}
-	u.base = max(m.learned[u.file]-int32(a.Stale), 0)
+	u.base = max(m.files[u.file].learned-int32(a.Stale), 0)
 	t, parts := m.dev.staging(a.Size)
+	u.firstPoll = m.dev.firstPoll(a.Size)
 	u.staged, u.parts = now+t, int16(parts)
 	m.m.started(now)
 	if parts > 0 {
@@ -170,7 +168,7 @@ func (m *machine) begin(a workload.Arrival, now, ready int64) {
 
 func (m *machine) deliver(up int32, at int64, attempt int8) {
 	v := m.invs.alloc()
-	*m.invs.at(v) = invocation{up: up, attempt: attempt}
+	*m.invs.at(v) = invocation{up: up, file: m.ups.at(up).file, attempt: attempt}
 	m.ups.at(up).invs++
 	m.q.push(at, evDeliver, v)
 }
@@ -216,9 +214,8 @@ func (m *machine) calls(inv *invocation) []callSpec {
 func (m *machine) advance(v int32, t int64) {
 	inv := m.invs.at(v)
 	list := m.calls(inv)
-	size := m.ups.at(inv.up).size
 	for int(inv.step) < len(list) && !list[inv.step].redis {
-		t += m.s3Call(&list[inv.step], size)
+		t += m.s3Call(&list[inv.step], inv.up)
 		inv.step++
 	}
 	m.q.push(t, evCall, v)
@@ -247,14 +244,15 @@ func (m *machine) onCall(now int64, v int32) {
 // redisCall books call c at now and applies what it does; it returns
 // when the handler has the answer.
 func (m *machine) redisCall(now int64, inv *invocation, c *callSpec) int64 {
-	u := m.ups.at(inv.up)
-	done := now + m.redis.wait(now, u.file, c.script) + c.lat(m.rCalls)
+	done := now + m.redis.wait(now, inv.file, c.script) + c.lat(m.rCalls)
 	switch c.op {
 	case opCommit:
+		u := m.ups.at(inv.up)
 		// The commit re-checks the base under the lock: base == head.
-		m.heads[u.file]++
-		u.version, u.decided, u.outcome = m.heads[u.file], now, ocCommitted
+		m.files[u.file].head++
+		u.version, u.decided, u.outcome = m.files[u.file].head, now, ocCommitted
 	case opResult:
+		u := m.ups.at(inv.up)
 		if !u.written {
 			u.written = true
 			if u.outcome != ocCommitted {
@@ -262,9 +260,9 @@ func (m *machine) redisCall(now int64, inv *invocation, c *callSpec) int64 {
 			}
 			m.decide(now, inv.up, done)
 		}
-		m.unlock(inv, u.file)
+		m.unlock(inv, inv.file)
 	case opRelease:
-		m.unlock(inv, u.file)
+		m.unlock(inv, inv.file)
 	}
 	return done
 }
@@ -281,7 +279,7 @@ func (m *machine) unlock(inv *invocation, file int32) {
 func (m *machine) decide(now int64, up int32, visible int64) {
 	u := m.ups.at(up)
 	u.visible = visible
-	l := m.dev.learn(u.staged, visible)
+	l := m.dev.learn(u.staged, u.firstPoll, visible)
 	m.c.redis += int64(l.polls) // each poll reads the result from Redis
 	if l.gaveUp {
 		m.c.decidedLate++
@@ -291,18 +289,18 @@ func (m *machine) decide(now int64, up int32, visible int64) {
 	m.q.push(max(l.at, now), evLearn, up)
 }
 
-func (m *machine) s3Call(c *callSpec, size int64) int64 {
+func (m *machine) s3Call(c *callSpec, up int32) int64 {
 	t := c.lat(m.rCalls)
 	m.c.s3[c.op]++
 	p := m.profile
 	switch c.op {
 	case opGet:
 		if p.S3ReadBytesPerSecond > 0 {
-			t += int64(float64(size) / p.S3ReadBytesPerSecond * 1e9)
+			t += int64(float64(m.ups.at(up).size) / p.S3ReadBytesPerSecond * 1e9)
 		}
 	case opCopy:
 		if p.S3CopyBytesPerSecond > 0 {
-			t += int64(float64(size) / p.S3CopyBytesPerSecond * 1e9)
+			t += int64(float64(m.ups.at(up).size) / p.S3CopyBytesPerSecond * 1e9)
 		}
 	}
 	return t

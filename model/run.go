@@ -68,8 +68,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	plan := workload.NewPlan(sc, o.Seed)
 	m.dev = newDevices(sc, prof, plan.Streams())
-	if m.dev.policy.auto {
-		notes = append(notes, fmt.Sprintf("wait.poll.first_delay auto is modelled as a first poll after wait.poll.interval (%s): the harness's estimator is not exported by sim", sc.Wait.Poll.Interval))
+	if m.dev.policy.est != nil {
+		notes = append(notes, "wait.poll.first_delay auto: the devices' estimator (sim/traffic) is played; it reads the first poll's estimate when staging starts (a run: when it ends) and takes a device's pending answers when the decision is made (a run: at each poll)")
 	}
 	// The workload hash replays the whole plan: on another core, while
 	// the model runs (the goroutine is waited for below, on every path).
@@ -148,7 +148,7 @@ func newMachine(sc *scenarios.Scenario, p *Profile, calls *Sequences, seed uint6
 	m := &machine{sc: sc, profile: p, prefix: compile(calls.Prefix), gone: compile(calls.Gone),
 		lockCall: compile([]Call{calls.Lock})[0],
 		tails:    [3][]callSpec{compile(calls.Tails[SeqCommit]), compile(calls.Tails[SeqConflict]), compile(calls.Tails[SeqDone])},
-		heads:    make([]int32, files), learned: make([]int32, files), held: map[int32]int32{},
+		files:    make([]file, files), held: map[int32]int32{},
 		lockWaitMax: int64(c.Config().LockWait), retries: sc.Coordinator.Retries,
 		rCalls: st.New("model-calls"), rDeliv: st.New("model-delivery"),
 		delay: sampler(sc.Delivery.Delay), platform: sampler(p.Delivery.Delay),

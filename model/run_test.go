@@ -15,7 +15,7 @@ var (
 	callsErr  error
 )
 
-func recorded(t *testing.T) *Sequences {
+func recorded(t testing.TB) *Sequences {
 	t.Helper()
 	callsOnce.Do(func() { calls, callsErr = RecordEmbedded(context.Background()) })
 	if callsErr != nil {
@@ -24,7 +24,7 @@ func recorded(t *testing.T) *Sequences {
 	return calls
 }
 
-func builtin(t *testing.T, name string) *scenarios.Scenario {
+func builtin(t testing.TB, name string) *scenarios.Scenario {
 	t.Helper()
 	data, ok := scenarios.Builtin(name)
 	if !ok {

@@ -36,6 +36,24 @@ type Model struct {
 	// Notes say what the model could not model as the scenario asks.
 	Notes  []string      `json:"notes"`
 	Series []ModelSample `json:"series,omitempty"`
+	// Generator is how many generator pods the planned load needs (simrun
+	// plan --generator-cost), from a measured run's per-upload cost.
+	Generator *Generator `json:"generator,omitempty"`
+}
+
+// Generator sizes the generator fleet (pods of one size) for a plan.
+type Generator struct {
+	Source              string  `json:"source"` // the measured results.json
+	CPUSecondsPerUpload float64 `json:"cpu_seconds_per_upload"`
+	BytesPerInFlight    float64 `json:"bytes_per_in_flight"`
+	PodCPU              float64 `json:"pod_cpu"`
+	PodMemoryBytes      int64   `json:"pod_memory_bytes"`
+	BusyShare           float64 `json:"busy_share"`
+	Rate                float64 `json:"rate"`
+	MaxInFlight         int64   `json:"max_in_flight"`
+	PodsForCPU          int     `json:"pods_for_cpu"`
+	PodsForMemory       int     `json:"pods_for_memory"`
+	Pods                int     `json:"pods"`
 }
 
 // ModelSample is one second of the handler pool.

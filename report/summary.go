@@ -96,6 +96,11 @@ func (s *sumWriter) header(r *Results) {
 		s.printf("MODELLED, not measured: profile %s (%s; %s)\n", m.Profile, orDash(m.ProfileDate), orDash(m.ProfileSource))
 		s.printf("handler %s: limit %d, max concurrency %d, invocations %d, cold starts %d, throttles %d; Redis busiest node %s busy; lock busy answers %d\n",
 			m.Handler, m.ConcurrencyLimit, m.MaxConcurrency, m.Invocations, m.ColdStarts, m.Throttles, percent(m.RedisUtilization), m.LockBusy)
+		if g := m.Generator; g != nil {
+			s.printf("generator pods: %d of %g CPU / %s (%d for %.0f uploads/s, %d for %d in flight; %.2f ms CPU per upload, %s per upload in flight, from %s)\n",
+				g.Pods, g.PodCPU, bytesIEC(g.PodMemoryBytes), g.PodsForCPU, g.Rate, g.PodsForMemory, g.MaxInFlight,
+				g.CPUSecondsPerUpload*1000, bytesIEC(int64(g.BytesPerInFlight)), g.Source)
+		}
 		for _, n := range m.Notes {
 			s.printf("note: %s\n", n)
 		}

@@ -116,6 +116,9 @@ func Check(s *history.Set, o Options) Report {
 	if len(s.Scheds) > 0 {
 		checks = append(checks, checkScheduler(ix, o))
 	}
+	if hasRegions(s) {
+		checks = append(checks, regionChecks(ix, o)...)
+	}
 	checks = append(checks, checkLinearizability(ix, o))
 
 	var r Report

@@ -82,6 +82,12 @@ type Set struct {
 	Results   []Result
 	Pendings  []Pending
 	Fences    []Fence
+	// A multi-region run's records (region.go).
+	Replicas     []Replica
+	Views        []View
+	RegionFinals []RegionFinal
+	Notifies     []Notify
+	Refused      []Refused
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -171,6 +177,16 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Pendings)
 	case KindFence:
 		return appendJSON(line, &s.Fences)
+	case KindReplica:
+		return appendJSON(line, &s.Replicas)
+	case KindView:
+		return appendJSON(line, &s.Views)
+	case KindRegionFinal:
+		return appendJSON(line, &s.RegionFinals)
+	case KindNotify:
+		return appendJSON(line, &s.Notifies)
+	case KindRefused:
+		return appendJSON(line, &s.Refused)
 	default:
 		s.Unknown++
 		return nil
@@ -203,6 +219,11 @@ func (s *Set) Merge(other *Set) {
 	s.Results = append(s.Results, other.Results...)
 	s.Pendings = append(s.Pendings, other.Pendings...)
 	s.Fences = append(s.Fences, other.Fences...)
+	s.Replicas = append(s.Replicas, other.Replicas...)
+	s.Views = append(s.Views, other.Views...)
+	s.RegionFinals = append(s.RegionFinals, other.RegionFinals...)
+	s.Notifies = append(s.Notifies, other.Notifies...)
+	s.Refused = append(s.Refused, other.Refused...)
 	s.Unknown += other.Unknown
 }
 

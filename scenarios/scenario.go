@@ -43,6 +43,8 @@ type Scenario struct {
 	// Scheduler is nil when the file has no scheduler section.
 	Scheduler *Scheduler `yaml:"scheduler"`
 	Faults    []Fault    `yaml:"faults"`
+	// Regions is nil for a single-region run (regions.go).
+	Regions *Regions `yaml:"regions"`
 }
 
 // Phase is one stretch of an open-model arrival schedule. Phases run one

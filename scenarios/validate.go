@@ -161,6 +161,9 @@ func (v *validator) scenario(sc *Scenario) {
 		v.scheduler(sc.Scheduler)
 	}
 	v.faults(sc.Faults)
+	if sc.Regions != nil {
+		v.regions(sc)
+	}
 	v.gates(sc)
 }
 

@@ -53,6 +53,7 @@ type Replica struct {
 type View struct {
 	T        string    `json:"t"`
 	Region   string    `json:"region"`
+	Home     string    `json:"home"`
 	Device   string    `json:"device"`
 	User     string    `json:"user"`
 	Path     string    `json:"path"`

@@ -256,7 +256,7 @@ func (r *Results) Metric(name string) (float64, bool) {
 		}
 		return r.Cost.Per1000, u.Total > 0
 	}
-	return 0, false
+	return r.regionMetric(name)
 }
 
 // EvalGates evaluates parsed gates; a gate over a metric without samples

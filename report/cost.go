@@ -83,6 +83,8 @@ type Prices struct {
 	RuleInvocationsPerMillion      float64
 	RuleUpdatesPerMillion          float64
 	SchedulerInvocationsPerMillion float64
+
+	TransferInterRegionGB float64
 }
 
 // fields maps each prices.yaml key to the field it sets.
@@ -107,6 +109,7 @@ func (p *Prices) fields() map[string]any {
 		"timer.rule_invocations_per_million":      &p.RuleInvocationsPerMillion,
 		"timer.rule_updates_per_million":          &p.RuleUpdatesPerMillion,
 		"timer.scheduler_invocations_per_million": &p.SchedulerInvocationsPerMillion,
+		"transfer.inter_region_gb":                &p.TransferInterRegionGB,
 	}
 }
 

@@ -52,6 +52,8 @@ type Results struct {
 	// (e.g. poll: a poll record's error field), so every count the summary
 	// prints can be traced: kind -> cause -> count.
 	ErrorCauses map[string]map[string]int64 `json:"error_causes,omitempty"`
+	// Regions is set for a multi-region run (scenario regions:).
+	Regions *Regions `json:"regions,omitempty"`
 }
 
 // Uploads counts uploads by outcome as the devices saw them.

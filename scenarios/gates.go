@@ -57,12 +57,20 @@ var GateMetrics = map[string]string{
 	"scheduler.events":              "events scheduled",
 	"cost.per_1000_uploads":         "estimated AWS cost per 1000 uploads, USD",
 	"delivery.failures":             "handler invocations that failed (retried or not)",
+	"regions.lag.p50":               "worst median replication lag over region pairs, seconds",
+	"regions.lag.p99":               "worst 99th percentile replication lag over region pairs, seconds",
+	"regions.lag.max":               "largest replication lag of any region pair, seconds",
+	"regions.staleness.p99":         "99th percentile of how long a non-home read was behind home, seconds",
+	"regions.stale_share":           "share of non-home reads older than the home head",
+	"regions.refused":               "uploads refused because their home region was unreachable",
+	"regions.replication_failed":    "replication events whose attempts ran out",
 }
 
 // isTimeMetric reports whether a metric is in seconds (a gate on it may use
 // a duration).
 func isTimeMetric(m string) bool {
-	return strings.HasPrefix(m, "latency.") || strings.HasPrefix(m, "scheduler.lateness.")
+	return strings.HasPrefix(m, "latency.") || strings.HasPrefix(m, "scheduler.lateness.") ||
+		strings.HasPrefix(m, "regions.lag.") || m == "regions.staleness.p99"
 }
 
 // gateError is a malformed gate; it wraps ErrInvalid.

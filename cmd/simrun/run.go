@@ -117,6 +117,9 @@ func runCmd(args []string) error {
 	if !o.quiet && !o.json {
 		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, dir)
 	}
+	if sc.Regions != nil {
+		return runRegions(ctx, o, sc, seed, dir, rerun, o.shard)
+	}
 	if o.repeat > 1 {
 		return runRepeat(ctx, o, fs, sc, path, seed, dir)
 	}

@@ -46,6 +46,11 @@ var Records = []Record{
 	{history.KindFault, reflect.TypeFor[history.Fault]()},
 	{history.KindFence, reflect.TypeFor[history.Fence]()},
 	{history.KindPending, reflect.TypeFor[history.Pending]()},
+	{history.KindReplica, reflect.TypeFor[history.Replica]()},
+	{history.KindView, reflect.TypeFor[history.View]()},
+	{history.KindRegionFinal, reflect.TypeFor[history.RegionFinal]()},
+	{history.KindNotify, reflect.TypeFor[history.Notify]()},
+	{history.KindRefused, reflect.TypeFor[history.Refused]()},
 }
 
 func outcomes(o ...history.Outcome) []string {
@@ -57,7 +62,11 @@ func outcomes(o ...history.Outcome) []string {
 }
 
 // faultKinds is every scenario fault kind, sorted.
-func faultKinds() []string { return slices.Sorted(maps.Keys(scenarios.FaultKinds)) }
+func faultKinds() []string {
+	kinds := slices.AppendSeq(slices.Collect(maps.Keys(scenarios.FaultKinds)), maps.Keys(scenarios.RegionFaultKinds))
+	slices.Sort(kinds)
+	return kinds
+}
 
 // schedulerStrategies are the names a scheduler result is written with.
 var schedulerStrategies = []string{schedsim.StrategySelf, schedsim.StrategyPoll, schedsim.StrategyOneShot}
@@ -78,7 +87,8 @@ func ResultsSchema() (*jsonschema.Schema, error) {
 		"FaultWindow.Kind":       faultKinds(),
 		"Invariant.Name": {checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped,
 			checker.NameAgreement, checker.NameIdempotence, checker.NameStability, checker.NameFencing,
-			checker.NameCleanliness, checker.NameScheduler, checker.NameLinearizability},
+			checker.NameCleanliness, checker.NameScheduler, checker.NameLinearizability,
+			checker.NameConvergence, checker.NameNoRegression, checker.NameNoPhantom, checker.NameReplicationIdempotent},
 	}}
 	ref := g.Schema(reflect.TypeFor[report.Results]())
 	if err := g.Err(); err != nil {
@@ -108,6 +118,7 @@ func HistorySchema() (*jsonschema.Schema, error) {
 		"Fault.Kind":    faultKinds(),
 		"Pending.Reason": {history.PendingQueued, history.PendingRunning, history.PendingRetrying,
 			history.PendingDead, history.PendingLost},
+		"Replica.Outcome": {history.ReplicaApplied, history.ReplicaSkipped, history.ReplicaFailed},
 	}}
 	root := &jsonschema.Schema{
 		Schema: jsonschema.Draft,

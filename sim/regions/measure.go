@@ -30,6 +30,7 @@ type Measures struct {
 // RegionFigures describe one region.
 type RegionFigures struct {
 	Name          string
+	UsersHomed    int   // users homed here (of those whose files were touched)
 	HomedFiles    int   // files whose user is homed here
 	Files         int   // files the region holds after the drain
 	StoredBytes   int64 // bytes of those files
@@ -85,9 +86,14 @@ func Measure(s *history.Set, rg *scenarios.Regions) Measures {
 			first = c.At
 		}
 	}
+	users := map[string]bool{}
 	for _, rf := range s.RegionFinals {
 		if rf.Region == rf.Home {
 			region(rf.Home).HomedFiles++
+			if !users[rf.User] {
+				users[rf.User] = true
+				region(rf.Home).UsersHomed++
+			}
 		}
 		if rf.Found {
 			r := region(rf.Region)

@@ -39,6 +39,8 @@ type Result struct {
 	Started      time.Time
 	Elapsed      time.Duration
 	Planned      int64
+	PlannedRate  float64       // arrivals per second the plan asked for
+	Window       time.Duration // the arrival window
 	Launched     int64
 	Refused      int64 // uploads whose home region was unreachable
 	DrainTimeout bool
@@ -107,6 +109,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	res := &Result{Scenario: sc.Name, Seed: opt.Seed, WorkloadHash: workload.Hash(sc, opt.Seed)}
 	plan := workload.NewPlan(sc, opt.Seed)
 	res.Planned, _ = plan.PlannedCount()
+	res.PlannedRate, res.Window = plan.PlannedRate(), plan.PlannedWindow()
 	r.start = time.Now()
 	res.Started = r.start
 	faults := r.startFaults(ctx)

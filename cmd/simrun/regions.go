@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+
+	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/regions"
+)
+
+// runRegions runs a multi-region scenario (a regions: section) on embedded
+// fakes, one set per region.
+func runRegions(ctx context.Context, o runOptions, sc *scenarios.Scenario, seed uint64, dir, rerun, shard string) error {
+	switch {
+	case o.repeat > 1:
+		return usagef("--repeat is not supported with regions")
+	case shard != "":
+		return usagef("--shard is not supported with regions")
+	case o.servers.enabled():
+		return usagef("real servers (--redis, --s3, --external) are not supported with regions: each region runs embedded fakes")
+	}
+	res, err := regions.Run(ctx, regions.Options{Scenario: sc, Seed: seed, OutDir: dir, CheckTimeout: o.checkTimeout})
+	if err != nil {
+		return err
+	}
+	r := report.BuildRegions(res, sc, rerun, report.WithPrices(o.loadedPrices))
+	if err := report.WriteAll(dir, r, nil); err != nil {
+		return err
+	}
+	printResults(o, r, rerun, dir)
+	if ctx.Err() != nil {
+		return exitError{exitInterrupted}
+	}
+	return exitError{verdictCode(r.Verdict)}
+}

@@ -84,6 +84,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 		page.Invariants = append(page.Invariants, row)
 	}
 	page.Scheduler = schedulerSection(r.Scheduler)
+	page.Regions = regionsSection(r.Regions)
 	var err error
 	if page.Charts, err = htmlCharts(charts); err != nil {
 		return err
@@ -105,6 +106,7 @@ type htmlPage struct {
 	Latency               []htmlRow
 	Gates, Invariants     []htmlCheck
 	Scheduler             *htmlScheduler
+	Regions               *htmlRegions
 	Charts                []htmlChart
 	Text                  string
 }

@@ -30,6 +30,18 @@ type Regions struct {
 	// ReplicationDuplicated, events the queue delivered twice.
 	ReplicationFailed     int64 `json:"replication_failed"`
 	ReplicationDuplicated int64 `json:"replication_duplicated"`
+	// Recovered is the lag, over every pair, of versions committed after
+	// the last regional outage (partition, storage or Redis down) ended:
+	// whether replication returned to normal. Absent without such a fault.
+	Recovered *RecoveredLag `json:"recovered,omitempty"`
+}
+
+// RecoveredLag is the lag after the last regional outage.
+type RecoveredLag struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50_seconds"`
+	P99   float64 `json:"p99_seconds"`
+	Max   float64 `json:"max_seconds"`
 }
 
 // RegionRow is one region.
@@ -202,6 +214,9 @@ func regionsFrom(res *regions.Result) *Regions {
 			Failed: l.Failed, P50: l.P50, P99: l.P99, Max: l.Max, Mean: l.Mean, Points: l.Points})
 		out.ReplicationFailed += int64(l.Failed)
 	}
+	if rc := m.Recovered; rc.Count > 0 {
+		out.Recovered = &RecoveredLag{Count: rc.Count, P50: rc.P50, P99: rc.P99, Max: rc.Max}
+	}
 	s := m.Staleness
 	out.Staleness = RegionStaleness{Reads: s.Reads, Stale: s.Stale, Share: s.Share, P50: s.P50, P99: s.P99, Max: s.Max,
 		MaxVersions: s.MaxVersions}
@@ -230,6 +245,11 @@ func (r *Results) regionMetric(name string) (float64, bool) {
 		return worst(func(l RegionLag) float64 { return l.P99 })
 	case "regions.lag.max":
 		return worst(func(l RegionLag) float64 { return l.Max })
+	case "regions.lag.recovered_p99":
+		if g.Recovered == nil {
+			return 0, false
+		}
+		return g.Recovered.P99, true
 	case "regions.staleness.p99":
 		return g.Staleness.P99, g.Staleness.Reads > 0
 	case "regions.stale_share":

@@ -29,6 +29,9 @@ func (s *sumWriter) regions(r *Results) {
 			fmt.Sprint(l.Failed), seconds(l.P50), seconds(l.P99), seconds(l.Max)})
 	}
 	s.table(rows)
+	if rc := g.Recovered; rc != nil {
+		s.printf("lag after the last regional outage: p50 %s p99 %s max %s over %d versions\n", seconds(rc.P50), seconds(rc.P99), seconds(rc.Max), rc.Count)
+	}
 	st := g.Staleness
 	s.printf("staleness of non-home reads: %d of %d behind home (%s), p50 %s p99 %s max %s, at most %d version(s)\n",
 		st.Stale, st.Reads, percent(st.Share), seconds(st.P50), seconds(st.P99), seconds(st.Max), st.MaxVersions)
@@ -78,4 +81,30 @@ func addLagLine(p *plot.Plot, label string, y float64) {
 	ln.Dashes = nil
 	p.Add(ln)
 	p.Legend.Add(label+" "+seconds(y), ln)
+}
+
+// htmlRegions is report.html's regions section.
+type htmlRegions struct {
+	Rows, Lag []htmlRow
+	Note      string
+}
+
+func regionsSection(g *Regions) *htmlRegions {
+	if g == nil {
+		return nil
+	}
+	h := &htmlRegions{}
+	for _, x := range g.Regions {
+		h.Rows = append(h.Rows, htmlRow{Name: x.Name, Cells: []string{fmt.Sprint(x.UsersHomed), fmt.Sprint(x.FilesHomed),
+			fmt.Sprint(x.FilesHeld), bytesIEC(x.StoredBytes), fmt.Sprint(x.Notifications), fmt.Sprint(x.Reads)}})
+	}
+	for _, l := range g.Lag {
+		h.Lag = append(h.Lag, htmlRow{Name: l.Home + " -> " + l.Region, Cells: []string{fmt.Sprint(l.Applied),
+			fmt.Sprint(l.Skipped), fmt.Sprint(l.Failed), seconds(l.P50), seconds(l.P99), seconds(l.Max)}})
+	}
+	st := g.Staleness
+	h.Note = fmt.Sprintf("Non-home reads behind home: %d of %d (%s), p99 %s. Cross-region bytes: replication %s, remote staging %s. Uploads refused (home unreachable): %d. Replication events failed: %d.",
+		st.Stale, st.Reads, percent(st.Share), seconds(st.P99), bytesIEC(g.ReplicationBytes), bytesIEC(g.UploadCrossBytes),
+		g.Refused, g.ReplicationFailed)
+	return h
 }

@@ -60,6 +60,7 @@ var GateMetrics = map[string]string{
 	"regions.lag.p50":               "worst median replication lag over region pairs, seconds",
 	"regions.lag.p99":               "worst 99th percentile replication lag over region pairs, seconds",
 	"regions.lag.max":               "largest replication lag of any region pair, seconds",
+	"regions.lag.recovered_p99":     "99th percentile replication lag of versions committed after the last regional outage ended, seconds",
 	"regions.staleness.p99":         "99th percentile of how long a non-home read was behind home, seconds",
 	"regions.stale_share":           "share of non-home reads older than the home head",
 	"regions.refused":               "uploads refused because their home region was unreachable",

@@ -18,6 +18,7 @@ import (
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/regions"
 	"github.com/stormsim/stormsim/sim/selftest"
 	"github.com/stormsim/stormsim/sim/workload"
 )
@@ -37,6 +38,8 @@ var invariantColumns = []struct{ name, label string }{
 	{checker.NameAgreement, "agree"}, {checker.NameIdempotence, "idem"}, {checker.NameStability, "stab"},
 	{checker.NameFencing, "fence"}, {checker.NameCleanliness, "clean"}, {checker.NameLinearizability, "lin"},
 	{checker.NameScheduler, "sched"},
+	{checker.NameConvergence, "conv"}, {checker.NameNoRegression, "regr"}, {checker.NameNoPhantom, "phant"},
+	{checker.NameReplicationIdempotent, "ridem"},
 }
 
 // selftestReport is the kill matrix and its verdict (--json prints it).
@@ -215,6 +218,11 @@ func runSelftest(ctx context.Context, dir string, log io.Writer) (*selftestRepor
 		fmt.Fprintf(log, "selftest: %-24s on %-19s %-8s %5.1fs  %s\n", c.Name, c.Scenario, row.Status, row.Seconds,
 			strings.Join(row.CaughtBy, ", "))
 	}
+	regionRows, err := selftestRegions(ctx, dir, len(rep.Runs), log)
+	if err != nil {
+		return nil, err
+	}
+	rep.Runs = append(rep.Runs, regionRows...)
 	for _, inv := range invariantColumns {
 		rep.Invariants = append(rep.Invariants, inv.name)
 	}
@@ -241,7 +249,7 @@ func runSelftest(ctx context.Context, dir string, log io.Writer) (*selftestRepor
 		}
 	}
 	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) == 0 &&
-		len(rep.Runs) == len(selftest.Cases())
+		len(rep.Runs) == len(selftest.Cases())+len(regions.SelfTestCases())
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
@@ -417,8 +425,8 @@ func verdictLine(rep *selftestReport) string {
 	if len(rep.Inconclusive) > 0 {
 		why = append(why, "not judged (harness-bound): "+strings.Join(rep.Inconclusive, "; "))
 	}
-	if len(rep.Runs) < len(selftest.Cases()) {
-		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), len(selftest.Cases())))
+	if want := len(selftest.Cases()) + len(regions.SelfTestCases()); len(rep.Runs) < want {
+		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), want))
 	}
 	if len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) > 0 {
 		return "selftest: INCONCLUSIVE: " + strings.Join(why, "; ")

@@ -25,6 +25,17 @@ type Measures struct {
 	// from another region.
 	ReplicationBytes int64
 	UploadCrossBytes int64
+	// Recovered is the lag of versions committed after the last regional
+	// fault window (partition, storage or Redis down) ended, over every
+	// pair: whether replication returned to normal. Zero samples (Count 0)
+	// when the run had no such fault or nothing was committed after it.
+	Recovered LagFigures
+}
+
+// LagFigures summarise lag samples (seconds).
+type LagFigures struct {
+	Count         int
+	P50, P99, Max float64
 }
 
 // RegionFigures describe one region.
@@ -105,6 +116,7 @@ func Measure(s *history.Set, rg *scenarios.Regions) Measures {
 		region(n.Region).Notifications++
 	}
 	m.Lag = lags(s, rg, commitAt, first)
+	m.Recovered = recovered(s, commitAt)
 	for _, r := range s.Replicas {
 		if r.Outcome == history.ReplicaApplied {
 			m.ReplicationBytes += r.Bytes
@@ -176,6 +188,32 @@ func lags(s *history.Set, rg *scenarios.Regions, commitAt map[fileVersion]time.T
 		}
 	}
 	return out
+}
+
+// recovered is the lag of versions committed after the last regional
+// outage ended.
+func recovered(s *history.Set, commitAt map[fileVersion]time.Time) LagFigures {
+	var end time.Time
+	for _, f := range s.Faults {
+		switch f.Kind {
+		case scenarios.RegionFaultPartition, scenarios.RegionFaultStorageDown, scenarios.RegionFaultRedisDown:
+			if f.To.After(end) {
+				end = f.To
+			}
+		}
+	}
+	if end.IsZero() {
+		return LagFigures{}
+	}
+	var xs []float64
+	for _, r := range s.Replicas {
+		at, ok := commitAt[fileVersion{fileKey{r.User, r.Path}, r.Version}]
+		if r.Outcome == history.ReplicaApplied && ok && at.After(end) {
+			xs = append(xs, max(r.At.Sub(at).Seconds(), 0))
+		}
+	}
+	p50, p99, mx, _ := quantiles(xs)
+	return LagFigures{Count: len(xs), P50: p50, P99: p99, Max: mx}
 }
 
 // quantiles returns p50, p99, max and mean of xs (zeros when empty).

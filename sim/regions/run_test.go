@@ -6,34 +6,12 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/region"
-	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
 )
 
-const small = `
-name: regions-small
-seed: 3
-drain: 20s
-phases: [{kind: constant, rate: 60, duration: 1s}]
-population: {users: 6, devices_per_user: 3, files_per_user: 2, hot_files: 1, hot_share: 0.7}
-sizes: {kind: fixed, value: 2KiB}
-regions:
-  list:
-    - {name: eu, users: 0.5, devices: 1}
-    - {name: us, users: 0.3, devices: 1}
-    - {name: ap, users: 0.2, devices: 1}
-  latency:
-    - {from: eu, to: us, latency: 15ms}
-    - {from: eu, to: ap, latency: 30ms}
-    - {from: us, to: ap, latency: 25ms}
-  faults:
-    - {kind: replication-duplicate, start: 0s, end: 2s, probability: 0.5, latency: 300ms}
-    - {kind: replication-delay, start: 0s, end: 2s, probability: 0.3, latency: 200ms}
-`
-
-func runSmall(t *testing.T, yaml string, hooks *region.Hooks) *Result {
+func runSmall(t *testing.T, name string, hooks *region.Hooks) *Result {
 	t.Helper()
-	sc, err := scenarios.Parse("small.yaml", []byte(yaml))
+	sc, err := SelfTestScenario(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +24,7 @@ func runSmall(t *testing.T, yaml string, hooks *region.Hooks) *Result {
 }
 
 func TestRun_Small_Passes(t *testing.T) {
-	res := runSmall(t, small, nil)
+	res := runSmall(t, ScenarioDuplicates, nil)
 	for _, c := range res.Check.Checks {
 		if !c.OK {
 			t.Errorf("%s: %s", c.Name, c.Detail)
@@ -66,27 +44,6 @@ func TestRun_Small_Passes(t *testing.T) {
 	t.Logf("launched %d, lag %+v, staleness %+v", res.Launched, res.Regions.Lag[0], res.Regions.Staleness)
 }
 
-const outage = `
-name: regions-outage
-seed: 5
-drain: 30s
-phases: [{kind: constant, rate: 50, duration: 1500ms}]
-population: {users: 6, devices_per_user: 2, files_per_user: 2, hot_files: 1, hot_share: 0.6}
-sizes: {kind: fixed, value: 1KiB}
-coordinator: {lock_ttl: 2s}
-regions:
-  list:
-    - {name: eu, users: 0.5, devices: 1}
-    - {name: us, users: 0.5, devices: 1}
-  latency:
-    - {from: eu, to: us, latency: 10ms}
-  replication: {attempts: 8}
-  faults:
-    - {kind: region-storage-down, region: us, start: 300ms, end: 3s}
-    - {kind: region-partition, region: eu, start: 200ms, end: 500ms}
-    - {kind: region-redis-down, region: eu, start: 1s, end: 1300ms}
-`
-
 func failed(res *Result) []string {
 	var out []string
 	for _, c := range res.Check.Checks {
@@ -98,7 +55,7 @@ func failed(res *Result) []string {
 }
 
 func TestRun_RegionalFaults_Pass(t *testing.T) {
-	res := runSmall(t, outage, nil)
+	res := runSmall(t, ScenarioOutage, nil)
 	for _, c := range res.Check.Checks {
 		if !c.OK {
 			t.Errorf("%s: %s", c.Name, c.Detail)
@@ -112,21 +69,22 @@ func TestRun_RegionalFaults_Pass(t *testing.T) {
 	}
 }
 
-// The self-test's replicator mutants are caught by the checks.
-func TestRun_Mutants_Caught(t *testing.T) {
-	tests := []struct {
-		name, yaml, guard string
-		want              string
-	}{
-		{"out-of-order", small, region.GuardNewerOnly, checker.NameReplicationIdempotent},
-		{"drop-retry", outage, region.GuardRetry, checker.NameConvergence},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := runSmall(t, tt.yaml, &region.Hooks{Disabled: func(g string) bool { return g == tt.guard }})
+// The self-test's replicator mutants are caught by the checks they claim.
+func TestSelfTestCases_Mutants_Caught(t *testing.T) {
+	for _, c := range SelfTestCases() {
+		if c.guard == "" {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			res, _, err := c.Run(context.Background(), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
 			got := failed(res)
-			if !contains(got, tt.want) {
-				t.Errorf("failed checks %v, want %s among them", got, tt.want)
+			for _, want := range c.CaughtBy {
+				if !contains(got, want) {
+					t.Errorf("failed checks %v, want %s among them", got, want)
+				}
 			}
 		})
 	}

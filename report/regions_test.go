@@ -1,0 +1,89 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/regions"
+)
+
+func regionsResult(t *testing.T, gates ...string) (*regions.Result, *scenarios.Scenario) {
+	t.Helper()
+	yaml := `
+name: r
+seed: 1
+phases: [{kind: constant, rate: 10, duration: 1s}]
+population: {users: 2, devices_per_user: 2, files_per_user: 1}
+regions:
+  list: [{name: eu, users: 0.5, devices: 1}, {name: us, users: 0.5, devices: 1}]
+  latency: [{from: eu, to: us, latency: 20ms}]
+gates: [` + strings.Join(gates, ", ") + `]
+`
+	sc, err := scenarios.Parse("r.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	set := &history.Set{
+		Uploads: []history.Upload{{T: history.KindUpload, ID: "a", User: "u00000", Path: "f", Size: 1 << 20,
+			Intended: t0, Done: t0.Add(300 * time.Millisecond), Outcome: history.OutcomeCommitted, Version: 1, Polls: 1}},
+		Commits: []history.Commit{{T: history.KindCommit, ID: "a", User: "u00000", Path: "f", Version: 1, SHA256: "x", At: t0}},
+		Replicas: []history.Replica{{T: history.KindReplica, Region: "us", Home: "eu", User: "u00000", Path: "f", Version: 1,
+			SHA256: "x", Outcome: history.ReplicaApplied, Bytes: 1 << 20, Start: t0, At: t0.Add(2 * time.Second)}},
+		RegionFinals: []history.RegionFinal{
+			{T: history.KindRegionFinal, Region: "eu", Home: "eu", User: "u00000", Path: "f", Version: 1, SHA256: "x", Size: 1 << 20, Found: true},
+			{T: history.KindRegionFinal, Region: "us", Home: "eu", User: "u00000", Path: "f", Version: 1, SHA256: "x", Size: 1 << 20, Found: true},
+		},
+	}
+	res := &regions.Result{Scenario: "r", Seed: 1, Elapsed: 3 * time.Second, History: set,
+		Check: checker.Check(set, checker.Options{}), Regions: regions.Measure(set, sc.Regions)}
+	return res, sc
+}
+
+func TestBuildRegions_FiguresGatesCost(t *testing.T) {
+	res, sc := regionsResult(t, `"regions.lag.p99 < 1s"`, `"regions.replication_failed == 0"`)
+	r := BuildRegions(res, sc, "")
+	if r.Regions == nil || len(r.Regions.Lag) != 1 || r.Regions.Lag[0].P99 != 2 {
+		t.Fatalf("regions %+v", r.Regions)
+	}
+	if r.Verdict != Fail || r.Gates[0].OK || !r.Gates[1].OK {
+		t.Errorf("verdict %s gates %+v: want the lag gate (2s) failed, the other kept", r.Verdict, r.Gates)
+	}
+	want := 1.0 / 1024 * DefaultPrices().TransferInterRegionGB
+	if got := r.Cost.Items["inter_region_transfer"]; got != want || want == 0 {
+		t.Errorf("transfer cost %v, want %v", got, want)
+	}
+	if r.Regions.Regions[0].UsersHomed != 1 || r.Regions.Regions[1].StoredBytes != 1<<20 {
+		t.Errorf("region rows %+v", r.Regions.Regions)
+	}
+}
+
+func TestHTML_Regions_TableAndLagChart(t *testing.T) {
+	res, sc := regionsResult(t)
+	r := BuildRegions(res, sc, "")
+	charts, err := Charts(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svgs := map[string][]byte{}
+	for _, c := range charts {
+		svgs[c.Name] = c.SVG
+	}
+	if _, ok := svgs["lag-eu-us"]; !ok {
+		t.Fatalf("no lag chart for eu -> us among %v", len(svgs))
+	}
+	var buf bytes.Buffer
+	if err := HTML(&buf, r, svgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="regions"`, `id="chart-lag-eu-us"`, "eu -&gt; us", "Replication lag of one region pair"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}

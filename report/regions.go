@@ -89,7 +89,7 @@ func BuildRegions(res *regions.Result, sc *scenarios.Scenario, rerun string, opt
 	cfg := buildOptions(opts)
 	r := &Results{Scenario: res.Scenario, Seed: res.Seed, WorkloadHash: res.WorkloadHash, Strategy: string(sc.Coordinator.Strategy),
 		Started: res.Started, DurationSeconds: res.Elapsed.Seconds(), Rerun: rerun, Invariants: []Invariant{},
-		Reconciled: int64(res.Reconciled)}
+		Reconciled: int64(res.Reconciled), Partial: res.Interrupted}
 	u := &r.Uploads
 	for _, up := range res.History.Uploads {
 		switch up.Outcome {
@@ -154,6 +154,8 @@ func BuildRegions(res *regions.Result, sc *scenarios.Scenario, rerun string, opt
 	switch {
 	case len(fail) > 0:
 		r.Verdict, r.Reasons = Fail, fail
+	case res.Interrupted:
+		r.Verdict, r.Reasons = Inconclusive, []string{"the run was interrupted"}
 	case res.Check.Inconclusive || res.DrainTimeout:
 		r.Verdict, r.Reasons = Inconclusive, []string{"the check was inconclusive or the drain timed out"}
 	default:

@@ -196,6 +196,9 @@ func (v *validator) regions(sc *Scenario) {
 	for i := range r.List {
 		for j := i + 1; j < n; j++ {
 			a, b := r.List[i].Name, r.List[j].Name
+			if a == b {
+				continue // a duplicate name, reported above
+			}
 			if !pairs[[2]string{min(a, b), max(a, b)}] {
 				v.errorf("regions.latency", "no latency for the pair %s-%s", a, b)
 			}

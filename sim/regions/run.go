@@ -44,6 +44,7 @@ type Result struct {
 	Launched     int64
 	Refused      int64 // uploads whose home region was unreachable
 	DrainTimeout bool
+	Interrupted  bool // the context ended before the run did
 	HistoryLines int64
 	// StageDead and ReplicationDead count events whose retries ran out;
 	// ReplicationDuplicated counts events the queue delivered twice.
@@ -129,6 +130,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	r.close()
 	res.Elapsed = time.Since(r.start)
 	res.Refused = r.refused.Load()
+	res.Interrupted = ctx.Err() != nil
 	if err := w.Flush(); err != nil {
 		return nil, err
 	}

@@ -211,7 +211,19 @@ func (v *validator) regions(sc *Scenario) {
 	v.check(rp.Concurrency >= 1 && rp.Concurrency <= 1024, "regions.replication.concurrency", "must be in [1, 1024]", rp.Concurrency)
 	v.check(rp.QueueSize >= 1 && rp.QueueSize <= 1_000_000, "regions.replication.queue_size", "must be in [1, 1000000]", rp.QueueSize)
 	v.regionFaults(r, seen)
-	// What a multi-region run does not model.
+	// What a multi-region run does not model: devices stage with one PUT
+	// and poll their home region at wait.poll.interval until
+	// wait.poll.timeout; the staging queues deliver every event once.
+	for _, p := range regionsUnsupported {
+		if v.set(p) {
+			v.errorf(p, "not supported with regions")
+		}
+	}
+	for i, ph := range sc.Phases {
+		if ph.Follow > 0 {
+			v.errorf(fmt.Sprintf("phases[%d].follow", i), "not supported with regions")
+		}
+	}
 	if sc.Scheduler != nil {
 		v.errorf("scheduler", "not supported with regions")
 	}
@@ -225,6 +237,15 @@ func (v *validator) regions(sc *Scenario) {
 		v.errorf("coordinator.strategy", "must be %s with regions (replication reads the versions it keeps), got %s",
 			coordinator.StrategyRedisLock, quote(string(sc.Coordinator.Strategy)))
 	}
+}
+
+// regionsUnsupported are the fields a multi-region run does not use.
+var regionsUnsupported = []string{
+	"abort_on_fail", "closed",
+	"wait.push", "wait.push_loss", "wait.push_delay",
+	"wait.poll.first_delay", "wait.poll.backoff", "wait.poll.max_interval", "wait.poll.max_polls",
+	"delivery.delay", "delivery.duplicate", "delivery.reorder",
+	"sizes.multipart_threshold", "sizes.part_size",
 }
 
 func (v *validator) regionFaults(r *Regions, regions map[string]bool) {

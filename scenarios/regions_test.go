@@ -54,6 +54,8 @@ func TestParse_Regions_Bad(t *testing.T) {
 			"x.yaml:9: faults: not supported with regions (use regions.faults)"},
 		{"strategy", regionsBase + "coordinator: {strategy: s3-conditional}\n",
 			"x.yaml:9: coordinator.strategy: must be redis-lock with regions"},
+		{"unused knob", regionsBase + "delivery: {duplicate: 0.1}\n",
+			"x.yaml:9: delivery.duplicate: not supported with regions"},
 		{"pin", regionsBase + "  pin: ap\n",
 			"x.yaml:9: regions.pin: must name a region of regions.list, got \"ap\""},
 	}

@@ -28,7 +28,7 @@ var chartCaptions = map[string]string{
 	"memory":             "Resident set and live heap over the run, the heap split between the harness and the embedded fakes' stored state.",
 }
 
-// lagCaption describes a multi-region run's lag charts (lag-HOME-REGION).
+// lagCaption describes a multi-region run's lag charts (lag-HOME-to-REGION).
 const lagCaption = "Replication lag of one region pair: each point is a committed version, from its commit at home to its copy applied in the other region; the line is the pair's p99."
 
 // HTML writes report.html: one self-contained page (no external assets;

@@ -74,14 +74,14 @@ func TestHTML_Regions_TableAndLagChart(t *testing.T) {
 	for _, c := range charts {
 		svgs[c.Name] = c.SVG
 	}
-	if _, ok := svgs["lag-eu-us"]; !ok {
+	if _, ok := svgs["lag-eu-to-us"]; !ok {
 		t.Fatalf("no lag chart for eu -> us among %v", len(svgs))
 	}
 	var buf bytes.Buffer
 	if err := HTML(&buf, r, svgs); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`id="regions"`, `id="chart-lag-eu-us"`, "eu -&gt; us", "Replication lag of one region pair"} {
+	for _, want := range []string{`id="regions"`, `id="chart-lag-eu-to-us"`, "eu -&gt; us", "Replication lag of one region pair"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report.html lacks %q", want)
 		}

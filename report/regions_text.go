@@ -49,7 +49,7 @@ func regionCharts(r *Results) ([]Chart, error) {
 		if len(l.Points) == 0 {
 			continue
 		}
-		name := "lag-" + l.Home + "-" + l.Region
+		name := "lag-" + l.Home + "-to-" + l.Region
 		p := newPlot("Replication lag "+l.Home+" -> "+l.Region, "commit time (s since the first commit)", "lag (s)")
 		xys := make(plotter.XYs, len(l.Points))
 		for i, pt := range l.Points {

@@ -180,8 +180,10 @@ func NotifyChannel(prefix, user string) string { return prefix + "replica:" + us
 func NotifyPattern(prefix string) string { return prefix + "replica:*" }
 
 // IsVersionKey reports whether key is an immutable version key
-// (versions/...), the only keys whose events Handle acts on.
-func IsVersionKey(key string) bool { return strings.Contains(key, coordinator.VersionPrefix) }
+// (versions/{user}/{pathid}/{version}), the only keys whose events Handle
+// acts on. A coordinator's ObjectPrefix is not supported: a final key whose
+// path has a "versions/" folder is not one.
+func IsVersionKey(key string) bool { return strings.HasPrefix(key, coordinator.VersionPrefix) }
 
 // Handle replicates the version named by each record of ev to every target.
 // Records of other keys are ignored. It returns the errors of targets whose
@@ -233,7 +235,7 @@ func (r *Replicator) resolve(ctx context.Context, key string) (Event, error) {
 
 // versionUser is {user} of [prefix]versions/{user}/{pathid}/{version}.
 func versionUser(key string) string {
-	_, rest, _ := strings.Cut(key, coordinator.VersionPrefix)
+	rest := strings.TrimPrefix(key, coordinator.VersionPrefix)
 	user, _, _ := strings.Cut(rest, "/")
 	return user
 }

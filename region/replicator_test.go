@@ -269,8 +269,10 @@ func TestReplicator_Handle_IgnoresOtherKeys(t *testing.T) {
 	us := newStore(t)
 	rec := &recorder{}
 	r := newReplicator(t, h, rec, nil, region.Target{Name: "us", Store: us, Bucket: bucket})
-	if err := r.Handle(context.Background(), event("staging/u1/x")); err != nil {
-		t.Fatal(err)
+	for _, key := range []string{"staging/u1/x", coordinator.FinalKey("u1", "versions/a.txt")} {
+		if err := r.Handle(context.Background(), event(key)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if len(rec.outcomes()) != 0 {
 		t.Errorf("acted on a staging key: %v", rec.outcomes())

@@ -36,6 +36,9 @@ func benchCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if sc.Regions != nil {
+		return usagef("bench: %s has regions; bench measures one region's fakes (run it with simrun instead)", path)
+	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("runs", fmt.Sprintf("bench-%s-%s", sc.Name, time.Now().Format("20060102-150405")))

@@ -10,15 +10,7 @@ import (
 
 // runRegions runs a multi-region scenario (a regions: section) on embedded
 // fakes, one set per region.
-func runRegions(ctx context.Context, o runOptions, sc *scenarios.Scenario, seed uint64, dir, rerun, shard string) error {
-	switch {
-	case o.repeat > 1:
-		return usagef("--repeat is not supported with regions")
-	case shard != "":
-		return usagef("--shard is not supported with regions")
-	case o.servers.enabled():
-		return usagef("real servers (--redis, --s3, --external) are not supported with regions: each region runs embedded fakes")
-	}
+func runRegions(ctx context.Context, o runOptions, sc *scenarios.Scenario, seed uint64, dir, rerun string) error {
 	res, err := regions.Run(ctx, regions.Options{Scenario: sc, Seed: seed, OutDir: dir, CheckTimeout: o.checkTimeout})
 	if err != nil {
 		return err
@@ -32,4 +24,18 @@ func runRegions(ctx context.Context, o runOptions, sc *scenarios.Scenario, seed 
 		return exitError{exitInterrupted}
 	}
 	return exitError{verdictCode(r.Verdict)}
+}
+
+// regionsFlags refuses the run flags a multi-region run does not honour,
+// before anything is created.
+func regionsFlags(o runOptions) error {
+	switch {
+	case o.repeat > 1:
+		return usagef("--repeat is not supported with regions")
+	case o.shard != "":
+		return usagef("--shard is not supported with regions")
+	case o.servers.enabled():
+		return usagef("real servers (--redis, --s3, --external) are not supported with regions: each region runs embedded fakes")
+	}
+	return nil
 }

@@ -88,6 +88,11 @@ func runCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if sc.Regions != nil {
+		if err := regionsFlags(o); err != nil {
+			return err
+		}
+	}
 	seed := sc.Seed
 	if o.seed != "" {
 		if seed, err = strconv.ParseUint(o.seed, 10, 64); err != nil {
@@ -118,7 +123,7 @@ func runCmd(args []string) error {
 		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, dir)
 	}
 	if sc.Regions != nil {
-		return runRegions(ctx, o, sc, seed, dir, rerun, o.shard)
+		return runRegions(ctx, o, sc, seed, dir, rerun)
 	}
 	if o.repeat > 1 {
 		return runRepeat(ctx, o, fs, sc, path, seed, dir)

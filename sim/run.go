@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,6 +57,10 @@ type runner struct {
 func Run(ctx context.Context, opt Options) (*Result, error) {
 	opt = opt.withDefaults()
 	sc := opt.Scenario
+	if sc.Regions != nil {
+		// One region's harness would run it ignoring the regions.
+		return nil, errors.New("run scenario: it has regions; sim/regions runs it")
+	}
 	hf, err := os.Create(filepath.Join(opt.OutDir, "history.jsonl"))
 	if err != nil {
 		return nil, fmt.Errorf("create history: %w", err)

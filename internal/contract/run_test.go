@@ -67,7 +67,7 @@ regions:
     - {name: eu, users: 0.5, devices: 1}
     - {name: us, users: 0.5, devices: 1}
   latency: [{from: eu, to: us, latency: 10ms}]
-  faults: [{kind: region-partition, region: us, start: 200ms, end: 600ms}]
+  faults: [{kind: region-partition, region: us, start: 100ms, end: 1s}]
 gates: ["invariants.violations == 0"]
 `
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,7 @@ type finalHead struct {
 	upload  string
 	sha256  string
 	etag    string
+	size    int64
 }
 
 func (c *Coordinator) readHead(ctx context.Context, u Upload) (finalHead, error) {
@@ -30,7 +32,7 @@ func (c *Coordinator) readHead(ctx context.Context, u Upload) (finalHead, error)
 		}
 		return finalHead{}, fmt.Errorf("head %s: %w", key, err)
 	}
-	h := finalHead{exists: true, etag: strings.TrimSpace(derefStr(out.ETag))}
+	h := finalHead{exists: true, etag: strings.TrimSpace(derefStr(out.ETag)), size: aws.ToInt64(out.ContentLength)}
 	h.version, _ = strconv.ParseInt(metaGet(out.Metadata, MetaVersion), 10, 64)
 	h.upload = metaGet(out.Metadata, MetaUpload)
 	h.sha256 = metaGet(out.Metadata, MetaSHA256)
@@ -64,7 +66,7 @@ func (c *Coordinator) handleConditional(ctx context.Context, u Upload) error {
 		if h.exists && h.upload != "" {
 			// Record the current head's commit: its own handler may have
 			// crashed between its PUT and its commit record.
-			if err := c.recordCommit(ctx, u.User, u.Path, h.upload, h.version, h.sha256); err != nil {
+			if err := c.recordCommit(ctx, u.User, u.Path, h.upload, h.version, h.sha256, h.size); err != nil {
 				return err
 			}
 			if h.upload == u.ID {
@@ -95,7 +97,7 @@ func (c *Coordinator) handleConditional(ctx context.Context, u Upload) error {
 		if !won {
 			continue // lost the race: read the new head and answer conflict
 		}
-		if err := c.recordCommit(ctx, u.User, u.Path, u.ID, u.Base+1, u.SHA256); err != nil {
+		if err := c.recordCommit(ctx, u.User, u.Path, u.ID, u.Base+1, u.SHA256, u.Size); err != nil {
 			return err
 		}
 		rec, err := c.rdb.Get(ctx, c.commitKey(u.User, u.ID)).Result()
@@ -156,11 +158,14 @@ func (c *Coordinator) conditionalPut(ctx context.Context, u Upload, h finalHead)
 	return true, nil
 }
 
-// recordCommit records (once) that upload became version of the file, and
-// reports the decision to the observer when this call recorded it.
-func (c *Coordinator) recordCommit(ctx context.Context, user, p, upload string, version int64, sha string) error {
+// recordCommit records (once) that upload became version of the file, of
+// size bytes, meters it, and reports the decision to the observer when
+// this call recorded it.
+func (c *Coordinator) recordCommit(ctx context.Context, user, p, upload string, version int64, sha string, size int64) error {
 	at := c.cfg.Now()
-	n, err := c.scripts.commitOnce.Run(ctx, c.rdb, []string{c.commitKey(user, upload)}, commitRecord(version, at), c.resultTTLSeconds()).Int()
+	n, err := c.scripts.commitOnce.Run(ctx, c.rdb,
+		[]string{c.commitKey(user, upload), c.billedKey(user, p), c.meterKey(user), c.UsageStream(user)},
+		commitRecord(version, at), c.resultTTLSeconds(), version, size, upload, user, p, nanos(at), UsageStreamMaxLen).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("record commit %s: %w", upload, err)
 	}

@@ -78,6 +78,38 @@
 // missing or wrong token gets 401; an upload of another user, or an id that
 // was never staged, gets 404.
 //
+// # Usage metering
+//
+// The service bills what a user stores. Every decision that changes it
+// updates the user's meter (a Redis hash, bytes and seq) in the same Redis
+// script as the decision, so no crash falls between the two, and appends a
+// usage event (UsageEvent: upload, user, path, kind, version, delta, the
+// total after it, a per-user sequence number, the decision's time) to the
+// user's stream UsageStream(user), trimmed with XADD MAXLEN ~
+// UsageStreamMaxLen (see there why that is safe):
+//
+//   - a commit, in ScriptCommit (redis-lock): the version kept under
+//     versions/ (+size) and the final object replaced (+size minus the
+//     previous head's size, which the head record keeps);
+//   - a commit, in ScriptCommitOnce (s3-conditional, no versions/ copies):
+//     the final object replaced, metered by the first record of a version
+//     newer than the file's last metered one. The decision itself is the
+//     conditional PUT, which Redis cannot share a script with; the record
+//     is made by the winner after its PUT or, should it crash first, by
+//     its retry or by the next handler that reads the head, so a crash
+//     between decision and metering delays the meter but never loses it;
+//   - a conflicted copy kept, in ScriptCopyName: +size when the name is
+//     reserved (a retry reuses the name and meters nothing).
+//
+// Staged objects are not metered: they are bytes in flight, removed once
+// decided, and a rejected upload stores nothing. Every script is keyed by
+// the upload (its commit record, its reserved name) and the redis-lock
+// commit cannot run twice (a retry finds the commit record), so duplicated
+// and retried events meter once. The meter counts the steady state the
+// decisions imply: the S3 copies that realise a decision follow it, and a
+// retry completes them. After every event is handled, metered bytes equal
+// the bytes listed under files/{user}/ and versions/{user}/.
+//
 // The design this implements, and the facts about S3, Lambda and Redis it
 // must respect, are in the repository's docs/design.md.
 package coordinator

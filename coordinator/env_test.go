@@ -58,8 +58,14 @@ func (e *testEnv) decisionsFor(id string) []coordinator.Decision {
 
 func newTestEnv(t testing.TB, strategy coordinator.Strategy, hooks *coordinator.Hooks) *testEnv {
 	t.Helper()
+	return newTestEnvOn(t, s3mem.New(), strategy, hooks)
+}
+
+// newTestEnvOn is newTestEnv with the fake S3 storing into backend.
+func newTestEnvOn(t testing.TB, backend gofakes3.Backend, strategy coordinator.Strategy, hooks *coordinator.Hooks) *testEnv {
+	t.Helper()
 	mr := miniredis.RunT(t)
-	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
 	t.Cleanup(srv.Close)
 	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
 		Credentials:                credentials.NewStaticCredentialsProvider("k", "s", ""),

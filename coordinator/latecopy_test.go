@@ -7,8 +7,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/objstore"
 )
+
+// forEachStore runs a late-copy test on s3mem and on the copy-on-write
+// store bounded to one version per file (the tightest lifecycle bound): the
+// repair reads only the head's version, which the bound always keeps.
+func forEachStore(t *testing.T, test func(t *testing.T, store gofakes3.Backend)) {
+	t.Run("s3mem", func(t *testing.T) { test(t, s3mem.New()) })
+	t.Run("objstore-keep1", func(t *testing.T) {
+		store := objstore.New(objstore.Options{Lifecycle: objstore.Lifecycle{Prefix: coordinator.VersionPrefix, Keep: 1}})
+		test(t, store)
+		if st := store.Stats(); st.Pruned == 0 {
+			t.Errorf("no version was pruned (%+v): the bound was not exercised", st)
+		}
+	})
+}
 
 // A retry of a winner that crashed after its commit copies its version to
 // the final key. If it loses its lock on the way (a pause longer than the
@@ -16,6 +34,10 @@ import (
 // buries the newer head: the head it read when it took the lock is stale,
 // so it must repair from the head as it is now.
 func TestHandler_RetryAfterCommitLosesLock_FinalStaysHead(t *testing.T) {
+	forEachStore(t, testRetryAfterCommitLosesLock)
+}
+
+func testRetryAfterCommitLosesLock(t *testing.T, store gofakes3.Backend) {
 	var crashed, retried atomic.Bool
 	p := newPause()
 	hooks := &coordinator.Hooks{Step: func(ctx context.Context, id, step string) error {
@@ -27,7 +49,7 @@ func TestHandler_RetryAfterCommitLosesLock_FinalStaysHead(t *testing.T) {
 		}
 		return nil
 	}}
-	e := newTestEnv(t, coordinator.StrategyRedisLock, hooks)
+	e := newTestEnvOn(t, store, coordinator.StrategyRedisLock, hooks)
 	ctx := context.Background()
 	late := e.stage(coordinator.Upload{ID: "late", User: "ivy", Path: "doc.txt", Base: 0, Device: "a"}, content(1))
 	if err := e.c.HandleEvent(ctx, late); !errors.Is(err, coordinator.ErrCrash) {
@@ -59,6 +81,10 @@ func TestHandler_RetryAfterCommitLosesLock_FinalStaysHead(t *testing.T) {
 // of version 1 then lands on the final key. Its repair must take the lock
 // although the upload already has a result.
 func TestHandler_LateCopyAfterDuplicateAnswered_FinalStaysHead(t *testing.T) {
+	forEachStore(t, testLateCopyAfterDuplicateAnswered)
+}
+
+func testLateCopyAfterDuplicateAnswered(t *testing.T, store gofakes3.Backend) {
 	var committed, answered atomic.Bool
 	p, dup := newPause(), newPause()
 	hooks := &coordinator.Hooks{Step: func(ctx context.Context, id, step string) error {
@@ -71,7 +97,7 @@ func TestHandler_LateCopyAfterDuplicateAnswered_FinalStaysHead(t *testing.T) {
 		}
 		return nil
 	}}
-	e := newTestEnv(t, coordinator.StrategyRedisLock, hooks)
+	e := newTestEnvOn(t, store, coordinator.StrategyRedisLock, hooks)
 	ctx := context.Background()
 	late := e.stage(coordinator.Upload{ID: "late", User: "ivy", Path: "doc.txt", Base: 0, Device: "a"}, content(1))
 	errc := e.handleAsync(ctx, late)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/redis/go-redis/v9"
 )
 
 // lease is a held lock for one file.
@@ -59,7 +60,7 @@ func (c *Coordinator) handleLocked(ctx context.Context, u Upload) (err error) {
 		if err := c.copyObject(ctx, u, c.VersionKey(u.User, u.Path, v), finalMeta(u, v)); err != nil {
 			return err
 		}
-		if err := c.ensureFinal(ctx, u, l.head); err != nil {
+		if err := c.ensureFinal(ctx, u, l.head); err != nil && !c.headMoved(ctx, u, l, err) {
 			return err
 		}
 		// l.head is the head when the lock was taken; if the lock was lost
@@ -160,8 +161,10 @@ func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result
 	at := c.cfg.Now()
 	version := l.head + 1
 	r, err := c.scripts.commit.Run(ctx, c.rdb,
-		[]string{c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path), c.commitKey(u.User, u.ID)},
-		l.fence, u.Base, version, u.ID, u.SHA256, commitRecord(version, at), c.resultTTLSeconds()).Text()
+		[]string{c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path), c.commitKey(u.User, u.ID),
+			c.meterKey(u.User), c.UsageStream(u.User)},
+		l.fence, u.Base, version, u.ID, u.SHA256, commitRecord(version, at), c.resultTTLSeconds(),
+		u.Size, nanos(at), u.User, u.Path, UsageStreamMaxLen).Text()
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", u.ID, err)
 	}
@@ -200,6 +203,21 @@ func (c *Coordinator) settle(ctx context.Context, u Upload, l lease) error {
 		_ = c.scripts.release.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey(u.User, u.Path)}, l2.token).Err()
 	}()
 	return c.ensureFinal(ctx, u, l2.head)
+}
+
+// headMoved reports whether err, from ensureFinal with the head read at
+// lock time, means only that that version is gone because newer ones were
+// committed: the source was not found and this handler no longer holds its
+// lock. A bucket lifecycle rule may keep only the newest versions of a
+// file, so a stale head's version can be gone; settle then repairs from
+// the fresh head. While the lock is held the head cannot have moved, and a
+// missing version is an error as before.
+func (c *Coordinator) headMoved(ctx context.Context, u Upload, l lease, err error) bool {
+	if !errors.Is(err, errNotFound) || !c.guarded(GuardLateCopyRepair) {
+		return false
+	}
+	holder, gerr := c.rdb.Get(ctx, c.lockKey(u.User, u.Path)).Result()
+	return errors.Is(gerr, redis.Nil) || gerr == nil && holder != l.token
 }
 
 // ensureFinal makes the final object hold version head, copying it from

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"gopkg.in/yaml.v3"
 
+	"github.com/stormsim/stormsim/internal/yamlconf"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/delivery"
@@ -26,11 +28,11 @@ import (
 // by hand: 1 GB of Lambda memory, $0.001 per tier-1 request, and so on.
 func fixedPrices() *Prices {
 	return &Prices{AsOf: "2026-01-01", Currency: "USD", Source: "test",
-		LambdaMemoryMB: 1024, LambdaRequestsPerMillion: 1, LambdaGBSecond: 0.001,
-		S3Tier1Per1000: 1, S3Tier2Per1000: 0.1, S3DeletePer1000: 0, S3GBMonth: 1, S3StorageMonths: 1,
-		RedisNodeType: "test.node", RedisNodeHour: 3.6, RedisNodes: 1,
-		APIRequestsPerMillion: 1, APILambdaSecondsPerRequest: 0.5,
-		RuleInvocationsPerMillion: 1, RuleUpdatesPerMillion: 2, SchedulerInvocationsPerMillion: 3}
+		Lambda:    LambdaPrices{MemoryMB: 1024, RequestsPerMillion: 1, GBSecond: 0.001},
+		S3:        S3Prices{Tier1Per1000: 1, Tier2Per1000: 0.1, DeletePer1000: 0, GBMonth: 1, StorageMonths: 1},
+		Redis:     RedisPrices{NodeType: "test.node", NodeHour: 3.6, Nodes: 1},
+		ResultAPI: ResultAPIPrices{RequestsPerMillion: 1, LambdaSecondsPerRequest: 0.5},
+		Timer:     TimerPrices{RuleInvocationsPerMillion: 1, RuleUpdatesPerMillion: 2, SchedulerInvocationsPerMillion: 3}}
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
@@ -69,7 +71,7 @@ func TestPrices_Cost(t *testing.T) {
 		},
 		{
 			name:   "memory and storage months scale",
-			prices: func(p *Prices) { p.LambdaMemoryMB = 512; p.S3StorageMonths = 12; p.RedisNodes = 2 },
+			prices: func(p *Prices) { p.Lambda.MemoryMB = 512; p.S3.StorageMonths = 12; p.Redis.Nodes = 2 },
 			usage:  Usage{Uploads: 1, HandlerSeconds: 10, StoredBytes: 1 << 29, RedisSeconds: 1800},
 			items:  map[string]float64{"lambda.gb_seconds": 0.005, "s3.gb_months": 6, "redis.node_hours": 3.6},
 			total:  9.605, per1000: 9605,
@@ -136,7 +138,7 @@ func TestDefaultPrices_EveryKeyDocumented(t *testing.T) {
 	if _, err := time.Parse("2006-01-02", p.AsOf); err != nil {
 		t.Errorf("as_of %q: %v", p.AsOf, err)
 	}
-	if p.LambdaMemoryMB != 512 || p.LambdaRequestsPerMillion != 0.20 || p.S3Tier1Per1000 != 0.005 || p.S3Tier2Per1000 != 0.0004 {
+	if p.Lambda.MemoryMB != 512 || p.Lambda.RequestsPerMillion != 0.20 || p.S3.Tier1Per1000 != 0.005 || p.S3.Tier2Per1000 != 0.0004 {
 		t.Errorf("unexpected defaults: %+v", p)
 	}
 	// The embedded file sets every key the parser knows, so the table
@@ -158,7 +160,7 @@ func TestDefaultPrices_EveryKeyDocumented(t *testing.T) {
 		}
 	}
 	walk(doc.Content[0], "")
-	want := sortedKeys((&Prices{}).fields())
+	want := priceKeys(reflect.TypeFor[Prices](), "")
 	sort.Strings(keys)
 	if strings.Join(keys, " ") != strings.Join(want, " ") {
 		t.Errorf("prices.yaml keys\n  %v\nwant\n  %v", keys, want)
@@ -168,25 +170,44 @@ func TestDefaultPrices_EveryKeyDocumented(t *testing.T) {
 	}
 }
 
+// priceKeys lists the dotted YAML keys of a price table type.
+func priceKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("yaml")
+		switch {
+		case name == "-":
+		case f.Type.Kind() == reflect.Struct:
+			out = append(out, priceKeys(f.Type, prefix+name+".")...)
+		default:
+			out = append(out, prefix+name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func TestParsePrices_Errors(t *testing.T) {
 	tests := []struct {
 		name, data, want string
 	}{
-		{"unknown field", "lambda:\n  memroy_mb: 256\n", "p.yaml:2: lambda.memroy_mb: unknown field (known: gb_second, memory_mb, requests_per_million)"},
-		{"unknown section", "currency: USD\nlamda:\n  memory_mb: 256\n", "p.yaml:2: lamda: unknown section"},
+		{"unknown field", "lambda:\n  memroy_mb: 256\n", `p.yaml:2: lambda.memroy_mb: unknown field (did you mean "memory_mb"?)`},
+		{"unknown section", "currency: USD\nlamda:\n  memory_mb: 256\n", `p.yaml:2: lamda: unknown field (did you mean "lambda"?)`},
 		{"unknown top-level value", "price: 3\n", "p.yaml:1: price: unknown field"},
-		{"not a number", "s3:\n  gb_month: cheap\n", `p.yaml:2: s3.gb_month: want a number, got "cheap"`},
-		{"quoted number", "s3:\n  gb_month: \"0.02\"\n", `p.yaml:2: s3.gb_month: want a number, got "0.02"`},
+		{"not a number", "s3:\n  gb_month: cheap\n", `p.yaml:2: s3.gb_month: must be a number, got "cheap"`},
+		{"quoted number", "s3:\n  gb_month: \"0.02\"\n", `p.yaml:2: s3.gb_month: must be a number, got "0.02"`},
 		{"negative", "redis:\n  node_hour: -1\n", "p.yaml:2: redis.node_hour: must be a finite number >= 0, got -1"},
-		{"infinite", "redis:\n  node_hour: .inf\n", `p.yaml:2: redis.node_hour: want a number, got ".inf"`},
+		{"infinite", "redis:\n  node_hour: .inf\n", `p.yaml:2: redis.node_hour: must be a finite number, got .inf`},
 		{"duplicate", "timer:\n  rule_updates_per_million: 1\n  rule_updates_per_million: 2\n", "timer.rule_updates_per_million"},
-		{"section given a value", "s3: 5\n", "p.yaml:1: s3: is a section"},
-		{"list value", "lambda:\n  gb_second: [1, 2]\n", "p.yaml:2: lambda.gb_second: want a single value"},
+		{"section given a value", "s3: 5\n", "p.yaml:1: s3: must be a mapping, got 5"},
+		{"list value", "lambda:\n  gb_second: [1, 2]\n", "p.yaml:2: lambda.gb_second: must be a number, got a list"},
 		{"memory out of range", "lambda:\n  memory_mb: 64\n", "p.yaml:2: lambda.memory_mb: must be within 128..10240"},
 		{"bad date", "as_of: last week\n", `p.yaml:1: as_of: want a date YYYY-MM-DD, got "last week"`},
 		{"syntax", "lambda: [1,\n", "p.yaml:"},
-		{"not a mapping", "- 1\n- 2\n", "p.yaml:1: the price table must be a mapping"},
-		{"merge key", "base: &b {gb_second: 1}\nlambda:\n  <<: *b\n", "p.yaml:3: lambda.<<: merge keys are not supported"},
+		{"not a mapping", "- 1\n- 2\n", "p.yaml:1: the price table must be a mapping, got a list"},
+		{"merge key of an unknown field", "lambda: &l {gb_second: 1}\ns3:\n  <<: *l\n", "p.yaml:1: s3.gb_second: unknown field"},
+		{"second document", "as_of: \"2026-01-01\"\n---\nas_of: \"2026-01-02\"\n", "p.yaml:2: only one YAML document allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,8 +215,8 @@ func TestParsePrices_Errors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", tt.want)
 			}
-			if !errors.Is(err, ErrInvalidPrices) {
-				t.Errorf("%v does not wrap ErrInvalidPrices", err)
+			if !errors.Is(err, ErrInvalidPrices) || !errors.Is(err, yamlconf.ErrInvalid) {
+				t.Errorf("%v does not wrap ErrInvalidPrices and yamlconf.ErrInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error\n  %v\nwant it to contain\n  %s", err, tt.want)
@@ -215,10 +236,10 @@ func TestLoadPrices_Override(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := DefaultPrices()
-	if p.LambdaMemoryMB != 1024 || p.LambdaGBSecond != 0.0000133334 || p.AsOf != "2027-01-31" || p.Source != path {
+	if p.Lambda.MemoryMB != 1024 || p.Lambda.GBSecond != 0.0000133334 || p.AsOf != "2027-01-31" || p.Source != path {
 		t.Errorf("overrides not applied: %+v", p)
 	}
-	if p.S3Tier1Per1000 != d.S3Tier1Per1000 || p.RedisNodeHour != d.RedisNodeHour || p.Currency != d.Currency {
+	if p.S3.Tier1Per1000 != d.S3.Tier1Per1000 || p.Redis.NodeHour != d.Redis.NodeHour || p.Currency != d.Currency {
 		t.Errorf("keys the file does not name changed: %+v", p)
 	}
 	if p, err := LoadPrices(""); err != nil || p.Source != "built-in defaults" {

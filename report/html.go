@@ -25,6 +25,7 @@ var chartCaptions = map[string]string{
 	"inflight":           "Uploads in flight over the run; shaded areas are injected faults.",
 	"conflicts":          "Conflict rate per second over the run; shaded areas are injected faults.",
 	"repeat":             repeatCaption,
+	"bills":              "Users by storage bill over the run, from the coordinator's usage events at the price per GB-month of the price table.",
 	"memory":             "Resident set and live heap over the run, the heap split between the harness and the embedded fakes' stored state.",
 }
 
@@ -85,6 +86,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 	}
 	page.Scheduler = schedulerSection(r.Scheduler)
 	page.Regions = regionsSection(r.Regions)
+	page.Email = emailSection(r.Email)
 	var err error
 	if page.Charts, err = htmlCharts(charts); err != nil {
 		return err
@@ -107,6 +109,7 @@ type htmlPage struct {
 	Gates, Invariants     []htmlCheck
 	Scheduler             *htmlScheduler
 	Regions               *htmlRegions
+	Email                 []figure
 	Charts                []htmlChart
 	Text                  string
 }

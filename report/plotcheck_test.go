@@ -136,6 +136,7 @@ func TestCharts_Gates_OnTheChartsTheyJudge(t *testing.T) {
 		"inflight":           nil,
 		"conflicts":          {"gate uploads.conflict_rate < 30%: 8.1%, ok"},
 		"memory":             nil,
+		"bills":              nil,
 	}
 	for _, s := range chartSpecs {
 		t.Run(s.name, func(t *testing.T) {

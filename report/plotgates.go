@@ -165,9 +165,9 @@ var chartGateMetrics = map[string][]string{
 // metricsWith lists the gate metrics that start with prefix.
 func metricsWith(prefix string) []string {
 	var out []string
-	for m := range scenarios.GateMetrics {
-		if strings.HasPrefix(m, prefix) {
-			out = append(out, m)
+	for _, m := range scenarios.Metrics {
+		if strings.HasPrefix(m.Name, prefix) {
+			out = append(out, m.Name)
 		}
 	}
 	return out

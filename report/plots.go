@@ -38,6 +38,7 @@ var chartSpecs = []struct {
 	{"inflight", inFlightPlot},
 	{"conflicts", conflictPlot},
 	{"memory", memoryPlot},
+	{"bills", billsPlot},
 }
 
 // ChartNames lists every chart Charts can draw, in display order.
@@ -53,7 +54,8 @@ func ChartNames() []string {
 // whose data is absent (no scheduler, no time series) is left out.
 func Charts(r *Results) ([]Chart, error) {
 	var charts []Chart
-	for _, s := range append(chartSpecs[:len(chartSpecs):len(chartSpecs)], setChartSpecs...) {
+	specs := append(chartSpecs[:len(chartSpecs):len(chartSpecs)], setChartSpecs...)
+	for _, s := range append(specs, modelChartSpecs...) {
 		p, err := s.build(r)
 		if errors.Is(err, errNoData) {
 			continue

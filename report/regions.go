@@ -132,7 +132,7 @@ func BuildRegions(res *regions.Result, sc *scenarios.Scenario, rerun string, opt
 	}
 	gb := float64(r.Regions.ReplicationBytes+r.Regions.UploadCrossBytes) / (1 << 30)
 	c := &Cost{Currency: prices.Currency, PricesAsOf: prices.AsOf, PricesSource: prices.Source,
-		Items:      map[string]float64{"inter_region_transfer": gb * prices.TransferInterRegionGB},
+		Items:      map[string]float64{"inter_region_transfer": gb * prices.Transfer.InterRegionGB},
 		Quantities: map[string]float64{"inter_region_transfer": gb}}
 	c.Total = c.Items["inter_region_transfer"]
 	if u.Total > 0 {
@@ -225,13 +225,21 @@ func regionsFrom(res *regions.Result) *Regions {
 	return out
 }
 
-// regionMetric answers the regions.* gate metrics.
-func (r *Results) regionMetric(name string) (float64, bool) {
-	g := r.Regions
-	if g == nil {
-		return 0, false
+// regionsMetric reads a regions.* gate metric: absent unless the run had
+// regions; f says whether the figure has samples.
+func regionsMetric(f func(*Regions) (float64, bool)) metricReader {
+	return func(r *Results) (float64, bool) {
+		if r.Regions == nil {
+			return 0, false
+		}
+		return f(r.Regions)
 	}
-	worst := func(f func(RegionLag) float64) (float64, bool) {
+}
+
+// worstLag reads a lag figure of the worst region pair that applied at
+// least one version.
+func worstLag(f func(RegionLag) float64) metricReader {
+	return regionsMetric(func(g *Regions) (float64, bool) {
 		v, any := 0.0, false
 		for _, l := range g.Lag {
 			if l.Applied > 0 {
@@ -239,27 +247,5 @@ func (r *Results) regionMetric(name string) (float64, bool) {
 			}
 		}
 		return v, any
-	}
-	switch name {
-	case "regions.lag.p50":
-		return worst(func(l RegionLag) float64 { return l.P50 })
-	case "regions.lag.p99":
-		return worst(func(l RegionLag) float64 { return l.P99 })
-	case "regions.lag.max":
-		return worst(func(l RegionLag) float64 { return l.Max })
-	case "regions.lag.recovered_p99":
-		if g.Recovered == nil {
-			return 0, false
-		}
-		return g.Recovered.P99, true
-	case "regions.staleness.p99":
-		return g.Staleness.P99, g.Staleness.Reads > 0
-	case "regions.stale_share":
-		return g.Staleness.Share, g.Staleness.Reads > 0
-	case "regions.refused":
-		return float64(g.Refused), true
-	case "regions.replication_failed":
-		return float64(g.ReplicationFailed), true
-	}
-	return 0, false
+	})
 }

@@ -54,7 +54,7 @@ func TestBuildRegions_FiguresGatesCost(t *testing.T) {
 	if r.Verdict != Fail || r.Gates[0].OK || !r.Gates[1].OK {
 		t.Errorf("verdict %s gates %+v: want the lag gate (2s) failed, the other kept", r.Verdict, r.Gates)
 	}
-	want := 1.0 / 1024 * DefaultPrices().TransferInterRegionGB
+	want := 1.0 / 1024 * DefaultPrices().Transfer.InterRegionGB
 	if got := r.Cost.Items["inter_region_transfer"]; got != want || want == 0 {
 		t.Errorf("transfer cost %v, want %v", got, want)
 	}

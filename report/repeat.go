@@ -101,6 +101,7 @@ func (s *RepeatSet) Close(gates []scenarios.Gate, rerun string) *Results {
 	for _, r := range s.runs {
 		out.Partial = out.Partial || r.Partial
 	}
+	s.saturation(out.Harness)
 	out.Repeat = &Repeat{N: len(s.runs), Confidence: RepeatConfidence, Runs: s.info, Metrics: s.metrics()}
 	out.Invariants = s.invariants()
 	out.Gates = judgeGates(gates, out.Repeat.Metrics)
@@ -121,7 +122,7 @@ func values(runs []*Results) []reflect.Value {
 // metrics summarises every gate metric that has samples in every run.
 func (s *RepeatSet) metrics() map[string]Interval {
 	out := map[string]Interval{}
-	for name := range scenarios.GateMetrics {
+	for _, name := range scenarios.MetricNames() {
 		vals := make([]float64, 0, len(s.runs))
 		for _, r := range s.runs {
 			v, ok := r.Metric(name)
@@ -165,6 +166,26 @@ func (s *RepeatSet) invariants() []Invariant {
 		}
 	}
 	return out
+}
+
+// saturation sets what the medians cannot say: the set was harness-bound
+// if any run was, with every bound run's reasons prefixed by its folder
+// (a median copies run 1's Bound and leaves the list empty).
+func (s *RepeatSet) saturation(h *Harness) {
+	if h == nil || h.Saturation == nil {
+		return
+	}
+	sat := h.Saturation
+	sat.Bound, sat.Reasons = false, []string{}
+	for i, r := range s.runs {
+		if r.Harness == nil || r.Harness.Saturation == nil || !r.Harness.Saturation.Bound {
+			continue
+		}
+		sat.Bound = true
+		for _, why := range r.Harness.Saturation.Reasons {
+			sat.Reasons = append(sat.Reasons, s.info[i].Dir+": "+why)
+		}
+	}
 }
 
 // judgeGates evaluates each gate over its metric's interval; the value is
@@ -241,7 +262,8 @@ func intervalText(g Gate) string {
 // over srcs, recursing into structs, pointers to structs and maps of
 // numbers (keys missing in a run count as 0). Strings, booleans and times
 // come from the first run; slices are left empty: a median of lists has
-// no meaning, and each run's folder keeps them.
+// no meaning, and each run's folder keeps them. A boolean that goes with
+// a list (harness.saturation) is set over the runs by Close.
 func medianInto(dst reflect.Value, srcs []reflect.Value) {
 	switch dst.Kind() {
 	case reflect.Struct:

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,40 @@ func TestRepeatSet_Close_Verdict(t *testing.T) {
 			}
 			if g := r.Gates[0]; g.Interval == nil || g.Value != tt.p99[1] {
 				t.Errorf("gate %+v: want the median and its interval", g)
+			}
+		})
+	}
+}
+
+// TestRepeatSet_Close_Saturation: the set is harness-bound when any run
+// was, and names every bound run's reasons, never a bare bound with no
+// reasons.
+func TestRepeatSet_Close_Saturation(t *testing.T) {
+	bound := func(why ...string) *Harness {
+		return &Harness{Saturation: &Saturation{Bound: len(why) > 0, Reasons: append([]string{}, why...)}}
+	}
+	tests := []struct {
+		name    string
+		runs    []*Harness
+		bound   bool
+		reasons []string
+	}{
+		{"none bound", []*Harness{bound(), bound(), bound()}, false, []string{}},
+		{"run 1 bound only", []*Harness{bound("cpu"), bound(), bound()}, true, []string{"run-1: cpu"}},
+		{"runs 2 and 3 bound", []*Harness{bound(), bound("lag"), bound("cpu", "redis")}, true,
+			[]string{"run-2: lag", "run-3: cpu", "run-3: redis"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var set RepeatSet
+			for i, h := range tt.runs {
+				r := repeatRun(1, 0)
+				r.Harness = h
+				set.Add(RepeatRunDir(i+1, len(tt.runs)), nil, r)
+			}
+			got := set.Close(nil, "").Harness.Saturation
+			if got.Bound != tt.bound || !reflect.DeepEqual(got.Reasons, tt.reasons) {
+				t.Errorf("saturation bound %v reasons %q, want %v %q", got.Bound, got.Reasons, tt.bound, tt.reasons)
 			}
 		})
 	}

@@ -37,11 +37,13 @@ type Results struct {
 	Gates           []Gate           `json:"gates"`
 	Errors          map[string]int64 `json:"errors,omitempty"` // by kind
 	Scheduler       *Scheduler       `json:"scheduler,omitempty"`
-	Harness         *Harness         `json:"harness,omitempty"`
-	Cost            *Cost            `json:"cost,omitempty"`
-	Series          []Sample         `json:"series,omitempty"` // per-second time series for charts
-	Memory          []MemorySample   `json:"memory,omitempty"` // memory samples over the load and drain
-	Faults          []FaultWindow    `json:"faults,omitempty"`
+	// Email is set for a scheduler run whose events are e-mails.
+	Email   *Email         `json:"email,omitempty"`
+	Harness *Harness       `json:"harness,omitempty"`
+	Cost    *Cost          `json:"cost,omitempty"`
+	Series  []Sample       `json:"series,omitempty"` // per-second time series for charts
+	Memory  []MemorySample `json:"memory,omitempty"` // memory samples over the load and drain
+	Faults  []FaultWindow  `json:"faults,omitempty"`
 	// Repeat is set on a repeated run (simrun --repeat N): the figures
 	// above are then medians over the runs, and the gates judge intervals.
 	Repeat *Repeat `json:"repeat,omitempty"`
@@ -52,6 +54,15 @@ type Results struct {
 	// (e.g. poll: a poll record's error field), so every count the summary
 	// prints can be traced: kind -> cause -> count.
 	ErrorCauses map[string]map[string]int64 `json:"error_causes,omitempty"`
+	// Mode is "model" for a plan (simrun plan: every figure modelled, none
+	// measured); absent for a measured run. Model holds the plan's own
+	// figures and its profile.
+	Mode  string `json:"mode,omitempty"`
+	Model *Model `json:"model,omitempty"`
+	// Billing is the users' storage bills from the coordinator's usage
+	// events, and the billing check's figures (report/billing.go); absent
+	// when the run read no usage back.
+	Billing *Billing `json:"billing,omitempty"`
 	// Regions is set for a multi-region run (scenario regions:).
 	Regions *Regions `json:"regions,omitempty"`
 }

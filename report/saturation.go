@@ -88,35 +88,25 @@ func cpuContext(s measure.Saturation) string {
 		percent(s.MachineCPUBusyShare), percent(s.ProcessCPUShare), percent(s.OtherCPUShare), s.CPUs)
 }
 
-// speedMetric reports whether a gate metric measures speed or liveness
-// (how fast or whether in time), which a saturated harness moves: latency,
-// polls (timers and decisions run late), throughput, handler-time cost,
-// uploads undecided or unknown in time, scheduler lateness. Correctness
-// metrics (invariants, errors, outcomes) are never excused.
-func speedMetric(name string) bool {
-	for _, p := range []string{"latency.", "polls.", "throughput.", "scheduler.lateness.", "cost."} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
+// lagDirection tells, for a gate metric, which way harness lag moves it
+// (scenarios.Metrics says, per metric): +1 it can only grow (latency and
+// scheduler lateness count the harness's own lag; a late harness leaves
+// more uploads unknown or pending; a starved handler costs more time), -1
+// it can only shrink (throughput), 0 either way (polls: a late device
+// timer polls after the outcome, so fewer). speed is false for a
+// correctness metric (invariants, errors, outcomes), which lag never
+// excuses.
+func lagDirection(metric string) (dir int, speed bool) {
+	m, _ := scenarios.LookupMetric(metric)
+	switch m.Lag {
+	case scenarios.LagGrows:
+		return +1, true
+	case scenarios.LagShrinks:
+		return -1, true
+	case scenarios.LagEither:
+		return 0, true
 	}
-	return name == "uploads.unknown" || name == "uploads.pending"
-}
-
-// worseWhenLate tells, for a speed metric, which way harness lag moves it:
-// +1 it can only grow (latency and scheduler lateness count the harness's
-// own lag; a late harness leaves more uploads unknown or pending; a
-// starved handler costs more time), -1 it can only shrink (throughput), 0
-// either way (polls: a late device timer polls after the outcome, so
-// fewer).
-func worseWhenLate(metric string) int {
-	switch {
-	case strings.HasPrefix(metric, "latency."), strings.HasPrefix(metric, "scheduler.lateness."),
-		strings.HasPrefix(metric, "cost."), metric == "uploads.unknown", metric == "uploads.pending":
-		return +1
-	case strings.HasPrefix(metric, "throughput."):
-		return -1
-	}
-	return 0
+	return 0, false
 }
 
 // excuseGates decides the gates on speed metrics of a run whose harness was
@@ -139,11 +129,14 @@ func excuseGates(gates []Gate, parsed []scenarios.Gate, sat *Saturation) {
 		return
 	}
 	for i := range gates {
-		if i >= len(parsed) || !speedMetric(parsed[i].Metric) {
+		if i >= len(parsed) {
+			continue
+		}
+		dir, speed := lagDirection(parsed[i].Metric)
+		if !speed {
 			continue
 		}
 		g, p := &gates[i], parsed[i]
-		dir := worseWhenLate(p.Metric)
 		bounded := dir > 0 && (p.Op == "<" || p.Op == "<=" || p.Op == "==") ||
 			dir < 0 && (p.Op == ">" || p.Op == ">=")
 		switch {

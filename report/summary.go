@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/stormsim/stormsim/scenarios"
 )
 
 // maxExamples caps the upload ids shown per invariant in text outputs.
@@ -33,6 +30,7 @@ func Summary(w io.Writer, r *Results) error {
 	s.gates(r)
 	s.repeat(r)
 	s.scheduler(r)
+	s.email(r)
 	s.harness(r)
 	s.cost(r)
 	if r.Rerun != "" {
@@ -94,7 +92,16 @@ func (s *sumWriter) header(r *Results) {
 	if r.Partial {
 		s.printf("  (interrupted: partial results)")
 	}
-	s.printf("\n\n")
+	s.printf("\n")
+	if m := r.Model; r.Mode == ModeModel && m != nil {
+		s.printf("MODELLED, not measured: profile %s (%s; %s)\n", m.Profile, orDash(m.ProfileDate), orDash(m.ProfileSource))
+		s.printf("handler %s: limit %d, max concurrency %d, invocations %d, cold starts %d, throttles %d; Redis busiest node %s busy; lock busy answers %d\n",
+			m.Handler, m.ConcurrencyLimit, m.MaxConcurrency, m.Invocations, m.ColdStarts, m.Throttles, percent(m.RedisUtilization), m.LockBusy)
+		for _, n := range m.Notes {
+			s.printf("note: %s\n", n)
+		}
+	}
+	s.printf("\n")
 }
 
 func (s *sumWriter) verdict(r *Results) {
@@ -272,6 +279,12 @@ func (s *sumWriter) harness(r *Results) {
 	if h == nil {
 		return
 	}
+	if r.Mode == ModeModel {
+		// A plan has no harness: only its modelled call counts.
+		s.printf("modelled calls: redis %d (%s per upload)  s3 %d (%s per upload)\n",
+			h.RedisCalls, num(round2(h.RedisCallsPerUpload)), h.S3Calls, num(round2(h.S3CallsPerUpload)))
+		return
+	}
 	s.printf("harness: cpu %s (%s of cores)  max rss %s  max goroutines %d  history lines %d\n",
 		seconds(h.CPUSeconds), percent(h.CPUUtilization), bytesIEC(h.MaxRSSBytes), h.Goroutines, h.HistoryLines)
 	s.printf("  redis calls %d (%s per upload)  s3 calls %d (%s per upload)  stored %s\n",
@@ -298,6 +311,9 @@ func (s *sumWriter) harness(r *Results) {
 }
 
 func (s *sumWriter) cost(r *Results) {
+	if r.Billing != nil {
+		s.printf("%s\n\n", invoiceLine(r.Billing))
+	}
 	c := r.Cost
 	if c == nil {
 		return
@@ -331,91 +347,4 @@ func phases(r *Results) []phase {
 		{"decision", r.Phases.Decision},
 		{"notify", r.Phases.Notify},
 	}
-}
-
-// status is a gate's or an invariant's status word in text outputs.
-func status(ok, inconclusive bool) string {
-	switch {
-	case inconclusive:
-		return "INCONCLUSIVE"
-	case ok:
-		return "ok"
-	}
-	return "FAIL"
-}
-
-// gateValue shows a gate's measured value in the unit its threshold was
-// written in ("29.98s" beside "30s", "8.1%" beside "30%").
-func gateValue(g Gate) string {
-	if g.NoData {
-		return "no data"
-	}
-	return measured(g.Expr, g.Value)
-}
-
-// measured formats a value measured for the gate expression expr; an
-// expression that does not parse (a merged run's "shard 0: ...") falls
-// back on the metric's own unit.
-func measured(expr string, v float64) string {
-	_, inner, ok := strings.Cut(expr, ": ") // "shard 0: latency.p99 < 2s"
-	if !ok {
-		inner = expr
-	}
-	if pg, err := scenarios.ParseGate(inner); err == nil {
-		return pg.FormatValue(v)
-	}
-	if isDurationMetric(expr) {
-		return seconds(v)
-	}
-	return num(v)
-}
-
-func isDurationMetric(expr string) bool {
-	metric, _, _ := strings.Cut(strings.TrimSpace(expr), " ")
-	for _, w := range []string{"latency", "lateness", "duration"} {
-		if strings.Contains(metric, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// examples joins up to n ids and says how many more there are.
-func examples(ids []string, n int) string {
-	if len(ids) <= n {
-		return strings.Join(ids, ", ")
-	}
-	return fmt.Sprintf("%s, ... (%d more)", strings.Join(ids[:n], ", "), len(ids)-n)
-}
-
-func money(v float64) string {
-	if v != 0 && v < 0.01 && v > -0.01 {
-		return fmt.Sprintf("%.6f", v)
-	}
-	return fmt.Sprintf("%.4f", v)
-}
-
-func round2(v float64) float64 { return math.Round(v*100) / 100 }
-
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,8 +3,11 @@ package report
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/stormsim/stormsim/scenarios"
 )
 
 // seconds formats a duration given in seconds with three significant
@@ -114,4 +117,89 @@ func num(v float64) string {
 // conflictRate is the share of decided uploads that lost.
 func conflictRate(u Uploads) float64 {
 	return share(u.Conflict, u.Committed+u.Conflict)
+}
+
+// status is a gate's or an invariant's status word in text outputs.
+func status(ok, inconclusive bool) string {
+	switch {
+	case inconclusive:
+		return "INCONCLUSIVE"
+	case ok:
+		return "ok"
+	}
+	return "FAIL"
+}
+
+// gateValue shows a gate's measured value in the unit its threshold was
+// written in ("29.98s" beside "30s", "8.1%" beside "30%").
+func gateValue(g Gate) string {
+	if g.NoData {
+		return "no data"
+	}
+	return measured(g.Expr, g.Value)
+}
+
+// measured formats a value measured for the gate expression expr; an
+// expression that does not parse (a merged run's "shard 0: ...") falls
+// back on the metric's own unit.
+func measured(expr string, v float64) string {
+	_, inner, ok := strings.Cut(expr, ": ") // "shard 0: latency.p99 < 2s"
+	if !ok {
+		inner = expr
+	}
+	if pg, err := scenarios.ParseGate(inner); err == nil {
+		return pg.FormatValue(v)
+	}
+	if isDurationMetric(inner) {
+		return seconds(v)
+	}
+	return num(v)
+}
+
+// isDurationMetric reports whether the metric an expression starts with
+// is in seconds (scenarios.Metrics says).
+func isDurationMetric(expr string) bool {
+	metric, _, _ := strings.Cut(strings.TrimSpace(expr), " ")
+	m, ok := scenarios.LookupMetric(metric)
+	return ok && m.Kind == scenarios.KindTime
+}
+
+// examples joins up to n ids and says how many more there are.
+func examples(ids []string, n int) string {
+	if len(ids) <= n {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s, ... (%d more)", strings.Join(ids[:n], ", "), len(ids)-n)
+}
+
+func money(v float64) string {
+	if v != 0 && v < 0.01 && v > -0.01 {
+		return fmt.Sprintf("%.6f", v)
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -18,5 +18,5 @@
 // else.
 //
 // Gates ("polls.mean <= 1.2") are parsed at load time into
-// Scenario.ParsedGates; the metrics they may name are in GateMetrics.
+// Scenario.ParsedGates; the metrics they may name are in Metrics.
 package scenarios

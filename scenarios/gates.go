@@ -18,60 +18,11 @@ type Gate struct {
 	Value  float64
 }
 
-// GateMetrics names every metric a gate may use (README.md has the same
-// table). Times are in seconds and accept durations ("2s", "75s").
-var GateMetrics = map[string]string{
-	"uploads.total":                 "uploads started",
-	"uploads.committed":             "uploads that won (committed a new version)",
-	"uploads.conflict":              "uploads that lost and were kept as a conflicted copy",
-	"uploads.rejected":              "uploads rejected before a decision (e.g. stale fence)",
-	"uploads.error":                 "uploads that ended in an error",
-	"uploads.unknown":               "uploads whose outcome was never learned",
-	"uploads.pending":               "uploads still undecided (bytes staged) when the drain ended",
-	"uploads.conflict_rate":         "conflict / (committed + conflict)",
-	"uploads.committed_v2plus":      "commits of version 2 or above (built on an earlier commit)",
-	"uploads.max_version":           "highest committed version",
-	"polls.mean":                    "mean result polls per upload",
-	"polls.p50":                     "median result polls per upload",
-	"polls.p99":                     "99th percentile of result polls per upload",
-	"polls.max":                     "most result polls of one upload",
-	"polls.zero_share":              "fraction of uploads resolved by push with no poll",
-	"latency.mean":                  "mean seconds from planned instant to known outcome",
-	"latency.p50":                   "median latency, seconds",
-	"latency.p90":                   "90th percentile latency, seconds",
-	"latency.p99":                   "99th percentile latency, seconds",
-	"latency.p999":                  "99.9th percentile latency, seconds",
-	"latency.max":                   "largest latency, seconds",
-	"throughput.achieved_rate":      "started uploads per second",
-	"throughput.achieved_ratio":     "achieved rate / planned rate",
-	"throughput.commits_per_second": "commits per second",
-	"invariants.violations":         "violations over all invariants",
-	"errors.total":                  "errors of every kind",
-	"scheduler.lateness.mean":       "mean seconds an event ran after its due time",
-	"scheduler.lateness.p50":        "median scheduler lateness, seconds",
-	"scheduler.lateness.p99":        "99th percentile scheduler lateness, seconds",
-	"scheduler.lateness.max":        "largest scheduler lateness, seconds",
-	"scheduler.early":               "events run before their due time",
-	"scheduler.missed":              "events never run",
-	"scheduler.duplicates":          "events run more than once",
-	"scheduler.events":              "events scheduled",
-	"cost.per_1000_uploads":         "estimated AWS cost per 1000 uploads, USD",
-	"delivery.failures":             "handler invocations that failed (retried or not)",
-	"regions.lag.p50":               "worst median replication lag over region pairs, seconds",
-	"regions.lag.p99":               "worst 99th percentile replication lag over region pairs, seconds",
-	"regions.lag.max":               "largest replication lag of any region pair, seconds",
-	"regions.lag.recovered_p99":     "99th percentile replication lag of versions committed after the last regional outage ended, seconds",
-	"regions.staleness.p99":         "99th percentile of how long a non-home read was behind home, seconds",
-	"regions.stale_share":           "share of non-home reads older than the home head",
-	"regions.refused":               "uploads refused because their home region was unreachable",
-	"regions.replication_failed":    "replication events whose attempts ran out",
-}
-
 // isTimeMetric reports whether a metric is in seconds (a gate on it may use
 // a duration).
-func isTimeMetric(m string) bool {
-	return strings.HasPrefix(m, "latency.") || strings.HasPrefix(m, "scheduler.lateness.") ||
-		strings.HasPrefix(m, "regions.lag.") || m == "regions.staleness.p99"
+func isTimeMetric(name string) bool {
+	m, _ := LookupMetric(name)
+	return m.Kind == KindTime
 }
 
 // gateError is a malformed gate; it wraps ErrInvalid.
@@ -103,8 +54,8 @@ func ParseGate(expr string) (Gate, error) {
 	if metric == "" {
 		return Gate{}, gateError("missing metric before " + op)
 	}
-	if _, ok := GateMetrics[metric]; !ok {
-		return Gate{}, gateError(fmt.Sprintf("unknown metric %s%s", quote(metric), suggest(metric, sortedKeys(GateMetrics))))
+	if _, ok := LookupMetric(metric); !ok {
+		return Gate{}, gateError(fmt.Sprintf("unknown metric %s%s", quote(metric), suggest(metric, MetricNames())))
 	}
 	if raw == "" {
 		return Gate{}, gateError("missing value after " + op)

@@ -52,6 +52,10 @@ func TestParse_BadFiles(t *testing.T) {
 			`x.yaml:3: wait.push_delay.value: not a duration like "200ms", "1m" or "2d", got "4KiB"`},
 		{"result ttl shorter than a wait", base + "coordinator:\n  result_ttl: 30s\n",
 			"x.yaml:4: coordinator.result_ttl: must be >= wait.poll.timeout + 1m (1m30s), got 30s"},
+		{"negative keep_versions", base + "storage:\n  keep_versions: -1\n",
+			"x.yaml:4: storage.keep_versions: must be in [0, 1000000] (0 keeps every version), got -1"},
+		{"keep_versions without versions", base + "coordinator: {strategy: s3-conditional}\nstorage: {keep_versions: 2}\n",
+			"x.yaml:4: storage.keep_versions: only used with coordinator.strategy redis-lock (s3-conditional keeps no versions/)"},
 		{"part size", base + "sizes: {part_size: 1MiB}\n",
 			"x.yaml:3: sizes.part_size: must be in [5MiB, 5GiB], got 1MiB"},
 		{"unknown model", base + "model: half-open\n",
@@ -213,6 +217,7 @@ wait:
   push_delay: {kind: uniform, min: 0, max: 250ms}
   poll: {first_delay: 300ms}
 delivery: {delay: *d}
+storage: {keep_versions: 3}
 scheduler:
   due_offsets: [{kind: fixed, value: 1d12h}]
 `
@@ -240,6 +245,9 @@ scheduler:
 	}
 	if sc.Wait.Poll.FirstDelayFixed != 300*time.Millisecond {
 		t.Errorf("first delay %v", sc.Wait.Poll.FirstDelayFixed)
+	}
+	if sc.Storage.KeepVersions != 3 {
+		t.Errorf("storage.keep_versions = %d, want 3", sc.Storage.KeepVersions)
 	}
 	if sc.Delivery.Delay.Kind != "exponential" || sc.Delivery.Delay.Mean != 2 || sc.Delivery.Delay.Sigma != 0 {
 		t.Errorf("alias delay = %+v", sc.Delivery.Delay)

@@ -32,6 +32,7 @@ type Scenario struct {
 	Wait        Wait        `yaml:"wait"`
 	Coordinator Coordinator `yaml:"coordinator"`
 	Delivery    Delivery    `yaml:"delivery"`
+	Storage     Storage     `yaml:"storage"`
 
 	// Gates are expressions over run metrics, e.g. "polls.mean <= 1.2";
 	// ParsedGates holds them parsed, in the same order.
@@ -43,8 +44,32 @@ type Scenario struct {
 	// Scheduler is nil when the file has no scheduler section.
 	Scheduler *Scheduler `yaml:"scheduler"`
 	Faults    []Fault    `yaml:"faults"`
+	// Plan configures `simrun plan` (the capacity-planning model); a real
+	// run ignores it. The key is "plan" because "model" already names the
+	// workload model (open or closed).
+	Plan *Plan `yaml:"plan"`
 	// Regions is nil for a single-region run (regions.go).
 	Regions *Regions `yaml:"regions"`
+}
+
+// Plan names the model's profile (profiles/NAME.yaml, or a path) and
+// overrides its figures; zero keeps the profile's.
+type Plan struct {
+	Profile             string `yaml:"profile"`
+	AccountConcurrency  int    `yaml:"account_concurrency"`
+	ReservedConcurrency int    `yaml:"reserved_concurrency"`
+	ScalePer10s         int    `yaml:"scale_per_10s"`
+	RedisShards         int    `yaml:"redis_shards"`
+	// ColdStart is the handler's init time (seconds).
+	ColdStart Dist `yaml:"cold_start"`
+	// Ops override per-call latencies (seconds), by the profile's op names.
+	Ops []PlanOp `yaml:"ops"`
+}
+
+// PlanOp is one call's latency override.
+type PlanOp struct {
+	Op   string `yaml:"op"`
+	Dist `yaml:",inline"`
 }
 
 // Phase is one stretch of an open-model arrival schedule. Phases run one
@@ -193,6 +218,16 @@ type Delivery struct {
 	QueueSize int     `yaml:"queue_size"`
 }
 
+// Storage configures the embedded S3 bucket.
+type Storage struct {
+	// KeepVersions bounds the coordinator's versions/ objects: only the
+	// newest KeepVersions versions of each file stay, as an S3 lifecycle
+	// rule would keep them (0 = keep every version). The head's version is
+	// the newest, so late-copy repair always finds it. Embedded S3 only: a
+	// real bucket's lifecycle is configured on the bucket.
+	KeepVersions int `yaml:"keep_versions"`
+}
+
 // Scheduler configures an event scheduler run.
 type Scheduler struct {
 	// Strategy is self-rescheduling, fixed-interval or one-shot; Compare
@@ -227,6 +262,8 @@ type Scheduler struct {
 	// DueAlign rounds each due time up to a multiple of it (0 = none):
 	// events due on minute boundaries, as "at 09:00" reminders are.
 	DueAlign time.Duration `yaml:"due_align"`
+	// Email makes every event a reminder e-mail (nil: plain events).
+	Email *Email `yaml:"email"`
 }
 
 // Fault is a fault injected during [Start, End), relative to the run's

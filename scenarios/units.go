@@ -6,16 +6,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stormsim/stormsim/internal/yamlconf"
 )
 
-// unit is the base unit of a quantity field.
-type unit int
+// unit is the base unit of a quantity field (a field's `unit:"..."` tag
+// names it).
+type unit = yamlconf.Unit
 
 const (
-	unitNone     unit = iota // plain number
-	unitBytes                // int or "4KiB", "2MiB", "1GB"
-	unitSeconds              // number of seconds or "200ms", "1m"
-	unitFraction             // number 0..1 or a percentage "20%", as gates accept
+	unitNone     unit = ""         // plain number
+	unitBytes    unit = "bytes"    // int or "4KiB", "2MiB", "1GB"
+	unitSeconds  unit = "seconds"  // number of seconds or "200ms", "1m"
+	unitFraction unit = "fraction" // number 0..1 or a percentage "20%", as gates accept
 )
 
 var sizeSuffixes = []struct {

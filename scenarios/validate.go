@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/yamlconf"
 )
 
 // Sanity bounds: generous for real use, tight enough that planning cannot
@@ -29,22 +30,7 @@ type validator struct {
 }
 
 // line returns the line of path, or of its nearest ancestor in the file.
-func (v *validator) line(path string) int {
-	for p := path; p != ""; p = parentPath(p) {
-		if l, ok := v.lines[p]; ok {
-			return l
-		}
-	}
-	return 0
-}
-
-func parentPath(p string) string {
-	i := strings.LastIndexAny(p, ".[")
-	if i < 0 {
-		return ""
-	}
-	return p[:i]
-}
+func (v *validator) line(path string) int { return yamlconf.NearestLine(v.lines, path) }
 
 // set reports whether the file itself set path.
 func (v *validator) set(path string) bool {
@@ -54,7 +40,7 @@ func (v *validator) set(path string) bool {
 
 func (v *validator) errorf(path, format string, args ...any) {
 	if len(v.errs) < maxErrors {
-		v.errs = append(v.errs, &FieldError{File: v.file, Line: v.line(path), Field: path, Msg: fmt.Sprintf(format, args...)})
+		v.errs = append(v.errs, fieldError(v.file, v.line(path), path, fmt.Sprintf(format, args...)))
 	}
 }
 
@@ -157,6 +143,7 @@ func (v *validator) scenario(sc *Scenario) {
 			sc.Wait.Poll.Timeout+time.Minute, v.got("coordinator.result_ttl", c.ResultTTL))
 	}
 	v.delivery(&sc.Delivery)
+	v.storage(sc)
 	if sc.Scheduler != nil {
 		v.scheduler(sc.Scheduler)
 	}
@@ -165,6 +152,27 @@ func (v *validator) scenario(sc *Scenario) {
 		v.regions(sc)
 	}
 	v.gates(sc)
+	if sc.Plan != nil {
+		v.plan(sc.Plan)
+	}
+}
+
+// plan checks the capacity-planning section; the profile itself is read
+// and checked by `simrun plan`.
+func (v *validator) plan(p *Plan) {
+	v.check(p.Profile != "", "plan.profile", "must name a profile", p.Profile)
+	for path, n := range map[string]int{"plan.account_concurrency": p.AccountConcurrency, "plan.reserved_concurrency": p.ReservedConcurrency,
+		"plan.scale_per_10s": p.ScalePer10s, "plan.redis_shards": p.RedisShards} {
+		v.check(n >= 0 && n <= 10_000_000, path, "must be in [0, 10000000]", n)
+	}
+	if v.set("plan.cold_start") {
+		v.dist("plan.cold_start", p.ColdStart, unitSeconds, 0)
+	}
+	for i, o := range p.Ops {
+		path := fmt.Sprintf("plan.ops[%d]", i)
+		v.check(o.Op != "", path+".op", "must name an op", o.Op)
+		v.dist(path, o.Dist, unitSeconds, 0)
+	}
 }
 
 var phaseFields = []string{"rate", "from", "to", "duration", "count", "at"}
@@ -303,6 +311,15 @@ func (v *validator) coordinator(c *Coordinator) {
 	v.span("coordinator.lock_ttl", c.LockTTL, true)
 	v.span("coordinator.result_ttl", c.ResultTTL, true)
 	v.check(c.Retries >= 0 && c.Retries <= 10, "coordinator.retries", "must be in [0, 10]", c.Retries)
+}
+
+func (v *validator) storage(sc *Scenario) {
+	k := sc.Storage.KeepVersions
+	v.check(k >= 0 && k <= 1_000_000, "storage.keep_versions", "must be in [0, 1000000] (0 keeps every version)", k)
+	if k > 0 && sc.Coordinator.Strategy != coordinator.StrategyRedisLock {
+		v.errorf("storage.keep_versions", "only used with coordinator.strategy %s (%s keeps no versions/)",
+			coordinator.StrategyRedisLock, sc.Coordinator.Strategy)
+	}
 }
 
 func (v *validator) delivery(d *Delivery) {

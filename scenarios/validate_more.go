@@ -135,6 +135,9 @@ func (v *validator) scheduler(s *Scheduler) {
 	if planned := s.Days * 24 * s.NewUsersPerHour * float64(s.EventsPerUser); s.Events == 0 && planned > maxSchedulerEvents {
 		v.errorf(p+"days", "plans about %.3g events, more than %d: lower days or new_users_per_hour, or cap scheduler.events", planned, maxSchedulerEvents)
 	}
+	if s.Email != nil {
+		v.email(s)
+	}
 }
 
 // FaultKinds describes each fault kind and names the fields it uses

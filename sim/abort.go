@@ -11,10 +11,11 @@ import (
 // interrupt) before they are cut off, and the longest drain after one.
 const abortGrace = 5 * time.Second
 
-// liveMetrics are the gate metrics a progress snapshot already knows. Each
-// only grows during a run, so a gate bounding one from above ("<", "<=",
-// "==") that fails now fails at the end too: aborting on it is never a
-// false alarm. Every other gate waits for the end of the run.
+// liveMetrics read the gate metrics scenarios.Metrics marks Live from a
+// progress snapshot. Each only grows during a run, so a gate bounding one
+// from above ("<", "<=", "==") that fails now fails at the end too:
+// aborting on it is never a false alarm. Every other gate waits for the
+// end of the run.
 var liveMetrics = map[string]func(Progress) float64{
 	"uploads.total":     func(p Progress) float64 { return float64(p.Done) },
 	"uploads.committed": func(p Progress) float64 { return float64(p.Committed) },
@@ -29,8 +30,9 @@ var liveMetrics = map[string]func(Progress) float64{
 // LiveGate reports whether a gate can be judged during a run (see
 // AbortOnGates).
 func LiveGate(g scenarios.Gate) bool {
+	m, _ := scenarios.LookupMetric(g.Metric)
 	_, ok := liveMetrics[g.Metric]
-	return ok && (g.Op == "<" || g.Op == "<=" || g.Op == "==")
+	return m.Live && ok && (g.Op == "<" || g.Op == "<=" || g.Op == "==")
 }
 
 // AbortOnGates returns an Options.Abort that stops a run at the first gate

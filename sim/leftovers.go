@@ -14,12 +14,15 @@ import (
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/usage"
 )
 
 // readBack records the state after the drain: every touched file as S3
 // and the coordinator see it, every conflicted copy, the stored result of
-// every answered upload (readBackStored), and anything left over (staged
-// objects, locks, multipart uploads).
+// every answered upload (readBackStored), anything left over (staged
+// objects, locks, multipart uploads), and each user's usage: the bytes
+// listed in S3 beside the coordinator's meter and usage stream
+// (sim/usage).
 func (r *runner) readBack(ctx context.Context) {
 	r.obs.mu.Lock()
 	files := make([]fileKey, 0, len(r.obs.files))
@@ -39,10 +42,26 @@ func (r *runner) readBack(ctx context.Context) {
 			fmt.Sscan(meta[coordinator.MetaVersion], &fin.Version)
 			fin.SHA256 = sum
 		}
-		_ = r.hist.Write(fin)
+		r.emit.Record(fin)
 	})
 	r.readBackStored(ctx)
 	r.leftovers(ctx)
+	if m := r.opt.Mutant; m != nil && m.WrapHandler != nil {
+		// A replaced handler (the self-test's naive one) meters nothing:
+		// its run reads no usage back and has no billing check, so the
+		// protocol mutants are judged by the invariants they break.
+		return
+	}
+	users := make([]string, len(files))
+	for i, f := range files {
+		users[i] = f.user
+	}
+	err := usage.ReadBack(ctx, usage.Config{Coordinator: r.coord, S3: r.env.S3, Redis: r.env.Redis, Users: users,
+		Owns: r.ownsUser, KeepsVersions: r.coord.Strategy() == coordinator.StrategyRedisLock, At: r.now()},
+		r.hist.Write)
+	if err != nil {
+		r.rec.ErrorKind("readback")
+	}
 }
 
 func (r *runner) readObject(ctx context.Context, key string) (map[string]string, string, error) {
@@ -86,12 +105,12 @@ func (r *runner) leftovers(ctx context.Context) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			r.rec.ErrorKind("readback")
+			r.emit.Error("readback")
 			break
 		}
 		for _, o := range page.Contents {
 			if key := aws.ToString(o.Key); r.ownsStaged(key) {
-				_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverStaged, Key: key})
+				r.emit.Record(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverStaged, Key: key})
 				r.writePending(key)
 			}
 		}
@@ -102,13 +121,13 @@ func (r *runner) leftovers(ctx context.Context) {
 			if !r.ownsStaged(aws.ToString(u.Key)) {
 				continue
 			}
-			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverMultipart, Key: aws.ToString(u.Key)})
+			r.emit.Record(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverMultipart, Key: aws.ToString(u.Key)})
 		}
 	}
 	iter := r.env.Redis.Scan(ctx, 0, r.coord.LockPattern(), 1000).Iterator()
 	for iter.Next(ctx) {
 		if r.ownsLock(iter.Val()) {
-			_ = r.hist.Write(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverLock, Key: iter.Val()})
+			r.emit.Record(history.Leftover{T: history.KindLeftover, Kind: history.LeftoverLock, Key: iter.Val()})
 		}
 	}
 }
@@ -127,7 +146,7 @@ func (r *runner) writePending(key string) {
 	if reason == "" {
 		reason = history.PendingLost
 	}
-	_ = r.hist.Write(history.Pending{T: history.KindPending, ID: id, User: user, Key: key, Reason: reason})
+	r.emit.Record(history.Pending{T: history.KindPending, ID: id, User: user, Key: key, Reason: reason})
 }
 
 // ownsStaged reports whether a staging key belongs to this shard's users

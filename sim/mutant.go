@@ -15,7 +15,8 @@ type Mutant struct {
 	Name string
 	// Hooks are installed into the coordinator.
 	Hooks *coordinator.Hooks
-	// WrapHandler replaces the event handler.
+	// WrapHandler replaces the event handler. Such a handler meters no
+	// usage, so its runs read none back (no billing check).
 	WrapHandler func(h delivery.Handler, e *env.Env, c *coordinator.Coordinator) delivery.Handler
 	// IgnorePush makes devices ignore pushes and always poll.
 	IgnorePush bool

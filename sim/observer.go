@@ -5,15 +5,14 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/sim/history"
-	"github.com/stormsim/stormsim/sim/metrics"
 )
 
 type fileKey struct{ user, path string }
 
-// observer records the coordinator's decisions into the history.
+// observer hands the coordinator's decisions and fences to the run's
+// emitter and keeps what the read-back and the faults need of them.
 type observer struct {
-	hist *history.Writer
-	prom *metrics.Set
+	emit *emitter
 
 	mu        sync.Mutex // guards below
 	files     map[fileKey]struct{}
@@ -26,7 +25,7 @@ type observer struct {
 
 // Fenced records a fencing token as issued (coordinator.FenceObserver).
 func (o *observer) Fenced(f coordinator.FenceIssued) {
-	_ = o.hist.Write(history.Fence{T: history.KindFence, User: f.User, Path: f.Path, Fence: f.Fence, ID: f.UploadID, At: f.At})
+	o.emit.Record(history.Fence{T: history.KindFence, User: f.User, Path: f.Path, Fence: f.Fence, ID: f.UploadID, At: f.At})
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.leases != nil {
@@ -44,17 +43,7 @@ func (o *observer) leaseOf(id string) (user, path string, ok bool) {
 }
 
 func (o *observer) Decided(d coordinator.Decision) {
-	switch d.State {
-	case coordinator.StateCommitted:
-		_ = o.hist.Write(history.Commit{T: history.KindCommit, ID: d.ID, User: d.User, Path: d.Path, Base: d.Base,
-			Version: d.Version, SHA256: d.SHA256, Fence: d.Fence, At: d.DecidedAt})
-	case coordinator.StateConflict:
-		o.prom.Conflict()
-		_ = o.hist.Write(history.Conflict{T: history.KindConflict, ID: d.ID, User: d.User, Path: d.Path, Base: d.Base,
-			Head: d.Head, Copy: d.Copy, At: d.DecidedAt})
-	case coordinator.StateRejected:
-		_ = o.hist.Write(history.Reject{T: history.KindReject, ID: d.ID, User: d.User, Path: d.Path, Reason: d.Reason, At: d.DecidedAt})
-	}
+	o.emit.Decided(d)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.decisions == nil {

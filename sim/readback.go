@@ -65,7 +65,7 @@ func (r *runner) readBackStored(ctx context.Context) {
 			for c := range copies {
 				_, sum, err := r.readObject(ctx, c.Key)
 				c.Found, c.SHA256 = err == nil, sum
-				_ = r.hist.Write(c)
+				r.emit.Record(c)
 			}
 		}()
 	}
@@ -110,7 +110,7 @@ func (r *runner) readBackStored(ctx context.Context) {
 	close(copies)
 	wg.Wait()
 	if err != nil {
-		r.rec.ErrorKind("readback")
+		r.emit.Error("readback")
 	}
 }
 
@@ -142,10 +142,10 @@ func (r *runner) lookUpResults(ctx context.Context, batch []answered, ttl int64)
 			}
 			rec.State, rec.Version, rec.Copy = history.Outcome(res.State), res.Version, res.Copy
 		}
-		_ = r.hist.Write(rec)
+		r.emit.Record(rec)
 	}
 	if failed {
-		r.rec.ErrorKind("readback")
+		r.emit.Error("readback")
 	}
 }
 

@@ -36,6 +36,7 @@ type runner struct {
 	rec     *measure.Recorder
 	sat     *measure.Meter
 	prom    *metrics.Set
+	emit    *emitter // the one path to hist, rec, sat and prom
 	counter *env.Counter
 	obs     *observer
 	now     func() time.Time
@@ -70,6 +71,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		prom: metrics.New(opt.Registry)}
 	res := &Result{Scenario: sc.Name, Seed: opt.Seed, Strategy: string(sc.Coordinator.Strategy), Gatherer: opt.Registry,
 		WorkloadHash: workload.Hash(sc, opt.Seed)}
+	r.emit = &emitter{hist: r.hist, sat: r.sat, prom: r.prom}
 	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
@@ -78,6 +80,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	res.Started = r.now()
 	r.sat.Begin(res.Started)
 	r.rec = measure.NewRecorder(res.Started)
+	r.emit.rec = r.rec
 	mem := measure.StartMemSampler(res.Started, 2*time.Second, r.rec.Total)
 	defer mem.Stop()
 	plan := workload.NewPlan(sc, opt.Seed)

@@ -26,16 +26,24 @@ type SchedulerResult struct {
 	Elapsed      time.Duration
 	HistoryLines int64
 	Harness      measure.HarnessUse
+	// Email is set when the scheduler's events are e-mails.
+	Email *EmailRun
 }
 
 // RunScheduler runs a scenario's scheduler section (virtual time by
 // default) and checks the sched records it wrote to OutDir/history.jsonl.
 func RunScheduler(ctx context.Context, sc *scenarios.Scenario, seed uint64, outDir string) (*SchedulerResult, error) {
+	return RunSchedulerMail(ctx, sc, seed, outDir, MailServer{})
+}
+
+// RunSchedulerMail is RunScheduler with the e-mail (scheduler.email) sent
+// to the server ms names (zero: the embedded one).
+func RunSchedulerMail(ctx context.Context, sc *scenarios.Scenario, seed uint64, outDir string, ms MailServer) (*SchedulerResult, error) {
 	cfg, err := SchedConfig(sc.Scheduler, seed)
 	if err != nil {
 		return nil, err
 	}
-	return RunSchedulerConfig(ctx, cfg, outDir)
+	return RunSchedulerConfig(ctx, cfg, outDir, MailRun{Email: sc.Scheduler.Email, Server: ms, Seed: seed})
 }
 
 // SchedConfig maps a scenario's scheduler section onto the simulation.
@@ -70,8 +78,16 @@ func SchedConfig(s *scenarios.Scheduler, seed uint64) (schedsim.Config, error) {
 }
 
 // RunSchedulerConfig runs a prepared scheduler configuration, streams its
-// sched records to outDir/history.jsonl and checks them.
-func RunSchedulerConfig(ctx context.Context, cfg schedsim.Config, outDir string) (*SchedulerResult, error) {
+// sched records (and, with e-mail, the mail records read back from the
+// mail server) to outDir/history.jsonl and checks them.
+func RunSchedulerConfig(ctx context.Context, cfg schedsim.Config, outDir string, mail MailRun) (*SchedulerResult, error) {
+	em, err := mail.start(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	if em != nil {
+		defer em.close()
+	}
 	hf, err := os.Create(filepath.Join(outDir, "history.jsonl"))
 	if err != nil {
 		return nil, fmt.Errorf("create history: %w", err)
@@ -79,9 +95,20 @@ func RunSchedulerConfig(ctx context.Context, cfg schedsim.Config, outDir string)
 	defer hf.Close()
 	w := history.NewWriter(hf)
 	res := &SchedulerResult{Started: time.Now()}
-	res.Sched, err = schedsim.Run(ctx, cfg, func(s history.Sched) { _ = w.Write(s) })
+	var scheds []history.Sched
+	res.Sched, err = schedsim.Run(ctx, cfg, func(s history.Sched) {
+		_ = w.Write(s)
+		if em != nil {
+			scheds = append(scheds, s)
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("scheduler run: %w", err)
+	}
+	if em != nil {
+		if res.Email, err = em.finish(ctx, w, scheds); err != nil {
+			return nil, fmt.Errorf("read back e-mail: %w", err)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		return nil, err
@@ -110,7 +137,7 @@ func (r *runner) schedulerBeside(ctx context.Context, res *Result) {
 	}
 	cfg, err := SchedConfig(s, r.opt.Seed)
 	if err != nil {
-		r.rec.ErrorKind("scheduler")
+		r.emit.Error("scheduler")
 		return
 	}
 	scale := func(d time.Duration) time.Duration { return d / BesideScale }
@@ -145,9 +172,9 @@ func (r *runner) schedulerBeside(ctx context.Context, res *Result) {
 	rdb, closeRedis := cloneRedis(r.env.Redis)
 	cfg.Redis = rdb
 	defer closeRedis()
-	out, err := schedsim.Run(ctx, cfg, func(h history.Sched) { _ = r.hist.Write(h) })
+	out, err := schedsim.Run(ctx, cfg, func(h history.Sched) { r.emit.Record(h) })
 	if err != nil {
-		r.rec.ErrorKind("scheduler")
+		r.emit.Error("scheduler")
 		return
 	}
 	res.Scheduler = &out

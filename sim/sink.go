@@ -3,38 +3,83 @@ package sim
 import (
 	"time"
 
+	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/sim/history"
 	"github.com/stormsim/stormsim/sim/measure"
+	"github.com/stormsim/stormsim/sim/metrics"
 	"github.com/stormsim/stormsim/sim/traffic"
 )
 
-// sink is where the devices' records go: the history, the recorder, the
-// saturation meter and the Prometheus collectors.
-type sink struct{ r *runner }
-
-var _ traffic.Sink = sink{}
-
-func (s sink) Started(at time.Time, lag time.Duration) {
-	s.r.sat.Launch.Add(lag)
-	s.r.rec.Started(at)
-	s.r.prom.UploadStarted()
+// emitter is the run's one emission path: what the devices, the push
+// subscription, the coordinator's observer, the handlers, the read-back
+// and the scheduler record goes through it, and it fans out to the
+// history, the recorder, the saturation meter and the Prometheus
+// collectors. Nothing else writes to them during a run (the fault
+// timeline writes its windows to the history itself), so a history
+// replayed through the recorder (measure.Replay) gives the run's figures.
+type emitter struct {
+	hist *history.Writer
+	// rec is set once the run has started, before the first upload.
+	rec  *measure.Recorder
+	sat  *measure.Meter
+	prom *metrics.Set
 }
 
-func (s sink) Polled(p history.Poll, err error) {
+var _ traffic.Sink = (*emitter)(nil)
+
+// Started is an upload starting at at, lag after it could have.
+func (e *emitter) Started(at time.Time, lag time.Duration) {
+	e.sat.Launch.Add(lag)
+	e.rec.Started(at)
+	e.prom.UploadStarted()
+}
+
+// Polled is one answer of the result API; a failed poll counts by cause.
+func (e *emitter) Polled(p history.Poll, err error) {
 	if err != nil {
-		s.r.rec.ErrorCause("poll", measure.Cause(err))
+		e.rec.ErrorCause("poll", measure.Cause(err))
 	}
-	_ = s.r.hist.Write(p)
+	_ = e.hist.Write(p)
 }
 
-func (s sink) TimerLate(d time.Duration) { s.r.sat.Timer.Add(d) }
+// TimerLate is how late a device's poll timer fired.
+func (e *emitter) TimerLate(d time.Duration) { e.sat.Timer.Add(d) }
 
-func (s sink) Finished(u *history.Upload, decided time.Time, errKind string) {
-	r := s.r
-	if err := r.hist.Write(u); err != nil {
-		r.rec.ErrorKind("history")
+// Pushed is a push notification as it arrived.
+func (e *emitter) Pushed(p history.Push) { _ = e.hist.Write(p) }
+
+// Finished is an upload's end.
+func (e *emitter) Finished(u *history.Upload, decided time.Time, errKind string) {
+	if err := e.hist.Write(u); err != nil {
+		e.rec.ErrorKind("history")
 	}
-	r.rec.Finished(u, decided, errKind)
-	r.prom.ObserveUpload(string(u.Outcome), u.Done.Sub(u.Intended), u.Polls)
-	r.prom.AddUploadBytes(u.Size)
+	e.rec.Finished(u, decided, errKind)
+	e.prom.ObserveUpload(string(u.Outcome), u.Done.Sub(u.Intended), u.Polls)
+	e.prom.AddUploadBytes(u.Size)
 }
+
+// Decided is a coordinator's decision on an upload.
+func (e *emitter) Decided(d coordinator.Decision) {
+	switch d.State {
+	case coordinator.StateCommitted:
+		_ = e.hist.Write(history.Commit{T: history.KindCommit, ID: d.ID, User: d.User, Path: d.Path, Base: d.Base,
+			Version: d.Version, SHA256: d.SHA256, Fence: d.Fence, At: d.DecidedAt})
+	case coordinator.StateConflict:
+		e.prom.Conflict()
+		_ = e.hist.Write(history.Conflict{T: history.KindConflict, ID: d.ID, User: d.User, Path: d.Path, Base: d.Base,
+			Head: d.Head, Copy: d.Copy, At: d.DecidedAt})
+	case coordinator.StateRejected:
+		_ = e.hist.Write(history.Reject{T: history.KindReject, ID: d.ID, User: d.User, Path: d.Path, Reason: d.Reason, At: d.DecidedAt})
+	}
+}
+
+// Handled is one handler invocation, by how it ended (metrics.Handler*).
+func (e *emitter) Handled(result string) { e.prom.HandlerInvoked(result) }
+
+// Record is a history record no figure counts: fences, scheduler runs and
+// what the read-back found.
+func (e *emitter) Record(rec any) { _ = e.hist.Write(rec) }
+
+// Error counts one error of kind that no upload carries (read-back,
+// scheduler).
+func (e *emitter) Error(kind string) { e.rec.ErrorKind(kind) }

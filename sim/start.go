@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/objstore"
 	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/sim/delivery"
 	"github.com/stormsim/stormsim/sim/env"
@@ -21,7 +22,7 @@ import (
 // start brings up the environment, the coordinator, its event delivery,
 // the result API, the push subscription and the devices.
 func (r *runner) start(ctx context.Context) error {
-	r.obs = &observer{hist: r.hist, files: map[fileKey]struct{}{}, prom: r.prom}
+	r.obs = &observer{emit: r.emit, files: map[fileKey]struct{}{}}
 	r.counter = env.NewCounter(r.prom)
 	if len(r.sc.Faults) > 0 {
 		r.faults = fault.New(r.sc.Faults, r.opt.Seed, r.now, r.hist)
@@ -47,6 +48,12 @@ func (r *runner) start(ctx context.Context) error {
 		}
 	}
 	r.env = e
+	if k := r.sc.Storage.KeepVersions; k > 0 {
+		if e.Backend == nil {
+			return fmt.Errorf("storage.keep_versions %d: bounds the embedded S3 only", k)
+		}
+		e.Backend.SetLifecycle(objstore.Lifecycle{Prefix: r.opt.ObjectPrefix + coordinator.VersionPrefix, Keep: k})
+	}
 	if e.OnStaged != nil {
 		// Events come from the storage server (a webhook), not the wrapper.
 		e.OnStaged(func(key string, size int64) { r.delivery.Emit(e.Bucket, key, size, r.now()) })
@@ -113,13 +120,13 @@ func (r *runner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.push, err = traffic.NewPushHub(ctx, e.Redis, coord.PushPattern(), r.now, r.hist)
+	r.push, err = traffic.NewPushHub(ctx, e.Redis, coord.PushPattern(), r.now, r.emit)
 	if err != nil {
 		return fmt.Errorf("subscribe to pushes: %w", err)
 	}
 	r.push.Degrade(r.sc.Wait, r.opt.Seed, r.pushLost())
 	r.devices = &traffic.Devices{Scenario: r.sc, Seed: r.opt.Seed, Shard: r.opt.Shard, MaxInFlight: r.opt.MaxInFlight,
-		Env: e, Coord: coord, API: apiURL, Tokens: tokens, Sink: sink{r}, Now: r.now}
+		Env: e, Coord: coord, API: apiURL, Tokens: tokens, Sink: r.emit, Now: r.now}
 	if r.sc.Wait.Push {
 		r.devices.Push = r.push
 	}
@@ -223,12 +230,12 @@ func (r *runner) handlerResult(err error, willRetry bool, took time.Duration) {
 	r.handlerNanos.Add(int64(took))
 	switch {
 	case err == nil:
-		r.prom.HandlerInvoked(metrics.HandlerOK)
+		r.emit.Handled(metrics.HandlerOK)
 	case errors.Is(err, coordinator.ErrCrash):
-		r.prom.HandlerInvoked(metrics.HandlerCrash)
+		r.emit.Handled(metrics.HandlerCrash)
 	case willRetry:
-		r.prom.HandlerInvoked(metrics.HandlerRetry)
+		r.emit.Handled(metrics.HandlerRetry)
 	default:
-		r.prom.HandlerInvoked(metrics.HandlerError)
+		r.emit.Handled(metrics.HandlerError)
 	}
 }

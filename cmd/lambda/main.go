@@ -14,6 +14,9 @@
 //	STORMSIM_RESULT_TTL     how long results stay queryable (default 24h)
 //	STORMSIM_S3_ENDPOINT    an S3-compatible endpoint instead of AWS S3 (path-style)
 //	STORMSIM_EC2_IMDS       "1" lets the SDK ask the EC2 instance metadata service for credentials (default off)
+//	STORMSIM_ROLE           coordinator (default: S3 notifications) or result-api (the result API, GET
+//	                        /v1/uploads/{id}, to Lambda function URL requests)
+//	STORMSIM_TOKEN_SECRET   result-api: the secret signing the users' bearer tokens (16 bytes or more)
 //
 // Credentials and region come from the standard AWS configuration chain
 // (in Lambda, the function's execution role, passed in the environment).
@@ -40,11 +43,32 @@ import (
 )
 
 func main() {
-	h, err := newHandler(context.Background(), os.Getenv)
+	fn, _, err := entry(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(h.handle)
+	lambda.Start(fn)
+}
+
+// entry is the function's Lambda handler for its role (STORMSIM_ROLE),
+// and what closes its connections.
+func entry(ctx context.Context, getenv func(string) string) (fn any, closeFn func(), err error) {
+	switch role := getenv("STORMSIM_ROLE"); role {
+	case "", roleCoordinator:
+		h, err := newHandler(ctx, getenv)
+		if err != nil {
+			return nil, nil, err
+		}
+		return h.handle, func() { h.rdb.Close() }, nil
+	case roleResultAPI:
+		h, api, err := newAPI(ctx, getenv)
+		if err != nil {
+			return nil, nil, err
+		}
+		return functionURL(api), func() { h.rdb.Close() }, nil
+	default:
+		return nil, nil, fmt.Errorf("STORMSIM_ROLE %q: want %s (default) or %s", role, roleCoordinator, roleResultAPI)
+	}
 }
 
 // handler is one Lambda execution environment: its clients live across

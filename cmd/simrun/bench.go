@@ -2,17 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
+	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/bench"
 	"github.com/stormsim/stormsim/sim/workload"
@@ -39,10 +38,7 @@ func benchCmd(args []string) error {
 	if sc.Regions != nil {
 		return usagef("bench: %s has regions; bench measures one region's fakes (run it with simrun instead)", path)
 	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("runs", fmt.Sprintf("bench-%s-%s", sc.Name, time.Now().Format("20060102-150405")))
-	}
+	dir := defaultOut(*out, "bench-"+sc.Name)
 	if err := writable(dir); err != nil {
 		return usageError{err}
 	}
@@ -70,79 +66,46 @@ func benchCmd(args []string) error {
 		return err
 	}
 	ceiling := bench.CeilingFor(ops, size, bench.OpsPerUpload(res.Ops.S3, res.Ops.Redis, r.Polls.Total, r.Uploads.Total))
-	achieved := decisionRate(r)
-	b := benchReport{Scenario: sc.Name, Ceiling: ceiling, AchievedDecisionsPerSec: achieved,
-		RedisCallsPerUpload: r.Harness.RedisCallsPerUpload, S3CallsPerUpload: r.Harness.S3CallsPerUpload,
-		Verdict: r.Verdict}
-	if ceiling.UploadsSec > 0 {
-		b.Efficiency = achieved / ceiling.UploadsSec
-	}
-	refs.fill(&b)
-	f, err := os.Create(filepath.Join(dir, "bench.json"))
-	if err != nil {
+	b := report.NewBench(r, res.Measure.DecidedTo.Sub(res.Measure.DecidedFrom), ceiling, refs.pipeline, refs.vegeta, refs.device)
+	if err := report.WriteBench(dir, b); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(b)
-	f.Close()
-
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "operation\tsize\tper second\n")
-	for _, o := range ops {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\n", o.Op, o.Size, o.PerSec)
+	if err := report.BenchSummary(os.Stdout, b, ops); err != nil {
+		return err
 	}
-	fmt.Fprintf(tw, "\nper upload (as run)\tcount\tseconds\n")
-	for _, op := range []string{"put", "get", "head", "copy", "delete", "redis", "poll"} {
-		fmt.Fprintf(tw, "%s\t%.2f\t%.6f\n", op, ceiling.PerUpload[op], ceiling.Seconds[op])
-	}
-	tw.Flush()
-	fmt.Printf("\nceiling (uploads decided/s): %.0f\n", ceiling.UploadsSec)
-	fmt.Printf("achieved (decisions/s over the decision window): %.0f\n", achieved)
-	fmt.Printf("efficiency: %.2f   (redis calls/upload %.2f, s3 calls/upload %.2f; run verdict %s)\n",
-		b.Efficiency, b.RedisCallsPerUpload, b.S3CallsPerUpload, r.Verdict)
-	fmt.Printf("reference pipeline (uploads decided/s): %.0f   ratio_to_reference: %.2f\n", b.ReferencePerSecond, b.RatioToReference)
-	fmt.Printf("device staging PUT/s: %.0f   vegeta PUT/s: %.0f   device_to_vegeta: %.2f\n",
-		b.DevicePutPerSecond, b.VegetaPutPerSecond, b.DeviceToVegeta)
 	fmt.Printf("output: %s\n", dir)
 	return nil
 }
 
-type benchReport struct {
-	Scenario                string        `json:"scenario"`
-	Ceiling                 bench.Ceiling `json:"ceiling"`
-	AchievedDecisionsPerSec float64       `json:"achieved_decisions_per_second"`
-	Efficiency              float64       `json:"efficiency"`
-	RedisCallsPerUpload     float64       `json:"redis_calls_per_upload"`
-	S3CallsPerUpload        float64       `json:"s3_calls_per_upload"`
-	Verdict                 string        `json:"verdict"`
-	// The references (see benchref.go), measured in the same process
-	// right before the run.
-	ReferencePerSecond float64 `json:"reference_per_second"`
-	RatioToReference   float64 `json:"ratio_to_reference"` // achieved decisions/s over the reference pipeline's
-	VegetaPutPerSecond float64 `json:"vegeta_put_per_second"`
-	DevicePutPerSecond float64 `json:"device_put_per_second"`
-	DeviceToVegeta     float64 `json:"device_to_vegeta"`
+// references are what the bench compares a run with: the reference
+// pipeline (the coordinator's own steps in a tight loop), a vegeta attack
+// of 1 KiB PUTs and the devices' staging path, each on fresh embedded
+// fakes in this process.
+type references struct {
+	pipeline, vegeta, device bench.OpRate
 }
 
-// decisionRate is decided uploads per second between the first and the
-// last second in which devices learned outcomes.
-func decisionRate(r *report.Results) float64 {
-	first, last := -1, -1
-	var n int64
-	for i, s := range r.Series {
-		d := s.Committed + s.Conflict
-		if d == 0 {
-			continue
-		}
-		if first < 0 {
-			first = i
-		}
-		last = i
-		n += d
+// referenceTime is how long each reference runs: long enough for
+// thousands of samples, short enough that a bench stays well under two
+// minutes beside the operations and the run.
+const referenceTime = 3 * time.Second
+
+func measureReferences(ctx context.Context, sc *scenarios.Scenario, workers int) (references, error) {
+	var r references
+	o := bench.ReferenceOptions{Workers: workers, Duration: referenceTime, Size: 1024,
+		Coordinator: coordinator.Config{Strategy: sc.Coordinator.Strategy, LockTTL: sc.Coordinator.LockTTL,
+			ResultTTL: sc.Coordinator.ResultTTL}}
+	var err error
+	fmt.Fprintf(os.Stderr, "reference pipeline (1 KiB, %d workers, %v)...\n", o.Workers, o.Duration)
+	if r.pipeline, err = bench.MeasureReference(ctx, o); err != nil {
+		return r, err
 	}
-	if first < 0 {
-		return 0
+	fmt.Fprintf(os.Stderr, "vegeta PUTs and device staging PUTs (1 KiB, %d workers, %v each)...\n", o.Workers, o.Duration)
+	if r.vegeta, err = bench.MeasureVegeta(ctx, o); err != nil {
+		return r, err
 	}
-	return float64(n) / float64(last-first+1)
+	if r.device, err = bench.MeasureDevicePut(ctx, o); err != nil {
+		return r, err
+	}
+	return r, nil
 }

@@ -1,14 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/report"
@@ -20,15 +17,22 @@ import (
 func checkCmd(args []string) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	timeout := fs.Duration("check-timeout", checker.DefaultLinearizabilityTimeout, "budget of the linearizability check")
-	if err := fs.Parse(args); err != nil {
+	var st storeOptions
+	st.register(fs, nil)
+	if err := fs.Parse(interleave(fs, args)); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() < 1 {
-		return usagef("usage: simrun check RUN_DIR [RUN_DIR...]   (several: the shards of one run, merged)")
+		return usagef("usage: simrun check RUN_DIR [RUN_DIR...]   (several: the shards of one run, merged; s3://BUCKET/PREFIX: its run, or its shard-I/ folders)")
 	}
+	dirs, cleanup, err := fetchRuns(context.Background(), fs.Args(), &st)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	fencing := true
 	var paths []string
-	for _, dir := range fs.Args() {
+	for _, dir := range dirs {
 		if r, err := report.ReadResults(filepath.Join(dir, "results.json")); err == nil {
 			fencing = fencing && r.Strategy != string(coordinator.StrategyS3Conditional)
 		}
@@ -42,7 +46,7 @@ func checkCmd(args []string) error {
 		return err
 	}
 	rep := checker.Check(set, checker.Options{LinearizabilityTimeout: *timeout, Fencing: fencing})
-	if err := writeCheck(os.Stdout, rep, len(set.Uploads), fs.Args()); err != nil {
+	if err := report.CheckSummary(os.Stdout, rep, len(set.Uploads), fs.Args()); err != nil {
 		return err
 	}
 	switch {
@@ -50,58 +54,6 @@ func checkCmd(args []string) error {
 		return exitError{exitFail}
 	case rep.Inconclusive:
 		return exitError{exitInconclusive}
-	}
-	return nil
-}
-
-// maxCheckExamples caps the ids shown per failed check.
-const maxCheckExamples = 5
-
-// writeCheck prints one line per invariant (what failed, with examples;
-// a passing check says only "ok") and ends with the verdict line.
-func writeCheck(w io.Writer, rep checker.Report, uploads int, dirs []string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	failed, inconclusive := 0, 0
-	for _, c := range rep.Checks {
-		var line string
-		switch {
-		case c.Inconclusive:
-			inconclusive++
-			line = fmt.Sprintf("  INCONCLUSIVE\t%s\t%s", c.Name, c.Detail)
-		case !c.OK || c.Violations > 0:
-			failed++
-			ex := c.Examples
-			more := ""
-			if len(ex) > maxCheckExamples {
-				ex, more = ex[:maxCheckExamples], fmt.Sprintf(" (%d more)", len(c.Examples)-maxCheckExamples)
-			}
-			line = fmt.Sprintf("  FAIL\t%s\t%d violation(s)", c.Name, c.Violations)
-			if len(ex) > 0 {
-				line += ", e.g. " + strings.Join(ex, ", ") + more
-			}
-			if c.Detail != "" {
-				line += ": " + c.Detail
-			}
-		default:
-			line = fmt.Sprintf("  ok\t%s\t", c.Name)
-		}
-		fmt.Fprintln(tw, strings.TrimRight(line, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write check: %w", err)
-	}
-	what := fmt.Sprintf("%d invariant(s) checked on %d upload(s) from %s", len(rep.Checks), uploads, strings.Join(dirs, ", "))
-	var verdict string
-	switch {
-	case rep.Violations > 0 || failed > 0:
-		verdict = fmt.Sprintf("verdict: FAIL: %d of %d invariant(s) violated, %d violation(s) in all (%s)", failed, len(rep.Checks), rep.Violations, what)
-	case rep.Inconclusive:
-		verdict = fmt.Sprintf("verdict: INCONCLUSIVE: %d check(s) could not finish (%s)", inconclusive, what)
-	default:
-		verdict = fmt.Sprintf("verdict: PASS: no violation (%s)", what)
-	}
-	if _, err := fmt.Fprintf(w, "\n%s\n", verdict); err != nil {
-		return fmt.Errorf("write check: %w", err)
 	}
 	return nil
 }

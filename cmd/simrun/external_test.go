@@ -206,3 +206,41 @@ func waitOutput(t *testing.T, p *coordinatorProcess, want string, d time.Duratio
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRunCmd_ExternalQuiet_PrintsCommand: --quiet silences progress, not
+// the coordinator command a user of --external has to start.
+func TestRunCmd_ExternalQuiet_PrintsCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(scenario, []byte(externalTiny), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// No coordinator joins: the run gives up after the short wait.
+	runner := exec.Command(os.Args[0], "--external", "--quiet", "--consumer-wait", "100ms", "--out", filepath.Join(dir, "run"), scenario)
+	runner.Env = append(os.Environ(), childEnv+"=1")
+	out, _ := runner.CombinedOutput()
+	if !strings.Contains(string(out), "simrun coordinator --redis ") {
+		t.Errorf("simrun --external --quiet did not print the coordinator command:\n%s", out)
+	}
+}
+
+// TestRunCmd_S3KeepVersions_Exit2: storage.keep_versions bounds the
+// embedded S3 only; with --s3 it is bad usage, found before anything is
+// sent.
+func TestRunCmd_S3KeepVersions_Exit2(t *testing.T) {
+	s3 := testsrv.NewRecorder(t)
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "keep.yaml")
+	if err := os.WriteFile(scenario, []byte(externalTiny+"storage: {keep_versions: 2}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"--quiet", "--s3", s3.URL, "--out", filepath.Join(dir, "r"), scenario}); code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	if got := s3.Requests(); len(got) > 0 {
+		t.Errorf("requests sent: %v", got)
+	}
+}

@@ -8,6 +8,8 @@
 //	simrun selftest                  prove the gates catch broken coordinators
 //	simrun bench SCENARIO.yaml       operation ceilings and the run's efficiency
 //	simrun sweep SCENARIO.yaml --param PATH=FROM..TO[xSTEPS]   capacity sweep
+//	simrun plan SCENARIO.yaml        capacity plan: the model in virtual time
+//	simrun calibrate --out FILE      measure the calls a plan's profile needs
 //	simrun serve [flags]             the embedded stack as a local service
 //	simrun coordinator [flags]       a coordinator process on a shared event stream
 //
@@ -79,6 +81,10 @@ func run(args []string) int {
 		err = reportCmd(args[1:])
 	case "sweep":
 		err = sweepCmd(args[1:])
+	case "plan":
+		err = planCmd(args[1:])
+	case "calibrate":
+		err = calibrateCmd(args[1:])
 	case "selftest":
 		err = selftestCmd(args[1:])
 	case "bench":

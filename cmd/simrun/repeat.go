@@ -33,7 +33,7 @@ func checkRepeat(fs *flag.FlagSet, n int) error {
 	var clash []string
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "shard", "metrics-addr", "memprofile", "redis", "s3", "external", "webhook", "run-id", "keep":
+		case "shard", "start-at", "metrics-addr", "memprofile", "redis", "s3", "external", "webhook", "run-id", "keep":
 			clash = append(clash, "--"+f.Name)
 		}
 	})
@@ -113,7 +113,7 @@ func runRepeat(ctx context.Context, o runOptions, fs *flag.FlagSet, sc *scenario
 	p := repeatPlan{n: o.repeat, dir: dir, gates: sc.ParsedGates, rerun: rerunLine(fs, seed, traffic.Shard{}, path), log: log,
 		once: func(ctx context.Context, _ int, runDir string) (*sim.Result, *report.Results, error) {
 			if sc.Scheduler != nil && len(sc.Phases) == 0 {
-				res, err := sim.RunScheduler(ctx, sc, seed, runDir)
+				res, err := sim.RunSchedulerMail(ctx, sc, seed, runDir, o.mailServer)
 				if err != nil {
 					return nil, nil, err
 				}

@@ -47,6 +47,9 @@ func TestRerunLine(t *testing.T) {
 			want: "simrun --seed 7 --keep=false b.yaml"},
 		{name: "quoting", args: []string{"--run-id", "it's mine", "--bucket", "a b;rm"}, seed: 7, path: "my scenarios/$x.yaml",
 			want: `simrun --seed 7 --bucket 'a b;rm' --run-id 'it'\''s mine' 'my scenarios/$x.yaml'`},
+		{name: "a Job's shard: the resolved shard, not auto; the barrier and outputs left out",
+			args: []string{"--shard", "auto", "--start-at", "2026-01-01T00:00:00Z", "--verdict-exit=false", "--out", "s3://b/r/shard-1", "--out-endpoint", "http://h:1"},
+			seed: 7, shard: traffic.Shard{I: 1, N: 4}, path: "b.yaml", want: "simrun --seed 7 --shard 1/4 b.yaml"},
 		{name: "empty value", args: []string{"--webhook", ""}, seed: 7, path: "b.yaml",
 			want: "simrun --seed 7 --webhook '' b.yaml"},
 	}

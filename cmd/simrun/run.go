@@ -23,6 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/s3out"
 	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
@@ -45,15 +46,22 @@ type runOptions struct {
 	prices       string
 	loadedPrices *report.Prices
 	servers      serverOptions
+	store        storeOptions
+	startAt      string
+	verdictExit  bool
 	repeat       int
+	mail         mailOptions
+	mailServer   sim.MailServer
 }
 
 // newRunFlags is the flag set of a run, bound to o.
 func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-TIME)")
+	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-TIME), or s3://BUCKET/PREFIX (written locally, uploaded when the run ends; see --out-endpoint)")
 	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
-	fs.StringVar(&o.shard, "shard", "", "I/N: drive only slice I (0-based) of N of the users; merge shards with simrun check DIR...")
+	fs.StringVar(&o.shard, "shard", "", "I/N: drive only slice I (0-based) of N of the users; merge shards with simrun check DIR...; auto: I from $JOB_COMPLETION_INDEX, N from $STORMSIM_SHARDS (a Kubernetes Indexed Job)")
+	fs.BoolVar(&o.verdictExit, "verdict-exit", true, "exit 1 or 3 on a failed or inconclusive verdict; false: exit 0 once the run is written, whatever its verdict (a shard whose verdict the merge gives, e.g. in a Kubernetes Job)")
+	fs.StringVar(&o.startAt, "start-at", "", "RFC 3339 time: wait until then to start the load, so shards started apart begin their planned arrivals together")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress or summary, only errors")
 	fs.BoolVar(&o.json, "json", false, "print results.json on stdout instead of the summary")
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 60*time.Second, "budget of the linearizability check")
@@ -64,6 +72,8 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 	fs.IntVar(&o.repeat, "repeat", 1, "run the scenario N times with the same seed, each run in its own folder under --out, and report each metric's median and 95% confidence interval; gates judge the interval")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (loopback unless a host is named, e.g. :9090)")
 	o.servers.register(fs)
+	o.store.register(fs, &o.servers.imds)
+	o.mail.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: simrun [flags] SCENARIO.yaml\n       simrun validate|check|report|selftest|bench|sweep|serve|coordinator ...\n\nflags:")
 		fs.PrintDefaults()
@@ -71,7 +81,7 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 	return fs
 }
 
-func runCmd(args []string) error {
+func runCmd(args []string) (err error) {
 	var o runOptions
 	fs := newRunFlags(&o)
 	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
@@ -93,42 +103,59 @@ func runCmd(args []string) error {
 			return err
 		}
 	}
-	seed := sc.Seed
-	if o.seed != "" {
-		if seed, err = strconv.ParseUint(o.seed, 10, 64); err != nil {
-			return usagef("--seed %q: not a non-negative integer", o.seed)
-		}
+	seed, err := seedOf(o.seed, sc.Seed)
+	if err != nil {
+		return err
 	}
 	prices, err := report.LoadPrices(o.prices)
 	if err != nil {
 		return usagef("--prices: %w", err)
 	}
 	o.loadedPrices = prices
-	dir := o.out
+	if o.mailServer, err = o.mail.server(sc); err != nil {
+		return err
+	}
+	shard, err := parseShard(o.shard, os.Getenv)
+	if err != nil {
+		return usageError{err}
+	}
+	startAt, err := parseStartAt(o.startAt)
+	if err != nil {
+		return usageError{err}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dir, shown := o.out, o.out
+	if s3out.IsURL(o.out) {
+		s3o, perr := prepareS3Out(ctx, o.out, &o.store, logTo(o))
+		if perr != nil {
+			return perr
+		}
+		dir = s3o.dir
+		// err is the named result: the run's outcome, exit code included.
+		defer func() { err = s3o.publish(ctx, err) }()
+	}
 	if dir == "" {
 		dir = filepath.Join("runs", fmt.Sprintf("%s-%s", sc.Name, time.Now().Format("20060102-150405")))
+		shown = dir
 	}
 	if err := writable(dir); err != nil {
 		return usageError{err}
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	shard, err := parseShard(o.shard)
-	if err != nil {
-		return usageError{err}
-	}
 	rerun := rerunLine(fs, seed, shard, path)
 	if !o.quiet && !o.json {
-		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, dir)
+		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, shown)
 	}
 	if sc.Regions != nil {
-		return runRegions(ctx, o, sc, seed, dir, rerun)
+		return runRegions(ctx, o, sc, seed, dir, shown, rerun)
 	}
 	if o.repeat > 1 {
 		return runRepeat(ctx, o, fs, sc, path, seed, dir)
 	}
 	if sc.Scheduler != nil && len(sc.Phases) == 0 {
+		if !startAt.IsZero() {
+			return usagef("--start-at: a scheduler-only scenario runs in virtual time; it has no start to share")
+		}
 		return runScheduler(ctx, o, sc, seed, dir, rerun)
 	}
 	reg := prometheus.NewRegistry()
@@ -149,7 +176,7 @@ func runCmd(args []string) error {
 		if o.quiet {
 			log = io.Discard
 		}
-		closeServers, err := openServers(ctx, &o.servers, &opt, log)
+		closeServers, err := openServers(ctx, &o.servers, &opt, log, os.Stderr)
 		if err != nil {
 			return err
 		}
@@ -168,20 +195,24 @@ func runCmd(args []string) error {
 		// The heap as the load left it: the environment is still up.
 		opt.Drained = func() { writeHeapProfile(mf) }
 	}
+	if err := waitStart(ctx, startAt, logTo(o)); err != nil {
+		stopProfiles()
+		return exitError{exitInterrupted}
+	}
 	res, r, err := runOnce(ctx, opt, rerun, prices, stopProfiles)
 	if err != nil {
 		return err
 	}
-	printResults(o, r, rerun, dir)
+	printResults(o, r, rerun, shown)
 	if res.Interrupted {
 		return exitError{exitInterrupted}
 	}
-	return exitError{verdictCode(r.Verdict)}
+	return o.verdictErr(r.Verdict)
 }
 
 // runScheduler runs a scheduler-only scenario (virtual time by default).
 func runScheduler(ctx context.Context, o runOptions, sc *scenarios.Scenario, seed uint64, dir, rerun string) error {
-	res, err := sim.RunScheduler(ctx, sc, seed, dir)
+	res, err := sim.RunSchedulerMail(ctx, sc, seed, dir, o.mailServer)
 	if err != nil {
 		return err
 	}
@@ -193,7 +224,15 @@ func runScheduler(ctx context.Context, o runOptions, sc *scenarios.Scenario, see
 	if ctx.Err() != nil {
 		return exitError{exitInterrupted}
 	}
-	return exitError{verdictCode(r.Verdict)}
+	return o.verdictErr(r.Verdict)
+}
+
+// verdictErr is the exit of a finished run with verdict v (--verdict-exit).
+func (o runOptions) verdictErr(v string) error {
+	if !o.verdictExit {
+		return nil
+	}
+	return exitError{verdictCode(v)}
 }
 
 func printResults(o runOptions, r *report.Results, rerun, dir string) {
@@ -352,23 +391,10 @@ func serveMetrics(addr string, reg *prometheus.Registry) (func(), error) {
 	}, nil
 }
 
-// parseShard reads --shard I/N.
-func parseShard(v string) (traffic.Shard, error) {
-	if v == "" {
-		return traffic.Shard{}, nil
-	}
-	var s traffic.Shard
-	if n, err := fmt.Sscanf(v, "%d/%d", &s.I, &s.N); err != nil || n != 2 || s.N < 1 || s.I < 0 || s.I >= s.N ||
-		fmt.Sprintf("%d/%d", s.I, s.N) != v {
-		return s, fmt.Errorf("--shard %q: want I/N with 0 <= I < N, e.g. 0/4", v)
-	}
-	return s, nil
-}
-
 // outputOnlyFlags change where and how a run reports, not what it runs:
 // the rerun line leaves them out.
 var outputOnlyFlags = map[string]bool{"out": true, "quiet": true, "json": true, "cpuprofile": true,
-	"memprofile": true, "metrics-addr": true}
+	"memprofile": true, "metrics-addr": true, "out-endpoint": true, "start-at": true, "verdict-exit": true}
 
 // rerunLine is the command that repeats the run: the resolved seed and
 // shard, every other flag set on the command line that changes what is run

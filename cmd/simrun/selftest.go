@@ -8,91 +8,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
-	"text/tabwriter"
-	"time"
 
-	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/report/killmatrix"
 	"github.com/stormsim/stormsim/scenarios"
-	"github.com/stormsim/stormsim/sim/checker"
-	"github.com/stormsim/stormsim/sim/regions"
 	"github.com/stormsim/stormsim/sim/selftest"
-	"github.com/stormsim/stormsim/sim/workload"
 )
-
-// Cell states of the kill matrix.
-const (
-	cellCaught       = "caught"
-	cellOK           = "ok"
-	cellNA           = "n/a"
-	cellInconclusive = "inconclusive"
-)
-
-// invariantColumns are the checker's invariants in report order, with the
-// matrix's short labels.
-var invariantColumns = []struct{ name, label string }{
-	{checker.NameOneWinner, "1win"}, {checker.NameNoLostUpdate, "lost"}, {checker.NameNothingDropped, "drop"},
-	{checker.NameAgreement, "agree"}, {checker.NameIdempotence, "idem"}, {checker.NameStability, "stab"},
-	{checker.NameFencing, "fence"}, {checker.NameCleanliness, "clean"}, {checker.NameLinearizability, "lin"},
-	{checker.NameScheduler, "sched"},
-	{checker.NameConvergence, "conv"}, {checker.NameNoRegression, "regr"}, {checker.NameNoPhantom, "phant"},
-	{checker.NameReplicationIdempotent, "ridem"},
-}
-
-// selftestReport is the kill matrix and its verdict (--json prints it).
-type selftestReport struct {
-	OK          bool          `json:"ok"`
-	Seconds     float64       `json:"duration_seconds"`
-	Invariants  []string      `json:"invariants"` // matrix columns, then Gates
-	Gates       []string      `json:"gates"`
-	Runs        []selftestRow `json:"runs"`
-	Determinism []determinism `json:"determinism"`
-	// Survivors are mutants no gate or invariant caught; Failures are real
-	// runs that did not pass and determinism checks that failed.
-	Survivors []string `json:"survivors"`
-	Failures  []string `json:"failures"`
-	// Inconclusive are runs the harness could not judge (it was bound, on
-	// a busy machine): a real run that broke no invariant but could not
-	// pass its speed gates, or a mutant whose only claimed catches were
-	// inconclusive gates. They make the self-test inconclusive (exit 3),
-	// never a pass and never a failure.
-	Inconclusive []string `json:"inconclusive"`
-}
-
-type selftestRow struct {
-	Mutant   string `json:"mutant"`
-	Scenario string `json:"scenario"`
-	Breaks   string `json:"breaks,omitempty"`
-	// Status is pass or fail for the real system, caught or survived for a
-	// mutant.
-	Status   string            `json:"status"`
-	Verdict  string            `json:"verdict"`
-	Cells    map[string]string `json:"cells"` // invariant name or gate -> cell state
-	CaughtBy []string          `json:"caught_by"`
-	// Claimed lists what the mutant is documented to be caught by; Missed
-	// the claims that did not catch it this time.
-	Claimed []string `json:"claimed,omitempty"`
-	Missed  []string `json:"missed,omitempty"`
-	Reasons []string `json:"reasons"`
-	Seconds float64  `json:"seconds"`
-	Hash    string   `json:"workload_hash"`
-}
-
-// determinism: the same seed gives the same workload hash, another seed
-// another one, and every run of a scenario saw the same workload.
-type determinism struct {
-	Scenario          string `json:"scenario"`
-	Seed              uint64 `json:"seed"`
-	Hash              string `json:"workload_hash"`
-	SameSeedSameHash  bool   `json:"same_seed_same_hash"`
-	OtherSeedDiffers  bool   `json:"other_seed_differs"`
-	RunsSeeSameHash   bool   `json:"runs_see_same_hash"`
-	OK                bool   `json:"ok"`
-	runHashesObserved []string
-}
 
 // selftestCmd runs the self-test: the real system and every mutant on
 // short built-in scenarios. It exits 0 only when every mutant is caught
@@ -125,26 +48,23 @@ func selftestCmd(args []string) error {
 	defer cleanup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := runSelftest(ctx, dir, selftestLog(*quiet || *asJSON))
+	rep, err := killmatrix.Run(ctx, dir, selftestLog(*quiet || *asJSON))
 	if err != nil {
 		return err
 	}
-	if err := printSelftest(rep, *asJSON, *quiet, printMatrix); err != nil {
+	if err := printSelftest(rep, *asJSON, *quiet, killmatrix.WriteText); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return exitError{exitInterrupted}
 	}
-	if !rep.OK {
-		if *quiet {
-			fmt.Fprintln(os.Stderr, verdictLine(rep))
-		}
-		if len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) > 0 {
-			return exitError{exitInconclusive}
-		}
-		return exitError{exitFail}
+	if rep.OK {
+		return nil
 	}
-	return nil
+	if *quiet {
+		fmt.Fprintln(os.Stderr, rep.VerdictLine())
+	}
+	return exitError{verdictCode(rep.Verdict())}
 }
 
 // selftestDir is the folder runs are kept in: out, proved writable, or a
@@ -185,251 +105,61 @@ func printSelftest[R any](rep R, asJSON, quiet bool, text func(io.Writer, R)) er
 	return nil
 }
 
-// selftest runs every case into dir and builds the kill matrix; log gets a
-// line per finished run.
-func runSelftest(ctx context.Context, dir string, log io.Writer) (*selftestReport, error) {
-	start := time.Now()
-	rep := &selftestReport{Survivors: []string{}, Failures: []string{}}
-	det := map[string]*determinism{}
-	var order []string
-	for i, c := range selftest.Cases() {
-		if ctx.Err() != nil {
-			break
-		}
-		run, r, row, err := runCase(c, filepath.Join(dir, runDirName(i, c)), func(runDir string) (*selftest.Result, error) {
-			return c.Run(ctx, runDir)
-		})
+// matrixOptions are the flags of simrun selftest --matrix.
+type matrixOptions struct {
+	files       []string
+	runs        int
+	only        string
+	out         string
+	quiet, json bool
+}
+
+// matrixCmd is simrun selftest --matrix.
+func matrixCmd(o matrixOptions) error {
+	if len(o.files) == 0 {
+		return usagef("selftest --matrix needs scenario files, e.g. scenarios/ci.yaml scenarios/adversarial*.yaml")
+	}
+	if o.runs < 1 {
+		return usagef("--runs must be >= 1, got %d", o.runs)
+	}
+	var scs []*scenarios.Scenario
+	for _, f := range o.files {
+		sc, _, err := loadScenario(f)
 		if err != nil {
-			return nil, fmt.Errorf("selftest %s on %s: %w", c.Name, c.Scenario, err)
+			return usageError{err}
 		}
-		rep.Runs = append(rep.Runs, row)
-		for _, g := range r.Gates {
-			if !slices.Contains(rep.Gates, g.Expr) {
-				rep.Gates = append(rep.Gates, g.Expr)
-			}
+		if sc.Regions != nil {
+			return usagef("selftest --matrix: %s has regions; the replicator's mutants run in simrun selftest", f)
 		}
-		d := det[c.Scenario]
-		if d == nil {
-			d = checkDeterminism(run.Scenario)
-			det[c.Scenario] = d
-			order = append(order, c.Scenario)
-		}
-		d.runHashesObserved = append(d.runHashesObserved, r.WorkloadHash)
-		fmt.Fprintf(log, "selftest: %-24s on %-19s %-8s %5.1fs  %s\n", c.Name, c.Scenario, row.Status, row.Seconds,
-			strings.Join(row.CaughtBy, ", "))
+		scs = append(scs, sc)
 	}
-	regionRows, err := selftestRegions(ctx, dir, len(rep.Runs), log)
+	cases := selftest.Mutants()
+	if o.only != "" {
+		want := strings.Split(o.only, ",")
+		cases = slices.DeleteFunc(cases, func(c selftest.Case) bool { return !slices.Contains(want, c.Name) })
+		if len(cases) != len(want) {
+			return usagef("--mutants %q: unknown name among them (see simrun selftest)", o.only)
+		}
+	}
+	dir, cleanup, err := selftestDir(o.out, "stormsim-matrix-")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rep.Runs = append(rep.Runs, regionRows...)
-	for _, inv := range invariantColumns {
-		rep.Invariants = append(rep.Invariants, inv.name)
-	}
-	for _, name := range order {
-		d := det[name]
-		d.RunsSeeSameHash = true
-		for _, h := range d.runHashesObserved {
-			d.RunsSeeSameHash = d.RunsSeeSameHash && h == d.Hash
-		}
-		d.OK = d.SameSeedSameHash && d.OtherSeedDiffers && d.RunsSeeSameHash
-		if !d.OK {
-			rep.Failures = append(rep.Failures, fmt.Sprintf("determinism of %s: %+v", name, *d))
-		}
-		rep.Determinism = append(rep.Determinism, *d)
-	}
-	for _, row := range rep.Runs {
-		switch row.Status {
-		case "survived":
-			rep.Survivors = append(rep.Survivors, row.Mutant)
-		case "fail":
-			rep.Failures = append(rep.Failures, fmt.Sprintf("real system on %s: %s", row.Scenario, strings.Join(row.Reasons, "; ")))
-		case "inconclusive":
-			rep.Inconclusive = append(rep.Inconclusive, fmt.Sprintf("%s on %s: %s", row.Mutant, row.Scenario, strings.Join(row.Reasons, "; ")))
-		}
-	}
-	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) == 0 &&
-		len(rep.Runs) == len(selftest.Cases())+len(regions.SelfTestCases())
-	rep.Seconds = time.Since(start).Seconds()
-	return rep, nil
-}
-
-// runCase runs c with run into runDir, writes its run folder and returns
-// its row of the kill matrix.
-func runCase(c selftest.Case, runDir string, run func(runDir string) (*selftest.Result, error)) (*selftest.Result, *report.Results, selftestRow, error) {
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return nil, nil, selftestRow{}, err
-	}
-	res, err := run(runDir)
+	defer cleanup()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := killmatrix.RunFiles(ctx, scs, cases, o.runs, dir, selftestLog(o.quiet || o.json))
 	if err != nil {
-		return nil, nil, selftestRow{}, err
+		return err
 	}
-	r := buildSelftest(res)
-	if err := report.WriteAll(runDir, r, nil); err != nil {
-		return nil, nil, selftestRow{}, err
+	if err := printSelftest(rep, o.json, o.quiet, killmatrix.WriteFilesText); err != nil {
+		return err
 	}
-	return res, r, matrixRow(c, r, res.Elapsed), nil
-}
-
-// runDirName names the folder of the i-th self-test run under --out.
-func runDirName(i int, c selftest.Case) string {
-	return fmt.Sprintf("%02d-%s-%s", i, c.Name, c.Scenario)
-}
-
-// buildSelftest turns a self-test run into results, gates and a verdict.
-func buildSelftest(run *selftest.Result) *report.Results {
-	sc := run.Scenario
-	rerun := "simrun selftest"
-	if run.Scheduler != nil {
-		return report.BuildScheduler(run.Scheduler, sc, sc.Seed, workload.Hash(sc, sc.Seed), rerun)
+	if ctx.Err() != nil {
+		return exitError{exitInterrupted}
 	}
-	return report.Build(run.Upload, sc, rerun)
-}
-
-func matrixRow(c selftest.Case, r *report.Results, took time.Duration) selftestRow {
-	row := selftestRow{Mutant: c.Name, Scenario: c.Scenario, Breaks: c.Breaks, Verdict: r.Verdict,
-		Cells: map[string]string{}, CaughtBy: []string{}, Claimed: c.CaughtBy, Reasons: r.Reasons,
-		Seconds: took.Seconds(), Hash: r.WorkloadHash}
-	for _, inv := range invariantColumns {
-		row.Cells[inv.name] = cellNA
+	if !rep.OK {
+		return exitError{exitFail}
 	}
-	for _, inv := range r.Invariants {
-		switch {
-		case inv.Violations > 0:
-			row.Cells[inv.Name] = cellCaught
-			row.CaughtBy = append(row.CaughtBy, inv.Name)
-		case inv.Inconclusive:
-			row.Cells[inv.Name] = cellInconclusive
-		default:
-			row.Cells[inv.Name] = cellOK
-		}
-	}
-	for _, g := range r.Gates {
-		row.Cells[g.Expr] = cellOK
-		if g.Inconclusive { // harness-bound: neither caught nor held
-			row.Cells[g.Expr] = cellInconclusive
-			continue
-		}
-		if !g.OK {
-			row.Cells[g.Expr] = cellCaught
-			row.CaughtBy = append(row.CaughtBy, g.Expr)
-		}
-	}
-	for _, claim := range c.CaughtBy {
-		// A claim on a gate the harness could not judge is not missed.
-		if row.Cells[claim] != cellCaught && row.Cells[claim] != cellInconclusive {
-			row.Missed = append(row.Missed, claim)
-		}
-	}
-	unjudged := false // a claimed catch the harness could not judge
-	for _, claim := range c.CaughtBy {
-		unjudged = unjudged || row.Cells[claim] == cellInconclusive
-	}
-	violations := 0
-	for _, inv := range r.Invariants {
-		violations += inv.Violations
-	}
-	switch {
-	case c.Mutant() && len(row.CaughtBy) > 0:
-		row.Status = "caught"
-	case c.Mutant() && unjudged:
-		row.Status = "inconclusive"
-	case c.Mutant():
-		row.Status = "survived"
-	case r.Verdict == report.Pass:
-		row.Status = "pass"
-	case r.Verdict == report.Inconclusive && violations == 0:
-		row.Status = "inconclusive"
-	default:
-		row.Status = "fail"
-	}
-	return row
-}
-
-func checkDeterminism(sc *scenarios.Scenario) *determinism {
-	h := workload.Hash(sc, sc.Seed)
-	return &determinism{Scenario: sc.Name, Seed: sc.Seed, Hash: h,
-		SameSeedSameHash: workload.Hash(sc, sc.Seed) == h, OtherSeedDiffers: workload.Hash(sc, sc.Seed+1) != h}
-}
-
-// printMatrix renders the kill matrix: a row per run, a column per
-// invariant and gate; X caught, . passed, blank not applicable.
-func printMatrix(w io.Writer, rep *selftestReport) {
-	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprint(tw, "mutant\tscenario\t")
-	for _, inv := range invariantColumns {
-		fmt.Fprintf(tw, "%s\t", inv.label)
-	}
-	for i := range rep.Gates {
-		fmt.Fprintf(tw, "G%d\t", i+1)
-	}
-	fmt.Fprintln(tw, "result\tseconds")
-	mark := map[string]string{cellCaught: "X", cellOK: ".", cellNA: "", cellInconclusive: "?"}
-	for _, row := range rep.Runs {
-		fmt.Fprintf(tw, "%s\t%s\t", row.Mutant, row.Scenario)
-		for _, inv := range invariantColumns {
-			fmt.Fprintf(tw, "%s\t", mark[row.Cells[inv.name]])
-		}
-		for _, g := range rep.Gates {
-			c, ok := row.Cells[g]
-			if !ok {
-				c = cellNA
-			}
-			fmt.Fprintf(tw, "%s\t", mark[c])
-		}
-		fmt.Fprintf(tw, "%s\t%.1f\n", row.Status, row.Seconds)
-	}
-	_ = tw.Flush()
-	fmt.Fprintln(w, "\nX caught (violated or failed)   . held   ? inconclusive   blank: not applicable")
-	for i, g := range rep.Gates {
-		fmt.Fprintf(w, "G%d  %s\n", i+1, g)
-	}
-	fmt.Fprintln(w)
-	for _, row := range rep.Runs {
-		if row.Breaks != "" {
-			fmt.Fprintf(w, "%-24s %s\n", row.Mutant, row.Breaks)
-		}
-		if len(row.Missed) > 0 {
-			fmt.Fprintf(w, "%-24s note: not caught this time by %s, which it is documented to fail\n", "", strings.Join(row.Missed, ", "))
-		}
-	}
-	fmt.Fprintln(w)
-	for _, d := range rep.Determinism {
-		state := "ok"
-		if !d.OK {
-			state = "FAILED"
-		}
-		fmt.Fprintf(w, "determinism %-19s seed %d workload %.16s: same seed same hash %v, other seed differs %v, all runs same hash %v: %s\n",
-			d.Scenario, d.Seed, d.Hash, d.SameSeedSameHash, d.OtherSeedDiffers, d.RunsSeeSameHash, state)
-	}
-	fmt.Fprintln(w, verdictLine(rep))
-}
-
-func verdictLine(rep *selftestReport) string {
-	mutants, reals := 0, 0
-	for _, r := range rep.Runs {
-		if r.Mutant == selftest.RealName {
-			reals++
-		} else {
-			mutants++
-		}
-	}
-	if rep.OK {
-		return fmt.Sprintf("selftest: ok: %d mutants caught, the real system passed %d scenarios, in %.1fs", mutants, reals, rep.Seconds)
-	}
-	var why []string
-	if len(rep.Survivors) > 0 {
-		why = append(why, "mutants not caught: "+strings.Join(rep.Survivors, ", "))
-	}
-	why = append(why, rep.Failures...)
-	if len(rep.Inconclusive) > 0 {
-		why = append(why, "not judged (harness-bound): "+strings.Join(rep.Inconclusive, "; "))
-	}
-	if want := len(selftest.Cases()) + len(regions.SelfTestCases()); len(rep.Runs) < want {
-		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), want))
-	}
-	if len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) > 0 {
-		return "selftest: INCONCLUSIVE: " + strings.Join(why, "; ")
-	}
-	return "selftest: FAILED: " + strings.Join(why, "; ")
+	return nil
 }

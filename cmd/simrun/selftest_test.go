@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/report/killmatrix"
 	"github.com/stormsim/stormsim/sim/selftest"
 )
 
@@ -24,24 +25,24 @@ func TestRun_Selftest_Passes(t *testing.T) {
 		// Say which run let it down: a flaky catch and a failing real
 		// system need different fixes.
 		for i, c := range selftest.Cases() {
-			r, err := report.ReadResults(filepath.Join(out, runDirName(i, c), "results.json"))
+			r, err := report.ReadResults(filepath.Join(out, killmatrix.RunDirName(i, c), "results.json"))
 			if err != nil {
 				t.Logf("%s on %s: %v", c.Name, c.Scenario, err)
 				continue
 			}
-			t.Logf("%s on %s: %s %v; %+v", c.Name, c.Scenario, r.Verdict, r.Reasons, matrixRow(c, r, 0))
+			t.Logf("%s on %s: %s %v; %+v", c.Name, c.Scenario, r.Verdict, r.Reasons, killmatrix.RowOf(c, r, 0))
 		}
 		t.Fatalf("simrun selftest: exit %d, want %d (or %d when harness-bound)", got, exitPass, exitInconclusive)
 	}
 	// Each mutant's documented catches hold: the claims are the proof that
 	// the gates can fail. A row the harness could not judge must say why.
 	for i, c := range selftest.Cases() {
-		dir := filepath.Join(out, runDirName(i, c))
+		dir := filepath.Join(out, killmatrix.RunDirName(i, c))
 		r, err := report.ReadResults(filepath.Join(dir, "results.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		row := matrixRow(c, r, 0)
+		row := killmatrix.RowOf(c, r, 0)
 		if row.Status == "inconclusive" {
 			if r.Harness.Saturation == nil || !r.Harness.Saturation.Bound {
 				t.Errorf("%s on %s: inconclusive but the harness was not bound: %v", c.Name, c.Scenario, r.Reasons)
@@ -54,55 +55,6 @@ func TestRun_Selftest_Passes(t *testing.T) {
 		if row.Status != "caught" || len(row.Missed) > 0 {
 			t.Errorf("%s: status %s, caught by %v, missed claims %v", c.Name, row.Status, row.CaughtBy, row.Missed)
 		}
-	}
-}
-
-func TestSelftest_Verdict(t *testing.T) {
-	caught := selftestRow{Mutant: "no-lock", Status: "caught", CaughtBy: []string{"one-winner"}}
-	survived := selftestRow{Mutant: "loser-dropped", Status: "survived", CaughtBy: []string{}}
-	failed := selftestRow{Mutant: selftest.RealName, Scenario: "selftest-race", Status: "fail", Reasons: []string{"gate x"}}
-	tests := []struct {
-		name string
-		runs []selftestRow
-		want string
-	}{
-		{"survivor named", []selftestRow{caught, survived}, "mutants not caught: loser-dropped"},
-		{"real failure named", []selftestRow{caught, failed}, "real system on selftest-race: gate x"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rep := &selftestReport{Runs: tt.runs}
-			for _, r := range tt.runs {
-				switch r.Status {
-				case "survived":
-					rep.Survivors = append(rep.Survivors, r.Mutant)
-				case "fail":
-					rep.Failures = append(rep.Failures, "real system on "+r.Scenario+": "+strings.Join(r.Reasons, "; "))
-				}
-			}
-			if got := verdictLine(rep); !strings.HasPrefix(got, "selftest: FAILED") || !strings.Contains(got, tt.want) {
-				t.Errorf("verdict %q, want it to name %q", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestMatrixRow_Cells(t *testing.T) {
-	c := selftest.Case{Name: "loser-dropped", Scenario: selftest.ScenarioRace, CaughtBy: []string{"nothing-dropped", "fencing"}}
-	r := &report.Results{Verdict: report.Fail,
-		Invariants: []report.Invariant{{Name: "nothing-dropped", Violations: 3}, {Name: "fencing", OK: true},
-			{Name: "linearizability", Inconclusive: true}},
-		Gates: []report.Gate{{Expr: "uploads.unknown == 0", OK: true}, {Expr: "invariants.violations == 0", Value: 3}}}
-	row := matrixRow(c, r, 0)
-	want := map[string]string{"nothing-dropped": cellCaught, "fencing": cellOK, "linearizability": cellInconclusive,
-		"scheduler": cellNA, "uploads.unknown == 0": cellOK, "invariants.violations == 0": cellCaught}
-	for k, v := range want {
-		if row.Cells[k] != v {
-			t.Errorf("cell %s = %q, want %q", k, row.Cells[k], v)
-		}
-	}
-	if row.Status != "caught" || len(row.Missed) != 1 || row.Missed[0] != "fencing" {
-		t.Errorf("status %s missed %v", row.Status, row.Missed)
 	}
 }
 

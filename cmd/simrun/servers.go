@@ -52,8 +52,10 @@ func (s *serverOptions) enabled() bool { return s.redis != "" || s.s3 != "" || s
 
 // openServers connects to the real servers and points opt at them, under
 // prefixes of the run's own. The returned func removes the run's data
-// (unless --keep) and closes the connections.
-func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io.Writer) (func(), error) {
+// (unless --keep) and closes the connections. log gets progress (silenced
+// by --quiet); notice gets what the user has to act on, the coordinator
+// command of --external, which --quiet must not hide.
+func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log, notice io.Writer) (func(), error) {
 	if s.redis != "" {
 		if _, err := env.RedisOptions(s.redis); err != nil {
 			return nil, usageError{fmt.Errorf("--redis: %w", err)}
@@ -61,6 +63,9 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 	}
 	if u, err := url.Parse(s.s3); s.s3 != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
 		return nil, usagef("--s3 %q: want an http:// or https:// URL", redactURL(s.s3))
+	}
+	if k := opt.Scenario.Storage.KeepVersions; s.s3 != "" && k > 0 {
+		return nil, usagef("storage.keep_versions %d: bounds the embedded S3 only; with --s3, set a lifecycle rule on the bucket", k)
 	}
 	id := s.runID
 	if id == "" {
@@ -94,9 +99,9 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log io
 		if s.s3 == "" {
 			// The embedded fake S3 takes any credentials, but the processes
 			// still need some: without, every event fails to sign.
-			fmt.Fprintf(log, "servers: events go to coordinator processes; start them with\n  AWS_ACCESS_KEY_ID=stormsim AWS_SECRET_ACCESS_KEY=stormsim %s\n", cmdline)
+			fmt.Fprintf(notice, "servers: events go to coordinator processes; start them with\n  AWS_ACCESS_KEY_ID=stormsim AWS_SECRET_ACCESS_KEY=stormsim %s\n", cmdline)
 		} else {
-			fmt.Fprintf(log, "servers: events go to coordinator processes; start them (with the same AWS credentials as this run) with\n  %s\n", cmdline)
+			fmt.Fprintf(notice, "servers: events go to coordinator processes; start them (with the same AWS credentials as this run) with\n  %s\n", cmdline)
 		}
 	}
 	return func() {

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,13 +30,9 @@ type sweepOptions struct {
 	checkTimeout time.Duration
 	maxInFlight  int
 	repeat       int
+	model        bool
+	profile      string
 }
-
-// maxSweepPoints bounds one sweep.
-const maxSweepPoints = 100
-
-// defaultSweepSteps is the number of points when --param gives no xSTEPS.
-const defaultSweepSteps = 5
 
 // sweepCmd runs one scenario per value of a parameter and writes
 // sweep.json, plots and sweep.html. Exit 0 when every point ran (the knee
@@ -55,6 +50,8 @@ func sweepCmd(args []string) error {
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 60*time.Second, "budget of each point's linearizability check")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 20000, "most uploads in flight at once")
 	fs.IntVar(&o.repeat, "repeat", 1, "run each point N times with the same seed: medians, and each point's 95% confidence interval on the charts")
+	fs.BoolVar(&o.model, "model", false, "plan each point with the model (simrun plan) instead of running the harness: virtual time, any rate")
+	fs.StringVar(&o.profile, "profile", "", "with --model: profile name or file (default: the scenario's plan.profile, else embedded)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: simrun sweep [flags] SCENARIO.yaml --param PATH=FROM..TO[xSTEPS]\n\n"+
 			"PATH is a dotted scenario path: rate (every constant and poisson phase), phases[i].rate,\n"+
@@ -72,12 +69,15 @@ func sweepCmd(args []string) error {
 	if err := checkRepeat(fs, o.repeat); err != nil {
 		return err
 	}
+	if o.model && o.repeat > 1 {
+		return usagef("sweep: --model is virtual time (the same seed gives the same plan): --repeat does not apply")
+	}
 	if o.param == "" {
 		return usagef("sweep: --param is required, e.g. --param rate=100..800x8")
 	}
-	spec, err := parseParam(o.param)
+	spec, err := scenarios.ParseParam(o.param)
 	if err != nil {
-		return usageError{err}
+		return usagef("--param %q: %w", o.param, err)
 	}
 	data, path, err := readScenario(fs.Arg(0))
 	if err != nil {
@@ -93,13 +93,11 @@ func sweepCmd(args []string) error {
 	if len(base.Phases) == 0 && base.Model != "closed" {
 		return usagef("sweep: %s has no upload phases; sweeps run upload scenarios", path)
 	}
-	seed := base.Seed
-	if o.seed != "" {
-		if seed, err = strconv.ParseUint(o.seed, 10, 64); err != nil {
-			return usagef("--seed %q: not a non-negative integer", o.seed)
-		}
+	seed, err := seedOf(o.seed, base.Seed)
+	if err != nil {
+		return err
 	}
-	demandRises, err := demandDirection(o.demand, spec.path)
+	demandRises, err := demandDirection(o.demand, spec.Path)
 	if err != nil {
 		return usageError{err}
 	}
@@ -107,37 +105,30 @@ func sweepCmd(args []string) error {
 	if err != nil {
 		return usagef("--prices: %w", err)
 	}
-	points, err := spec.expand(path, data, base)
+	points, err := spec.Expand(path, data, base)
 	if err != nil {
-		return usageError{err}
+		return usagef("--param %q: %w", o.param, err)
 	}
-	dir := o.out
-	if dir == "" {
-		dir = filepath.Join("runs", fmt.Sprintf("sweep-%s-%s", base.Name, time.Now().Format("20060102-150405")))
-	}
+	dir := defaultOut(o.out, "sweep-"+base.Name)
 	if err := writable(dir); err != nil {
 		return usageError{err}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return runSweep(ctx, o, sweepPlan{path: path, base: base, spec: spec, points: points, seed: seed,
+	return runSweep(ctx, o, sweepPlan{path: path, base: base, param: o.param, spec: spec, points: points, seed: seed,
 		demandRises: demandRises, prices: prices, dir: dir})
 }
 
 type sweepPlan struct {
 	path        string
 	base        *scenarios.Scenario
-	spec        paramSpec
-	points      []sweepPointPlan
+	param       string // --param as given
+	spec        scenarios.Param
+	points      []scenarios.Point
 	seed        uint64
 	demandRises bool
 	prices      *report.Prices
 	dir         string
-}
-
-type sweepPointPlan struct {
-	value float64
-	sc    *scenarios.Scenario
 }
 
 func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
@@ -148,12 +139,18 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 	if o.repeat > 1 {
 		priceFlag += fmt.Sprintf(" --repeat %d", o.repeat)
 	}
-	sw := &report.Sweep{Scenario: p.base.Name, Param: p.spec.path, Values: p.spec.rng, Seed: p.seed, Started: time.Now(),
+	sw := &report.Sweep{Scenario: p.base.Name, Param: p.spec.Path, Values: p.spec.Range, Seed: p.seed, Started: time.Now(),
 		DemandRises: p.demandRises, Currency: p.prices.Currency, PricesAsOf: p.prices.AsOf,
-		Rerun: fmt.Sprintf("simrun sweep --seed %d %s --param %s%s", p.seed, p.path, p.spec.raw, priceFlag)}
+		Rerun: fmt.Sprintf("simrun sweep --seed %d %s --param %s%s", p.seed, p.path, p.param, priceFlag)}
+	if o.model {
+		sw.Rerun += " --model"
+		if o.profile != "" {
+			sw.Rerun += " --profile " + o.profile
+		}
+	}
 	if !o.quiet {
 		fmt.Fprintf(os.Stderr, "stormsim sweep: %s, %s over %d point(s), seed %d, output %s\n",
-			p.base.Name, p.spec.path, len(p.points), p.seed, p.dir)
+			p.base.Name, p.spec.Path, len(p.points), p.seed, p.dir)
 	}
 	tty := term.IsTerminal(int(os.Stderr.Fd()))
 	failed := 0
@@ -164,21 +161,24 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 		}
 		rel := fmt.Sprintf("point-%02d", i)
 		pdir := filepath.Join(p.dir, rel)
-		value := formatValue(pt.value)
+		value := scenarios.FormatValue(pt.Value)
 		if !o.quiet {
-			fmt.Fprintf(os.Stderr, "point %d/%d: %s=%s\n", i+1, len(p.points), p.spec.path, value)
+			fmt.Fprintf(os.Stderr, "point %d/%d: %s=%s\n", i+1, len(p.points), p.spec.Path, value)
 		}
-		rerun := fmt.Sprintf("simrun sweep --seed %d %s --param %s=%s%s", p.seed, p.path, p.spec.path, value, priceFlag)
-		opt := sim.Options{Scenario: pt.sc, Seed: p.seed, OutDir: pdir, MaxInFlight: o.maxInFlight,
+		rerun := fmt.Sprintf("simrun sweep --seed %d %s --param %s=%s%s", p.seed, p.path, p.spec.Path, value, priceFlag)
+		opt := sim.Options{Scenario: pt.Scenario, Seed: p.seed, OutDir: pdir, MaxInFlight: o.maxInFlight,
 			CheckTimeout: o.checkTimeout, Registry: prometheus.NewRegistry()}
 		if !o.quiet {
 			opt.Progress = progressPrinter(os.Stderr)
 		}
 		var r *report.Results
 		var err error
-		if o.repeat > 1 {
+		switch {
+		case o.model:
+			r, err = planPoint(ctx, pt.Scenario, p.seed, o.profile, pdir, rerun+" --model", p.prices)
+		case o.repeat > 1:
 			r, err = runRepeatedPoint(ctx, o, opt, rerun, p.prices)
-		} else {
+		default:
 			r, err = runPoint(ctx, opt, rerun, p.prices)
 		}
 		if !o.quiet && tty {
@@ -186,16 +186,16 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 		}
 		if err != nil {
 			failed++
-			sw.Points = append(sw.Points, report.SweepPoint{Index: i, Value: pt.value, Dir: rel, Verdict: report.Inconclusive,
+			sw.Points = append(sw.Points, report.SweepPoint{Index: i, Value: pt.Value, Dir: rel, Verdict: report.Inconclusive,
 				Reasons: []string{}, Error: err.Error()})
-			fmt.Fprintf(os.Stderr, "point %d: %s=%s could not run: %v\n", i+1, p.spec.path, value, err)
+			fmt.Fprintf(os.Stderr, "point %d: %s=%s could not run: %v\n", i+1, p.spec.Path, value, err)
 			continue
 		}
-		sp := report.NewSweepPoint(i, pt.value, rel, r)
+		sp := report.NewSweepPoint(i, pt.Value, rel, r)
 		sw.Points = append(sw.Points, sp)
 		if !o.quiet {
 			fmt.Fprintf(os.Stderr, "point %d: %s=%s %s  achieved %.1f/s of %.1f/s  p99 %.3fs  polls %.2f\n",
-				i+1, p.spec.path, value, strings.ToUpper(sp.Verdict), sp.AchievedRate, sp.OfferedRate, sp.LatencyP99, sp.PollsMean)
+				i+1, p.spec.Path, value, strings.ToUpper(sp.Verdict), sp.AchievedRate, sp.OfferedRate, sp.LatencyP99, sp.PollsMean)
 		}
 		if r.Partial {
 			sw.Interrupted = true
@@ -262,14 +262,8 @@ func readScenario(arg string) ([]byte, string, error) {
 	return data, arg, nil
 }
 
-// capacityParams are paths where more means more capacity, not more load:
-// the knee is then the smallest value that still holds.
-var capacityParams = map[string]bool{
-	"coordinator.concurrency": true, "coordinator.lock_ttl": true, "coordinator.retries": true,
-	"delivery.queue_size": true, "population.files_per_user": true, "drain": true,
-	"wait.poll.max_polls": true, "wait.poll.timeout": true,
-}
-
+// demandDirection reads --demand: whether raising the parameter at path
+// raises the demand (auto: scenarios.DemandRises says).
 func demandDirection(flagValue, path string) (bool, error) {
 	switch flagValue {
 	case "up":
@@ -277,7 +271,7 @@ func demandDirection(flagValue, path string) (bool, error) {
 	case "down":
 		return false, nil
 	case "auto", "":
-		return !capacityParams[path], nil
+		return scenarios.DemandRises(path), nil
 	}
 	return false, usagef("--demand %q: want up, down or auto", flagValue)
 }

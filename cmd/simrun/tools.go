@@ -2,12 +2,15 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/s3out"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
@@ -37,14 +40,21 @@ func validateCmd(args []string) error {
 // reportCmd re-renders saved runs; with two, compares them.
 func reportCmd(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	merge := fs.Bool("merge", false, "merge the run folders of a sharded run (simrun --shard I/N) into --out")
-	out := fs.String("out", "", "with --merge: the folder for the merged report")
+	merge := fs.Bool("merge", false, "merge the run folders of a sharded run (simrun --shard I/N) into --out; an s3://BUCKET/PREFIX folder stands for its shard-I/ folders")
+	out := fs.String("out", "", "with --merge: the folder for the merged report, or s3://BUCKET/PREFIX")
+	var st storeOptions
+	st.register(fs, nil)
 	if err := fs.Parse(interleave(fs, args)); err != nil {
 		return usageError{err}
 	}
 	args = fs.Args()
 	if *merge {
-		return mergeRuns(*out, args)
+		return mergeRuns(*out, args, &st)
+	}
+	for _, a := range args {
+		if s3out.IsURL(a) {
+			return usagef("simrun report %s: only --merge reads s3:// folders (simrun check does too)", a)
+		}
 	}
 	if len(args) < 1 || len(args) > 2 {
 		return usagef("usage: simrun report RUN_DIR [CANDIDATE_DIR]\n       simrun report --merge --out DIR SHARD_DIR...")
@@ -69,17 +79,37 @@ func reportCmd(args []string) error {
 // mergeRuns writes one report for the shards of a run: the merged history
 // re-checked, counts and latencies recomputed from it, and written as the
 // folder's history.jsonl so that simrun check works on it.
-func mergeRuns(out string, dirs []string) error {
-	if out == "" || len(dirs) == 0 {
+func mergeRuns(out string, args []string, st *storeOptions) (err error) {
+	if out == "" || len(args) == 0 {
 		return usagef("usage: simrun report --merge --out DIR SHARD_DIR...")
+	}
+	for _, d := range args {
+		if sameFolder(d, out) {
+			return usagef("simrun report --merge: --out %s is one of the shard folders; the merged report needs a folder of its own", out)
+		}
+	}
+	ctx := context.Background()
+	dirs, cleanup, err := fetchRuns(ctx, args, st)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if s3out.IsURL(out) {
+		if _, shard := s3out.ShardIndex(path.Base(out)); shard {
+			return usagef("simrun report --merge: --out %s: a folder named %sI would be read as a shard of the run; name it otherwise (e.g. merged)", out, s3out.ShardPrefix)
+		}
+		s3o, perr := prepareS3Out(ctx, out, st, os.Stderr)
+		if perr != nil {
+			return perr
+		}
+		out = s3o.dir
+		// err is the named result: the verdict's exit code included.
+		defer func() { err = s3o.publish(ctx, err) }()
 	}
 	var shards []*report.Results
 	var paths []string
 	fencing := true
 	for _, d := range dirs {
-		if filepath.Clean(d) == filepath.Clean(out) {
-			return usagef("simrun report --merge: --out %s is one of the shard folders; the merged report needs a folder of its own", out)
-		}
 		r, err := report.ReadResults(filepath.Join(d, "results.json"))
 		if err != nil {
 			return usageError{err}
@@ -110,6 +140,17 @@ func mergeRuns(out string, dirs []string) error {
 		return err
 	}
 	return exitError{verdictCode(merged.Verdict)}
+}
+
+// sameFolder reports whether two folder arguments name the same folder
+// (local paths, or s3:// URLs).
+func sameFolder(a, b string) bool {
+	if s3out.IsURL(a) || s3out.IsURL(b) {
+		la, ea := s3out.Parse(a)
+		lb, eb := s3out.Parse(b)
+		return ea == nil && eb == nil && la == lb
+	}
+	return filepath.Clean(a) == filepath.Clean(b)
 }
 
 // mergeHistories writes the shards' histories one after the other into

@@ -22,10 +22,14 @@ const (
 	// register (Schedule lowers the armed minute; Fire arms only through a
 	// versioned SetTarget and re-checks after stale reads).
 	GuardRegister = "register"
+	// GuardMailClaim: Mail claims an event id in its Ledger before sending
+	// and marks it sent after, so a second run of the event sends nothing.
+	GuardMailClaim = "mail-claim"
 )
 
-// Guards lists every guard name.
-var Guards = []string{GuardRoundUp, GuardBoundary, GuardCutoff, GuardRearmLead, GuardRegister}
+// Guards lists every guard name (GuardMailClaim is Mail's, the rest the
+// Handler's).
+var Guards = []string{GuardRoundUp, GuardBoundary, GuardCutoff, GuardRearmLead, GuardRegister, GuardMailClaim}
 
 // Hooks let a harness build deliberately broken variants of the real
 // handler for its self-test. Nil in every real deployment; a nil field

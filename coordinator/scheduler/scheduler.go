@@ -21,6 +21,21 @@
 //     consistent arm register with a version (see Handler.Fire), so an event
 //     inserted while a handler runs, or hidden from it by a stale read, is
 //     always covered by an armed minute.
+//
+// # E-mail
+//
+// Mail is the Runner that sends an event's e-mail through a Mailer (SMTP
+// in deployment: package coordinator/smtpmail), guarded by a Ledger claim
+// per event id taken before the send and a sent mark after it, so a
+// duplicate fire, a retried handler or a re-inserted event sends nothing
+// twice. Exactly once, except two windows in which it is at least once
+// with the same Message-ID, for a reader to dedupe: a connection that
+// fails after the whole message was sent and before the server's reply
+// (ErrMaybeSent: resent once the claim's lease ends), and a process that
+// dies between the send and the mark when the event then runs again after
+// the lease (a re-insert; the Handler does not re-run an event it claimed).
+// A process that dies after the Handler's MarkDone and before the send
+// loses that e-mail. mail.go walks through each step.
 package scheduler
 
 import (

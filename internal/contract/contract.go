@@ -46,6 +46,9 @@ var Records = []Record{
 	{history.KindFault, reflect.TypeFor[history.Fault]()},
 	{history.KindFence, reflect.TypeFor[history.Fence]()},
 	{history.KindPending, reflect.TypeFor[history.Pending]()},
+	{history.KindUsage, reflect.TypeFor[history.Usage]()},
+	{history.KindStorage, reflect.TypeFor[history.Storage]()},
+	{history.KindMail, reflect.TypeFor[history.Mail]()},
 	{history.KindReplica, reflect.TypeFor[history.Replica]()},
 	{history.KindView, reflect.TypeFor[history.View]()},
 	{history.KindRegionFinal, reflect.TypeFor[history.RegionFinal]()},
@@ -87,7 +90,7 @@ func ResultsSchema() (*jsonschema.Schema, error) {
 		"FaultWindow.Kind":       faultKinds(),
 		"Invariant.Name": {checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped,
 			checker.NameAgreement, checker.NameIdempotence, checker.NameStability, checker.NameFencing,
-			checker.NameCleanliness, checker.NameScheduler, checker.NameLinearizability,
+			checker.NameCleanliness, checker.NameBilling, checker.NameScheduler, checker.NameEmail, checker.NameLinearizability,
 			checker.NameConvergence, checker.NameNoRegression, checker.NameNoPhantom, checker.NameReplicationIdempotent},
 	}}
 	ref := g.Schema(reflect.TypeFor[report.Results]())

@@ -53,6 +53,20 @@ scheduler:
 gates: ["scheduler.early == 0"]
 `
 
+// A scheduler run whose events are e-mails: mail records and the email
+// section of results.json.
+const emailRun = `
+name: contract-email
+seed: 6
+scheduler:
+  days: 0.25
+  new_users_per_hour: 20
+  events_per_user: 1
+  due_offsets: [{kind: uniform, min: 5m, max: 2h}]
+  email: {crash_after_send: 10%, smtp_refuse: 10%}
+gates: ["email.duplicates == 0"]
+`
+
 // A short multi-region run: replication, reads, notifications, and a
 // partition that refuses uploads to a cut-off home.
 const regionsRun = `
@@ -109,6 +123,13 @@ func TestSchema_ShortRun_Validates(t *testing.T) {
 			return report.BuildRegions(res, sc, "simrun --seed 7 contract-regions.yaml")
 		}},
 		{"scheduler", schedulerRun, func(t *testing.T, sc *scenarios.Scenario, dir string) *report.Results {
+			res, err := sim.RunScheduler(context.Background(), sc, sc.Seed, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return report.BuildScheduler(res, sc, sc.Seed, workload.Hash(sc, sc.Seed), "")
+		}},
+		{"email", emailRun, func(t *testing.T, sc *scenarios.Scenario, dir string) *report.Results {
 			res, err := sim.RunScheduler(context.Background(), sc, sc.Seed, dir)
 			if err != nil {
 				t.Fatal(err)

@@ -187,10 +187,13 @@ func (addr) Network() string { return "inproc" }
 func (addr) String() string  { return "inproc" }
 
 // deadline is a settable deadline whose channel closes when it passes (the
-// design of net.Pipe's).
+// design of net.Pipe's). One timer serves every arming: go-redis sets a
+// read and a write deadline around each command, and a new timer per call
+// cost allocations on every Redis command.
 type deadline struct {
-	mu     sync.Mutex // guards timer and cancel
+	mu     sync.Mutex // guards the fields below
 	timer  *time.Timer
+	at     time.Time     // when the armed deadline passes; zero: disarmed
 	cancel chan struct{} // closed when the deadline passed
 }
 
@@ -200,28 +203,46 @@ func newDeadline() *deadline { return &deadline{cancel: make(chan struct{})} }
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil && !d.timer.Stop() {
-		<-d.cancel // the timer fired: wait until it closed cancel
+	if d.timer != nil {
+		d.timer.Stop()
 	}
-	d.timer = nil
-	closed := isClosed(d.cancel)
+	d.at = time.Time{}
+	if isClosed(d.cancel) {
+		d.cancel = make(chan struct{})
+	}
 	if t.IsZero() {
-		if closed {
-			d.cancel = make(chan struct{})
-		}
 		return
 	}
-	if dur := time.Until(t); dur > 0 {
-		if closed {
-			d.cancel = make(chan struct{})
-		}
-		c := d.cancel
-		d.timer = time.AfterFunc(dur, func() { close(c) })
-		return
-	}
-	if !closed {
+	dur := time.Until(t)
+	if dur <= 0 {
 		close(d.cancel) // already past
+		return
 	}
+	d.at = t
+	if d.timer == nil {
+		d.timer = time.AfterFunc(dur, d.fire)
+	} else {
+		d.timer.Reset(dur)
+	}
+}
+
+// fire closes the channel when the armed deadline has passed. A call left
+// over from an earlier arming (Stop cannot recall a func already started)
+// finds the deadline disarmed, or not yet passed and re-armed.
+func (d *deadline) fire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.at.IsZero() {
+		return
+	}
+	if left := time.Until(d.at); left > 0 {
+		// Early by the wall clock (a deadline without a monotonic
+		// reading), or a leftover call: wait out the rest.
+		d.timer.Reset(left)
+		return
+	}
+	d.at = time.Time{}
+	close(d.cancel)
 }
 
 func (d *deadline) wait() chan struct{} {

@@ -122,13 +122,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, w.err
 	}
 	resp := &http.Response{
-		Status: strconv.Itoa(w.status) + " " + http.StatusText(w.status), StatusCode: w.status,
+		Status: statusLine(w.status), StatusCode: w.status,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: w.sent, ContentLength: -1, Request: req,
-		Body: &body{pr: pr, done: func(err error) { t.release(pr, err); cancel() }},
+		Body: &body{pr: pr, t: t, cancel: cancel},
 	}
-	if n, err := strconv.ParseInt(w.sent.Get("Content-Length"), 10, 64); err == nil {
-		resp.ContentLength = n
+	if cl := w.sent.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil {
+			resp.ContentLength = n
+		}
 	}
 	if req.Method == http.MethodHead || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
 		resp.Body.Close()
@@ -161,7 +163,7 @@ func serverRequest(ctx context.Context, req *http.Request) *http.Request {
 		s.Body, s.ContentLength = http.NoBody, 0
 	case req.ContentLength > 0:
 		// A server never reads past Content-Length.
-		s.Body = io.NopCloser(io.LimitReader(req.Body, req.ContentLength))
+		s.Body = &limitedBody{r: req.Body, n: req.ContentLength}
 		s.Header.Set("Content-Length", strconv.FormatInt(req.ContentLength, 10))
 	case req.ContentLength == 0:
 		// An unknown length with a body: sent chunked.
@@ -241,9 +243,10 @@ func (w *responseWriter) fail(err error) {
 // body is the client's side of a response body; Close stops the handler's
 // writes and cancels its context.
 type body struct {
-	pr   *io.PipeReader
-	once sync.Once
-	done func(error)
+	pr     *io.PipeReader
+	t      *Transport
+	cancel context.CancelFunc
+	once   sync.Once
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -257,6 +260,52 @@ func (b *body) Read(p []byte) (int, error) {
 func (b *body) Close() error {
 	b.once.Do(func() { b.done(errBodyClosed) })
 	return nil
+}
+
+// done releases the body's pipe with err and ends the handler's context.
+func (b *body) done(err error) {
+	b.t.release(b.pr, err)
+	b.cancel()
+}
+
+// limitedBody is a request body as a server hands it to a handler: at
+// most n bytes of r; closing it is RoundTrip's business.
+type limitedBody struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return nil }
+
+// statusLines are the Status strings of the codes net/http names, built
+// once instead of per response.
+var statusLines = func() map[int]string {
+	m := map[int]string{}
+	for code := 100; code < 600; code++ {
+		if text := http.StatusText(code); text != "" {
+			m[code] = strconv.Itoa(code) + " " + text
+		}
+	}
+	return m
+}()
+
+func statusLine(code int) string {
+	if s, ok := statusLines[code]; ok {
+		return s
+	}
+	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
 
 // errBodyClosed is what a handler's write gets after the client closed the

@@ -35,9 +35,10 @@ func (c *Cache) redisFuncs(st *pooled) map[string]lua.LGFunction {
 			}
 			c.replies.Reset()
 			c.rw.Reset(&c.replies)
-			peer := server.NewPeer(c.rw)
-			peer.Ctx = c.nested
-			c.m.Server().Dispatch(peer, args)
+			// One peer serves every call: calls run one at a time, under
+			// miniredis's lock, and a command leaves no state on a nested
+			// peer that the next one reads (Dispatch resets SwitchResp3).
+			c.m.Server().Dispatch(c.call, args)
 			_ = c.rw.Flush()
 			c.rr.Reset(&c.replies)
 			res, err := server.ParseReply(c.rr)

@@ -6,16 +6,17 @@
 //
 // Install keeps miniredis and its commands and puts a pre-command hook
 // (its documented extension point, server.SetPreHook) in front of EVAL and
-// EVALSHA: a script miniredis has run once runs again on a pooled Lua state
-// already set up for that script, with its compiled function. The script
-// runs under miniredis's lock, and its redis.call goes through miniredis's
-// own command dispatch with the context miniredis gives a script's calls,
-// so the commands, their replies and their atomicity are miniredis's. The
-// reply conversion follows miniredis's lua.go (MIT, Harmen / alicebob).
-// Anything unusual (a transaction, a selected database other than 0, a
-// subscriber connection, a bad argument count, a script not seen before)
-// is left to miniredis. The test compares the coordinator's scripts with
-// redis-server.
+// EVALSHA: a script runs on a pooled Lua state already set up for that
+// script, with its compiled function (the first EVAL of a script registers
+// it with miniredis's own SCRIPT LOAD, so SCRIPT EXISTS and EVALSHA know
+// it). The script runs under miniredis's lock, and its redis.call goes
+// through miniredis's own command dispatch with the context miniredis
+// gives a script's calls, so the commands, their replies and their
+// atomicity are miniredis's. The reply conversion follows miniredis's
+// lua.go (MIT, Harmen / alicebob). Anything unusual (a transaction, a selected database other than 0, a
+// subscriber connection, a bad argument count, an EVALSHA of a script
+// loaded with SCRIPT LOAD and never EVALed) is left to miniredis. The test
+// compares the coordinator's scripts with redis-server.
 package memredis
 
 import (
@@ -55,6 +56,7 @@ type Cache struct {
 	replies bytes.Buffer
 	rw      *bufio.Writer
 	rr      *bufio.Reader
+	call    *server.Peer // the peer of every redis.call, on rw
 
 	// Calls counts script runs served from the cache (for tests and
 	// figures).
@@ -82,6 +84,7 @@ func Install(m *miniredis.Miniredis) (*Cache, error) {
 	c := &Cache{m: m, byText: map[string]*script{}, bySHA: map[string]*script{}}
 	c.rw = bufio.NewWriter(&c.replies)
 	c.rr = bufio.NewReader(&c.replies)
+	c.call = server.NewPeer(c.rw)
 	if err := c.attach(); err != nil {
 		return nil, err
 	}
@@ -116,6 +119,7 @@ func (c *Cache) attach() error {
 		return errors.New("memredis: the capture script's context is not nested")
 	}
 	c.nested, c.ctx = captured, f
+	c.call.Ctx = captured
 	srv.SetPreHook(c.hook)
 	return nil
 }
@@ -188,6 +192,10 @@ func (c *Cache) hook(p *server.Peer, cmd string, args ...string) bool {
 	if len(args) < 2 || !c.plain(p) {
 		return false
 	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 0 || n > len(args)-2 {
+		return false // miniredis words the error
+	}
 	c.mu.Lock()
 	var s *script
 	if cmd == "EVAL" {
@@ -200,11 +208,15 @@ func (c *Cache) hook(p *server.Peer, cmd string, args ...string) bool {
 			}
 		}
 		if !s.seen {
-			// The first run is miniredis's own: it records the SHA (SCRIPT
-			// EXISTS, EVALSHA) as it does for every script.
-			s.seen = true
+			// miniredis records the SHA of every script it runs (SCRIPT
+			// EXISTS, EVALSHA); SCRIPT LOAD records it without running the
+			// script, which then runs here like every later call.
 			c.mu.Unlock()
-			return false
+			if !c.load(s) {
+				return false
+			}
+			c.mu.Lock()
+			s.seen = true
 		}
 	} else {
 		s = c.bySHA[strings.ToLower(args[0])]
@@ -214,15 +226,24 @@ func (c *Cache) hook(p *server.Peer, cmd string, args ...string) bool {
 		}
 	}
 	c.mu.Unlock()
-	n, err := strconv.Atoi(args[1])
-	if err != nil || n < 0 || n > len(args)-2 {
-		return false // miniredis words the error
-	}
 	c.m.Lock()
 	defer c.m.Unlock()
 	c.run(p, s, args[2:2+n], args[2+n:])
 	c.Calls.Add(1)
 	return true
+}
+
+// load registers s with miniredis through its own SCRIPT LOAD; false when
+// miniredis did not answer with the script's SHA (then miniredis runs the
+// EVAL itself).
+func (c *Cache) load(s *script) bool {
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	c.m.Server().Dispatch(server.NewPeer(w), []string{"SCRIPT", "LOAD", s.src})
+	_ = w.Flush()
+	r, err := server.ParseReply(bufio.NewReader(&buf))
+	sha, _ := r.(string)
+	return err == nil && sha == s.sha
 }
 
 // compile parses src once; nil when it does not compile. mu is held.
@@ -235,6 +256,10 @@ func (c *Cache) compile(src string) *script {
 	if err != nil {
 		return nil
 	}
+	// gopher-lua gives every vararg function a Lua 5.0 "arg" table per
+	// call (8 allocations); the main chunk has no local of that name, so
+	// the table is unreachable from the script and is not built.
+	proto.IsVarArg &^= lua.VarArgNeedsArg
 	sum := sha1.Sum([]byte(src))
 	s := &script{src: src, sha: hex.EncodeToString(sum[:]), proto: proto}
 	c.byText[src], c.bySHA[s.sha] = s, s
@@ -256,19 +281,24 @@ func (c *Cache) run(p *server.Peer, s *script, keys, argv []string) {
 	}
 	l.G.Global.RawSetString("KEYS", kt)
 	l.G.Global.RawSetString("ARGV", at)
+	// redis.setresp changes the protocol of the script's own calls, never
+	// the caller's connection: restore it however the script ends (a
+	// SwitchResp3 left behind would switch the connection after its next
+	// command).
 	oldresp := p.Resp3
+	defer func() { p.Resp3, p.SwitchResp3 = oldresp, nil }()
 	l.SetTop(0)
 	l.Push(st.fn)
 	if err := l.PCall(0, lua.MultRet, nil); err != nil {
 		// As miniredis words a script's runtime error. The state may hold
 		// half-done work: it is dropped, not pooled.
+		p.Resp3, p.SwitchResp3 = oldresp, nil
 		p.WriteError(fmt.Sprintf("ERR Error compiling script (new function): %s", err.Error()))
 		l.Close()
 		return
 	}
+	p.Resp3, p.SwitchResp3 = oldresp, nil
 	luaToRedis(l, p, l.Get(1))
-	p.Resp3 = oldresp
-	p.SwitchResp3 = nil
 	l.SetTop(0)
 	st.peer = nil
 	s.idle = append(s.idle, st)

@@ -81,6 +81,9 @@ type Report struct {
 	// DecidedLate counts uploads whose device gave up waiting (outcome
 	// unknown) but which the server decided later, during the drain.
 	DecidedLate int
+	// Billing is what the billing check found; nil when the history has
+	// no storage records (written before billing was read back).
+	Billing *Billing
 }
 
 // OK reports whether every check passed.
@@ -97,7 +100,9 @@ func (r Report) Find(name string) (Result, bool) {
 }
 
 // Check evaluates every applicable invariant on s. Fencing runs only when
-// o.Fencing is set, scheduler only when s has sched records.
+// o.Fencing is set, scheduler only when s has sched records, email only when
+// one of them sends an e-mail, billing only when s has storage records
+// (every run reads them back).
 func Check(s *history.Set, o Options) Report {
 	o = o.withDefaults()
 	ix := newIndex(s)
@@ -113,8 +118,17 @@ func Check(s *history.Set, o Options) Report {
 		checks = append(checks, checkFencing(ix, o))
 	}
 	checks = append(checks, checkCleanliness(ix, o))
+	var bill *Billing
+	if len(s.Storages) > 0 {
+		var res Result
+		res, bill = checkBilling(ix, o)
+		checks = append(checks, res)
+	}
 	if len(s.Scheds) > 0 {
 		checks = append(checks, checkScheduler(ix, o))
+	}
+	if HasMail(s) {
+		checks = append(checks, checkEmail(ix, o))
 	}
 	if hasRegions(s) {
 		checks = append(checks, regionChecks(ix, o)...)
@@ -123,6 +137,7 @@ func Check(s *history.Set, o Options) Report {
 
 	var r Report
 	r.Checks = checks
+	r.Billing = bill
 	r.PendingReasons, r.Pending, r.DecidedLate = pendingUploads(ix)
 	for _, c := range checks {
 		r.Violations += c.Violations

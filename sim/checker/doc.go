@@ -1,7 +1,8 @@
 // Package checker evaluates a run's history (history.jsonl) against the
 // invariants of docs/design.md ("Invariants"): one winner, no lost update,
 // nothing dropped, agreement, idempotence, stability, fencing, cleanliness,
-// the scheduler's promises, and a linearizability check per file with
+// billing (the meter matches storage, each decision metered once), the
+// scheduler's promises, and a linearizability check per file with
 // porcupine.
 //
 // Check takes a decoded history.Set and returns a Report: one Result per
@@ -12,8 +13,8 @@
 //
 // The checker reads only the history: the server's decisions (commit,
 // conflict, reject), what devices saw (upload, poll, push) and what was found
-// after the drain (final, copy, result, leftover). It never talks to S3 or
-// Redis.
+// after the drain (final, copy, result, leftover, usage, storage). It never
+// talks to S3 or Redis.
 //
 // Stability compares an upload's polls with one another and, when the
 // history has result records, the result stored after the drain with what

@@ -20,12 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/inproc"
 	"github.com/stormsim/stormsim/internal/memredis"
+	"github.com/stormsim/stormsim/internal/objstore"
 	"github.com/stormsim/stormsim/internal/syncx"
 )
 
@@ -78,7 +78,7 @@ type EmbeddedOptions struct {
 	Pool int
 }
 
-// NewEmbedded starts gofakes3 (s3mem) and miniredis on loopback ports; the
+// NewEmbedded starts gofakes3 (objstore) and miniredis on loopback ports; the
 // Env's own clients reach them in process (inprocess.go).
 func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	if o.Bucket == "" {
@@ -107,8 +107,7 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	e.luaCache = cache
 	go e.driveRedisClock(o.Now)
 
-	mem := s3mem.New()
-	e.Backend = &notifyingBackend{Backend: mem, notify: o.Notify}
+	e.Backend = &notifyingBackend{Backend: objstore.New(objstore.Options{}), notify: o.Notify}
 	faker := gofakes3.New(e.Backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	var h http.Handler = faker.Server()
 	if o.Wrap != nil {
@@ -304,25 +303,21 @@ func (t tagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(req)
 }
 
-// notifyingBackend is the s3mem backend with S3 event notifications: every
+// notifyingBackend is the copy-on-write backend with S3 event notifications: every
 // completed write under the staging prefix (PUT, or a completed multipart
 // upload, which reaches the backend as a PutObject) is reported.
 type notifyingBackend struct {
-	*s3mem.Backend
+	*objstore.Backend
 	notify func(key string, size int64)
 }
 
 func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
 	// The key and metadata strings come from the HTTP request's parser;
-	// s3mem keeps them as long as the object lives. Copies made here are
+	// the backend keeps them as long as the object lives. Copies made here are
 	// the fake's own allocations, and the request's strings die with it,
 	// so the harness's memory split (MemSample) counts stored state as the
 	// fakes'.
-	key = strings.Clone(key)
-	kept := make(map[string]string, len(meta))
-	for k, v := range meta {
-		kept[strings.Clone(k)] = strings.Clone(v)
-	}
+	key, kept := keep(key, meta)
 	res, err := b.Backend.PutObject(bucket, key, kept, input, size, cond)
 	if err == nil && b.notify != nil && strings.HasPrefix(key, coordinator.StagingPrefix) {
 		b.notify(key, size)
@@ -330,8 +325,24 @@ func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string,
 	return res, err
 }
 
-// CopyObject copies through PutObject above (s3mem's own CopyObject would
-// call its PutObject directly).
+// CopyObject shares the source's bytes (objstore) and reports a copy into
+// the staging prefix as S3 would, as a completed write.
 func (b *notifyingBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
-	return gofakes3.CopyObject(b, srcBucket, srcKey, dstBucket, dstKey, meta)
+	dstKey, kept := keep(dstKey, meta) // as in PutObject
+	res, err := b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, kept)
+	if err == nil && b.notify != nil && strings.HasPrefix(dstKey, coordinator.StagingPrefix) {
+		if o, herr := b.Backend.HeadObject(dstBucket, dstKey); herr == nil {
+			b.notify(dstKey, o.Size)
+		}
+	}
+	return res, err
+}
+
+// keep copies a stored object's key and metadata out of the request.
+func keep(key string, meta map[string]string) (string, map[string]string) {
+	kept := make(map[string]string, len(meta))
+	for k, v := range meta {
+		kept[strings.Clone(k)] = strings.Clone(v)
+	}
+	return strings.Clone(key), kept
 }

@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/connect"
+	"github.com/stormsim/stormsim/internal/objstore"
 )
 
 // RemoteOptions name the servers a run uses instead of the embedded fakes.
@@ -265,7 +265,7 @@ func (r *Remote) embeddedS3(ctx context.Context) error {
 	}, &r.s3Ops)
 }
 
-// startFakeS3 serves gofakes3 (s3mem, notifying) on addr ("" = a free
+// startFakeS3 serves gofakes3 (objstore, notifying) on addr ("" = a free
 // loopback port), fills e's S3 fields and creates e.Bucket.
 func startFakeS3(ctx context.Context, e *Env, addr string, notify func(key string, size int64)) error {
 	return serveFakeS3(ctx, e, addr, notify, nil)
@@ -274,7 +274,7 @@ func startFakeS3(ctx context.Context, e *Env, addr string, notify func(key strin
 // serveFakeS3 is startFakeS3 counting the requests it serves into count
 // (nil: uncounted).
 func serveFakeS3(ctx context.Context, e *Env, addr string, notify func(key string, size int64), count *opCounter) error {
-	e.Backend = &notifyingBackend{Backend: s3mem.New(), notify: notify}
+	e.Backend = &notifyingBackend{Backend: objstore.New(objstore.Options{}), notify: notify}
 	faker := gofakes3.New(e.Backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	ln, err := coordinator.Listen(addr)
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/stormsim/stormsim/internal/objstore"
 	"github.com/stormsim/stormsim/internal/testsrv"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
@@ -48,7 +49,7 @@ delivery: {duplicate: 0.1}
 func fakeRemoteS3(t *testing.T, served *env.Counter, hook *atomic.Pointer[string]) *httptest.Server {
 	t.Helper()
 	post := &http.Client{Timeout: 10 * time.Second}
-	backend := env.NotifyingBackend(s3mem.New(), func(key string, size int64) {
+	backend := env.NotifyingBackend(objstore.New(objstore.Options{}), func(key string, size int64) {
 		u := hook.Load()
 		if u == nil {
 			return

@@ -21,7 +21,11 @@
 //     upload whose device got an answer, read through the coordinator's
 //     result store; see Result), leftover (a staged object, lock or multipart
 //     upload that should not be there);
-//   - the rest: sched (one scheduled event), fault (one fault window).
+//   - what the harness read back about billing after the drain: usage
+//     (each event of each user's usage stream) and storage (each user's
+//     bytes listed from S3, beside the coordinator's meter);
+//   - the rest: sched (one scheduled event), mail (one e-mail a mail server
+//     accepted), fault (one fault window).
 //
 // A result record looks like
 //
@@ -57,6 +61,7 @@ const (
 	KindResult   = "result"
 	KindPending  = "pending"
 	KindFence    = "fence"
+	KindMail     = "mail"
 )
 
 // Outcome is what became of an upload: the outcome of an upload record,
@@ -217,6 +222,20 @@ type Sched struct {
 	// run ended first), so the event was never scheduled and cannot be
 	// missed. The client that inserted it saw the error.
 	Refused bool `json:"refused,omitempty"`
+	// Mail: the event's effect is an e-mail, so the mail records must show
+	// it delivered exactly once, never before Due.
+	Mail bool `json:"mail,omitempty"`
+}
+
+// Mail is one message a mail server accepted, as read back from it (the
+// embedded server's record, or Mailpit's API): which event it is for and
+// when the server received it, on the run's clock.
+type Mail struct {
+	T         string    `json:"t"`
+	Event     string    `json:"event"` // the X-Stormsim-Event header
+	MessageID string    `json:"message_id"`
+	Received  time.Time `json:"received"`
+	Server    string    `json:"server"` // embedded|mailpit
 }
 
 // Fault is one window during which a fault was injected.

@@ -12,33 +12,39 @@ import (
 )
 
 // Writer streams records to an io.Writer as JSON lines. It is safe for
-// concurrent use; records are encoded under a mutex straight into a buffered
-// writer, so memory stays bounded however long the run.
+// concurrent use. Each record is encoded into a pooled buffer outside the
+// lock (callers encode in parallel) and copied into a buffered writer under
+// it, so memory stays bounded however long the run.
 type Writer struct {
+	bufs sync.Pool // *lineBuf
+
 	mu    sync.Mutex
 	bw    *bufio.Writer
-	enc   *json.Encoder
 	lines int64
 	err   error
 }
 
 // NewWriter returns a Writer on w.
 func NewWriter(w io.Writer) *Writer {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	return &Writer{bw: bw, enc: enc}
+	return &Writer{bw: bufio.NewWriterSize(w, 256<<10), bufs: sync.Pool{New: newLineBuf}}
 }
 
 // Write appends one record. The first error is kept and returned by every
 // later call and by Flush.
 func (w *Writer) Write(rec any) error {
+	lb := w.bufs.Get().(*lineBuf)
+	defer w.bufs.Put(lb)
+	encErr := lb.encode(rec)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
-	if err := w.enc.Encode(rec); err != nil {
+	if encErr != nil {
+		w.err = fmt.Errorf("write history: %w", encErr)
+		return w.err
+	}
+	if _, err := w.bw.Write(lb.b.Bytes()); err != nil {
 		w.err = fmt.Errorf("write history: %w", err)
 		return w.err
 	}
@@ -82,6 +88,9 @@ type Set struct {
 	Results   []Result
 	Pendings  []Pending
 	Fences    []Fence
+	Usages    []Usage
+	Storages  []Storage
+	Mails     []Mail
 	// A multi-region run's records (region.go).
 	Replicas     []Replica
 	Views        []View
@@ -177,6 +186,12 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Pendings)
 	case KindFence:
 		return appendJSON(line, &s.Fences)
+	case KindUsage:
+		return appendJSON(line, &s.Usages)
+	case KindStorage:
+		return appendJSON(line, &s.Storages)
+	case KindMail:
+		return appendJSON(line, &s.Mails)
 	case KindReplica:
 		return appendJSON(line, &s.Replicas)
 	case KindView:
@@ -219,6 +234,9 @@ func (s *Set) Merge(other *Set) {
 	s.Results = append(s.Results, other.Results...)
 	s.Pendings = append(s.Pendings, other.Pendings...)
 	s.Fences = append(s.Fences, other.Fences...)
+	s.Usages = append(s.Usages, other.Usages...)
+	s.Storages = append(s.Storages, other.Storages...)
+	s.Mails = append(s.Mails, other.Mails...)
 	s.Replicas = append(s.Replicas, other.Replicas...)
 	s.Views = append(s.Views, other.Views...)
 	s.RegionFinals = append(s.RegionFinals, other.RegionFinals...)

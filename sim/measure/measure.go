@@ -44,6 +44,8 @@ type Recorder struct {
 	reconciled            int64
 	v2plus                int64 // committed uploads whose version is >= 2
 	maxVersion            int64
+	decidedFrom           time.Time // first and last decision a device learned
+	decidedTo             time.Time
 }
 
 // Second is one second of the run. The counts are by the second an upload
@@ -136,8 +138,13 @@ func newHist() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
 }
 
+// NewRecorder returns a recorder whose seconds count from start.
 func NewRecorder(start time.Time) *Recorder {
-	r := &Recorder{start: start, latency: newHist(), pollsHist: hdrhistogram.New(0, 1_000_000, 3),
+	// Every instant the recorder takes is compared by its wall reading
+	// (Round(0) drops the monotonic one): that is what the history keeps,
+	// so replaying a history (Replay) gives the very figures the run
+	// recorded, to the microsecond.
+	r := &Recorder{start: start.Round(0), latency: newHist(), pollsHist: hdrhistogram.New(0, 1_000_000, 3),
 		outcomes: map[history.Outcome]int64{}, errors: map[string]int64{}}
 	for i := range r.phases {
 		r.phases[i] = newHist()
@@ -156,10 +163,17 @@ func (r *Recorder) second(t time.Time) *Second {
 	return &r.series[i]
 }
 
+// Started records an upload starting at at.
 func (r *Recorder) Started(at time.Time) {
 	if g := int64(runtime.NumGoroutine()); g > r.maxGo.Load() {
 		r.maxGo.Store(g) // a racy max is fine: it is a gauge for people
 	}
+	r.started(at)
+}
+
+// started counts an upload starting at at, without the goroutine gauge
+// (a replay has no goroutines of the run to count).
+func (r *Recorder) started(at time.Time) {
 	r.total.Add(1)
 	r.mu.Lock()
 	r.inflight++
@@ -174,7 +188,10 @@ func (r *Recorder) Started(at time.Time) {
 
 func us(d time.Duration) int64 { return max(int64(d/time.Microsecond), 1) }
 
-// finished records one upload's end; decided is zero when unknown.
+// between is b-a by the wall readings, as the history keeps them.
+func between(a, b time.Time) time.Duration { return b.Round(0).Sub(a.Round(0)) }
+
+// Finished records one upload's end; decided is zero when unknown.
 func (r *Recorder) Finished(u *history.Upload, decided time.Time, errKind string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -191,6 +208,14 @@ func (r *Recorder) Finished(u *history.Upload, decided time.Time, errKind string
 	// Until this moment the upload was in flight in this second too.
 	s.InFlight = max(s.InFlight, n+1)
 	s.seen, s.last = true, n
+	if u.Outcome == history.OutcomeCommitted || u.Outcome == history.OutcomeConflict {
+		if r.decidedFrom.IsZero() || u.Done.Before(r.decidedFrom) {
+			r.decidedFrom = u.Done
+		}
+		if u.Done.After(r.decidedTo) {
+			r.decidedTo = u.Done
+		}
+	}
 	switch u.Outcome {
 	case history.OutcomeCommitted:
 		s.Committed++
@@ -205,7 +230,7 @@ func (r *Recorder) Finished(u *history.Upload, decided time.Time, errKind string
 	}
 	if u.Outcome != history.OutcomeError && u.Outcome != history.OutcomeUnknown {
 		// s may be stale once second() grows the series: not used below.
-		r.second(u.Intended).Latency.Add(u.Done.Sub(u.Intended))
+		r.second(u.Intended).Latency.Add(between(u.Intended, u.Done))
 	}
 	if errKind != "" {
 		r.errors[errKind]++
@@ -213,14 +238,14 @@ func (r *Recorder) Finished(u *history.Upload, decided time.Time, errKind string
 	if u.Outcome == history.OutcomeError || u.Outcome == history.OutcomeUnknown {
 		return
 	}
-	_ = r.latency.RecordValue(us(u.Done.Sub(u.Intended)))
+	_ = r.latency.RecordValue(us(between(u.Intended, u.Done)))
 	// Queue is launch lag: a follow-on edit's wait for its device's
 	// previous outcome (Ready) is the system's time, not the harness's.
-	_ = r.phases[0].RecordValue(us(u.Start.Sub(u.QueueFrom())))
-	_ = r.phases[1].RecordValue(us(u.Staged.Sub(u.Start)))
+	_ = r.phases[0].RecordValue(us(between(u.QueueFrom(), u.Start)))
+	_ = r.phases[1].RecordValue(us(between(u.Start, u.Staged)))
 	if !decided.IsZero() {
-		_ = r.phases[2].RecordValue(us(decided.Sub(u.Staged)))
-		_ = r.phases[3].RecordValue(us(u.Done.Sub(decided)))
+		_ = r.phases[2].RecordValue(us(between(u.Staged, decided)))
+		_ = r.phases[3].RecordValue(us(between(decided, u.Done)))
 	}
 	r.polls[min(u.Polls, maxPollBucket)]++
 	_ = r.pollsHist.RecordValue(int64(u.Polls))
@@ -290,83 +315,6 @@ func Cause(err error) string {
 		msg = msg[:160] + "..."
 	}
 	return msg
-}
-
-// Snapshot is a consistent copy of the measurements.
-type Snapshot struct {
-	Latency   *hdrhistogram.Histogram
-	Phases    [4]*hdrhistogram.Histogram
-	Polls     []int64
-	PollsHist *hdrhistogram.Histogram
-	PushOnly  int64
-	Outcomes  map[history.Outcome]int64
-	Errors    map[string]int64
-	Multipart int64
-	Bytes     int64
-	Series    []Second
-	// Faults are the fault windows as injected (set at the drain).
-	Faults []FaultSpan
-	// Reconciled counts staged objects the reconciler handled (runs with
-	// faults only): uploads whose events were lost or gave up.
-	Reconciled  int64
-	InFlight    int64
-	MaxInFlight int64
-	// MaxGoroutines is the most goroutines the process had when an upload
-	// started.
-	MaxGoroutines int64
-	// CommittedV2Plus counts committed uploads whose version is >= 2
-	// (they built on an earlier commit); MaxVersion is the highest version
-	// a device learned it committed.
-	CommittedV2Plus, MaxVersion int64
-	// ErrorCauses splits some error kinds (poll) by cause, as recorded in
-	// the history (a poll record's error field).
-	ErrorCauses map[string]map[string]int64
-}
-
-// inFlightCarried copies the series; a second in which no upload started
-// or ended keeps the in-flight count the previous second ended with.
-func inFlightCarried(series []Second) []Second {
-	out := append([]Second(nil), series...)
-	var carry int64
-	for i := range out {
-		if out[i].seen {
-			carry = out[i].last
-		} else {
-			out[i].InFlight = carry
-		}
-	}
-	return out
-}
-
-// Snapshot copies the measurements (safe during a run, for progress).
-func (r *Recorder) Snapshot() Snapshot {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := Snapshot{Latency: hdrhistogram.Import(r.latency.Export()), PollsHist: hdrhistogram.Import(r.pollsHist.Export()),
-		Polls: append([]int64(nil), r.polls[:]...), PushOnly: r.pushOnly, Multipart: r.multipart, Bytes: r.bytes,
-		Series: inFlightCarried(r.series), Faults: append([]FaultSpan(nil), r.faults...), Reconciled: r.reconciled, Outcomes: map[history.Outcome]int64{}, Errors: map[string]int64{},
-		InFlight: r.inflight, MaxInFlight: r.maxInflight, MaxGoroutines: r.maxGo.Load(),
-		CommittedV2Plus: r.v2plus, MaxVersion: r.maxVersion}
-	for i, h := range r.phases {
-		s.Phases[i] = hdrhistogram.Import(h.Export())
-	}
-	for k, v := range r.outcomes {
-		s.Outcomes[k] = v
-	}
-	for k, v := range r.errors {
-		s.Errors[k] = v
-	}
-	for k, m := range r.causes {
-		if s.ErrorCauses == nil {
-			s.ErrorCauses = map[string]map[string]int64{}
-		}
-		c := make(map[string]int64, len(m))
-		for cause, n := range m {
-			c[cause] = n
-		}
-		s.ErrorCauses[k] = c
-	}
-	return s
 }
 
 // FaultSpan is one fault window as it was injected, relative to the run's

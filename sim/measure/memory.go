@@ -25,9 +25,11 @@ type MemSample struct {
 }
 
 // fakePackages are the import paths whose allocations count as the fakes'
-// (the skiplist is s3mem's index; gopher-lua runs miniredis's scripts).
+// (the skiplist is the S3 backend's index; gopher-lua runs miniredis's
+// scripts).
 var fakePackages = []string{
 	"github.com/johannesboyne/gofakes3",
+	"github.com/stormsim/stormsim/internal/objstore",
 	"github.com/alicebob/miniredis/",
 	"github.com/ryszard/goskiplist/",
 	"github.com/yuin/gopher-lua",

@@ -99,6 +99,8 @@ type Config struct {
 	// Hooks break the self strategy for the harness's self-test (nil: as
 	// built).
 	Hooks *scheduler.Hooks
+	// Mail, when set, makes every event an e-mail (see MailConfig).
+	Mail *MailConfig
 }
 
 // ErrConfig marks an invalid Config.
@@ -147,6 +149,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Lead == 0 {
 		c.Lead = c.UpdateDelay
+	}
+	if err := c.checkMail(); err != nil {
+		return c, err
 	}
 	switch c.Store {
 	case "", "memory":

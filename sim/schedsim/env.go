@@ -31,6 +31,7 @@ type env struct {
 	rule     *Rule
 	schedule scheduleFunc
 	feed     *feeder
+	mail     *mailer // nil unless the events are e-mails
 
 	// Virtual time spent inside the current handler invocation: its clock
 	// reads clk.Now()+busy. Only the virtual run's single goroutine uses it.

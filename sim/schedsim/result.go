@@ -60,6 +60,9 @@ type StrategyResult struct {
 	Errors           int64 `json:"errors"`       // failed invocations and inserts (retried or not)
 	Refused          int64 `json:"refused"`      // inserts never stored (every attempt failed): not scheduled, not missed
 
+	// Mail counts the mail effect's sends (mail runs only).
+	Mail *MailResult `json:"mail,omitempty"`
+
 	SimulatedSeconds float64 `json:"simulated_seconds"`
 	WallSeconds      float64 `json:"wall_seconds"`
 
@@ -84,6 +87,10 @@ func (e *env) result(theory, jitter time.Duration) StrategyResult {
 		DuplicateFires: st.DuplicateFires, MissedFires: st.MissedFires, Errors: e.errs,
 		SimulatedSeconds: e.clk.Now().Sub(e.start).Seconds(),
 		Histogram:        e.hist,
+	}
+	if e.mail != nil {
+		mr := e.mail.res
+		r.Mail = &mr
 	}
 	for i, n := range e.runs {
 		r.Runs += int64(n)

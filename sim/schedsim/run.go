@@ -94,12 +94,21 @@ func runStrategy(ctx context.Context, cfg Config, name string, plan []planned) (
 		UpdateDelay: cfg.UpdateDelay, UpdateRate: cfg.UpdateRateLimit, UpdateBurst: cfg.UpdateBurst,
 	}, cfg.rng("rule"), func(t time.Time) { fire(t) }, func(ev scheduler.Event, t time.Time) { one(ev, t) })
 
+	run := e.effect
+	if cfg.Mail != nil && name == cfg.Strategy {
+		m, err := newMailer(e)
+		if err != nil {
+			return e, StrategyResult{}, err
+		}
+		e.mail, run = m, m.effect
+	}
+
 	var theory time.Duration
 	jitter := meanDraw(cfg.Jitter, cfg.Resolution, cfg.rng("theory"))
 	switch name {
 	case StrategySelf:
 		h, err := scheduler.New(scheduler.Options{
-			Store: store, Rule: e.rule, Run: e.effect, Now: e.now,
+			Store: store, Rule: e.rule, Run: run, Now: e.now,
 			Resolution: cfg.Resolution, Lead: cfg.Lead, Hooks: cfg.Hooks,
 		})
 		if err != nil {
@@ -108,14 +117,14 @@ func runStrategy(ctx context.Context, cfg Config, name string, plan []planned) (
 		fire, e.schedule = e.invoke(h.Fire), h.Schedule
 		theory += cfg.Resolution / 2
 	case StrategyPoll:
-		p := &scheduler.Poller{Store: store, Run: e.effect, Now: e.now, Every: cfg.Interval}
+		p := &scheduler.Poller{Store: store, Run: run, Now: e.now, Every: cfg.Interval}
 		fire, e.schedule = e.invoke(p.Fire), p.Schedule
 		if err := p.Start(ctx, e.rule); err != nil {
 			return e, StrategyResult{}, err
 		}
 		theory += cfg.Interval / 2
 	case StrategyOneShot:
-		o := &scheduler.OneShot{Store: store, Run: e.effect, Rule: e.rule, Now: e.now}
+		o := &scheduler.OneShot{Store: store, Run: run, Rule: e.rule, Now: e.now}
 		e.schedule = o.Schedule
 		one = func(ev scheduler.Event, t time.Time) {
 			e.invoke(func(ctx context.Context, t time.Time) (scheduler.FireReport, error) {
@@ -187,7 +196,7 @@ func (e *env) emit(sink func(history.Sched)) {
 	for i, p := range e.plan {
 		rec := history.Sched{
 			T: history.KindSched, ID: eventID(i),
-			Due: e.start.Add(time.Duration(p.due)), Runs: int(e.runs[i]), Refused: e.refused[i],
+			Due: e.start.Add(time.Duration(p.due)), Runs: int(e.runs[i]), Refused: e.refused[i], Mail: e.mail != nil,
 		}
 		if e.runs[i] > 0 {
 			f := e.start.Add(time.Duration(e.fired[i]))

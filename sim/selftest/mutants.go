@@ -270,7 +270,7 @@ func (c Case) RunOn(ctx context.Context, sc *scenarios.Scenario, outDir string) 
 		if m != nil {
 			cfg.Hooks = m.Scheduler
 		}
-		run.Scheduler, err = sim.RunSchedulerConfig(ctx, cfg, outDir)
+		run.Scheduler, err = sim.RunSchedulerConfig(ctx, cfg, outDir, sim.MailRun{Email: sc.Scheduler.Email, Seed: sc.Seed})
 		return run, err
 	}
 	if hooks := spec.faults.hooks(); hooks != nil {

@@ -16,8 +16,8 @@ import (
 // removed by editing that script's source (coordinator.Hooks.Script), a
 // guard in Go by naming it (Hooks.Disabled); the coordinator's own code is
 // otherwise what runs in production. Each is caught by a shipped scenario
-// that CI runs (scenarios/adversarial*.yaml), which creates the situation
-// the guard exists for.
+// that CI runs (scenarios/adversarial*.yaml, scenarios/billing.yaml),
+// which creates the situation the guard exists for.
 
 // Scenarios of the guard mutants: the shipped scenario files (embedded in
 // package scenarios), so the self-test proves exactly what CI runs.
@@ -29,6 +29,8 @@ const (
 	ScenarioAdversarialFailover  = "adversarial-failover"
 	ScenarioAdversarialLateCopy  = "adversarial-latecopy"
 	ScenarioAdversarialFence     = "adversarial-fence"
+	ScenarioBilling              = "billing"
+	ScenarioEmailDay             = "email-day"
 )
 
 // scriptEdit replaces Old by New in the source of the named script.
@@ -92,6 +94,8 @@ func guardCases() []Case {
 		{Name: RealName, Scenario: ScenarioAdversarialBoundary},
 		{Name: RealName, Scenario: ScenarioAdversarialLateCopy},
 		{Name: RealName, Scenario: ScenarioAdversarialFence},
+		{Name: RealName, Scenario: ScenarioBilling},
+		{Name: RealName, Scenario: ScenarioEmailDay},
 		{Name: "release-any-holder", Scenario: ScenarioAdversarialNoRetry,
 			Breaks:   "holder check on release: the release and the result script delete the lock whoever holds it; a handler whose lock expired frees its successor's",
 			CaughtBy: []string{"delivery.failures == 0"},
@@ -126,10 +130,20 @@ func guardCases() []Case {
 			Breaks:   "late-copy repair: a winner whose lock expired before its copy to the final key does not re-take the lock and restore the head's bytes, so its late copy buries a newer version",
 			CaughtBy: []string{checker.NameNoLostUpdate},
 			mutant:   guardMutant("no-late-copy-repair", coordinator.GuardLateCopyRepair)},
+		{Name: "copy-metered-twice", Scenario: ScenarioBilling,
+			Breaks:   "metering once per decision: the conflicted-copy script meters every call, also a retry's that reuses the reserved name, so a handler that crashed after its copy bills the copy twice",
+			CaughtBy: []string{checker.NameBilling, "billing.mismatched_users == 0", "billing.double_counted == 0"},
+			mutant: scriptMutant("copy-metered-twice",
+				scriptEdit{coordinator.ScriptCopyName, "if new then meter(", "meter("},
+				scriptEdit{coordinator.ScriptCopyName, "ARGV[9]) end\nreturn name", "ARGV[9])\nreturn name"})},
 		{Name: "scheduler-rearm-no-lead", Scenario: ScenarioAdversarialScheduler,
 			Breaks:   "rule-update lead when re-arming: Fire arms the next boundary even when the slow rule update lands after it has begun, so the fire is missed",
 			CaughtBy: []string{"scheduler.lateness.max <= 150s"},
 			mutant:   schedulerMutant("scheduler-rearm-no-lead", scheduler.GuardRearmLead)},
+		{Name: "mailer-not-idempotent", Scenario: ScenarioEmailDay,
+			Breaks:   "send once: the mailer sends without claiming the event id in its ledger, so a handler retried after the send, a re-inserted reminder or a second run sends the e-mail again",
+			CaughtBy: []string{checker.NameEmail, "email.duplicates == 0"},
+			mutant:   schedulerMutant("mailer-not-idempotent", scheduler.GuardMailClaim)},
 		{Name: "scheduler-boundary-late", Scenario: ScenarioAdversarialBoundary,
 			Breaks:   "minute-boundary rounding: a due time on a boundary is armed for the next boundary, a minute late",
 			CaughtBy: []string{"scheduler.lateness.max < 45s"},

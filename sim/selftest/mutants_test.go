@@ -100,7 +100,7 @@ func isInvariant(name string) bool {
 	switch name {
 	case checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped, checker.NameAgreement,
 		checker.NameIdempotence, checker.NameStability, checker.NameFencing, checker.NameCleanliness,
-		checker.NameScheduler, checker.NameLinearizability:
+		checker.NameScheduler, checker.NameEmail, checker.NameLinearizability, checker.NameBilling:
 		return true
 	}
 	return false

@@ -25,6 +25,8 @@ type Sink interface {
 	Polled(p history.Poll, err error)
 	// TimerLate is how late a device's poll timer fired.
 	TimerLate(d time.Duration)
+	// Pushed is a push notification as it arrived (PushHub).
+	Pushed(p history.Push)
 	// Finished is an upload's end; decided is when the server decided
 	// (zero when unknown) and errKind names a failure ("" for none).
 	Finished(u *history.Upload, decided time.Time, errKind string)

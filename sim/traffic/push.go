@@ -19,7 +19,7 @@ import (
 type PushHub struct {
 	ps      *redis.PubSub
 	now     func() time.Time
-	hist    *history.Writer
+	sink    Sink                         // records each push as it arrives
 	deliver func(res coordinator.Result) // loss, delay and outage are applied here
 
 	mu      sync.Mutex // guards waiters
@@ -28,13 +28,14 @@ type PushHub struct {
 	done chan struct{}
 }
 
-func NewPushHub(ctx context.Context, rdb redis.UniversalClient, pattern string, now func() time.Time, hist *history.Writer) (*PushHub, error) {
+// NewPushHub subscribes to pattern; every push that arrives goes to sink.
+func NewPushHub(ctx context.Context, rdb redis.UniversalClient, pattern string, now func() time.Time, sink Sink) (*PushHub, error) {
 	ps := rdb.PSubscribe(ctx, pattern)
 	if _, err := ps.Receive(ctx); err != nil { // wait for the subscription to be live
 		_ = ps.Close()
 		return nil, err
 	}
-	h := &PushHub{ps: ps, now: now, hist: hist, waiters: map[string]chan coordinator.Result{}, done: make(chan struct{})}
+	h := &PushHub{ps: ps, now: now, sink: sink, waiters: map[string]chan coordinator.Result{}, done: make(chan struct{})}
 	h.deliver = h.hand
 	go h.loop()
 	return h, nil
@@ -48,7 +49,7 @@ func (h *PushHub) loop() {
 		if err := json.Unmarshal([]byte(msg.Payload), &res); err != nil {
 			continue
 		}
-		_ = h.hist.Write(history.Push{T: history.KindPush, ID: res.ID, User: res.User, At: h.now(),
+		h.sink.Pushed(history.Push{T: history.KindPush, ID: res.ID, User: res.User, At: h.now(),
 			State: history.Outcome(res.State), Version: res.Version, Copy: res.Copy})
 		h.deliver(res)
 	}

@@ -1,15 +1,12 @@
-package main
+package killmatrix
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -18,18 +15,9 @@ import (
 	"github.com/stormsim/stormsim/sim/selftest"
 )
 
-// matrixOptions are the flags of simrun selftest --matrix.
-type matrixOptions struct {
-	files       []string
-	runs        int
-	only        string
-	out         string
-	quiet, json bool
-}
-
-// matrixCell is one mutant (or the real system) on one scenario file over
+// Cell is one mutant (or the real system) on one scenario file over
 // every run.
-type matrixCell struct {
+type Cell struct {
 	Mutant   string `json:"mutant"`
 	Scenario string `json:"scenario"`
 	Runs     int    `json:"runs"`
@@ -42,12 +30,13 @@ type matrixCell struct {
 	Seconds  float64        `json:"seconds"`
 }
 
-// matrixReport is the kill matrix over scenario files (--json prints it).
-type matrixReport struct {
-	OK        bool         `json:"ok"`
-	Runs      int          `json:"runs"`
-	Scenarios []string     `json:"scenarios"`
-	Cells     []matrixCell `json:"cells"`
+// FilesReport is the kill matrix over scenario files (simrun selftest
+// --matrix --json prints it).
+type FilesReport struct {
+	OK        bool     `json:"ok"`
+	Runs      int      `json:"runs"`
+	Scenarios []string `json:"scenarios"`
+	Cells     []Cell   `json:"cells"`
 	// Survivors are mutants no scenario caught in every run; Failures are
 	// scenarios the real system did not pass every time.
 	Survivors []string `json:"survivors"`
@@ -55,61 +44,12 @@ type matrixReport struct {
 	Seconds   float64  `json:"duration_seconds"`
 }
 
-func matrixCmd(o matrixOptions) error {
-	if len(o.files) == 0 {
-		return usagef("selftest --matrix needs scenario files, e.g. scenarios/ci.yaml scenarios/adversarial*.yaml")
-	}
-	if o.runs < 1 {
-		return usagef("--runs must be >= 1, got %d", o.runs)
-	}
-	var scs []*scenarios.Scenario
-	for _, f := range o.files {
-		sc, _, err := loadScenario(f)
-		if err != nil {
-			return usageError{err}
-		}
-		if sc.Regions != nil {
-			return usagef("selftest --matrix: %s has regions; the replicator's mutants run in simrun selftest", f)
-		}
-		scs = append(scs, sc)
-	}
-	cases := selftest.Mutants()
-	if o.only != "" {
-		want := strings.Split(o.only, ",")
-		cases = slices.DeleteFunc(cases, func(c selftest.Case) bool { return !slices.Contains(want, c.Name) })
-		if len(cases) != len(want) {
-			return usagef("--mutants %q: unknown name among them (see simrun selftest)", o.only)
-		}
-	}
-	dir, cleanup, err := selftestDir(o.out, "stormsim-matrix-")
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep, err := killMatrix(ctx, scs, cases, o.runs, dir, selftestLog(o.quiet || o.json))
-	if err != nil {
-		return err
-	}
-	if err := printSelftest(rep, o.json, o.quiet, printKillMatrix); err != nil {
-		return err
-	}
-	if ctx.Err() != nil {
-		return exitError{exitInterrupted}
-	}
-	if !rep.OK {
-		return exitError{exitFail}
-	}
-	return nil
-}
-
-// killMatrix runs the real system, then every case, runs times on each
+// RunFiles runs the real system, then every case, runs times on each
 // scenario. A scheduler mutant only runs on scheduler scenarios and an
 // upload mutant only on upload scenarios: elsewhere it is the real system.
-func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []selftest.Case, runs int, dir string, log io.Writer) (*matrixReport, error) {
+func RunFiles(ctx context.Context, scs []*scenarios.Scenario, cases []selftest.Case, runs int, dir string, log io.Writer) (*FilesReport, error) {
 	start := time.Now()
-	rep := &matrixReport{Runs: runs, Survivors: []string{}, Failures: []string{}}
+	rep := &FilesReport{Runs: runs, Survivors: []string{}, Failures: []string{}}
 	for _, sc := range scs {
 		rep.Scenarios = append(rep.Scenarios, sc.Name)
 	}
@@ -120,7 +60,7 @@ func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []selftest
 			if c.Mutant() && c.UploadOnly() == (sc.Scheduler != nil) {
 				continue
 			}
-			cell := matrixCell{Mutant: c.Name, Scenario: sc.Name, Runs: runs, CaughtBy: map[string]int{}}
+			cell := Cell{Mutant: c.Name, Scenario: sc.Name, Runs: runs, CaughtBy: map[string]int{}}
 			for i := range runs {
 				if ctx.Err() != nil {
 					return rep, nil
@@ -163,13 +103,13 @@ func killMatrix(ctx context.Context, scs []*scenarios.Scenario, cases []selftest
 	return rep, nil
 }
 
-// printKillMatrix renders a row per mutant, a column per scenario: how
+// WriteFilesText renders a row per mutant, a column per scenario: how
 // many runs caught it, then what caught it.
-func printKillMatrix(w io.Writer, rep *matrixReport) {
+func WriteFilesText(w io.Writer, rep *FilesReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "mutant\t%s\n", strings.Join(rep.Scenarios, "\t"))
 	var names []string
-	cells := map[[2]string]matrixCell{}
+	cells := map[[2]string]Cell{}
 	for _, c := range rep.Cells {
 		if !slices.Contains(names, c.Mutant) {
 			names = append(names, c.Mutant)

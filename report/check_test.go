@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"github.com/stormsim/stormsim/sim/checker"
 )
 
-func TestWriteCheck_Report_VerdictLine(t *testing.T) {
+func TestCheckSummary_Report_VerdictLine(t *testing.T) {
 	ok := checker.Result{Name: "one-winner", OK: true}
 	tests := []struct {
 		name    string
@@ -31,7 +31,7 @@ func TestWriteCheck_Report_VerdictLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := writeCheck(&buf, tt.rep, 10, []string{"runs/a"}); err != nil {
+			if err := CheckSummary(&buf, tt.rep, 10, []string{"runs/a"}); err != nil {
 				t.Fatal(err)
 			}
 			out := buf.String()

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stormsim/stormsim/model"
+	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim"
+)
+
+type planOptions struct {
+	out      string
+	seed     string
+	profile  string
+	prices   string
+	cpuProf  string
+	quiet    bool
+	validate bool
+	json     bool
+}
+
+// planCmd is `simrun plan SCENARIO`: the capacity-planning model in
+// virtual time, written as a run's results.json, report and charts
+// (mode "model").
+func planCmd(args []string) error {
+	var o planOptions
+	fs := flag.NewFlagSet("simrun plan", flag.ContinueOnError)
+	fs.StringVar(&o.out, "out", "", "output folder (default runs/SCENARIO-plan-TIME)")
+	fs.StringVar(&o.seed, "seed", "", "root seed (default: the scenario's)")
+	fs.StringVar(&o.profile, "profile", "", "profile name (profiles/NAME.yaml) or file (default: the scenario's plan.profile, else embedded)")
+	fs.StringVar(&o.prices, "prices", "", "price table overriding the built-in one (YAML, see report/prices.yaml)")
+	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the plan to this file")
+	fs.BoolVar(&o.quiet, "quiet", false, "no summary, only errors")
+	fs.BoolVar(&o.validate, "validate", false, "calibrate the embedded fakes, plan with that profile and run the real harness on the scenario; print model and measurement side by side (into --out/model and --out/measured)")
+	fs.BoolVar(&o.json, "json", false, "print results.json on stdout instead of the summary")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: simrun plan [flags] SCENARIO.yaml\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usagef("want exactly one scenario file, got %d", fs.NArg())
+	}
+	sc, path, err := loadScenario(fs.Arg(0))
+	if err != nil {
+		return usageError{err}
+	}
+	seed, err := seedOf(o.seed, sc.Seed)
+	if err != nil {
+		return err
+	}
+	prof, err := loadPlanProfile(o.profile, sc)
+	if err != nil {
+		return usageError{err}
+	}
+	prices, err := report.LoadPrices(o.prices)
+	if err != nil {
+		return usagef("--prices: %w", err)
+	}
+	dir := defaultOut(o.out, sc.Name+"-plan")
+	if err := writable(dir); err != nil {
+		return usageError{err}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rerun := fmt.Sprintf("simrun plan --seed %d --profile %s %s", seed, prof.Name, path)
+	// The model's state is a few large pointer-free slabs: collecting
+	// less often costs little memory and saves the loop from stopping.
+	debug.SetGCPercent(400)
+	if o.validate {
+		return validatePlan(ctx, sc, seed, path, dir, prices)
+	}
+	stopProfile, err := startProfiles(o.cpuProf)
+	if err != nil {
+		return usageError{err}
+	}
+	r, err := plan(ctx, sc, seed, prof, rerun, prices)
+	stopProfile()
+	if errors.Is(err, model.ErrNotModelled) || errors.Is(err, model.ErrProfile) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if err := report.WriteAll(dir, r, nil); err != nil {
+		return err
+	}
+	printResults(runOptions{quiet: o.quiet, json: o.json}, r, rerun, dir)
+	return exitError{verdictCode(r.Verdict)}
+}
+
+// loadPlanProfile loads --profile, else the scenario's plan.profile, else
+// the embedded profile.
+func loadPlanProfile(flagValue string, sc *scenarios.Scenario) (*model.Profile, error) {
+	name := flagValue
+	if name == "" && sc.Plan != nil {
+		name = sc.Plan.Profile
+	}
+	if name == "" {
+		name = "embedded"
+	}
+	return model.LoadProfile(name)
+}
+
+// plan records the coordinator's calls, runs the model and builds the
+// results.
+func plan(ctx context.Context, sc *scenarios.Scenario, seed uint64, prof *model.Profile, rerun string, prices *report.Prices) (*report.Results, error) {
+	calls, err := model.RecordEmbedded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := model.Run(ctx, model.Options{Scenario: sc, Seed: seed, Profile: prof, Calls: calls, Started: time.Now()})
+	if err != nil {
+		return nil, err
+	}
+	return report.Build(res.Run, sc, rerun, report.WithPrices(prices), report.Modelled(modelInfo(res))), nil
+}
+
+func modelInfo(res *model.Result) *report.Model {
+	p, in := res.Profile, res.Info
+	m := &report.Model{Profile: p.Name, ProfileDate: p.Date, ProfileSource: p.Source, Handler: p.Handler.Kind,
+		ConcurrencyLimit: in.Limit, MaxConcurrency: in.MaxConcurrency, Invocations: in.Invocations,
+		ColdStarts: in.ColdStarts, Throttles: in.Throttles, RedisUtilization: in.RedisUtilization,
+		RedisWaitMeanSeconds: in.RedisWaitMean, LockBusy: in.LockBusy, Events: in.Events, Notes: in.Notes}
+	if m.Notes == nil {
+		m.Notes = []string{}
+	}
+	for i, s := range res.Pool {
+		m.Series = append(m.Series, report.ModelSample{Second: float64(i), Concurrency: s.Concurrency,
+			Environments: s.Envs, Throttles: s.Throttles, ColdStarts: s.ColdStarts, Waiting: s.Waiting})
+	}
+	return m
+}
+
+// validatePlan is `simrun plan --validate`: the model calibrated on this
+// machine against the real harness, same scenario and seed.
+func validatePlan(ctx context.Context, sc *scenarios.Scenario, seed uint64, path, dir string, prices *report.Prices) error {
+	fmt.Fprintf(os.Stderr, "stormsim: validating the plan of %s (seed %d) on %s\n", sc.Name, seed, machineLoad())
+	b, err := model.NewEmbedded()
+	if err != nil {
+		return err
+	}
+	prof, err := model.Calibrate(ctx, b, 200, time.Now())
+	b.Close()
+	if err != nil {
+		return err
+	}
+	rerun := fmt.Sprintf("simrun plan --validate --seed %d %s", seed, path)
+	planned, err := plan(ctx, sc, seed, prof, rerun, prices)
+	if errors.Is(err, model.ErrNotModelled) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if err := report.WriteAll(filepath.Join(dir, "model"), planned, nil); err != nil {
+		return err
+	}
+	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: filepath.Join(dir, "measured"), MaxInFlight: 20000,
+		CheckTimeout: time.Minute, Registry: prometheus.NewRegistry()}
+	if err := writable(opt.OutDir); err != nil {
+		return usageError{err}
+	}
+	res, measured, err := runOnce(ctx, opt, rerun, prices, nil)
+	if err != nil {
+		return err
+	}
+	tols := append([]report.Tolerance(nil), report.PlanTolerances...)
+	if sc.Wait.Poll.FirstDelay == "auto" {
+		for i := range tols {
+			if strings.HasPrefix(tols[i].Metric, "polls.") {
+				tols[i].Skip = "first_delay auto: the model polls on the fixed schedule (sim does not export the estimator)"
+			}
+		}
+	}
+	c := report.CheckPlan(planned, measured, tols)
+	fmt.Printf("plan (profile calibrated now) vs measured run, %s seed %d, %s\n", sc.Name, seed, machineLoad())
+	if err := report.WritePlanCheck(os.Stdout, c); err != nil {
+		return err
+	}
+	fmt.Printf("output: %s/model and %s/measured\n", dir, dir)
+	if res.Interrupted {
+		return exitError{exitInterrupted}
+	}
+	return exitError{verdictCode(c.Verdict)}
+}
+
+// machineLoad names the machine's CPUs and load, so a validation says
+// under what load it measured.
+func machineLoad() string {
+	load := "load average unknown"
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = "load average " + strings.Join(f[:3], " ")
+		}
+	}
+	return fmt.Sprintf("%d CPUs, %s", runtime.NumCPU(), load)
+}
+
+// planPoint plans one sweep point into dir. A plan cannot judge gates on
+// invariants (it checks no history): they are left out of each point, so
+// a point passes or fails on what the model does judge, and the sweep's
+// knee is the model's.
+func planPoint(ctx context.Context, sc *scenarios.Scenario, seed uint64, profile, dir, rerun string, prices *report.Prices) (*report.Results, error) {
+	prof, err := loadPlanProfile(profile, sc)
+	if err != nil {
+		return nil, err
+	}
+	pt := *sc
+	pt.Gates, pt.ParsedGates = nil, nil
+	for i, g := range sc.ParsedGates {
+		if !strings.HasPrefix(g.Metric, "invariants.") {
+			pt.Gates, pt.ParsedGates = append(pt.Gates, sc.Gates[i]), append(pt.ParsedGates, g)
+		}
+	}
+	r, err := plan(ctx, &pt, seed, prof, rerun, prices)
+	if err != nil {
+		return nil, err
+	}
+	if err := report.WriteAll(dir, r, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,69 @@
+package model
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The recorded sequences are the coordinator's: this test states what
+// they are today, so a change to the handler shows up here as a diff to
+// review (and the model follows it without an edit).
+func TestRecord_Embedded_Sequences(t *testing.T) {
+	s, err := RecordEmbedded(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]Call{
+		SeqCommit:   {"redis.script.commit", "s3.copy", "s3.copy", "redis.get", "redis.script.result", "s3.delete"},
+		SeqConflict: {"redis.script.copy-name", "s3.copy", "redis.script.result", "s3.delete"},
+		SeqDone:     {"s3.delete"},
+	}
+	if !slices.Equal(s.Prefix, []Call{"s3.get"}) {
+		t.Errorf("prefix = %v", s.Prefix)
+	}
+	for k, w := range want {
+		if !slices.Equal(s.Tails[k], w) {
+			t.Errorf("tail %s = %v, want %v", k, s.Tails[k], w)
+		}
+	}
+	if !slices.Equal(s.Gone, []Call{"s3.get"}) {
+		t.Errorf("gone = %v", s.Gone)
+	}
+	if s.Release[SeqCommit] != 4 || s.Release[SeqConflict] != 2 || s.Release[SeqDone] != -1 {
+		t.Errorf("release = %v", s.Release)
+	}
+}
+
+// A calibrated profile written by WriteYAML reads back as it was.
+func TestProfile_WriteYAML_RoundTrip(t *testing.T) {
+	p, err := LoadProfile("embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.WriteYAML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ParseProfile("round-trip.yaml", buf.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if !reflect.DeepEqual(p, q) {
+		t.Fatalf("read back differs:\n%+v\n%+v", p, q)
+	}
+}
+
+func TestParseProfile_UnknownField_NamesLine(t *testing.T) {
+	_, err := ParseProfile("bad.yaml", []byte("name: x\nhandler: {kind: queue}\nredis: {shards: 1}\nbogus: 1\n"))
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml") || !strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "bogus") {
+		t.Fatalf("err = %v, want file, line 4 and the field", err)
+	}
+	_, err = ParseProfile("bad.yaml", []byte("name: x\nhandler: {kind: lambda}\nredis: {shards: 1}\n"))
+	if err == nil || !strings.Contains(err.Error(), "handler.account_concurrency") {
+		t.Fatalf("err = %v, want handler.account_concurrency named", err)
+	}
+}

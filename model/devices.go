@@ -1,0 +1,127 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/workload"
+)
+
+// devices are the phones: how long staging takes, and when and how a
+// device learns its outcome (push or polls).
+type devices struct {
+	put, poll, pushDelay func(*rand.Rand) int64
+	bandwidth            scenarios.Dist
+	threshold, partSize  int64
+	push                 bool
+	pushLoss             float64
+	policy               pollPolicy
+	rStage, rPush, rPoll *rand.Rand
+}
+
+// pollPolicy is the device's poll schedule: the first poll FirstDelay
+// after staging, then Interval, multiplied by Backoff after each poll up
+// to MaxInterval; at most MaxPolls polls; the device gives up Timeout
+// after staging.
+//
+// The harness's "auto" first delay (an estimator of recent decision
+// times, sim/run.go) is not exported by sim, so it is not reused here
+// and nothing of it is copied: with first_delay auto the model polls
+// first after one Interval, and says so (Run's notes).
+type pollPolicy struct {
+	first, interval, maxInterval, timeout int64
+	backoff                               float64
+	maxPolls                              int
+	auto                                  bool
+}
+
+func newDevices(sc *scenarios.Scenario, p *Profile, st *workload.Streams) *devices {
+	w := &sc.Wait
+	pp := pollPolicy{first: int64(w.Poll.FirstDelayFixed), interval: int64(w.Poll.Interval), backoff: w.Poll.Backoff,
+		maxInterval: int64(w.Poll.MaxInterval), timeout: int64(w.Poll.Timeout), maxPolls: w.Poll.MaxPolls}
+	if w.Poll.FirstDelay == "auto" {
+		pp.first, pp.auto = pp.interval, true
+	}
+	return &devices{put: sampler(p.Device.Put), poll: sampler(p.Device.Poll), pushDelay: sampler(w.PushDelay),
+		bandwidth: p.Device.Bandwidth, threshold: sc.Sizes.MultipartThreshold, partSize: sc.Sizes.PartSize,
+		push: w.Push, pushLoss: w.PushLoss, policy: pp,
+		rStage: st.New("model-staging"), rPush: st.New("model-push"), rPoll: st.New("model-poll")}
+}
+
+// staging returns how long a device takes to stage size bytes, and the
+// parts of a multipart upload (0: a single PUT).
+func (d *devices) staging(size int64) (int64, int) {
+	bw := 0.0
+	if d.bandwidth.Kind != "" {
+		bw = workload.Sample(d.bandwidth, d.rStage)
+	}
+	xfer := func(n int64) int64 {
+		if bw <= 0 {
+			return 0
+		}
+		return int64(float64(n) / bw * 1e9)
+	}
+	if d.threshold <= 0 || size < d.threshold || d.partSize <= 0 {
+		return d.put(d.rStage) + xfer(size), 0
+	}
+	parts := int((size + d.partSize - 1) / d.partSize)
+	t := 2 * d.put(d.rStage) // create and complete
+	for i := range parts {
+		n := min(d.partSize, size-int64(i)*d.partSize)
+		t += d.put(d.rStage) + xfer(n)
+	}
+	return t, parts
+}
+
+// learning is how a device learned its outcome.
+type learning struct {
+	at     int64 // when the device knew (or gave up)
+	polls  int
+	push   bool // by push, before any poll told it
+	gaveUp bool
+}
+
+// learn plays a device's wait from staged on: the result became
+// readable at visible (math.MaxInt64: never). A poll is answered at its
+// midpoint; the push, unless lost, arrives pushDelay after visible.
+func (d *devices) learn(staged, visible int64) learning {
+	pushAt := int64(math.MaxInt64)
+	if d.push && visible != math.MaxInt64 {
+		if d.pushLoss <= 0 || d.rPush.Float64() >= d.pushLoss {
+			pushAt = visible + d.pushDelay(d.rPush)
+		}
+	}
+	pp := &d.policy
+	deadline := staged + pp.timeout
+	t, iv := staged+pp.first, pp.interval
+	polls := 0
+	for {
+		if pushAt <= t && pushAt < deadline {
+			return learning{at: pushAt, polls: polls, push: true}
+		}
+		if t >= deadline {
+			return learning{at: deadline, polls: polls, gaveUp: true}
+		}
+		if pp.maxPolls > 0 && polls >= pp.maxPolls {
+			if pushAt < deadline {
+				return learning{at: pushAt, polls: polls, push: true}
+			}
+			if d.push {
+				return learning{at: deadline, polls: polls, gaveUp: true}
+			}
+			return learning{at: t, polls: polls, gaveUp: true}
+		}
+		lat := d.poll(d.rPoll)
+		polls++
+		if t+lat/2 >= visible {
+			return learning{at: t + lat, polls: polls}
+		}
+		t += lat + iv
+		iv = min(int64(float64(iv)*pp.backoff), pp.maxInterval)
+	}
+}
+
+// nsTime turns a virtual instant into a time on the run's clock.
+func nsTime(start time.Time, ns int64) time.Time { return start.Add(time.Duration(ns)) }

@@ -1,0 +1,138 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// Tolerance is how far a plan's figure may be from the measured one for
+// the model to be trusted on it: Relative (a share of the measured
+// value) or, when the measured value is near zero, Absolute.
+type Tolerance struct {
+	Metric   string
+	Relative float64
+	Absolute float64
+	// Skip, when set, says why this metric is printed but not judged.
+	Skip string
+}
+
+// PlanTolerances are the tolerances `simrun plan --validate` judges a
+// plan by (README, "Capacity planning"). They are the issue's targets;
+// whether the model meets them was not measurable on a saturated
+// machine, which the check reports as inconclusive.
+var PlanTolerances = []Tolerance{
+	{Metric: "latency.p50", Relative: 0.15},
+	{Metric: "latency.p99", Relative: 0.15},
+	{Metric: "polls.mean", Relative: 0.15, Absolute: 0.1},
+	{Metric: "polls.zero_share", Absolute: 0.05},
+	{Metric: "uploads.conflict_rate", Absolute: 0.05},
+	{Metric: "throughput.decided_per_second", Relative: 0.05},
+	{Metric: "throughput.max_in_flight", Relative: 0.25},
+}
+
+// PlanRow is one metric, modelled and measured.
+type PlanRow struct {
+	Metric            string
+	Model, Measured   float64
+	OK, Judged        bool
+	Tolerance, Reason string
+}
+
+// PlanCheck is a plan set against a measured run of the same scenario
+// and seed.
+type PlanCheck struct {
+	Rows    []PlanRow
+	Verdict string
+	Reasons []string
+}
+
+// planMetric reads the metrics a check compares; the two that are not
+// gate metrics are derived here.
+func planMetric(r *Results, name string) (float64, bool) {
+	switch name {
+	case "throughput.decided_per_second":
+		if r.DurationSeconds <= 0 {
+			return 0, false
+		}
+		return float64(r.Uploads.Committed+r.Uploads.Conflict+r.Uploads.Rejected) / r.DurationSeconds, true
+	case "throughput.max_in_flight":
+		return float64(r.Throughput.MaxInFlight), true
+	}
+	return r.Metric(name)
+}
+
+// CheckPlan compares a plan with a measured run. A measured run the
+// harness was saturated for says nothing about the system, so the check
+// is then inconclusive whatever the figures.
+func CheckPlan(plan, measured *Results, tols []Tolerance) PlanCheck {
+	c := PlanCheck{Verdict: Pass}
+	var fails []string
+	for _, t := range tols {
+		mv, ok1 := planMetric(plan, t.Metric)
+		rv, ok2 := planMetric(measured, t.Metric)
+		row := PlanRow{Metric: t.Metric, Model: mv, Measured: rv, Tolerance: tolText(t), Judged: t.Skip == "" && ok1 && ok2}
+		switch {
+		case t.Skip != "":
+			row.Reason = t.Skip
+		case !ok1 || !ok2:
+			row.Reason = "no samples"
+		default:
+			allowed := math.Max(t.Relative*math.Abs(rv), t.Absolute)
+			row.OK = math.Abs(mv-rv) <= allowed
+			if !row.OK {
+				fails = append(fails, fmt.Sprintf("%s: model %.4g, measured %.4g (%s)", t.Metric, mv, rv, row.Tolerance))
+			}
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	if s := measuredSaturation(measured); s != "" {
+		c.Verdict = Inconclusive
+		c.Reasons = append([]string{"the measured run was harness-bound, so it measured this machine, not the system: " + s}, fails...)
+		return c
+	}
+	if len(fails) > 0 {
+		c.Verdict, c.Reasons = Fail, fails
+	}
+	return c
+}
+
+func measuredSaturation(r *Results) string {
+	if r.Harness == nil || r.Harness.Saturation == nil || !r.Harness.Saturation.Bound {
+		return ""
+	}
+	return strings.Join(r.Harness.Saturation.Reasons, "; ")
+}
+
+func tolText(t Tolerance) string {
+	switch {
+	case t.Relative > 0 && t.Absolute > 0:
+		return fmt.Sprintf("±%.0f%% or ±%g", 100*t.Relative, t.Absolute)
+	case t.Relative > 0:
+		return fmt.Sprintf("±%.0f%%", 100*t.Relative)
+	}
+	return fmt.Sprintf("±%g", t.Absolute)
+}
+
+// WritePlanCheck prints the check as a table, model beside measured.
+func WritePlanCheck(w io.Writer, c PlanCheck) error {
+	s := &sumWriter{w: w}
+	rows := [][]string{{"metric", "model", "measured", "tolerance", "result"}}
+	for _, r := range c.Rows {
+		res := "ok"
+		switch {
+		case !r.Judged:
+			res = "not judged: " + r.Reason
+		case !r.OK:
+			res = "OUTSIDE"
+		}
+		rows = append(rows, []string{r.Metric, fmt.Sprintf("%.4g", r.Model), fmt.Sprintf("%.4g", r.Measured), r.Tolerance, res})
+	}
+	s.table(rows)
+	s.printf("\nvalidation: %s\n", strings.ToUpper(c.Verdict))
+	for _, r := range c.Reasons {
+		s.printf("  - %s\n", r)
+	}
+	return s.err
+}

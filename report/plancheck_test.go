@@ -1,0 +1,56 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func planResults(p50, conflicts float64, bound bool) *Results {
+	r := &Results{DurationSeconds: 10, Uploads: Uploads{Total: 100, Committed: 100 - int64(conflicts), Conflict: int64(conflicts)},
+		Latency: Latency{Count: 100, P50: p50, P99: 2 * p50}, Polls: Polls{Mean: 1, ZeroShare: 0.2},
+		Throughput: Throughput{MaxInFlight: 40}, Harness: &Harness{}}
+	if bound {
+		r.Harness.Saturation = &Saturation{Bound: true, Reasons: []string{"CPU: busy"}}
+	}
+	return r
+}
+
+func TestCheckPlan_Verdict_Cases(t *testing.T) {
+	tests := []struct {
+		name     string
+		plan     *Results
+		measured *Results
+		want     string
+	}{
+		{"within tolerance", planResults(1.1, 10, false), planResults(1.0, 12, false), Pass},
+		{"latency outside", planResults(1.3, 10, false), planResults(1.0, 10, false), Fail},
+		{"conflicts outside", planResults(1.0, 2, false), planResults(1.0, 20, false), Fail},
+		{"harness-bound measurement", planResults(1.0, 10, false), planResults(9.0, 40, true), Inconclusive},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := CheckPlan(tt.plan, tt.measured, PlanTolerances)
+			if c.Verdict != tt.want {
+				t.Fatalf("verdict %s (%v), want %s", c.Verdict, c.Reasons, tt.want)
+			}
+			var buf bytes.Buffer
+			if err := WritePlanCheck(&buf, c); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), "latency.p99") || !strings.Contains(buf.String(), "validation: "+strings.ToUpper(tt.want)) {
+				t.Fatalf("table:\n%s", buf.String())
+			}
+		})
+	}
+}
+
+func TestCheckPlan_Skip_NotJudged(t *testing.T) {
+	tols := []Tolerance{{Metric: "polls.mean", Relative: 0.01, Skip: "policy differs"}}
+	m := planResults(1, 10, false)
+	m.Polls.Mean = 5
+	c := CheckPlan(m, planResults(1, 10, false), tols)
+	if c.Verdict != Pass || c.Rows[0].Judged || c.Rows[0].Reason != "policy differs" {
+		t.Fatalf("check = %+v", c)
+	}
+}

@@ -20,11 +20,19 @@ func TestRun_Regions_Refused(t *testing.T) {
 		{"sweep", []string{"sweep", sc, "--param", "rate=10..20x2"}},
 		{"bench", []string{"bench", sc}},
 		{"matrix", []string{"selftest", "--matrix", sc}},
+		{"start-at", []string{"--start-at", "2030-01-01T00:00:00Z", sc}},
+		{"metrics-addr", []string{"--metrics-addr", "127.0.0.1:0", sc}},
+		{"cpuprofile", []string{"--cpuprofile", "cpu.out", sc}},
+		{"plan", []string{"plan", sc}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			args := append([]string{}, tt.args...)
-			if tt.args[0] != "sweep" && tt.args[0] != "bench" && tt.args[0] != "selftest" {
+			switch tt.args[0] {
+			case "sweep", "bench", "selftest":
+			case "plan":
+				args = []string{"plan", "--out", out, sc}
+			default:
 				args = append([]string{"--out", out}, args...)
 			}
 			if got := run(args); got != exitUsage {

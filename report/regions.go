@@ -82,9 +82,8 @@ type RegionStaleness struct {
 }
 
 // BuildRegions builds results.json for a multi-region run. Upload counts
-// come from the devices' upload records; the cost is the inter-region
-// transfer alone (the other items are per region as in a single-region
-// run and not estimated here).
+// come from the devices' upload records; the cost is every region's
+// (regionsCost) plus the inter-region transfer.
 func BuildRegions(res *regions.Result, sc *scenarios.Scenario, rerun string, opts ...BuildOption) *Results {
 	cfg := buildOptions(opts)
 	r := &Results{Scenario: res.Scenario, Seed: res.Seed, WorkloadHash: res.WorkloadHash, Strategy: string(sc.Coordinator.Strategy),
@@ -126,19 +125,7 @@ func BuildRegions(res *regions.Result, sc *scenarios.Scenario, rerun string, opt
 	}
 	r.Invariants = appendInvariants(r.Invariants, res.Check)
 	r.Regions = regionsFrom(res)
-	prices := cfg.prices
-	if prices == nil {
-		prices = DefaultPrices()
-	}
-	gb := float64(r.Regions.ReplicationBytes+r.Regions.UploadCrossBytes) / (1 << 30)
-	c := &Cost{Currency: prices.Currency, PricesAsOf: prices.AsOf, PricesSource: prices.Source,
-		Items:      map[string]float64{"inter_region_transfer": gb * prices.Transfer.InterRegionGB},
-		Quantities: map[string]float64{"inter_region_transfer": gb}}
-	c.Total = c.Items["inter_region_transfer"]
-	if u.Total > 0 {
-		c.Per1000 = c.Total / float64(u.Total) * 1000
-	}
-	r.Cost = c
+	r.Cost = regionsCost(res, r, len(sc.Regions.List), cfg.prices)
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	var fail []string
 	for _, inv := range r.Invariants {
@@ -162,6 +149,34 @@ func BuildRegions(res *regions.Result, sc *scenarios.Scenario, rerun string, opt
 		r.Verdict, r.Reasons = Pass, []string{}
 	}
 	return r
+}
+
+// regionsCost prices a multi-region run: every region's S3 requests,
+// handler invocations (coordinators and replicators) and result API polls
+// as in a single-region run, a Redis node per region for the run, the
+// bytes stored in every region, and the bytes sent between regions
+// (replication and uploads staged at a remote home) at
+// transfer.inter_region_gb.
+func regionsCost(res *regions.Result, r *Results, nRegions int, prices *Prices) *Cost {
+	var stored int64
+	for _, g := range r.Regions.Regions {
+		stored += g.StoredBytes
+	}
+	c := prices.Cost(Usage{Uploads: r.Uploads.Total, Invocations: res.Invocations, HandlerSeconds: res.HandlerSeconds,
+		S3: res.S3Ops, StoredBytes: stored, RedisSeconds: res.RunElapsed.Seconds() * float64(nRegions),
+		Polls: r.Polls.Total})
+	if gb := float64(r.Regions.ReplicationBytes+r.Regions.UploadCrossBytes) / gib; gb > 0 {
+		c.Quantities["inter_region_transfer"] = gb
+		c.Items["inter_region_transfer"] = gb * prices.Transfer.InterRegionGB
+		c.Total = 0
+		for _, k := range sortedKeys(c.Items) { // the order Cost sums in
+			c.Total += c.Items[k]
+		}
+		if r.Uploads.Total > 0 {
+			c.Per1000 = c.Total / float64(r.Uploads.Total) * 1000
+		}
+	}
+	return c
 }
 
 // regionUploadFigures derives polls per upload and latency (planned instant to

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,41 @@ func TestBuildRegions_FiguresGatesCost(t *testing.T) {
 	}
 	if r.Regions.Regions[0].UsersHomed != 1 || r.Regions.Regions[1].StoredBytes != 1<<20 {
 		t.Errorf("region rows %+v", r.Regions.Regions)
+	}
+}
+
+// The cost of a multi-region run prices every region: a Redis node each
+// for the run, the bytes stored in each, every region's S3 requests and
+// handler invocations, and the transfer between them, all in the total.
+func TestBuildRegions_Cost_EveryRegion(t *testing.T) {
+	res, sc := regionsResult(t)
+	res.RunElapsed = time.Hour
+	res.S3Ops = map[string]int64{"PUT": 1000, "GET": 1000}
+	res.Invocations, res.HandlerSeconds = 10, 1
+	c := BuildRegions(res, sc, "").Cost
+	p := DefaultPrices()
+	tests := []struct {
+		item string
+		qty  float64
+	}{
+		{"redis.node_hours", 2 * p.Redis.Nodes}, // two regions, one hour each
+		{"s3.gb_months", 2.0 / 1024 * p.S3.StorageMonths},
+		{"s3.tier1_requests", 1000},
+		{"s3.tier2_requests", 1000},
+		{"lambda.requests", 10},
+		{"inter_region_transfer", 1.0 / 1024},
+	}
+	sum := 0.0
+	for _, tt := range tests {
+		if got := c.Quantities[tt.item]; got != tt.qty {
+			t.Errorf("%s: quantity %v, want %v", tt.item, got, tt.qty)
+		}
+	}
+	for _, v := range c.Items {
+		sum += v
+	}
+	if math.Abs(c.Total-sum) > 1e-12 || math.Abs(c.Per1000-sum*1000) > 1e-9 {
+		t.Errorf("total %v, per 1000 %v: want %v and %v (one upload)", c.Total, c.Per1000, sum, sum*1000)
 	}
 }
 

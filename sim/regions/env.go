@@ -18,6 +18,7 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/env"
 )
 
 // bucket is every region's bucket name.
@@ -61,8 +62,8 @@ func (b *backend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta m
 }
 
 // newSite starts region i's fakes and coordinator. obs records the
-// coordinator's decisions.
-func newSite(n *network, i int, sc *scenarios.Scenario, obs coordinator.Observer) (*site, error) {
+// coordinator's decisions; count counts the requests its S3 serves.
+func newSite(n *network, i int, sc *scenarios.Scenario, obs coordinator.Observer, count *env.Counter) (*site, error) {
 	s := &site{i: i, name: n.names[i], stopClock: make(chan struct{})}
 	s.mr = miniredis.NewMiniRedis()
 	if err := s.mr.StartAddr("127.0.0.1:0"); err != nil {
@@ -80,7 +81,7 @@ func newSite(n *network, i int, sc *scenarios.Scenario, obs coordinator.Observer
 		}
 	}}
 	faker := gofakes3.New(b, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
-	n.mux.Handle(host(s.name), faker.Server())
+	n.mux.Handle(host(s.name), count.WrapS3(faker.Server()))
 	s.local = n.client(i, i)
 	if _, err := s.local.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: new(bucket)}); err != nil {
 		s.close()

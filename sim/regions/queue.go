@@ -22,11 +22,15 @@ type queue struct {
 	pending atomic.Int64 // queued, waiting for a retry or being handled
 	dead    atomic.Int64 // retries ran out
 	dups    atomic.Int64
-	timers  sync.WaitGroup // delayed deliveries not yet queued
-	workers sync.WaitGroup
-	ctx     context.Context
-	stop    context.CancelFunc
-	once    sync.Once
+	// invocations counts handler calls (retries and duplicates included)
+	// and busyNanos the time spent in them: the Lambda usage priced.
+	invocations atomic.Int64
+	busyNanos   atomic.Int64
+	timers      sync.WaitGroup // delayed deliveries not yet queued
+	workers     sync.WaitGroup
+	ctx         context.Context
+	stop        context.CancelFunc
+	once        sync.Once
 }
 
 type qitem struct {
@@ -94,7 +98,10 @@ func (q *queue) work() {
 }
 
 func (q *queue) run(it qitem) {
+	start := time.Now()
 	err := q.handle(q.ctx, it.key)
+	q.invocations.Add(1)
+	q.busyNanos.Add(int64(time.Since(start)))
 	switch {
 	case err == nil || q.ctx.Err() != nil:
 	case it.attempt < q.retries:

@@ -16,6 +16,7 @@ import (
 	"github.com/stormsim/stormsim/region"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/checker"
+	"github.com/stormsim/stormsim/sim/env"
 	"github.com/stormsim/stormsim/sim/history"
 	"github.com/stormsim/stormsim/sim/workload"
 )
@@ -50,8 +51,17 @@ type Result struct {
 	// ReplicationDuplicated counts events the queue delivered twice.
 	StageDead, ReplicationDead, ReplicationDuplicated int64
 	Reconciled                                        int // staged uploads decided by the drain's sweep
-	Check                                             checker.Report
-	Regions                                           Measures
+	// The usage priced (report prices it per region): S3 requests served
+	// by every region until the drain ended (the read-back excluded),
+	// handler invocations and seconds of every region's coordinator and
+	// replicator, and RunElapsed, how long each region's Redis ran for the
+	// system (start to the end of the drain).
+	S3Ops          map[string]int64
+	Invocations    int64
+	HandlerSeconds float64
+	RunElapsed     time.Duration
+	Check          checker.Report
+	Regions        Measures
 	// History is the run's history, as read back from history.jsonl.
 	History *history.Set
 }
@@ -69,6 +79,7 @@ type run struct {
 	queueFaults               *active
 	pollTimeout, pollInterval time.Duration
 	refused, crossBytes       atomic.Int64
+	count                     *env.Counter // every region's S3 requests
 	devices                   sync.WaitGroup
 }
 
@@ -92,7 +103,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	defer f.Close()
 	w := history.NewWriter(f)
-	r := &run{sc: sc, net: newNetwork(sc.Regions), rec: newRecorder(w),
+	r := &run{sc: sc, net: newNetwork(sc.Regions), rec: newRecorder(w), count: env.NewCounter(nil),
 		queueFaults: &active{on: map[int]bool{}, specs: sc.Regions.Faults},
 		pollTimeout: max(sc.Wait.Poll.Timeout, 5*time.Second), pollInterval: max(sc.Wait.Poll.Interval, 50*time.Millisecond)}
 	defer r.net.mux.Close()
@@ -120,12 +131,20 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	stopSweep()
 	res.DrainTimeout = !r.drain(ctx, res)
 	faults.stop()
+	// The usage priced is the system's, before the harness reads every
+	// region back.
+	res.S3Ops = r.count.Counts().S3
+	res.RunElapsed = time.Since(r.start)
 	r.readBack(ctx, homes)
 	subs.stop()
 	for _, s := range r.sites {
 		res.StageDead += s.stage.dead.Load()
 		res.ReplicationDead += s.repl.dead.Load()
 		res.ReplicationDuplicated += s.repl.dups.Load()
+		for _, q := range []*queue{s.stage, s.repl} {
+			res.Invocations += q.invocations.Load()
+			res.HandlerSeconds += time.Duration(q.busyNanos.Load()).Seconds()
+		}
 	}
 	r.close()
 	res.Elapsed = time.Since(r.start)
@@ -150,7 +169,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 func (r *run) build(opt Options, streams *workload.Streams) error {
 	rg := r.sc.Regions
 	for i := range rg.List {
-		s, err := newSite(r.net, i, r.sc, r.rec)
+		s, err := newSite(r.net, i, r.sc, r.rec, r.count)
 		if err != nil {
 			r.close()
 			return err

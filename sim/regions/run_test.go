@@ -38,6 +38,13 @@ func TestRun_Small_Passes(t *testing.T) {
 	if len(res.Regions.Lag) == 0 || res.Regions.ReplicationBytes == 0 {
 		t.Errorf("nothing replicated: %+v", res.Regions)
 	}
+	// The usage the cost prices: every staged upload is a PUT and an
+	// invocation of its home's coordinator; each replicated version a COPY
+	// or PUT and a replicator invocation.
+	if res.S3Ops["PUT"] < res.Launched || res.Invocations < res.Launched || res.HandlerSeconds <= 0 || res.RunElapsed <= 0 {
+		t.Errorf("usage: S3 %v, invocations %d, handler %.3fs, run %v for %d uploads", res.S3Ops, res.Invocations,
+			res.HandlerSeconds, res.RunElapsed, res.Launched)
+	}
 	if res.ReplicationDuplicated == 0 {
 		t.Error("the duplicate fault duplicated nothing")
 	}

@@ -138,6 +138,11 @@ func BuildRegions(res *regions.Result, sc *scenarios.Scenario, rerun string, opt
 			fail = append(fail, fmt.Sprintf("gate %q: measured %s", g.Expr, measured(g.Expr, g.Value)))
 		}
 	}
+	// Every launched upload ends as an upload record or a refused one (its
+	// home unreachable): one that left neither was lost without a word.
+	if lost := res.Launched - int64(len(res.History.Uploads)) - res.Refused; lost > 0 && !res.Interrupted {
+		fail = append(fail, fmt.Sprintf("%d upload(s) launched but neither recorded nor refused: lost silently", lost))
+	}
 	switch {
 	case len(fail) > 0:
 		r.Verdict, r.Reasons = Fail, fail

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,30 @@ func TestHTML_Regions_TableAndLagChart(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+}
+
+// An upload launched that left neither an upload record nor a refused one
+// fails the run: a home region that is down never loses one silently.
+func TestBuildRegions_Verdict_SilentLoss(t *testing.T) {
+	tests := []struct {
+		name              string
+		launched, refused int64
+		lost              bool
+	}{
+		{"all recorded", 1, 0, false},
+		{"one refused", 2, 1, false},
+		{"one lost", 3, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, sc := regionsResult(t)
+			res.Launched, res.Refused = tt.launched, tt.refused
+			r := BuildRegions(res, sc, "")
+			lost := slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, "lost silently") })
+			if lost != tt.lost || lost && r.Verdict != Fail {
+				t.Errorf("verdict %s %v: want lost silently %v", r.Verdict, r.Reasons, tt.lost)
+			}
+		})
 	}
 }

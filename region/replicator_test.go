@@ -278,3 +278,40 @@ func TestReplicator_Handle_IgnoresOtherKeys(t *testing.T) {
 		t.Errorf("acted on a staging key: %v", rec.outcomes())
 	}
 }
+
+// A copy carries the version home committed, even when the region missed
+// the one before; without the guard it is numbered held + 1, naming v2's
+// bytes v1.
+func TestReplicator_Handle_HomeVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		guardOn bool
+		want    string
+	}{
+		{"guarded", true, "us v2 applied"},
+		{"home-version-off", false, "us v1 applied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHome(t)
+			us := newStore(t)
+			rec := &recorder{}
+			var hooks *region.Hooks
+			if !tc.guardOn {
+				hooks = &region.Hooks{Disabled: func(g string) bool { return g == region.GuardHomeVersion }}
+			}
+			r := newReplicator(t, h, rec, hooks, region.Target{Name: "us", Store: us, Bucket: bucket, Notify: rec.publisher("us")})
+			h.commit(t, "f", 1)
+			v2 := h.commit(t, "f", 2) // v1's event never reaches the replicator
+			if err := r.Handle(context.Background(), v2); err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.outcomes(); fmt.Sprint(got) != "["+tc.want+"]" {
+				t.Errorf("outcomes %v, want [%s]", got, tc.want)
+			}
+			v, b := read(t, us, coordinator.FinalKey("u1", "f"))
+			if !bytes.Equal(b, body(2)) || "us v"+v+" applied" != tc.want {
+				t.Errorf("target holds v%s %q", v, b)
+			}
+		})
+	}
+}

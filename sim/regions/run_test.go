@@ -88,6 +88,7 @@ func TestSelfTestCases_Mutants_Caught(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := failed(res)
+			t.Logf("failed checks %v", got)
 			for _, want := range c.CaughtBy {
 				if !contains(got, want) {
 					t.Errorf("failed checks %v, want %s among them", got, want)

@@ -102,6 +102,15 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 	rep := &Report{Survivors: []string{}, Failures: []string{}}
 	det := map[string]*Determinism{}
 	var order []string
+	seen := func(sc *scenarios.Scenario, hash string) {
+		d := det[sc.Name]
+		if d == nil {
+			d = checkDeterminism(sc)
+			det[sc.Name] = d
+			order = append(order, sc.Name)
+		}
+		d.runHashesObserved = append(d.runHashesObserved, hash)
+	}
 	for i, c := range selftest.Cases() {
 		if ctx.Err() != nil {
 			break
@@ -118,17 +127,11 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 				rep.Gates = append(rep.Gates, g.Expr)
 			}
 		}
-		d := det[c.Scenario]
-		if d == nil {
-			d = checkDeterminism(run.Scenario)
-			det[c.Scenario] = d
-			order = append(order, c.Scenario)
-		}
-		d.runHashesObserved = append(d.runHashesObserved, r.WorkloadHash)
+		seen(run.Scenario, r.WorkloadHash)
 		fmt.Fprintf(log, "selftest: %-24s on %-19s %-8s %5.1fs  %s\n", c.Name, c.Scenario, row.Status, row.Seconds,
 			strings.Join(row.CaughtBy, ", "))
 	}
-	regionRows, err := runRegions(ctx, dir, len(rep.Runs), log)
+	regionRows, err := runRegions(ctx, dir, len(rep.Runs), log, seen)
 	if err != nil {
 		return nil, err
 	}

@@ -10,14 +10,17 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/report"
+	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/regions"
 	"github.com/stormsim/stormsim/sim/selftest"
 )
 
 // runRegions runs the replicator's self-test cases (the real replicator
 // and its mutants on multi-region scenarios) into dir, numbering their
-// folders from first, and returns their rows of the kill matrix.
-func runRegions(ctx context.Context, dir string, first int, log io.Writer) ([]Row, error) {
+// folders from first, and returns their rows of the kill matrix; each run's
+// workload hash goes to seen with its scenario.
+func runRegions(ctx context.Context, dir string, first int, log io.Writer,
+	seen func(sc *scenarios.Scenario, hash string)) ([]Row, error) {
 	var rows []Row
 	for i, c := range regions.SelfTestCases() {
 		if ctx.Err() != nil {
@@ -36,6 +39,7 @@ func runRegions(ctx context.Context, dir string, first int, log io.Writer) ([]Ro
 		if err := report.WriteAll(runDir, r, nil); err != nil {
 			return nil, err
 		}
+		seen(sc, r.WorkloadHash)
 		row := RowOf(RegionsCase(c), r, time.Since(start))
 		rows = append(rows, row)
 		fmt.Fprintf(log, "selftest: %-24s on %-19s %-8s %5.1fs  %s\n", c.Name, c.Scenario, row.Status, row.Seconds,

@@ -6,29 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
-	"runtime/pprof"
-	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/term"
 
-	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/s3out"
-	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
-	"github.com/stormsim/stormsim/sim/traffic"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -255,194 +244,4 @@ func verdictCode(v string) int {
 		return exitFail
 	}
 	return exitInconclusive
-}
-
-// loadScenario loads a file, or a built-in scenario by name ("burst").
-func loadScenario(arg string) (*scenarios.Scenario, string, error) {
-	if _, err := os.Stat(arg); err != nil {
-		name := strings.TrimSuffix(filepath.Base(arg), ".yaml")
-		if data, ok := scenarios.Builtin(name); ok {
-			sc, err := scenarios.Parse("scenarios/"+name+".yaml", data)
-			return sc, "scenarios/" + name + ".yaml", err
-		}
-	}
-	sc, err := scenarios.Load(arg)
-	return sc, arg, err
-}
-
-// writable makes dir and proves a file can be written there, before any
-// load starts.
-func writable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output folder: %w", err)
-	}
-	f, err := os.CreateTemp(dir, ".probe-*")
-	if err != nil {
-		return fmt.Errorf("output folder %s is not writable: %w", dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
-// interleave moves flags after the positional arguments to the front, so
-// "simrun burst.yaml --seed 7" works like "simrun --seed 7 burst.yaml". It
-// asks fs which flags are booleans (they take no separate value).
-func interleave(fs *flag.FlagSet, args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if strings.HasPrefix(a, "-") && a != "-" {
-			flags = append(flags, a)
-			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && i+1 < len(args) && !isBoolFlag(fs, name) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-			continue
-		}
-		pos = append(pos, a)
-	}
-	return append(flags, pos...)
-}
-
-func isBoolFlag(fs *flag.FlagSet, name string) bool {
-	if name == "h" || name == "help" {
-		return true
-	}
-	f := fs.Lookup(name)
-	if f == nil {
-		return false
-	}
-	b, ok := f.Value.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
-}
-
-// progressPrinter draws a bar on a terminal, plain lines otherwise.
-func progressPrinter(w io.Writer) func(sim.Progress) {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	last := time.Time{}
-	return func(p sim.Progress) {
-		frac := 0.0
-		if p.Planned > 0 {
-			frac = float64(p.Done) / float64(p.Planned)
-		}
-		line := fmt.Sprintf("%6.1fs  done %d/%d  in flight %d  committed %d  conflict %d  errors %d  events pending %d",
-			p.Elapsed.Seconds(), p.Done, p.Planned, p.InFlight, p.Committed, p.Conflict, p.Errors, p.Pending)
-		if tty {
-			n := int(frac * 30)
-			fmt.Fprintf(w, "\r[%s%s] %s\x1b[K", strings.Repeat("#", min(n, 30)), strings.Repeat(".", 30-min(n, 30)), line)
-			return
-		}
-		if time.Since(last) >= 5*time.Second {
-			fmt.Fprintln(w, line)
-			last = time.Now()
-		}
-	}
-}
-
-// startProfiles starts CPU profiling; the returned func stops it.
-func startProfiles(cpu string) (func(), error) {
-	if cpu == "" {
-		return func() {}, nil
-	}
-	cf, err := os.Create(cpu)
-	if err != nil {
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(cf); err != nil {
-		cf.Close()
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		cf.Close()
-	}, nil
-}
-
-// writeHeapProfile writes the live heap (after a full GC) to f.
-func writeHeapProfile(f *os.File) {
-	runtime.GC()
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		fmt.Fprintf(os.Stderr, "--memprofile: %v\n", err)
-	}
-}
-
-// serveMetrics serves reg at /metrics on addr (loopback unless named).
-func serveMetrics(addr string, reg *prometheus.Registry) (func(), error) {
-	ln, err := coordinator.Listen(addr)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := syncx.Serve(coordinator.NewServer(mux), ln)
-	fmt.Fprintf(os.Stderr, "metrics: http://%s/metrics\n", ln.Addr())
-	return func() {
-		if err := srv.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "--metrics-addr: %v\n", err)
-		}
-	}, nil
-}
-
-// outputOnlyFlags change where and how a run reports, not what it runs:
-// the rerun line leaves them out.
-var outputOnlyFlags = map[string]bool{"out": true, "quiet": true, "json": true, "cpuprofile": true,
-	"memprofile": true, "metrics-addr": true, "out-endpoint": true, "start-at": true, "verdict-exit": true}
-
-// rerunLine is the command that repeats the run: the resolved seed and
-// shard, every other flag set on the command line that changes what is run
-// (server flags included, credentials redacted), and the scenario. A flag
-// added later is repeated unless listed in outputOnlyFlags.
-// Flags named in skip are left out too (a repetition's own line drops
-// --repeat).
-func rerunLine(fs *flag.FlagSet, seed uint64, shard traffic.Shard, path string, skip ...string) string {
-	args := []string{"simrun", "--seed", strconv.FormatUint(seed, 10)}
-	if shard.N > 1 {
-		args = append(args, "--shard", fmt.Sprintf("%d/%d", shard.I, shard.N))
-	}
-	fs.Visit(func(f *flag.Flag) { // in name order
-		if outputOnlyFlags[f.Name] || f.Name == "seed" || f.Name == "shard" || slices.Contains(skip, f.Name) {
-			return
-		}
-		v := f.Value.String()
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			if v == "true" {
-				args = append(args, "--"+f.Name)
-			} else {
-				args = append(args, shellQuote("--"+f.Name+"="+v))
-			}
-			return
-		}
-		if redact := redactedFlags[f.Name]; redact != nil {
-			v = redact(v)
-		}
-		args = append(args, "--"+f.Name, shellQuote(v))
-	})
-	return strings.Join(append(args, shellQuote(path)), " ")
-}
-
-// shellQuote returns s as one POSIX shell word: unchanged when it holds
-// only characters no shell treats specially, single-quoted otherwise.
-func shellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

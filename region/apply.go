@@ -28,16 +28,12 @@ func (r *Replicator) apply(ctx context.Context, e Event, t Target) (Applied, err
 			return Applied{}, err
 		}
 		if guarded && held >= e.Version {
-			return Applied{Event: e, Outcome: OutcomeSkipped, Held: held}, nil
+			return Applied{Outcome: OutcomeSkipped, Held: held}, nil
 		}
-		label := e
-		if r.disabled(GuardHomeVersion) {
-			label.Version = held + 1
-		}
-		n, err := r.copy(ctx, label, t, final, etag, guarded)
+		n, err := r.copy(ctx, e, t, final, etag, guarded)
 		switch {
 		case err == nil:
-			return Applied{Event: label, Outcome: OutcomeApplied, Held: held, Bytes: n}, nil
+			return Applied{Outcome: OutcomeApplied, Held: held, Bytes: n}, nil
 		case isPreconditionFailed(err):
 			continue // another copy wrote first: read again
 		default:

@@ -47,6 +47,5 @@
 //
 // Hooks reach inside for the harness's self-test only: nil in every
 // deployment, they can skip the newer-only guard (versions then apply in
-// whatever order events arrive), the retry (a failure drops the event) or
-// home's version number (copies are numbered per region instead).
+// whatever order events arrive) or the retry (a failure drops the event).
 package region

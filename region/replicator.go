@@ -58,11 +58,6 @@ const (
 	// GuardRetry: retry a failed copy. Without it one failure drops the
 	// event.
 	GuardRetry = "retry"
-	// GuardHomeVersion: label a copy with the version home committed.
-	// Without it the replicator numbers copies per region (the version
-	// held + 1), so a region that missed or reordered a version names
-	// bytes by a version they are not.
-	GuardHomeVersion = "home-version"
 )
 
 // Hooks let the harness build deliberately broken replicators. nil in
@@ -255,10 +250,7 @@ func (r *Replicator) Replicate(ctx context.Context, e Event, t Target) error {
 		a, err = r.apply(ctx, e, t)
 		return err
 	})
-	if a.Event.Key == "" { // failed: apply returned nothing
-		a.Event = e
-	}
-	a.Region, a.Start, a.At = t.Name, start, r.cfg.Now()
+	a.Region, a.Event, a.Start, a.At = t.Name, e, start, r.cfg.Now()
 	if err != nil {
 		a.Outcome, a.Error = OutcomeFailed, err.Error()
 		r.observe(a)
@@ -268,7 +260,7 @@ func (r *Replicator) Replicate(ctx context.Context, e Event, t Target) error {
 		// The copy is durable; a lost notification only delays a device
 		// until its next read, so its failure is reported, not retried
 		// as a copy (which would find the version held and skip).
-		if err := r.retry(ctx, func() error { return r.notify(ctx, a.Event, t) }); err != nil {
+		if err := r.retry(ctx, func() error { return r.notify(ctx, e, t) }); err != nil {
 			a.Error = err.Error()
 		} else {
 			a.Notified = t.Notify != nil

@@ -50,6 +50,7 @@ type Delivery struct {
 
 	pending atomic.Int64 // emitted or retried events not yet finished
 	stats   Stats
+	arn     atomic.Pointer[arn] // the last bucket's ARN
 
 	// running[w] is the object key worker w is invoking the handler for
 	// ("" when idle), under its own lock: the hot path takes no shared one.
@@ -152,7 +153,7 @@ func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
 	rec := events.S3EventRecord{
 		EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: "us-east-1",
 		EventTime: now, EventName: "ObjectCreated:Put",
-		S3: events.S3Entity{SchemaVersion: "1.0", Bucket: events.S3Bucket{Name: bucket, Arn: "arn:aws:s3:::" + bucket},
+		S3: events.S3Entity{SchemaVersion: "1.0", Bucket: events.S3Bucket{Name: bucket, Arn: d.bucketARN(bucket)},
 			Object: events.S3Object{Key: key, Size: size}},
 	}
 	d.stats.Emitted.Add(1)
@@ -198,6 +199,18 @@ func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
 		d.schedule(item{rec: rec}, dl)
 	}
 }
+
+// bucketARN is bucket's ARN, built once for the bucket a run uses.
+func (d *Delivery) bucketARN(bucket string) string {
+	if a := d.arn.Load(); a != nil && a.bucket == bucket {
+		return a.arn
+	}
+	a := &arn{bucket: bucket, arn: "arn:aws:s3:::" + bucket}
+	d.arn.Store(a)
+	return a.arn
+}
+
+type arn struct{ bucket, arn string }
 
 // Pending is the number of events not yet finished (queued, delayed,
 // running or waiting for a retry).

@@ -3,7 +3,6 @@ package traffic
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,7 +38,12 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 	head := dev.heads.get(a.fileIndex)
 	u.Base = max(head-int64(a.stale), 0)
 	c := content{seed: a.contentSeed, size: a.size}
-	u.SHA256 = c.sha256()
+	var body []byte // the content in memory, when small enough for one PUT
+	if a.size <= maxBuffered && a.size < dev.cfg.multipartThreshold {
+		body, u.SHA256 = c.bytes()
+	} else {
+		u.SHA256 = c.sha256()
+	}
 
 	var pushCh <-chan coordinator.Result
 	if dev.cfg.push {
@@ -68,7 +72,7 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 	if a.size >= dev.cfg.multipartThreshold {
 		u.Parts, err = dev.stageMultipart(ctx, key, meta, c)
 	} else {
-		err = dev.stagePut(ctx, key, meta, c)
+		err = dev.stagePut(ctx, key, meta, c, body)
 	}
 	u.Staged = dev.Now()
 	if err != nil {
@@ -133,26 +137,27 @@ func makeHostile(meta map[string]string, variant string) {
 }
 
 // stagePut uploads with a presigned URL and a plain HTTP PUT, as mobile
-// clients do.
-func (dev *Devices) stagePut(ctx context.Context, key string, meta map[string]string, c content) error {
-	req, err := dev.Env.Presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &dev.Env.Bucket, Key: &key, Metadata: meta})
+// clients do. The body is body when not nil, else c streamed.
+func (dev *Devices) stagePut(ctx context.Context, key string, meta map[string]string, c content, body []byte) error {
+	signed, header, err := dev.presign(ctx, key, meta)
 	if err != nil {
 		return fmt.Errorf("presign: %w", err)
 	}
 	for attempt := 0; ; attempt++ {
-		hr, err := http.NewRequestWithContext(ctx, http.MethodPut, req.URL, c.reader())
+		var r io.Reader
+		if body != nil {
+			r = bytes.NewReader(body)
+		} else {
+			r = c.reader()
+		}
+		hr, err := http.NewRequestWithContext(ctx, http.MethodPut, signed, r)
 		if err != nil {
 			return fmt.Errorf("staging put: %w", err)
 		}
 		hr.ContentLength = c.size
-		for k, vs := range req.SignedHeader {
-			if k == "Host" {
-				continue
-			}
-			for _, v := range vs {
-				hr.Header.Add(k, v)
-			}
-		}
+		// Attempts are sequential and nothing on the way modifies a
+		// request's headers, so each attempt sends the same map.
+		hr.Header = header
 		resp, err := dev.Env.HTTP.Do(hr)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
@@ -170,6 +175,29 @@ func (dev *Devices) stagePut(ctx context.Context, key string, meta map[string]st
 		}
 		syncx.Sleep(ctx, time.Duration(50<<attempt)*time.Millisecond)
 	}
+}
+
+// presign signs the staging PUT of key: by the hand-built presigner where
+// it covers the endpoint (presign.go), else by the SDK. It returns the URL
+// and the headers to send with it.
+func (dev *Devices) presign(ctx context.Context, key string, meta map[string]string) (string, http.Header, error) {
+	dev.presignOnce.Do(func() { dev.presigner = newPresigner(dev.Env.DeviceS3, dev.Env.Bucket) })
+	if p := dev.presigner; p != nil {
+		h := make(http.Header, len(meta)+1)
+		u, err := p.put(ctx, key, meta, h)
+		return u, h, err
+	}
+	req, err := dev.Env.Presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &dev.Env.Bucket, Key: &key, Metadata: meta})
+	if err != nil {
+		return "", nil, err
+	}
+	h := make(http.Header, len(req.SignedHeader))
+	for k, vs := range req.SignedHeader {
+		if k != "Host" {
+			h[k] = vs
+		}
+	}
+	return req.URL, h, nil
 }
 
 // stageMultipart uploads in parts through the SDK; only one part is held in
@@ -216,92 +244,17 @@ func (dev *Devices) stageMultipart(ctx context.Context, key string, meta map[str
 	return len(parts), nil
 }
 
-// await learns the outcome: the push if it comes first, otherwise polls on
-// the configured schedule. decided is when the server decided (zero when
-// the outcome stayed unknown).
-func (dev *Devices) await(ctx context.Context, u *history.Upload, pushCh <-chan coordinator.Result) (coordinator.Result, time.Time) {
-	deadline := time.NewTimer(dev.cfg.pollTimeout)
-	defer deadline.Stop()
-	delay := dev.cfg.firstDelay
-	if dev.cfg.autoFirst {
-		delay = dev.est.firstPoll(u.Size)
-	}
-	interval := dev.cfg.pollInterval
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	due := dev.Now().Add(delay) // when t should fire: its lateness is the harness's
-	for {
-		select {
-		case res := <-pushCh:
-			u.Push = true
-			return res, res.DecidedAt
-		case <-t.C:
-			dev.Sink.TimerLate(dev.Now().Sub(due))
-			res, err := dev.poll(ctx, u)
-			u.Polls++
-			if err == nil && res.State != coordinator.StatePending {
-				return res, res.DecidedAt
-			}
-			if dev.cfg.maxPolls > 0 && u.Polls >= dev.cfg.maxPolls {
-				if pushCh == nil {
-					return coordinator.Result{}, time.Time{}
-				}
-				continue // out of polls: wait for the push until the timeout
-			}
-			wait := interval
-			now := dev.Now()
-			if dev.cfg.autoFirst && err == nil {
-				age := now.Sub(u.Staged)
-				dev.est.pending(age)
-				wait = min(dev.est.nextPoll(age, interval), dev.cfg.maxInterval)
-			}
-			t.Reset(wait)
-			due = now.Add(wait)
-			interval = min(time.Duration(float64(interval)*dev.cfg.backoff), dev.cfg.maxInterval)
-		case <-deadline.C:
-			return coordinator.Result{}, time.Time{}
-		case <-ctx.Done():
-			return coordinator.Result{}, time.Time{}
-		}
-	}
-}
-
-// poll asks the result API once and records the answer.
-func (dev *Devices) poll(ctx context.Context, u *history.Upload) (coordinator.Result, error) {
-	var res coordinator.Result
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dev.API+"/v1/uploads/"+u.ID, nil)
-	if err == nil {
-		req.Header.Set("Authorization", "Bearer "+dev.Tokens.Token(u.User))
-		var resp *http.Response
-		resp, err = dev.Env.HTTP.Do(req)
-		if err == nil {
-			if resp.StatusCode == http.StatusOK {
-				err = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res)
-			} else {
-				// The API's own words ("no such upload") name the cause.
-				var body struct {
-					Error string `json:"error"`
-				}
-				_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<10)).Decode(&body)
-				err = fmt.Errorf("result API: HTTP %d %s", resp.StatusCode, body.Error)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}
-	p := history.Poll{T: history.KindPoll, ID: u.ID, At: dev.Now(), State: history.Outcome(res.State), Version: res.Version, Copy: res.Copy}
-	if err != nil {
-		p.State, p.Error = "error", err.Error()
-	}
-	dev.Sink.Polled(p, err)
-	return res, err
-}
-
 // Stage is a device's path up to the staged object and nothing else
 // (benchmarks): generate size bytes of content from seed, hash them,
 // presign and PUT them over plain HTTP under upload id of user u1.
 func (dev *Devices) Stage(ctx context.Context, id string, size int64, seed uint64) error {
 	c := content{seed: seed, size: size}
-	u := coordinator.Upload{ID: id, User: "u1", Path: "f.txt", Device: "d", SHA256: c.sha256()}
-	return dev.stagePut(ctx, coordinator.StagingKey(u.User, u.ID), coordinator.Metadata(u), c)
+	u := coordinator.Upload{ID: id, User: "u1", Path: "f.txt", Device: "d"}
+	var body []byte
+	if size <= maxBuffered {
+		body, u.SHA256 = c.bytes()
+	} else {
+		u.SHA256 = c.sha256()
+	}
+	return dev.stagePut(ctx, coordinator.StagingKey(u.User, u.ID), coordinator.Metadata(u), c, body)
 }

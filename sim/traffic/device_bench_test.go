@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/sim/env"
+	"github.com/stormsim/stormsim/sim/history"
 )
 
 // BenchmarkContent_SHA256 is the device's first pass over its generated
@@ -53,4 +55,51 @@ func BenchmarkDevice_Stage(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
 		})
 	}
+}
+
+// discardSink drops what the devices record (benchmarks).
+type discardSink struct{}
+
+func (discardSink) Started(time.Time, time.Duration)            {}
+func (discardSink) Polled(history.Poll, error)                  {}
+func (discardSink) TimerLate(time.Duration)                     {}
+func (discardSink) Pushed(history.Push)                         {}
+func (discardSink) Finished(*history.Upload, time.Time, string) {}
+
+// BenchmarkDevice_Poll is one device poll of a decided upload through the
+// result API (served in process, as on the embedded fakes): the device's
+// request and its decoding of the answer, plus the API's token check,
+// Redis read and JSON reply. 64 devices poll at once.
+func BenchmarkDevice_Poll(b *testing.B) {
+	e, err := env.NewEmbedded(env.EmbeddedOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	c, err := coordinator.New(coordinator.Config{Bucket: e.Bucket, Prefix: "bench:", Now: time.Now}, e.S3, e.Redis)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokens := coordinator.Tokens{Secret: []byte("bench")}
+	e.ServeInProcess("api.bench:1", c.API(tokens))
+	dev := &Devices{Env: e, Now: time.Now, API: "http://api.bench:1", Tokens: tokens, Sink: discardSink{}}
+	ctx := context.Background()
+	if err := dev.Stage(ctx, "p1", 1024, 1); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.HandleKey(ctx, coordinator.StagingKey("u1", "p1")); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		u := &history.Upload{ID: "p1", User: "u1"}
+		for pb.Next() {
+			res, err := dev.poll(ctx, u)
+			if err != nil || res.State != coordinator.StateCommitted {
+				b.Errorf("poll = %+v, %v; want committed", res, err)
+				return
+			}
+		}
+	})
 }

@@ -7,6 +7,7 @@ package traffic
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
@@ -53,10 +54,14 @@ type Devices struct {
 	Sink    Sink
 	Now     func() time.Time
 
-	cfg       config
-	heads     *heads
-	est       *estimator
-	multipart chan struct{}
+	cfg         config
+	presignOnce sync.Once
+	presigner   *presigner // nil when the SDK presigns
+	tokensMu    sync.RWMutex
+	tokens      map[string][]string // user -> Authorization value, bounded by the population
+	heads       *heads
+	est         *estimator
+	multipart   chan struct{}
 }
 
 // Run launches the plan's uploads from start until the plan ends or actx

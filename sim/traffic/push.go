@@ -44,15 +44,36 @@ func NewPushHub(ctx context.Context, rdb redis.UniversalClient, pattern string, 
 func (h *PushHub) loop() {
 	defer close(h.done)
 	ch := h.ps.Channel(redis.WithChannelSize(65536), redis.WithChannelSendTimeout(time.Minute))
+	var buf []byte // the payload's bytes, reused (json reads bytes, go-redis hands a string)
 	for msg := range ch {
-		var res coordinator.Result
-		if err := json.Unmarshal([]byte(msg.Payload), &res); err != nil {
+		buf = append(buf[:0], msg.Payload...)
+		var p pushed
+		if err := json.Unmarshal(buf, &p); err != nil {
 			continue
 		}
+		res := coordinator.Result(p)
 		h.sink.Pushed(history.Push{T: history.KindPush, ID: res.ID, User: res.User, At: h.now(),
 			State: history.Outcome(res.State), Version: res.Version, Copy: res.Copy})
 		h.deliver(res)
 	}
+}
+
+// pushed is a push's payload (a coordinator.Result) as the devices read
+// it: the fields they do not use (path, sha256, base) are left undecoded,
+// so the hub builds no strings for them. The conversion to
+// coordinator.Result keeps the two in step (same fields, same tags).
+type pushed struct {
+	ID        string    `json:"id"`
+	User      string    `json:"user,omitempty"`
+	Path      string    `json:"-"`
+	State     string    `json:"state"`
+	Base      int64     `json:"-"`
+	Version   int64     `json:"version,omitempty"`
+	Head      int64     `json:"head,omitempty"`
+	Copy      string    `json:"copy,omitempty"`
+	SHA256    string    `json:"-"`
+	Reason    string    `json:"reason,omitempty"`
+	DecidedAt time.Time `json:"decided_at,omitzero"`
 }
 
 // hand gives res to its waiter, if one is waiting.

@@ -253,6 +253,10 @@ func finalMeta(u Upload, version int64) map[string]string {
 		MetaSHA256:  u.SHA256,
 		MetaBase:    strconv.FormatInt(u.Base, 10),
 		MetaDevice:  u.Device,
+		// The path, so a reader of a version object (the cross-region
+		// replicator, reacting to its ObjectCreated event) can name the
+		// file: the version key holds only a hash of it.
+		MetaPath: url.PathEscape(u.Path),
 	}
 }
 

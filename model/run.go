@@ -17,7 +17,7 @@ import (
 )
 
 // ErrNotModelled marks a scenario the model cannot plan (faults, the
-// closed workload model, the s3-conditional strategy).
+// closed workload model, the s3-conditional strategy, regions).
 var ErrNotModelled = errors.New("not modelled")
 
 // Options configure one plan.
@@ -122,6 +122,8 @@ func modelled(sc *scenarios.Scenario) error {
 		return fmt.Errorf("%w: coordinator.strategy %s (only redis-lock is recorded)", ErrNotModelled, sc.Coordinator.Strategy)
 	case len(sc.Phases) == 0:
 		return fmt.Errorf("%w: a scenario without upload phases", ErrNotModelled)
+	case sc.Regions != nil:
+		return fmt.Errorf("%w: regions (a plan models one region; run a multi-region scenario with simrun)", ErrNotModelled)
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ var chartCaptions = map[string]string{
 	"memory":             "Resident set and live heap over the run, the heap split between the harness and the embedded fakes' stored state.",
 }
 
+// lagCaption describes a multi-region run's lag charts (lag-HOME-to-REGION).
+const lagCaption = "Replication lag of one region pair: each point is a committed version, from its commit at home to its copy applied in the other region; the line is the pair's p99."
+
 // HTML writes report.html: one self-contained page (no external assets;
 // charts inlined as data: URIs) with the verdict, summary, gates,
 // invariants with violating upload ids, scheduler, rerun command and
@@ -82,6 +85,7 @@ func HTML(w io.Writer, r *Results, charts map[string][]byte) error {
 		page.Invariants = append(page.Invariants, row)
 	}
 	page.Scheduler = schedulerSection(r.Scheduler)
+	page.Regions = regionsSection(r.Regions)
 	page.Email = emailSection(r.Email)
 	var err error
 	if page.Charts, err = htmlCharts(charts); err != nil {
@@ -104,6 +108,7 @@ type htmlPage struct {
 	Latency               []htmlRow
 	Gates, Invariants     []htmlCheck
 	Scheduler             *htmlScheduler
+	Regions               *htmlRegions
 	Email                 []figure
 	Charts                []htmlChart
 	Text                  string
@@ -256,6 +261,9 @@ func htmlCharts(charts map[string][]byte) ([]htmlChart, error) {
 			return nil, fmt.Errorf("write html: chart %s: %w", name, err)
 		}
 		caption := chartCaptions[name]
+		if caption == "" && strings.HasPrefix(name, "lag-") {
+			caption = lagCaption
+		}
 		if caption == "" {
 			caption = name
 		}

@@ -96,6 +96,20 @@ var metricReaders = map[string]metricReader{
 		}
 		return float64(r.Billing.DoubleCounted), true
 	},
+	"regions.lag.p50": worstLag(func(l RegionLag) float64 { return l.P50 }),
+	"regions.lag.p99": worstLag(func(l RegionLag) float64 { return l.P99 }),
+	"regions.lag.max": worstLag(func(l RegionLag) float64 { return l.Max }),
+	"regions.lag.recovered_p99": regionsMetric(func(g *Regions) (float64, bool) {
+		if g.Recovered == nil {
+			return 0, false
+		}
+		return g.Recovered.P99, true
+	}),
+	"regions.staleness.p99":      regionsMetric(func(g *Regions) (float64, bool) { return g.Staleness.P99, g.Staleness.Reads > 0 }),
+	"regions.stale_share":        regionsMetric(func(g *Regions) (float64, bool) { return g.Staleness.Share, g.Staleness.Reads > 0 }),
+	"regions.refused":            regionsMetric(func(g *Regions) (float64, bool) { return float64(g.Refused), true }),
+	"regions.replication_failed": regionsMetric(func(g *Regions) (float64, bool) { return float64(g.ReplicationFailed), true }),
+
 	"cost.per_1000_uploads": func(r *Results) (float64, bool) {
 		if r.Cost == nil {
 			return 0, false

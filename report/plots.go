@@ -69,7 +69,11 @@ func Charts(r *Results) ([]Chart, error) {
 		}
 		charts = append(charts, Chart{Name: s.name, Title: p.Title.Text, PNG: pngData, SVG: svgData})
 	}
-	return charts, nil
+	lag, err := regionCharts(r)
+	if err != nil {
+		return nil, err
+	}
+	return append(charts, lag...), nil
 }
 
 // WritePlots renders the charts into dir/plots/NAME.png and NAME.svg and

@@ -32,6 +32,13 @@ type Prices struct {
 	ResultAPI ResultAPIPrices `yaml:"result_api"`
 	Timer     TimerPrices     `yaml:"timer"`
 	Billing   BillingPrices   `yaml:"billing"`
+	Transfer  TransferPrices  `yaml:"transfer"`
+}
+
+// TransferPrices price data moved between regions (multi-region runs).
+type TransferPrices struct {
+	// InterRegionGB is the price per GB sent from one region to another.
+	InterRegionGB float64 `yaml:"inter_region_gb"`
 }
 
 // BillingPrices are what the service charges its users, not what AWS

@@ -63,6 +63,8 @@ type Results struct {
 	// events, and the billing check's figures (report/billing.go); absent
 	// when the run read no usage back.
 	Billing *Billing `json:"billing,omitempty"`
+	// Regions is set for a multi-region run (scenario regions:).
+	Regions *Regions `json:"regions,omitempty"`
 }
 
 // Uploads counts uploads by outcome as the devices saw them.

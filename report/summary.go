@@ -25,6 +25,7 @@ func Summary(w io.Writer, r *Results) error {
 		s.latency(r)
 		s.throughput(r)
 	}
+	s.regions(r)
 	s.invariants(r)
 	s.gates(r)
 	s.repeat(r)

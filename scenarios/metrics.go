@@ -102,6 +102,14 @@ var Metrics = []Metric{
 	{Name: "delivery.failures", Meaning: "handler invocations that failed (retried or not)", Live: true},
 	{Name: "billing.mismatched_users", Meaning: "users whose metered bytes differ from the bytes stored in S3"},
 	{Name: "billing.double_counted", Meaning: "usage events metered more than once for one decision"},
+	{Name: "regions.lag.p50", Meaning: "worst median replication lag over region pairs, seconds", Kind: KindTime, Lag: LagGrows},
+	{Name: "regions.lag.p99", Meaning: "worst 99th percentile replication lag over region pairs, seconds", Kind: KindTime, Lag: LagGrows},
+	{Name: "regions.lag.max", Meaning: "largest replication lag of any region pair, seconds", Kind: KindTime, Lag: LagGrows},
+	{Name: "regions.lag.recovered_p99", Meaning: "99th percentile replication lag of versions committed after the last regional outage ended, seconds", Kind: KindTime, Lag: LagGrows},
+	{Name: "regions.staleness.p99", Meaning: "99th percentile of how long a non-home read was behind home, seconds", Kind: KindTime, Lag: LagGrows},
+	{Name: "regions.stale_share", Meaning: "share of non-home reads older than the home head", Kind: KindRatio, Lag: LagEither},
+	{Name: "regions.refused", Meaning: "uploads refused because their home region was unreachable"},
+	{Name: "regions.replication_failed", Meaning: "replication events whose attempts ran out"},
 }
 
 // metricIndex finds a Metrics entry by name.

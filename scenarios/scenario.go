@@ -55,6 +55,8 @@ type Scenario struct {
 	// run ignores it. The key is "plan" because "model" already names the
 	// workload model (open or closed).
 	Plan *Plan `yaml:"plan"`
+	// Regions is nil for a single-region run (regions.go).
+	Regions *Regions `yaml:"regions"`
 }
 
 // Plan names the model's profile (profiles/NAME.yaml, or a path) and

@@ -148,6 +148,9 @@ func (v *validator) scenario(sc *Scenario) {
 		v.scheduler(sc.Scheduler)
 	}
 	v.faults(sc.Faults, sc.Phases)
+	if sc.Regions != nil {
+		v.regions(sc)
+	}
 	v.gates(sc)
 	if sc.Plan != nil {
 		v.plan(sc.Plan)

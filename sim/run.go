@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,6 +58,10 @@ type runner struct {
 func Run(ctx context.Context, opt Options) (*Result, error) {
 	opt = opt.withDefaults()
 	sc := opt.Scenario
+	if sc.Regions != nil {
+		// One region's harness would run it ignoring the regions.
+		return nil, errors.New("run scenario: it has regions; sim/regions runs it")
+	}
 	hf, err := os.Create(filepath.Join(opt.OutDir, "history.jsonl"))
 	if err != nil {
 		return nil, fmt.Errorf("create history: %w", err)

@@ -35,6 +35,9 @@ func benchCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if sc.Regions != nil {
+		return usagef("bench: %s has regions; bench measures one region's fakes (run it with simrun instead)", path)
+	}
 	dir := defaultOut(*out, "bench-"+sc.Name)
 	if err := writable(dir); err != nil {
 		return usageError{err}

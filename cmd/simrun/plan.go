@@ -69,6 +69,10 @@ func planCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if sc.Regions != nil {
+		// Refused before the output folder is made (the model would too).
+		return usagef("plan: %s has regions; a plan models one region (run it with simrun instead)", path)
+	}
 	seed, err := seedOf(o.seed, sc.Seed)
 	if err != nil {
 		return err

@@ -87,6 +87,11 @@ func runCmd(args []string) (err error) {
 	if err != nil {
 		return usageError{err}
 	}
+	if sc.Regions != nil {
+		if err := regionsFlags(o); err != nil {
+			return err
+		}
+	}
 	seed, err := seedOf(o.seed, sc.Seed)
 	if err != nil {
 		return err
@@ -129,6 +134,9 @@ func runCmd(args []string) (err error) {
 	rerun := rerunLine(fs, seed, shard, path)
 	if !o.quiet && !o.json {
 		fmt.Fprintf(os.Stderr, "stormsim: %s, seed %d, output %s\n", sc.Name, seed, shown)
+	}
+	if sc.Regions != nil {
+		return runRegions(ctx, o, sc, seed, dir, shown, rerun)
 	}
 	if o.repeat > 1 {
 		return runRepeat(ctx, o, fs, sc, path, seed, dir)

@@ -128,6 +128,9 @@ func matrixCmd(o matrixOptions) error {
 		if err != nil {
 			return usageError{err}
 		}
+		if sc.Regions != nil {
+			return usagef("selftest --matrix: %s has regions; the replicator's mutants run in simrun selftest", f)
+		}
 		scs = append(scs, sc)
 	}
 	cases := selftest.Mutants()

@@ -87,6 +87,9 @@ func sweepCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if base.Regions != nil {
+		return usagef("sweep: %s has regions; sweeps run single-region scenarios", path)
+	}
 	if len(base.Phases) == 0 && base.Model != "closed" {
 		return usagef("sweep: %s has no upload phases; sweeps run upload scenarios", path)
 	}

@@ -50,6 +50,11 @@ var Records = []Record{
 	{history.KindStorage, reflect.TypeFor[history.Storage]()},
 	{history.KindMail, reflect.TypeFor[history.Mail]()},
 	{history.KindStop, reflect.TypeFor[history.Stop]()},
+	{history.KindReplica, reflect.TypeFor[history.Replica]()},
+	{history.KindView, reflect.TypeFor[history.View]()},
+	{history.KindRegionFinal, reflect.TypeFor[history.RegionFinal]()},
+	{history.KindNotify, reflect.TypeFor[history.Notify]()},
+	{history.KindRefused, reflect.TypeFor[history.Refused]()},
 }
 
 func outcomes(o ...history.Outcome) []string {
@@ -61,7 +66,11 @@ func outcomes(o ...history.Outcome) []string {
 }
 
 // faultKinds is every scenario fault kind, sorted.
-func faultKinds() []string { return slices.Sorted(maps.Keys(scenarios.FaultKinds)) }
+func faultKinds() []string {
+	kinds := slices.AppendSeq(slices.Collect(maps.Keys(scenarios.FaultKinds)), maps.Keys(scenarios.RegionFaultKinds))
+	slices.Sort(kinds)
+	return kinds
+}
 
 // schedulerStrategies are the names a scheduler result is written with.
 var schedulerStrategies = []string{schedsim.StrategySelf, schedsim.StrategyPoll, schedsim.StrategyOneShot}
@@ -82,7 +91,8 @@ func ResultsSchema() (*jsonschema.Schema, error) {
 		"FaultWindow.Kind":       faultKinds(),
 		"Invariant.Name": {checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped,
 			checker.NameAgreement, checker.NameIdempotence, checker.NameStability, checker.NameFencing,
-			checker.NameCleanliness, checker.NameBilling, checker.NameScheduler, checker.NameEmail, checker.NameLinearizability},
+			checker.NameCleanliness, checker.NameBilling, checker.NameScheduler, checker.NameEmail, checker.NameLinearizability,
+			checker.NameConvergence, checker.NameNoRegression, checker.NameNoPhantom, checker.NameReplicationIdempotent},
 	}}
 	ref := g.Schema(reflect.TypeFor[report.Results]())
 	if err := g.Err(); err != nil {
@@ -112,6 +122,7 @@ func HistorySchema() (*jsonschema.Schema, error) {
 		"Fault.Kind":    faultKinds(),
 		"Pending.Reason": {history.PendingQueued, history.PendingRunning, history.PendingRetrying,
 			history.PendingDead, history.PendingLost},
+		"Replica.Outcome": {history.ReplicaApplied, history.ReplicaSkipped, history.ReplicaFailed},
 	}}
 	root := &jsonschema.Schema{
 		Schema: jsonschema.Draft,

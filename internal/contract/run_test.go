@@ -13,6 +13,7 @@ import (
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/regions"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -66,6 +67,24 @@ scheduler:
 gates: ["email.duplicates == 0"]
 `
 
+// A short multi-region run: replication, reads, notifications, and a
+// partition that refuses uploads to a cut-off home.
+const regionsRun = `
+name: contract-regions
+seed: 7
+drain: 20s
+phases: [{kind: constant, rate: 40, duration: 1s}]
+population: {users: 6, devices_per_user: 2, files_per_user: 2, hot_files: 1, hot_share: 0.6}
+sizes: {kind: fixed, value: 1KiB}
+regions:
+  list:
+    - {name: eu, users: 0.5, devices: 1}
+    - {name: us, users: 0.5, devices: 1}
+  latency: [{from: eu, to: us, latency: 10ms}]
+  faults: [{kind: region-partition, region: us, start: 100ms, end: 1s}]
+gates: ["invariants.violations == 0"]
+`
+
 // The files a real run writes are valid against the published schemas,
 // strictly: every key they hold is one the schema names.
 func TestSchema_ShortRun_Validates(t *testing.T) {
@@ -104,6 +123,13 @@ func TestSchema_ShortRun_Validates(t *testing.T) {
 				t.Fatal(err)
 			}
 			return report.Build(res, sc, "simrun --seed 11 contract.yaml")
+		}},
+		{"regions", regionsRun, func(t *testing.T, sc *scenarios.Scenario, dir string) *report.Results {
+			res, err := regions.Run(context.Background(), regions.Options{Scenario: sc, Seed: sc.Seed, OutDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return report.BuildRegions(res, sc, "simrun --seed 7 contract-regions.yaml")
 		}},
 		{"scheduler", schedulerRun, func(t *testing.T, sc *scenarios.Scenario, dir string) *report.Results {
 			res, err := sim.RunScheduler(context.Background(), sc, sc.Seed, dir)

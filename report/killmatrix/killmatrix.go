@@ -37,6 +37,8 @@ var invariantColumns = []struct{ name, label string }{
 	{checker.NameAgreement, "agree"}, {checker.NameIdempotence, "idem"}, {checker.NameStability, "stab"},
 	{checker.NameFencing, "fence"}, {checker.NameCleanliness, "clean"}, {checker.NameLinearizability, "lin"},
 	{checker.NameScheduler, "sched"}, {checker.NameEmail, "email"},
+	{checker.NameConvergence, "conv"}, {checker.NameNoRegression, "regr"}, {checker.NameNoPhantom, "phant"},
+	{checker.NameReplicationIdempotent, "ridem"},
 }
 
 // Report is the kill matrix and its verdict (simrun selftest --json
@@ -100,6 +102,15 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 	rep := &Report{Survivors: []string{}, Failures: []string{}}
 	det := map[string]*Determinism{}
 	var order []string
+	seen := func(sc *scenarios.Scenario, hash string) {
+		d := det[sc.Name]
+		if d == nil {
+			d = checkDeterminism(sc)
+			det[sc.Name] = d
+			order = append(order, sc.Name)
+		}
+		d.runHashesObserved = append(d.runHashesObserved, hash)
+	}
 	for i, c := range selftest.Cases() {
 		if ctx.Err() != nil {
 			break
@@ -116,16 +127,15 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 				rep.Gates = append(rep.Gates, g.Expr)
 			}
 		}
-		d := det[c.Scenario]
-		if d == nil {
-			d = checkDeterminism(run.Scenario)
-			det[c.Scenario] = d
-			order = append(order, c.Scenario)
-		}
-		d.runHashesObserved = append(d.runHashesObserved, r.WorkloadHash)
+		seen(run.Scenario, r.WorkloadHash)
 		fmt.Fprintf(log, "selftest: %-24s on %-19s %-8s %5.1fs  %s\n", c.Name, c.Scenario, row.Status, row.Seconds,
 			strings.Join(row.CaughtBy, ", "))
 	}
+	regionRows, err := runRegions(ctx, dir, len(rep.Runs), log, seen)
+	if err != nil {
+		return nil, err
+	}
+	rep.Runs = append(rep.Runs, regionRows...)
 	for _, inv := range invariantColumns {
 		rep.Invariants = append(rep.Invariants, inv.name)
 	}
@@ -152,7 +162,7 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 		}
 	}
 	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) == 0 &&
-		len(rep.Runs) == len(selftest.Cases())
+		len(rep.Runs) == totalCases()
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }

@@ -83,8 +83,8 @@ func (rep *Report) VerdictLine() string {
 	if len(rep.Inconclusive) > 0 {
 		why = append(why, "not judged (harness-bound): "+strings.Join(rep.Inconclusive, "; "))
 	}
-	if len(rep.Runs) < len(selftest.Cases()) {
-		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), len(selftest.Cases())))
+	if want := totalCases(); len(rep.Runs) < want {
+		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), want))
 	}
 	if len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) > 0 {
 		return "selftest: INCONCLUSIVE: " + strings.Join(why, "; ")

@@ -130,6 +130,9 @@ func Check(s *history.Set, o Options) Report {
 	if HasMail(s) {
 		checks = append(checks, checkEmail(ix, o))
 	}
+	if hasRegions(s) {
+		checks = append(checks, regionChecks(ix, o)...)
+	}
 	checks = append(checks, checkLinearizability(ix, o))
 
 	var r Report

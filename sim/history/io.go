@@ -92,6 +92,12 @@ type Set struct {
 	Storages  []Storage
 	Mails     []Mail
 	Stops     []Stop
+	// A multi-region run's records (region.go).
+	Replicas     []Replica
+	Views        []View
+	RegionFinals []RegionFinal
+	Notifies     []Notify
+	Refused      []Refused
 	// Unknown counts lines of kinds this version does not know (kept for
 	// forward compatibility, never an error).
 	Unknown int
@@ -189,6 +195,16 @@ func (s *Set) add(kind string, line []byte) error {
 		return appendJSON(line, &s.Mails)
 	case KindStop:
 		return appendJSON(line, &s.Stops)
+	case KindReplica:
+		return appendJSON(line, &s.Replicas)
+	case KindView:
+		return appendJSON(line, &s.Views)
+	case KindRegionFinal:
+		return appendJSON(line, &s.RegionFinals)
+	case KindNotify:
+		return appendJSON(line, &s.Notifies)
+	case KindRefused:
+		return appendJSON(line, &s.Refused)
 	default:
 		s.Unknown++
 		return nil
@@ -225,6 +241,11 @@ func (s *Set) Merge(other *Set) {
 	s.Storages = append(s.Storages, other.Storages...)
 	s.Mails = append(s.Mails, other.Mails...)
 	s.Stops = append(s.Stops, other.Stops...)
+	s.Replicas = append(s.Replicas, other.Replicas...)
+	s.Views = append(s.Views, other.Views...)
+	s.RegionFinals = append(s.RegionFinals, other.RegionFinals...)
+	s.Notifies = append(s.Notifies, other.Notifies...)
+	s.Refused = append(s.Refused, other.Refused...)
 	s.Unknown += other.Unknown
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash"
 
 	"github.com/stormsim/stormsim/scenarios"
@@ -63,6 +64,12 @@ func Hash(sc *scenarios.Scenario, seed uint64) string {
 			le.PutUint64(b[32:], uint64(ev.Due))
 			h.Write(b[:])
 		}
+	}
+	if sc.Regions != nil {
+		h.Write([]byte("\x00regions\x00"))
+		// %+v prints struct fields in declaration order and the section
+		// holds no maps, so the text is canonical.
+		fmt.Fprintf(h, "%+v", *sc.Regions)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -95,3 +95,39 @@ func BenchmarkPlan_Next(b *testing.B) {
 		p.Next()
 	}
 }
+
+// Two scenarios differing only in their regions section plan different
+// workloads (where users are homed, devices connected, what the WAN and
+// replication do), so their hashes differ; the same section hashes the
+// same.
+func TestHash_Regions_Sensitive(t *testing.T) {
+	const base = `
+phases: [{kind: constant, rate: 10, duration: 1s}]
+population: {users: 4, devices_per_user: 2}
+`
+	const eu, us = "    - {name: eu, users: 0.5, devices: 1}\n", "    - {name: us, users: 0.5, devices: 1}\n"
+	const link = "  latency: [{from: eu, to: us, latency: 10ms}]\n"
+	regions := base + "regions:\n  list:\n" + eu + us + link
+	tests := []struct {
+		name, other string
+	}{
+		{"no regions", base},
+		{"shares", base + "regions:\n  list:\n    - {name: eu, users: 0.7, devices: 1}\n    - {name: us, users: 0.3, devices: 1}\n" + link},
+		{"devices", base + "regions:\n  list:\n    - {name: eu, users: 0.5, devices: 2}\n    - {name: us, users: 0.5, devices: 0}\n" + link},
+		{"latency", base + "regions:\n  list:\n" + eu + us + "  latency: [{from: eu, to: us, latency: 20ms}]\n"},
+		{"pin", regions + "  pin: us\n"},
+		{"replication", regions + "  replication: {attempts: 3}\n"},
+		{"faults", regions + "  faults: [{kind: region-partition, region: eu, start: 0s, end: 1s}]\n"},
+	}
+	a := scenario(t, regions)
+	if Hash(a, 1) != Hash(scenario(t, regions), 1) {
+		t.Fatal("the same regions section hashes differently")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if Hash(a, 1) == Hash(scenario(t, tt.other), 1) {
+				t.Errorf("regions and %s: same hash %s", tt.name, Hash(a, 1))
+			}
+		})
+	}
+}

@@ -150,7 +150,7 @@ func (c *Coordinator) conditionalPut(ctx context.Context, u Upload, h finalHead)
 	// it twice (the content was hashed and checked on the way in).
 	_, err = c.s3.PutObject(ctx, in, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	if err != nil {
-		if isPreconditionFailed(err) {
+		if IsPreconditionFailed(err) {
 			return false, nil
 		}
 		return false, fmt.Errorf("put %s: %w", dst, err)

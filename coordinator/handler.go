@@ -155,7 +155,9 @@ func classify(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-func isPreconditionFailed(err error) bool {
+// IsPreconditionFailed reports whether err is S3 refusing a conditional
+// write (If-Match / If-None-Match): another writer got there first.
+func IsPreconditionFailed(err error) bool {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {

@@ -34,7 +34,7 @@ func (r *Replicator) apply(ctx context.Context, e Event, t Target) (Applied, err
 		switch {
 		case err == nil:
 			return Applied{Outcome: OutcomeApplied, Held: held, Bytes: n}, nil
-		case isPreconditionFailed(err):
+		case coordinator.IsPreconditionFailed(err):
 			continue // another copy wrote first: read again
 		default:
 			return Applied{}, err

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/syncx"
 )
 
 // Store lists the S3 calls the replicator makes; *s3.Client implements it.
@@ -150,7 +151,7 @@ func New(cfg Config, targets []Target) (*Replicator, error) {
 		cfg.MaxCAS = 16
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = syncx.Sleep
 	}
 	return &Replicator{cfg: cfg, targets: targets}, nil
 }
@@ -336,26 +337,4 @@ func isNotFound(err error) bool {
 	}
 	var api smithy.APIError
 	return errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey")
-}
-
-func isPreconditionFailed(err error) bool {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "PreconditionFailed", "ConditionalRequestConflict":
-			return true
-		}
-	}
-	return false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/sim/traffic"
 )
 
@@ -86,12 +87,8 @@ func waitStart(ctx context.Context, at time.Time, log io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(log, "start: waiting %v for --start-at %s\n", d.Round(time.Millisecond), at.Format(time.RFC3339))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for --start-at: %w", ctx.Err())
+	if err := syncx.Sleep(ctx, d); err != nil {
+		return fmt.Errorf("wait for --start-at: %w", err)
 	}
+	return nil
 }

@@ -35,13 +35,16 @@ func Parallel(ctx context.Context, n, width int, f func(i int)) {
 	wg.Wait()
 }
 
-// Sleep waits for d or until ctx ends, whichever comes first.
-func Sleep(ctx context.Context, d time.Duration) {
+// Sleep waits for d or until ctx ends, whichever comes first; it returns
+// ctx.Err() when ctx ended first.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		return ctx.Err()
 	case <-t.C:
+		return nil
 	}
 }
 

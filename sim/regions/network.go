@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/stormsim/stormsim/internal/inproc"
+	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/scenarios"
 )
 
@@ -87,14 +88,7 @@ func (n *network) wait(ctx context.Context, a, b int) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return syncx.Sleep(ctx, d)
 }
 
 // link is the RoundTripper of clients in region from talking to region to.

@@ -277,7 +277,7 @@ func TestFaultKinds_EachInAShippedScenario(t *testing.T) {
 		t.Fatalf("no adversarial scenarios: %v", err)
 	}
 	seen := map[string]string{}
-	for _, name := range append(files, "../scenarios/faults.yaml") {
+	for _, name := range append(files, "../scenarios/faults.yaml", "../scenarios/billing.yaml") {
 		sc, err := scenarios.Load(name)
 		if err != nil {
 			t.Fatal(err)

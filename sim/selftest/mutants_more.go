@@ -31,7 +31,7 @@ func reviewerCases() []Case {
 		{Name: "push-every-result", Scenario: ScenarioAdversarial,
 			Breaks:   "one push per upload: the result script publishes even when the result already existed, so a second delivery that reaches the result pushes again",
 			CaughtBy: []string{checker.NameIdempotence},
-			mutant:   scriptMutant("push-every-result", scriptEdit{coordinator.ScriptResult, "if new then redis.call('PUBLISH'", "redis.call('PUBLISH'"}, scriptEdit{coordinator.ScriptResult, "ARGV[1]) end\nif ARGV[2]", "ARGV[1])\nif ARGV[2]"})},
+			mutant:   scriptMutant("push-every-result", scriptEdit{coordinator.ScriptResult, "if new then redis.call('PUBLISH', ARGV[4], ARGV[1]) end", "redis.call('PUBLISH', ARGV[4], ARGV[1])"})},
 		{Name: "copy-overwrites-copy", Scenario: ScenarioBilling,
 			Breaks:   "conflicted copies never overwrite: the copy-name script takes the first name without checking the file's copy set, so a device's second conflict of a file on one day overwrites its first copy",
 			CaughtBy: []string{checker.NameNothingDropped, checker.NameBilling},

@@ -95,28 +95,48 @@ func (c *Coordinator) API(tokens Tokens) http.Handler {
 			httpError(w, http.StatusNotFound, "no such upload")
 			return
 		}
-		res, found, err := c.Result(r.Context(), user, id)
-		if err != nil {
-			httpError(w, http.StatusServiceUnavailable, "result store unavailable")
+		res, code, msg := c.answer(r.Context(), user, id)
+		if code != http.StatusOK {
+			httpError(w, code, msg)
 			return
-		}
-		if !found {
-			staged, err := c.Staged(r.Context(), user, id)
-			if err != nil {
-				httpError(w, http.StatusServiceUnavailable, "object store unavailable")
-				return
-			}
-			if !staged {
-				httpError(w, http.StatusNotFound, "no such upload")
-				return
-			}
-			res = Result{ID: id, State: StatePending}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(res)
 	})
 	return http.MaxBytesHandler(mux, 1<<10)
+}
+
+// answer is what GET /v1/uploads/{id} says of user's upload id: its stored
+// result; pending while its staged object waits for the handler; or an
+// HTTP error code and message.
+func (c *Coordinator) answer(ctx context.Context, user, id string) (Result, int, string) {
+	res, found, err := c.Result(ctx, user, id)
+	if err != nil {
+		return Result{}, http.StatusServiceUnavailable, "result store unavailable"
+	}
+	if found {
+		return res, http.StatusOK, ""
+	}
+	staged, err := c.Staged(ctx, user, id)
+	if err != nil {
+		return Result{}, http.StatusServiceUnavailable, "object store unavailable"
+	}
+	if staged {
+		return Result{ID: id, State: StatePending}, http.StatusOK, ""
+	}
+	// The handler stores the result before it deletes the staged object,
+	// so a decision made between the two reads above is in the result
+	// store now. Only when it is not there either is the upload unknown
+	// (or its result expired).
+	res, found, err = c.Result(ctx, user, id)
+	switch {
+	case err != nil:
+		return Result{}, http.StatusServiceUnavailable, "result store unavailable"
+	case !found:
+		return Result{}, http.StatusNotFound, "no such upload"
+	}
+	return res, http.StatusOK, ""
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {

@@ -153,7 +153,7 @@ var errorWhere = map[string]string{
 
 // knownCauses explain error texts whose reason is not plain from the text.
 var knownCauses = []struct{ text, why string }{
-	{"HTTP 404 no such upload", "the result API read no result, then found the staged object gone: the handler decided in between; the next poll reads the result"},
+	{"HTTP 404 no such upload", "the result API found neither a result nor the staged object, even on a second read of the result: an upload id it never saw, or a result past its result_ttl"},
 }
 
 // errorKinds writes one line per error kind: its count, what it counts,

@@ -76,7 +76,7 @@ type blob struct {
 type object struct {
 	name     string
 	blob     *blob
-	meta     map[string]string
+	meta     packedMeta
 	modified time.Time
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"io"
+	"strings"
 
 	"github.com/johannesboyne/gofakes3"
 )
@@ -126,7 +127,9 @@ func (b *Backend) lookup(bucketName, key string) (*object, error) {
 func (b *Backend) set(bk *bucket, key string, bl *blob, meta map[string]string) *object {
 	if old := bk.objects[key]; old != nil {
 		b.release(old)
+		key = old.name // the stored copy of the key
 	} else {
+		key = strings.Clone(key) // not the request's memory
 		bk.keys.Set(key, nil)
 		b.stats.Objects++
 	}
@@ -136,7 +139,7 @@ func (b *Backend) set(bk *bucket, key string, bl *blob, meta map[string]string) 
 	}
 	bl.refs++
 	b.stats.LogicalBytes += int64(len(bl.data))
-	o := &object{name: key, blob: bl, meta: meta, modified: b.opts.Now()}
+	o := &object{name: key, blob: bl, meta: pack(meta), modified: b.opts.Now()}
 	bk.objects[key] = o
 	b.applyLifecycle(bk, key)
 	return o
@@ -168,7 +171,7 @@ func (b *Backend) release(o *object) {
 
 func (o *object) toObject(rng *gofakes3.ObjectRangeRequest, withBody bool) (*gofakes3.Object, error) {
 	size := int64(len(o.blob.data))
-	out := &gofakes3.Object{Name: o.name, Hash: o.blob.hash, Metadata: o.meta, Size: size}
+	out := &gofakes3.Object{Name: o.name, Hash: o.blob.hash, Metadata: o.meta.unpack(), Size: size}
 	if !withBody {
 		out.Contents = io.NopCloser(bytes.NewReader(nil))
 		return out, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,12 +32,11 @@ func (s decideOnHead) HeadObject(ctx context.Context, in *s3.HeadObjectInput, op
 func TestAPI_Answer_DecidedBetweenReads(t *testing.T) {
 	e := newTestEnv(t, coordinator.StrategyRedisLock, nil)
 	ev := e.stage(coordinator.Upload{ID: "r1", User: "fay", Path: "p.txt", Device: "a"}, content(1))
-	decided := false
+	var decided atomic.Bool // set by the API's goroutine
 	store := decideOnHead{ObjectStore: e.s3, decide: func() {
-		if decided {
+		if !decided.CompareAndSwap(false, true) {
 			return
 		}
-		decided = true
 		if err := e.c.HandleEvent(context.Background(), ev); err != nil {
 			t.Error(err)
 		}
@@ -56,7 +56,7 @@ func TestAPI_Answer_DecidedBetweenReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if !decided {
+	if !decided.Load() {
 		t.Fatal("the API never looked at the staged object")
 	}
 	if resp.StatusCode != http.StatusOK {

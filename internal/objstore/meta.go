@@ -1,16 +1,15 @@
 package objstore
 
 import (
-	"sort"
+	"slices"
 	"strings"
 )
 
 // packedMeta is an object's metadata in one string: key NUL value NUL,
 // keys sorted. A stored object then holds one pointer-free allocation
-// instead of a map and a string per key and value (about 900 bytes and
-// 15 heap objects for the coordinator's six entries), which is most of
-// what a long run's stored versions cost the garbage collector. HTTP
-// header names and values cannot hold a NUL byte.
+// instead of a map and a string per value (BenchmarkCommit, with the
+// coordinator's six entries: 245 bytes less live per upload). HTTP header
+// names and values cannot hold a NUL byte.
 type packedMeta string
 
 // pack copies meta into a packedMeta; it keeps no reference to meta's
@@ -26,7 +25,7 @@ func pack(meta map[string]string) packedMeta {
 		keys = append(keys, k)
 		n += len(k) + len(v) + 2
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	var b strings.Builder
 	b.Grow(n)
 	for _, k := range keys {

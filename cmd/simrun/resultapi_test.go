@@ -163,7 +163,8 @@ func TestRunCmd_ResultAPI_Deployment(t *testing.T) {
 	}
 	if code != exitPass {
 		b, _ := json.MarshalIndent(r, "", "  ")
-		t.Fatalf("run against the deployment: exit %d, want %d; results:\n%.6000s", code, exitPass, b)
+		t.Fatalf("run against the deployment: exit %d, want %d; failed uploads:\n%s\nresults:\n%.4000s", code, exitPass,
+			failedUploads(filepath.Join(out, "history.jsonl")), b)
 	}
 	if r.Harness == nil {
 		t.Fatal("results.json has no harness section")
@@ -224,4 +225,20 @@ func (w *statusWriter) WriteHeader(code int) {
 func lastLine(s string) string {
 	s = strings.TrimSpace(s)
 	return s[strings.LastIndex(s, "\n")+1:]
+}
+
+// failedUploads is the history's lines of uploads that ended in an error
+// (the device's reason is in them), for a failing test's message.
+func failedUploads(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var failed []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, `"outcome":"error"`) {
+			failed = append(failed, line)
+		}
+	}
+	return strings.Join(failed, "\n")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -192,10 +190,10 @@ func TestRunCmd_ResultAPI_Deployment(t *testing.T) {
 // environment of the test (versitygw's credentials).
 func startDeployedCoordinator(t *testing.T, args ...string) *coordinatorProcess {
 	t.Helper()
-	p := &coordinatorProcess{name: "deployed", out: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	p := &coordinatorProcess{name: "deployed", out: &testsrv.SyncBuffer{}}
 	p.cmd = exec.Command(os.Args[0], append([]string{"coordinator", "--consumer", "deployed"}, args...)...)
 	p.cmd.Env = append(os.Environ(), childEnv+"=1")
-	p.cmd.Stdout, p.cmd.Stderr = lockedBuffer{p.mu, p.out}, lockedBuffer{p.mu, p.out}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

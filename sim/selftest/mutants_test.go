@@ -62,8 +62,8 @@ func TestNaive_NoFlags_Passes(t *testing.T) {
 
 // TestSelfTestCases_CaughtAsClaimed runs every self-test case: the real
 // system passes every invariant, and each mutant fails every invariant it
-// claims (gate claims are held by simrun's self-test test, which builds
-// the report).
+// claims (simrun selftest, which builds the report, holds them to their
+// gate claims too).
 func TestSelfTestCases_CaughtAsClaimed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the self-test cases take about 30s")
@@ -71,7 +71,7 @@ func TestSelfTestCases_CaughtAsClaimed(t *testing.T) {
 	for _, c := range Cases() {
 		if _, shipped := selfTestScenarios[c.Scenario]; !shipped {
 			// The guard mutants run on the shipped adversarial scenarios
-			// (half a minute each); cmd/simrun's TestRun_Selftest_Passes
+			// (half a minute each); simrun selftest (CI runs it whole)
 			// holds them to their claims.
 			continue
 		}

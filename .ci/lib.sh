@@ -1,6 +1,9 @@
 # Sourced by .ci/real-servers.sh and .ci/mailpit.sh: building the real
 # servers they start from the Go module proxy, loopback ports for them, and
-# stopping them. The sourcing script defines say() and TOOLS.
+# stopping them. The sourcing script defines say().
+
+# TOOLS is where the servers are built (.ci/run points the tests there).
+TOOLS="${STORMSIM_TOOLS:-${HOME:-/tmp}/.cache/stormsim/tools}"
 
 # go_install_tool NAME VERSION PACKAGE BIN WITHOUT installs PACKAGE@VERSION
 # so that BIN (in its own folder under TOOLS) is the binary, unless it is

@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 . .ci/lib.sh
 
 MAILPIT_VERSION=v1.33.1
-TOOLS="${STORMSIM_TOOLS:-${HOME:-/tmp}/.cache/stormsim/tools}"
 MAILPIT="$TOOLS/mailpit-$MAILPIT_VERSION/mailpit"
 
 say() { echo "mailpit: $*"; }

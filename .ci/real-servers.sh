@@ -18,7 +18,6 @@ cd "$(dirname "$0")/.."
 . .ci/lib.sh
 
 VGW_VERSION=v1.8.0
-TOOLS="${STORMSIM_TOOLS:-${HOME:-/tmp}/.cache/stormsim/tools}"
 VGW="$TOOLS/versitygw-$VGW_VERSION/versitygw"
 
 say() { echo "real-servers: $*"; }

@@ -49,13 +49,23 @@ type coordinatorProcess struct {
 	out  *testsrv.SyncBuffer
 }
 
+// startCoordinator starts `simrun coordinator` with the embedded fakes'
+// static credentials.
 func startCoordinator(t *testing.T, name string, args ...string) *coordinatorProcess {
+	t.Helper()
+	return startCoordinatorEnv(t, name, []string{"AWS_ACCESS_KEY_ID=stormsim", "AWS_SECRET_ACCESS_KEY=stormsim",
+		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + filepath.Join(t.TempDir(), "none"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "none")}, args...)
+}
+
+// startCoordinatorEnv starts `simrun coordinator` as consumer name, with
+// the test's environment and env on top; it is stopped (SIGTERM) when the
+// test ends, and its output logged if the test failed.
+func startCoordinatorEnv(t *testing.T, name string, env []string, args ...string) *coordinatorProcess {
 	t.Helper()
 	p := &coordinatorProcess{name: name, out: &testsrv.SyncBuffer{}}
 	p.cmd = exec.Command(os.Args[0], append([]string{"coordinator", "--consumer", name}, args...)...)
-	p.cmd.Env = append(os.Environ(), childEnv+"=1", "AWS_ACCESS_KEY_ID=stormsim", "AWS_SECRET_ACCESS_KEY=stormsim",
-		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"))
+	p.cmd.Env = append(append(os.Environ(), childEnv+"=1"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

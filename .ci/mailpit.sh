@@ -12,36 +12,15 @@
 # started is reported and skipped (exit 0).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-. .ci/ports.sh
+. .ci/lib.sh
 
 MAILPIT_VERSION=v1.33.1
-TOOLS="${STORMSIM_TOOLS:-${HOME:-/tmp}/.cache/stormsim/tools}"
-MAILPIT_DIR="$TOOLS/mailpit-$MAILPIT_VERSION"
-MAILPIT="$MAILPIT_DIR/mailpit"
+MAILPIT="$TOOLS/mailpit-$MAILPIT_VERSION/mailpit"
 
 say() { echo "mailpit: $*"; }
 
 install() {
-  if [ -x "$MAILPIT" ]; then
-    say "mailpit $MAILPIT_VERSION already at $MAILPIT"
-    return 0
-  fi
-  mkdir -p "$MAILPIT_DIR"
-  say "building mailpit $MAILPIT_VERSION from the Go module proxy"
-  local t0=$SECONDS
-  if GOFLAGS= GOBIN="$MAILPIT_DIR" timeout 900 go install "github.com/axllent/mailpit@$MAILPIT_VERSION" >"$TOOLS/mailpit-build.log" 2>&1; then
-    say "mailpit built in $((SECONDS - t0))s"
-  else
-    say "mailpit $MAILPIT_VERSION did not install; the Mailpit run will skip. Last lines:"
-    tail -5 "$TOOLS/mailpit-build.log" | sed 's/^/  /'
-    rm -f "$MAILPIT"
-  fi
-}
-
-
-mpid=""
-cleanup() {
-  if [ -n "$mpid" ]; then kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null; fi
+  go_install_tool mailpit "$MAILPIT_VERSION" github.com/axllent/mailpit "$MAILPIT" "the Mailpit run will skip"
 }
 
 run() {
@@ -56,7 +35,7 @@ run() {
   sport=$(free_port) && hport=$(free_port "$sport") || { say "SKIP: no free port"; return 0; }
   "$MAILPIT" --smtp "127.0.0.1:$sport" --listen "127.0.0.1:$hport" --database "$work/mailpit.db" \
     --max 0 --smtp-disable-rdns >"$work/mailpit.log" 2>&1 &
-  mpid=$!
+  pids+=($!)
   if ! wait_tcp "$sport" 30 || ! wait_tcp "$hport" 30; then
     say "SKIP: mailpit did not start:"; tail -5 "$work/mailpit.log"; return 0
   fi

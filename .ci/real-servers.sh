@@ -15,12 +15,10 @@
 # reported and skipped (exit 0).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-. .ci/ports.sh
+. .ci/lib.sh
 
 VGW_VERSION=v1.8.0
-TOOLS="${STORMSIM_TOOLS:-${HOME:-/tmp}/.cache/stormsim/tools}"
-VGW_DIR="$TOOLS/versitygw-$VGW_VERSION"
-VGW="$VGW_DIR/versitygw"
+VGW="$TOOLS/versitygw-$VGW_VERSION/versitygw"
 
 say() { echo "real-servers: $*"; }
 
@@ -33,27 +31,8 @@ install() {
       say "no apt-get; redis-server and s3cmd tests will skip"
     fi
   fi
-  if [ -x "$VGW" ]; then
-    say "versitygw $VGW_VERSION already at $VGW"
-  else
-    mkdir -p "$VGW_DIR"
-    say "building versitygw $VGW_VERSION from the Go module proxy (about a minute)"
-    local t0=$SECONDS
-    if GOFLAGS= GOBIN="$VGW_DIR" timeout 900 go install "github.com/versity/versitygw/cmd/versitygw@$VGW_VERSION" >"$TOOLS/versitygw-build.log" 2>&1; then
-      say "versitygw built in $((SECONDS - t0))s"
-    else
-      say "versitygw $VGW_VERSION did not install; the S3 side will use the embedded fake. Last lines:"
-      tail -5 "$TOOLS/versitygw-build.log" | sed 's/^/  /'
-      rm -f "$VGW"
-    fi
-  fi
-}
-
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  go_install_tool versitygw "$VGW_VERSION" github.com/versity/versitygw/cmd/versitygw "$VGW" \
+    "the S3 side will use the embedded fake"
 }
 
 run() {

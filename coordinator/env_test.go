@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -15,13 +14,13 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/testsrv"
 )
 
 // testEnv is gofakes3 and miniredis with real clients, and a recorder of
@@ -67,16 +66,8 @@ func newTestEnvOn(t testing.TB, backend gofakes3.Backend, strategy coordinator.S
 	opts ...func(*coordinator.Config)) *testEnv {
 	t.Helper()
 	mr := miniredis.RunT(t)
-	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	t.Cleanup(srv.Close)
-	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider("k", "s", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
+	client := testsrv.NewFakeS3(t, backend, nil, "test").Client
 	e := &testEnv{t: t, mr: mr, s3: client, bucket: "test"}
-	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &e.bucket}); err != nil {
-		t.Fatal(err)
-	}
 	e.rdb = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: 128})
 	t.Cleanup(func() { e.rdb.Close() })
 	cfg := coordinator.Config{Bucket: e.bucket, Strategy: strategy, Prefix: "t:", LockTTL: 5 * time.Second,

@@ -143,16 +143,23 @@ func (c *Coordinator) readStaged(ctx context.Context, user, id string) (u Upload
 }
 
 func classify(op string, err error) error {
-	var nsk *types.NoSuchKey
-	var nf *types.NotFound
-	if errors.As(err, &nsk) || errors.As(err, &nf) {
-		return errNotFound
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey") {
+	if IsNotFound(err) {
 		return errNotFound
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// IsNotFound reports whether err is S3 answering that the object does not
+// exist: the SDK's typed errors, or the code alone (S3-compatible servers
+// and HEAD requests differ in which they give).
+func IsNotFound(err error) bool {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return true
+	}
+	var api smithy.APIError
+	return errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey")
 }
 
 // IsPreconditionFailed reports whether err is S3 refusing a conditional

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,12 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/testsrv"
 )
 
 // flakyS3 is gofakes3 behind a handler that fails the next n requests with
@@ -54,16 +51,8 @@ func (f *flakyS3) wrap(h http.Handler) http.Handler {
 func newFlakyStore(t *testing.T, code int, p coordinator.RetryPolicy) (*coordinator.RetryStore, *s3.Client, *flakyS3) {
 	t.Helper()
 	f := &flakyS3{code: code}
-	srv := httptest.NewServer(f.wrap(gofakes3.New(s3mem.New(), gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server()))
-	t.Cleanup(srv.Close)
-	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider("k", "s", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-		RetryMaxAttempts:           1})
-	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
-		t.Fatal(err)
-	}
+	fake := testsrv.NewFakeS3(t, nil, f.wrap, "bkt")
+	client := s3.New(fake.Client.Options(), func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	if p.Jitter == nil {
 		p.Jitter = func() float64 { return 0.5 }
 	}

@@ -246,13 +246,7 @@ func (s *RepeatSet) verdict(gates []Gate) (string, []string) {
 			fail = append(fail, fmt.Sprintf("gate %q: the whole interval fails: %s", g.Expr, intervalText(g)))
 		}
 	}
-	switch {
-	case len(fail) > 0:
-		return Fail, append(fail, inconc...)
-	case len(inconc) > 0:
-		return Inconclusive, inconc
-	}
-	return Pass, []string{}
+	return judged(fail, inconc)
 }
 
 // intervalText reads "median 1.2s, 75% interval [1.1s, 1.4s]".

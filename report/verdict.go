@@ -110,6 +110,13 @@ func verdict(r *Results, res *sim.Result, unseen []string) (string, []string) {
 	if r.Uploads.Total == 0 && (r.Scheduler == nil || r.Scheduler.Events == 0) {
 		inconc = append(inconc, "nothing was measured")
 	}
+	return judged(fail, inconc)
+}
+
+// judged is the verdict of the reasons found: fail when any says the
+// system failed (they come first, then the others), inconclusive when the
+// run could not be judged, pass otherwise.
+func judged(fail, inconc []string) (string, []string) {
 	switch {
 	case len(fail) > 0:
 		return Fail, append(fail, inconc...)

@@ -2,7 +2,8 @@ package scenarios
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,14 +22,7 @@ var DistKinds = map[string][]string{
 
 var distFields = []string{"value", "min", "max", "mean", "stddev", "median", "sigma", "alpha", "scale", "mix"}
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // dist validates a distribution whose numbers are in unit u.
 func (v *validator) dist(path string, d Dist, u unit, depth int) {

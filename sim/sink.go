@@ -11,12 +11,12 @@ import (
 )
 
 // emitter is the run's one emission path: what the devices, the push
-// subscription, the coordinator's observer, the handlers, the read-back
-// and the scheduler record goes through it, and it fans out to the
-// history, the recorder, the saturation meter and the Prometheus
-// collectors. Nothing else writes to them during a run (the fault
-// timeline writes its windows to the history itself), so a history
-// replayed through the recorder (measure.Replay) gives the run's figures.
+// subscription, the coordinator's observer, the handlers, the read-back,
+// the scheduler and the fault timeline record goes through it, and it
+// fans out to the history, the recorder, the saturation meter and the
+// Prometheus collectors. Nothing else writes to them during a run, so a
+// history replayed through the recorder (measure.Replay) gives the run's
+// figures.
 type emitter struct {
 	hist *history.Writer
 	// rec is set once the run has started, before the first upload.
@@ -76,8 +76,8 @@ func (e *emitter) Decided(d coordinator.Decision) {
 // Handled is one handler invocation, by how it ended (metrics.Handler*).
 func (e *emitter) Handled(result string) { e.prom.HandlerInvoked(result) }
 
-// Record is a history record no figure counts: fences, scheduler runs and
-// what the read-back found.
+// Record is a history record no figure counts: fences, scheduler runs,
+// fault windows and what the read-back found.
 func (e *emitter) Record(rec any) { _ = e.hist.Write(rec) }
 
 // Error counts one error of kind that no upload carries (read-back,

@@ -31,7 +31,7 @@ func (r *runner) start(ctx context.Context) error {
 		un: unreported{active: map[string]*watch{}, suspects: map[string]events.S3EventRecord{}}}
 	r.counter = env.NewCounter(r.prom)
 	if len(r.sc.Faults) > 0 {
-		r.faults = fault.New(r.sc.Faults, r.opt.Seed, r.now, r.hist)
+		r.faults = fault.New(r.sc.Faults, r.opt.Seed, r.now, r.emit.Record)
 	}
 	e := r.opt.Env
 	if e == nil {

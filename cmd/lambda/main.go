@@ -12,6 +12,9 @@
 //	STORMSIM_STRATEGY       redis-lock (default) or s3-conditional
 //	STORMSIM_LOCK_TTL       lock TTL, a Go duration (default 10s)
 //	STORMSIM_RESULT_TTL     how long results stay queryable (default 24h)
+//	STORMSIM_KEEP_VERSIONS  N > 0: a bucket lifecycle rule keeps only the newest N versions/ objects
+//	                        of each file, and each commit meters the expiry it causes (default 0:
+//	                        every version stays); it must match the bucket's rule
 //	STORMSIM_S3_ENDPOINT    an S3-compatible endpoint instead of AWS S3 (path-style)
 //	STORMSIM_EC2_IMDS       "1" lets the SDK ask the EC2 instance metadata service for credentials (default off)
 //	STORMSIM_ROLE           coordinator (default: S3 notifications) or result-api (the result API, GET
@@ -30,6 +33,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -112,6 +116,12 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 			return nil, fmt.Errorf("STORMSIM_RESULT_TTL %q: want a duration of at least 1s such as 24h", s)
 		}
 	}
+	var keep int
+	if s := getenv("STORMSIM_KEEP_VERSIONS"); s != "" {
+		if keep, err = strconv.Atoi(s); err != nil || keep < 0 {
+			return nil, fmt.Errorf("STORMSIM_KEEP_VERSIONS %q: want a whole number of versions, 0 (keep every version) or more", s)
+		}
+	}
 	cfg, err := connect.AWSConfig(ctx, getenv("STORMSIM_EC2_IMDS") == "1")
 	if err != nil {
 		return nil, err
@@ -130,7 +140,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	})
 	rdb := redis.NewUniversalClient(ro)
 	coord, err := coordinator.New(coordinator.Config{Bucket: bucket, Strategy: coordinator.Strategy(getenv("STORMSIM_STRATEGY")), Prefix: prefix,
-		ObjectPrefix: getenv("STORMSIM_OBJECT_PREFIX"), LockTTL: ttl, ResultTTL: resultTTL, Now: time.Now}, client, rdb)
+		ObjectPrefix: getenv("STORMSIM_OBJECT_PREFIX"), LockTTL: ttl, ResultTTL: resultTTL, KeepVersions: keep, Now: time.Now}, client, rdb)
 	if err != nil {
 		rdb.Close()
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,13 +12,11 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/testsrv"
 )
 
 const bucket = "example-bucket" // the bucket of AWS's sample event
@@ -36,8 +33,7 @@ type fakes struct {
 // environment variables pointing at them, as a deployment would.
 func newFakes(t *testing.T) *fakes {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	t.Cleanup(srv.Close)
+	fake := testsrv.NewFakeS3(t, nil, nil, bucket)
 	mr := miniredis.RunT(t)
 	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"),
@@ -45,14 +41,8 @@ func newFakes(t *testing.T) *fakes {
 		t.Setenv(k, v)
 	}
 	f := &fakes{t: t, env: map[string]string{"STORMSIM_BUCKET": bucket, "STORMSIM_REDIS_URL": "redis://" + mr.Addr(),
-		"STORMSIM_S3_ENDPOINT": srv.URL, "STORMSIM_KEY_PREFIX": "lambda:"}}
-	f.s3 = s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider("k", "s", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
-	if _, err := f.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
+		"STORMSIM_S3_ENDPOINT": fake.URL, "STORMSIM_KEY_PREFIX": "lambda:"}}
+	f.s3 = fake.Client
 	h, err := newHandler(context.Background(), func(k string) string { return f.env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +197,8 @@ func TestNewHandler_Config(t *testing.T) {
 		{"result ttl under a second", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_RESULT_TTL": "10ms"}},
 		{"bad strategy", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_STRATEGY": "vibes"}},
 		{"bad object prefix", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_OBJECT_PREFIX": "run"}},
+		{"keep versions not a number", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_KEEP_VERSIONS": "few"}},
+		{"keep versions negative", map[string]string{"STORMSIM_BUCKET": "b", "STORMSIM_REDIS_URL": "redis://127.0.0.1:1", "STORMSIM_KEEP_VERSIONS": "-1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,5 +206,26 @@ func TestNewHandler_Config(t *testing.T) {
 				t.Errorf("no error")
 			}
 		})
+	}
+}
+
+// TestNewHandler_KeepVersions: STORMSIM_KEEP_VERSIONS reaches the
+// coordinator as scenarios' storage.keep_versions does in a run.
+func TestNewHandler_KeepVersions(t *testing.T) {
+	f := newFakes(t)
+	for _, tc := range []struct {
+		value string
+		want  int
+	}{{"", 0}, {"0", 0}, {"3", 3}} {
+		env := maps(f.env)
+		env["STORMSIM_KEEP_VERSIONS"] = tc.value
+		h, err := newHandler(context.Background(), func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatalf("STORMSIM_KEEP_VERSIONS=%q: %v", tc.value, err)
+		}
+		h.rdb.Close()
+		if got := h.coord.Config().KeepVersions; got != tc.want {
+			t.Errorf("STORMSIM_KEEP_VERSIONS=%q: KeepVersions %d, want %d", tc.value, got, tc.want)
+		}
 	}
 }

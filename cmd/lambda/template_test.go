@@ -41,6 +41,8 @@ var functions = []struct{ resource, redisUser, objects string }{
 var notDeployed = map[string]string{
 	"STORMSIM_S3_ENDPOINT": "an S3-compatible endpoint for tests; deployed, the function talks to AWS S3",
 	"STORMSIM_EC2_IMDS":    "Lambda has no instance metadata service; the execution role's credentials come in the environment",
+	"STORMSIM_KEEP_VERSIONS": "the stack's bucket has no rule expiring versions/ objects, so every version stays (the default); " +
+		"set it only beside such a rule",
 }
 
 // s3Actions are the IAM actions each S3 operation needs: the methods of

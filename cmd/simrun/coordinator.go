@@ -31,6 +31,7 @@ type coordinatorOptions struct {
 	lockTTL, resultTTL      time.Duration
 	minIdle                 time.Duration
 	workers, maxDeliveries  int
+	keepVersions            int
 	imds                    bool
 }
 
@@ -56,6 +57,7 @@ func coordinatorCmd(args []string) error {
 	fs.DurationVar(&o.minIdle, "min-idle", 30*time.Second, "claim entries pending this long with another consumer (must exceed the longest handler run)")
 	fs.IntVar(&o.workers, "workers", 16, "events handled at once")
 	fs.IntVar(&o.maxDeliveries, "max-deliveries", 3, "deliveries of a failing event before it goes to the dead-letter stream")
+	fs.IntVar(&o.keepVersions, "keep-versions", 0, "N > 0: a bucket lifecycle rule keeps only the newest N versions/ objects of each file, and each commit meters the expiry it causes (must match the rule; 0: every version stays)")
 	fs.BoolVar(&o.imds, "imds", false, "let the AWS SDK ask the EC2 instance metadata service (169.254.169.254) for credentials; off, the process reaches only --redis and --s3")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
@@ -68,6 +70,9 @@ func coordinatorCmd(args []string) error {
 	}
 	if u, err := url.Parse(o.s3); err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" {
 		return usagef("--s3 %q: want an http:// or https:// URL", o.s3)
+	}
+	if o.keepVersions < 0 {
+		return usagef("--keep-versions %d: want 0 (keep every version) or more", o.keepVersions)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -105,7 +110,8 @@ func runCoordinator(ctx context.Context, o coordinatorOptions, log io.Writer) er
 		return usageError{err}
 	}
 	coord, err := coordinator.New(coordinator.Config{Bucket: o.bucket, Strategy: coordinator.Strategy(o.strategy), Prefix: o.keyPrefix,
-		ObjectPrefix: o.objectPrefix, LockTTL: o.lockTTL, ResultTTL: o.resultTTL, Now: time.Now, Observer: q.Observer()}, store, rdb)
+		ObjectPrefix: o.objectPrefix, LockTTL: o.lockTTL, ResultTTL: o.resultTTL, KeepVersions: o.keepVersions, Now: time.Now,
+		Observer: q.Observer()}, store, rdb)
 	if err != nil {
 		return usageError{err}
 	}

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stormsim/stormsim/internal/testsrv"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/delivery"
@@ -47,30 +46,27 @@ gates: ["invariants.violations == 0", "uploads.unknown == 0"]
 type coordinatorProcess struct {
 	name string
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	mu   *sync.Mutex
+	out  *testsrv.SyncBuffer
 }
 
-type lockedBuffer struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
+// startCoordinator starts `simrun coordinator` with the embedded fakes'
+// static credentials.
 func startCoordinator(t *testing.T, name string, args ...string) *coordinatorProcess {
 	t.Helper()
-	p := &coordinatorProcess{name: name, out: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	return startCoordinatorEnv(t, name, []string{"AWS_ACCESS_KEY_ID=stormsim", "AWS_SECRET_ACCESS_KEY=stormsim",
+		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + filepath.Join(t.TempDir(), "none"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "none")}, args...)
+}
+
+// startCoordinatorEnv starts `simrun coordinator` as consumer name, with
+// the test's environment and env on top; it is stopped (SIGTERM) when the
+// test ends, and its output logged if the test failed.
+func startCoordinatorEnv(t *testing.T, name string, env []string, args ...string) *coordinatorProcess {
+	t.Helper()
+	p := &coordinatorProcess{name: name, out: &testsrv.SyncBuffer{}}
 	p.cmd = exec.Command(os.Args[0], append([]string{"coordinator", "--consumer", name}, args...)...)
-	p.cmd.Env = append(os.Environ(), childEnv+"=1", "AWS_ACCESS_KEY_ID=stormsim", "AWS_SECRET_ACCESS_KEY=stormsim",
-		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"))
-	p.cmd.Stdout = lockedBuffer{p.mu, p.out}
-	p.cmd.Stderr = lockedBuffer{p.mu, p.out}
+	p.cmd.Env = append(append(os.Environ(), childEnv+"=1"), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -84,11 +80,7 @@ func startCoordinator(t *testing.T, name string, args ...string) *coordinatorPro
 	return p
 }
 
-func (p *coordinatorProcess) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *coordinatorProcess) output() string { return p.out.String() }
 
 // TestCoordinator_ThreeProcesses_OneKilled runs three `simrun coordinator`
 // processes on a shared event stream, kills one mid-run (SIGKILL: no
@@ -154,5 +146,13 @@ func TestCoordinator_ThreeProcesses_OneKilled(t *testing.T) {
 				t.Log(strings.TrimSpace(out[strings.LastIndex(out, "coordinator "):]))
 			}
 		}
+	}
+}
+
+// TestCoordinatorCmd_BadKeepVersions_Exit2: a negative --keep-versions is
+// bad usage, found before any server is reached.
+func TestCoordinatorCmd_BadKeepVersions_Exit2(t *testing.T) {
+	if got := run([]string{"coordinator", "--redis", "redis://127.0.0.1:1", "--s3", "http://127.0.0.1:1", "--keep-versions", "-1"}); got != exitUsage {
+		t.Errorf("exit %d, want %d", got, exitUsage)
 	}
 }

@@ -37,9 +37,13 @@ import (
 // running the same scenario and seed: the same workload, upload ids and
 // files, the same outcome for every upload no other upload contends with,
 // the same invariants, gates and verdict.
+//
+// It takes minutes under the race detector, so it runs only with
+// STORMSIM_DISTRIBUTED=1: .ci/run runs it in its own step ("distributed
+// run"), and `go test ./...` alone skips it saying so.
 func TestIndexedJob_OneMachine(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Redis, versitygw and six processes")
+	if os.Getenv("STORMSIM_DISTRIBUTED") != "1" {
+		t.Skip("starts a Redis, versitygw and six processes (minutes under -race): set STORMSIM_DISTRIBUTED=1 to run it (.ci/run does)")
 	}
 	vgwBin := testsrv.VersitygwPath(t)
 	redisAddr := testsrv.Redis(t)

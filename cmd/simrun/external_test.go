@@ -67,7 +67,9 @@ gates: ["invariants.violations == 0", "uploads.unknown == 0"]
 // --external` waits for a coordinator (the load does not start before),
 // and the command line it prints, run literally with nothing else in its
 // environment (no AWS credentials), is a coordinator that decides every
-// upload.
+// upload. The scenario bounds the versions kept (storage.keep_versions),
+// so the line must pass --keep-versions on: without it the process would
+// not meter the expiries and the run's billing check would fail.
 func TestRunCmd_External_PrintedCommandWorks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two processes")
@@ -75,7 +77,7 @@ func TestRunCmd_External_PrintedCommandWorks(t *testing.T) {
 	imds := testsrv.NoAWSCredentials(t)
 	dir := t.TempDir()
 	scenario := filepath.Join(dir, "tiny.yaml")
-	if err := os.WriteFile(scenario, []byte(externalTiny), 0o644); err != nil {
+	if err := os.WriteFile(scenario, []byte(externalTiny+"storage: {keep_versions: 1}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	runner := exec.Command(os.Args[0], "--external", "--consumer-wait", "60s", "--out", filepath.Join(dir, "run"), scenario)
@@ -119,6 +121,9 @@ func TestRunCmd_External_PrintedCommandWorks(t *testing.T) {
 	}
 	if strings.Contains(log.String(), "uploads/s") {
 		t.Errorf("the load started before a coordinator joined:\n%s", log.String())
+	}
+	if !strings.Contains(cmdline, " --keep-versions 1") {
+		t.Errorf("the coordinator command does not pass storage.keep_versions on: %s", cmdline)
 	}
 	// The printed line: VAR=value ... simrun coordinator FLAGS.
 	fields := strings.Fields(cmdline)

@@ -140,29 +140,6 @@ func runRepeat(ctx context.Context, o runOptions, fs *flag.FlagSet, sc *scenario
 	return exitError{verdictCode(r.Verdict)}
 }
 
-// runOnce runs one upload scenario into opt.OutDir and writes its run
-// folder; a run that ended with an error but with results is
-// inconclusive. ran, when set, is called as soon as the load has run
-// (before the report is built: it stops the CPU profile).
-func runOnce(ctx context.Context, opt sim.Options, rerun string, prices *report.Prices, ran func()) (*sim.Result, *report.Results, error) {
-	res, err := sim.Run(ctx, opt)
-	if ran != nil {
-		ran()
-	}
-	if err != nil && res == nil {
-		return nil, nil, err
-	}
-	r := report.Build(res, opt.Scenario, rerun, report.WithPrices(prices))
-	if err != nil {
-		r.Verdict = report.Inconclusive
-		r.Reasons = append(r.Reasons, err.Error())
-	}
-	if err := report.WriteAll(opt.OutDir, r, res.Gatherer); err != nil {
-		return nil, nil, err
-	}
-	return res, r, nil
-}
-
 // runRepeatedPoint runs one sweep point o.repeat times into
 // opt.OutDir/run-K and writes the point's set into opt.OutDir.
 func runRepeatedPoint(ctx context.Context, o sweepOptions, opt sim.Options, rerun string, prices *report.Prices) (*report.Results, error) {

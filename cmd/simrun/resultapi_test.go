@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -193,20 +190,7 @@ func TestRunCmd_ResultAPI_Deployment(t *testing.T) {
 // environment of the test (versitygw's credentials).
 func startDeployedCoordinator(t *testing.T, args ...string) *coordinatorProcess {
 	t.Helper()
-	p := &coordinatorProcess{name: "deployed", out: &bytes.Buffer{}, mu: &sync.Mutex{}}
-	p.cmd = exec.Command(os.Args[0], append([]string{"coordinator", "--consumer", "deployed"}, args...)...)
-	p.cmd.Env = append(os.Environ(), childEnv+"=1")
-	p.cmd.Stdout, p.cmd.Stderr = lockedBuffer{p.mu, p.out}, lockedBuffer{p.mu, p.out}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		_ = p.cmd.Wait()
-		if t.Failed() {
-			t.Logf("coordinator output:\n%s", p.output())
-		}
-	})
+	p := startCoordinatorEnv(t, "deployed", nil, args...)
 	waitOutput(t, p, "events from", 30*time.Second)
 	return p
 }

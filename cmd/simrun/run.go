@@ -245,3 +245,26 @@ func verdictCode(v string) int {
 	}
 	return exitInconclusive
 }
+
+// runOnce runs one upload scenario into opt.OutDir and writes its run
+// folder; a run that ended with an error but with results is
+// inconclusive. ran, when set, is called as soon as the load has run
+// (before the report is built: it stops the CPU profile).
+func runOnce(ctx context.Context, opt sim.Options, rerun string, prices *report.Prices, ran func()) (*sim.Result, *report.Results, error) {
+	res, err := sim.Run(ctx, opt)
+	if ran != nil {
+		ran()
+	}
+	if err != nil && res == nil {
+		return nil, nil, err
+	}
+	r := report.Build(res, opt.Scenario, rerun, report.WithPrices(prices))
+	if err != nil {
+		r.Verdict = report.Inconclusive
+		r.Reasons = append(r.Reasons, err.Error())
+	}
+	if err := report.WriteAll(opt.OutDir, r, res.Gatherer); err != nil {
+		return nil, nil, err
+	}
+	return res, r, nil
+}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -194,7 +193,7 @@ func TestRunCmd_S3Out_SIGTERM(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "--out", "s3://runs/term", "--out-endpoint", st.endpoint, scen)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
-	var out syncBuffer
+	var out testsrv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -223,22 +222,4 @@ func TestRunCmd_S3Out_SIGTERM(t *testing.T) {
 	if code := run([]string{"check", "--out-endpoint", st.endpoint, "s3://runs/term"}); code == exitUsage {
 		t.Errorf("simrun check s3://runs/term: exit %d: the interrupted run's folder does not read", code)
 	}
-}
-
-// syncBuffer is a bytes.Buffer a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -27,19 +27,27 @@ func selftestCmd(args []string) error {
 	out := fs.String("out", "", "keep every run's output in this folder (default: a temporary folder, removed)")
 	matrix := fs.Bool("matrix", false, "run every mutant over the SCENARIO files instead (the kill matrix of what CI runs)")
 	runs := fs.Int("runs", 3, "with --matrix: runs of each mutant on each scenario; a scenario kills a mutant only when every run catches it")
-	only := fs.String("mutants", "", "with --matrix: comma-separated mutant names to run (default: all)")
+	only := fs.String("mutants", "", "comma-separated mutant names to run (default: all); without --matrix, the real system runs on their scenarios")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: simrun selftest [--quiet] [--json] [--out DIR]\n       simrun selftest --matrix [--runs N] [--mutants A,B] [--json] [--out DIR] SCENARIO...\n\nRuns the real system and built-in mutants on short scenarios and prints\nthe kill matrix; exits 0 only if every mutant is caught and the real\nsystem passes.\n\nWith --matrix, runs the real system and every mutant N times on each\nscenario file given (e.g. scenarios/ci.yaml scenarios/adversarial*.yaml)\nand prints which gate or invariant caught each; exits 0 only if every\nmutant is caught in every run by at least one of the files and the real\nsystem passes every run of every file; 3 (inconclusive) when nothing\nsurvived and nothing failed but some runs could not be judged (a\nscenario's evidence did not happen, or the harness was bound).\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: simrun selftest [--mutants A,B] [--quiet] [--json] [--out DIR]\n       simrun selftest --matrix [--runs N] [--mutants A,B] [--json] [--out DIR] SCENARIO...\n\nRuns the real system and built-in mutants on short scenarios and prints\nthe kill matrix; exits 0 only if every mutant is caught, by everything\nits case documents, and the real system passes; 3 (inconclusive) when\nnothing failed but some runs could not be judged (the harness was\nbound, or a scenario's evidence did not happen). --mutants runs only\nthe named mutants and the real system on their scenarios.\n\nWith --matrix, runs the real system and every mutant N times on each\nscenario file given (e.g. scenarios/ci.yaml scenarios/adversarial*.yaml)\nand prints which gate or invariant caught each; exits 0 only if every\nmutant is caught in every run by at least one of the files and the real\nsystem passes every run of every file; 3 (inconclusive) when nothing\nsurvived and nothing failed but some runs could not be judged (a\nscenario's evidence did not happen, or the harness was bound).\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
+	var names []string
+	if *only != "" {
+		names = strings.Split(*only, ",")
+	}
 	if *matrix {
-		return matrixCmd(matrixOptions{files: fs.Args(), runs: *runs, only: *only, out: *out, quiet: *quiet, json: *asJSON})
+		return matrixCmd(matrixOptions{files: fs.Args(), runs: *runs, only: names, out: *out, quiet: *quiet, json: *asJSON})
 	}
 	if fs.NArg() != 0 {
 		return usagef("selftest takes no arguments (without --matrix), got %q", fs.Args())
+	}
+	sel, err := killmatrix.Select(names)
+	if err != nil {
+		return usagef("--mutants %q: %v (see simrun selftest)", *only, err)
 	}
 	dir, cleanup, err := selftestDir(*out, "stormsim-selftest-")
 	if err != nil {
@@ -48,7 +56,7 @@ func selftestCmd(args []string) error {
 	defer cleanup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := killmatrix.Run(ctx, dir, selftestLog(*quiet || *asJSON))
+	rep, err := killmatrix.Run(ctx, sel, dir, selftestLog(*quiet || *asJSON))
 	if err != nil {
 		return err
 	}
@@ -109,7 +117,7 @@ func printSelftest[R any](rep R, asJSON, quiet bool, text func(io.Writer, R)) er
 type matrixOptions struct {
 	files       []string
 	runs        int
-	only        string
+	only        []string // mutant names; none: every mutant
 	out         string
 	quiet, json bool
 }
@@ -134,11 +142,10 @@ func matrixCmd(o matrixOptions) error {
 		scs = append(scs, sc)
 	}
 	cases := selftest.Mutants()
-	if o.only != "" {
-		want := strings.Split(o.only, ",")
-		cases = slices.DeleteFunc(cases, func(c selftest.Case) bool { return !slices.Contains(want, c.Name) })
-		if len(cases) != len(want) {
-			return usagef("--mutants %q: unknown name among them (see simrun selftest)", o.only)
+	if len(o.only) > 0 {
+		cases = slices.DeleteFunc(cases, func(c selftest.Case) bool { return !slices.Contains(o.only, c.Name) })
+		if len(cases) != len(o.only) {
+			return usagef("--mutants %q: unknown name among them, or a replicator mutant (those run in simrun selftest)", strings.Join(o.only, ","))
 		}
 	}
 	dir, cleanup, err := selftestDir(o.out, "stormsim-matrix-")

@@ -115,6 +115,9 @@ func openServers(ctx context.Context, s *serverOptions, opt *sim.Options, log, n
 		sc := opt.Scenario.Coordinator
 		cmdline := fmt.Sprintf("simrun coordinator --redis %s --s3 %s --bucket %s --key-prefix %s --object-prefix '%s' --strategy %s --lock-ttl %v --result-ttl %v --feedback %s",
 			redisURL, remote.S3URL, remote.Bucket, kp, opt.ObjectPrefix, sc.Strategy, sc.LockTTL, sc.ResultTTL, opt.External.Feedback)
+		if k := opt.Scenario.Storage.KeepVersions; k > 0 {
+			cmdline += fmt.Sprintf(" --keep-versions %d", k) // the embedded S3's lifecycle rule, metered by the processes
+		}
 		if s.s3 == "" {
 			// The embedded fake S3 takes any credentials, but the processes
 			// still need some: without, every event fails to sign.

@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/stormsim/stormsim/coordinator/scheduler"
+	"github.com/stormsim/stormsim/internal/syncx"
 )
 
 var _ scheduler.Mailer = (*Mailer)(nil)
@@ -146,14 +147,7 @@ func (s *Mailer) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return syncx.Sleep(ctx, d)
 }
 
 // format renders m as an RFC 5322 message with CRLF line ends.

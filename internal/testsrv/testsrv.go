@@ -1,7 +1,9 @@
-// Package testsrv starts real servers for tests: Debian's redis-server
-// (alone or as a cluster) and versitygw (an S3-compatible gateway, posix
-// backend). A test whose binary is absent is skipped with a message;
-// .ci/run installs them (see .ci/real-servers.sh).
+// Package testsrv starts servers for tests: Debian's redis-server (alone
+// or as a cluster) and versitygw (an S3-compatible gateway, posix
+// backend), the embedded fake S3 with a real client (NewFakeS3), and
+// stand-ins for endpoints a test must never reach (Recorder). A test whose
+// binary is absent is skipped with a message; .ci/run installs them (see
+// .ci/real-servers.sh).
 package testsrv
 
 import (

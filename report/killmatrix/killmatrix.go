@@ -44,14 +44,20 @@ var invariantColumns = []struct{ name, label string }{
 // Report is the kill matrix and its verdict (simrun selftest --json
 // prints it).
 type Report struct {
-	OK          bool          `json:"ok"`
-	Seconds     float64       `json:"duration_seconds"`
-	Invariants  []string      `json:"invariants"` // matrix columns, then Gates
-	Gates       []string      `json:"gates"`
-	Runs        []Row         `json:"runs"`
+	OK         bool     `json:"ok"`
+	Seconds    float64  `json:"duration_seconds"`
+	Invariants []string `json:"invariants"` // matrix columns, then Gates
+	Gates      []string `json:"gates"`
+	Runs       []Row    `json:"runs"`
+	// Planned is the number of runs selected (every case unless simrun
+	// selftest --mutants named some); a self-test with fewer Runs did not
+	// finish.
+	Planned     int           `json:"planned_runs"`
 	Determinism []Determinism `json:"determinism"`
 	// Survivors are mutants no gate or invariant caught; Failures are real
-	// runs that did not pass and determinism checks that failed.
+	// runs that did not pass, runs with a Row.Problem (a documented catch
+	// missed, an inconclusive run with no excuse) and determinism checks
+	// that failed.
 	Survivors []string `json:"survivors"`
 	Failures  []string `json:"failures"`
 	// Inconclusive are runs the harness could not judge (it was bound, on
@@ -77,6 +83,14 @@ type Row struct {
 	// the claims that did not catch it this time.
 	Claimed []string `json:"claimed,omitempty"`
 	Missed  []string `json:"missed,omitempty"`
+	// Problem says why the run fails the self-test although its status
+	// alone would not: a mutant caught, but not by everything its case
+	// documents (Missed: the claims are the proof that those gates can
+	// fail), or a run left inconclusive though the harness was not bound
+	// and the scenario's evidence happened. Empty when neither. The kill
+	// matrix over scenario files ignores it: the claims are about the
+	// case's own scenario.
+	Problem string   `json:"problem,omitempty"`
 	Reasons []string `json:"reasons"`
 	Seconds float64  `json:"seconds"`
 	Hash    string   `json:"workload_hash"`
@@ -95,11 +109,12 @@ type Determinism struct {
 	runHashesObserved []string
 }
 
-// Run runs every self-test case into dir and builds the kill matrix; log gets a
-// line per finished run.
-func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
+// Run runs the selected self-test cases into dir and builds the kill
+// matrix; log gets a line per finished run. A run's folder is named by its
+// case's place in the whole list (RunDirName), whatever the selection.
+func Run(ctx context.Context, sel Selection, dir string, log io.Writer) (*Report, error) {
 	start := time.Now()
-	rep := &Report{Survivors: []string{}, Failures: []string{}}
+	rep := &Report{Survivors: []string{}, Failures: []string{}, Planned: sel.planned()}
 	det := map[string]*Determinism{}
 	var order []string
 	seen := func(sc *scenarios.Scenario, hash string) {
@@ -111,9 +126,13 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 		}
 		d.runHashesObserved = append(d.runHashesObserved, hash)
 	}
-	for i, c := range selftest.Cases() {
+	all := selftest.Cases()
+	for i, c := range all {
 		if ctx.Err() != nil {
 			break
+		}
+		if !sel.picks(c) {
+			continue
 		}
 		run, r, row, err := runCase(c, filepath.Join(dir, RunDirName(i, c)), func(runDir string) (*selftest.Result, error) {
 			return c.Run(ctx, runDir)
@@ -131,7 +150,7 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 		fmt.Fprintf(log, "selftest: %-24s on %-19s %-8s %5.1fs  %s\n", c.Name, c.Scenario, row.Status, row.Seconds,
 			strings.Join(row.CaughtBy, ", "))
 	}
-	regionRows, err := runRegions(ctx, dir, len(rep.Runs), log, seen)
+	regionRows, err := runRegions(ctx, sel, dir, len(all), log, seen)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +170,16 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 		}
 		rep.Determinism = append(rep.Determinism, *d)
 	}
+	rep.tally()
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// tally sorts the judged runs into Survivors, Failures and Inconclusive
+// and sets OK: every planned run finished, every mutant was caught by
+// everything its case documents, the real system passed, and every run
+// was judged.
+func (rep *Report) tally() {
 	for _, row := range rep.Runs {
 		switch row.Status {
 		case "survived":
@@ -160,11 +189,12 @@ func Run(ctx context.Context, dir string, log io.Writer) (*Report, error) {
 		case "inconclusive":
 			rep.Inconclusive = append(rep.Inconclusive, fmt.Sprintf("%s on %s: %s", row.Mutant, row.Scenario, strings.Join(row.Reasons, "; ")))
 		}
+		if row.Problem != "" {
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s on %s: %s", row.Mutant, row.Scenario, row.Problem))
+		}
 	}
 	rep.OK = len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) == 0 &&
-		len(rep.Runs) == totalCases()
-	rep.Seconds = time.Since(start).Seconds()
-	return rep, nil
+		len(rep.Runs) == rep.Planned
 }
 
 // runCase runs c with run into runDir, writes its run folder and returns
@@ -244,24 +274,59 @@ func RowOf(c selftest.Case, r *report.Results, took time.Duration) Row {
 	for _, inv := range r.Invariants {
 		violations += inv.Violations
 	}
+	row.Status = status(c, r, row, unjudged, violations)
+	row.Problem = problem(row, r)
+	return row
+}
+
+// status is a run's status in the kill matrix: caught, survived or
+// inconclusive for a mutant; pass, fail or inconclusive for the real
+// system. unjudged says a claimed catch was a gate the harness could not
+// judge.
+func status(c selftest.Case, r *report.Results, row Row, unjudged bool, violations int) string {
 	switch {
 	case c.Mutant() && len(row.CaughtBy) > 0:
-		row.Status = "caught"
+		return "caught"
 	case c.Mutant() && (unjudged || r.Verdict == report.Inconclusive):
 		// Not caught, but the run could not judge it (a claimed gate the
 		// harness could not judge, a fault's min_injected unmet): never
 		// a survival the harness's slowness made up, never a pass.
-		row.Status = "inconclusive"
+		return "inconclusive"
 	case c.Mutant():
-		row.Status = "survived"
+		return "survived"
 	case r.Verdict == report.Pass:
-		row.Status = "pass"
+		return "pass"
 	case r.Verdict == report.Inconclusive && violations == 0:
-		row.Status = "inconclusive"
-	default:
-		row.Status = "fail"
+		return "inconclusive"
 	}
-	return row
+	return "fail"
+}
+
+// problem is a judged row's Row.Problem, or "".
+func problem(row Row, r *report.Results) string {
+	switch {
+	case row.Status == "inconclusive":
+		bound := r.Harness != nil && r.Harness.Saturation != nil && r.Harness.Saturation.Bound
+		if !bound && !unmetEvidence(r.Reasons) {
+			return "inconclusive, but the harness was not bound and the scenario's evidence was met: " + strings.Join(r.Reasons, "; ")
+		}
+	case row.Status == "caught" && len(row.Missed) > 0:
+		return fmt.Sprintf("caught by %s but not by %s, which its case documents", strings.Join(row.CaughtBy, ", "), strings.Join(row.Missed, ", "))
+	}
+	return ""
+}
+
+// unmetEvidence reports whether a verdict's reasons say the scenario's
+// situation did not happen: an evidence expression not seen
+// (report.Build), or a fault's min_* requirement unmet or its fault
+// skipped (fault.Set.Unmet).
+func unmetEvidence(reasons []string) bool {
+	for _, why := range reasons {
+		if strings.HasPrefix(why, "evidence ") || strings.Contains(why, "fewer than its min_") || strings.Contains(why, "but was skipped") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkDeterminism(sc *scenarios.Scenario) *Determinism {

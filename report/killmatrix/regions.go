@@ -15,16 +15,19 @@ import (
 	"github.com/stormsim/stormsim/sim/selftest"
 )
 
-// runRegions runs the replicator's self-test cases (the real replicator
-// and its mutants on multi-region scenarios) into dir, numbering their
-// folders from first, and returns their rows of the kill matrix; each run's
-// workload hash goes to seen with its scenario.
-func runRegions(ctx context.Context, dir string, first int, log io.Writer,
+// runRegions runs the selected replicator self-test cases (the real
+// replicator and its mutants on multi-region scenarios) into dir,
+// numbering their folders from first, and returns their rows of the kill
+// matrix; each run's workload hash goes to seen with its scenario.
+func runRegions(ctx context.Context, sel Selection, dir string, first int, log io.Writer,
 	seen func(sc *scenarios.Scenario, hash string)) ([]Row, error) {
 	var rows []Row
 	for i, c := range regions.SelfTestCases() {
 		if ctx.Err() != nil {
 			break
+		}
+		if !sel.picks(RegionsCase(c)) {
+			continue
 		}
 		start := time.Now()
 		runDir := filepath.Join(dir, RegionsRunDirName(first+i, c))
@@ -58,9 +61,4 @@ func RegionsCase(c regions.SelfTestCase) selftest.Case {
 // --out; i counts on from the single-region cases.
 func RegionsRunDirName(i int, c regions.SelfTestCase) string {
 	return fmt.Sprintf("%02d-%s-%s", i, c.Name, c.Scenario)
-}
-
-// totalCases is the number of runs a complete self-test has.
-func totalCases() int {
-	return len(selftest.Cases()) + len(regions.SelfTestCases())
 }

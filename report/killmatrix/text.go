@@ -47,7 +47,7 @@ func WriteText(w io.Writer, rep *Report) {
 			fmt.Fprintf(w, "%-24s %s\n", row.Mutant, row.Breaks)
 		}
 		if len(row.Missed) > 0 {
-			fmt.Fprintf(w, "%-24s note: not caught this time by %s, which it is documented to fail\n", "", strings.Join(row.Missed, ", "))
+			fmt.Fprintf(w, "%-24s not caught this time by %s, which it is documented to fail\n", "", strings.Join(row.Missed, ", "))
 		}
 	}
 	fmt.Fprintln(w)
@@ -83,7 +83,7 @@ func (rep *Report) VerdictLine() string {
 	if len(rep.Inconclusive) > 0 {
 		why = append(why, "not judged (harness-bound): "+strings.Join(rep.Inconclusive, "; "))
 	}
-	if want := totalCases(); len(rep.Runs) < want {
+	if want := rep.Planned; len(rep.Runs) < want {
 		why = append(why, fmt.Sprintf("only %d of %d runs finished", len(rep.Runs), want))
 	}
 	if len(rep.Survivors) == 0 && len(rep.Failures) == 0 && len(rep.Inconclusive) > 0 {

@@ -1,7 +1,6 @@
 package env_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -182,30 +181,13 @@ func TestNewRemote_NoCredentials_ClearError(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestNewRemote_S3Wait_SaysWebhookListens: while the run waits for the S3
 // server, it has already said that the webhook listens (and where), and
 // the webhook answers.
 func TestNewRemote_S3Wait_SaysWebhookListens(t *testing.T) {
 	testsrv.AWSEnv(t)
 	s3URL := "http://127.0.0.1:" + strconv.Itoa(testsrv.FreePort(t)) // nothing listens there
-	var log syncBuffer
+	var log testsrv.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		r, err := env.NewRemote(context.Background(), env.RemoteOptions{S3URL: s3URL, Bucket: "b", WaitS3: 3 * time.Second, Log: &log})

@@ -20,7 +20,6 @@ import (
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/scenarios"
-	"github.com/stormsim/stormsim/sim/history"
 	"github.com/stormsim/stormsim/sim/measure"
 	"github.com/stormsim/stormsim/sim/workload"
 )
@@ -66,7 +65,7 @@ const (
 // seed's "faults" stream.
 type Set struct {
 	specs    []scenarios.Fault
-	hist     *history.Writer
+	record   func(rec any) // the run's sink (its history); nil records nothing
 	now      func() time.Time
 	active   []atomic.Bool
 	injected []atomic.Int64
@@ -104,8 +103,10 @@ type Set struct {
 	reconciled atomic.Int64       // staged objects the reconciler handled
 }
 
-func New(specs []scenarios.Fault, seed uint64, now func() time.Time, hist *history.Writer) *Set {
-	f := &Set{specs: specs, hist: hist, now: now, active: make([]atomic.Bool, len(specs)),
+// New prepares a scenario's faults; each window that ends goes to record
+// as a history.Fault (the run's one emission path).
+func New(specs []scenarios.Fault, seed uint64, now func() time.Time, record func(rec any)) *Set {
+	f := &Set{specs: specs, record: record, now: now, active: make([]atomic.Bool, len(specs)),
 		injected: make([]atomic.Int64, len(specs)), taken: make([]atomic.Int64, len(specs)), overtaken: make([]atomic.Int64, len(specs)), skip: make([]string, len(specs)), from: make([]time.Time, len(specs)), done: make([]bool, len(specs)),
 		rng: workload.NewStreams(seed).New(workload.StreamFaults), stop: make(chan struct{})}
 	for _, s := range specs {

@@ -140,7 +140,9 @@ func (f *Set) off(i int) {
 	f.spans = append(f.spans, measure.FaultSpan{Kind: s.Kind, From: from.Sub(f.origin), To: to.Sub(f.origin), Detail: detail})
 	f.spanIdx = append(f.spanIdx, i)
 	f.mu.Unlock()
-	_ = f.hist.Write(history.Fault{T: history.KindFault, Kind: s.Kind, From: from, To: to})
+	if f.record != nil {
+		f.record(history.Fault{T: history.KindFault, Kind: s.Kind, From: from, To: to})
+	}
 }
 
 // Hooks composes the coordinator hooks of a mutant (may be nil) with

@@ -96,7 +96,7 @@ func (n *naive) handle(ctx context.Context, key string) (err error) {
 	}
 	staged := n.c.StagingKey(user, id)
 	head, err := n.env.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &n.cfg.Bucket, Key: &staged})
-	if notFound(err) {
+	if coordinator.IsNotFound(err) {
 		return nil // decided and cleaned up already
 	}
 	if err != nil {

@@ -2,7 +2,6 @@ package selftest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
@@ -48,7 +46,7 @@ func (n *naive) finish(ctx context.Context, staged string, err error) error {
 	if err != nil {
 		return err
 	}
-	if _, err := n.env.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &n.cfg.Bucket, Key: &staged}); err != nil && !notFound(err) {
+	if _, err := n.env.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &n.cfg.Bucket, Key: &staged}); err != nil && !coordinator.IsNotFound(err) {
 		return fmt.Errorf("delete staged: %w", err)
 	}
 	return nil
@@ -57,14 +55,6 @@ func (n *naive) finish(ctx context.Context, staged string, err error) error {
 func finalMeta(u coordinator.Upload, version int64) map[string]string {
 	return map[string]string{coordinator.MetaVersion: strconv.FormatInt(version, 10), coordinator.MetaUpload: u.ID,
 		coordinator.MetaSHA256: u.SHA256, coordinator.MetaBase: strconv.FormatInt(u.Base, 10), coordinator.MetaDevice: u.Device}
-}
-
-func notFound(err error) bool {
-	var nsk *types.NoSuchKey
-	var nf *types.NotFound
-	var api smithy.APIError
-	return errors.As(err, &nsk) || errors.As(err, &nf) ||
-		errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey")
 }
 
 func str(v any) string {

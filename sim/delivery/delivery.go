@@ -84,8 +84,9 @@ type EventFate struct {
 }
 
 // item is one event copy waiting for a worker: the fields its S3 record
-// is built from at invocation (record), not the record itself, which is
-// four times the size and at 100,000 uploads in flight was 30 MB of queue.
+// is built from at invocation (record), not the record itself: 96 bytes
+// against about 350, which for the default 65,536 preallocated slots of
+// the ready queue is 6 MiB against 23 MiB.
 type item struct {
 	bucket, key string
 	size        int64

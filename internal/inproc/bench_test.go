@@ -73,3 +73,31 @@ func BenchmarkPipe_Command(b *testing.B) {
 	_ = server.Close()
 	<-done
 }
+
+// BenchmarkTransport_RoundTripInline is the same exchange served inline
+// (Route.Inline): in the caller's goroutine, the reply buffered.
+func BenchmarkTransport_RoundTripInline(b *testing.B) {
+	tr := &Transport{}
+	defer tr.Close()
+	tr.Route("s3.test:1", Route{Inline: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("ETag", `"0123456789abcdef"`)
+		_, _ = w.Write([]byte("ok"))
+	})})
+	payload := bytes.Repeat([]byte("x"), 1024)
+	rd := bytes.NewReader(payload)
+	b.ReportAllocs()
+	for b.Loop() {
+		rd.Reset(payload)
+		req, err := http.NewRequest(http.MethodPut, "http://s3.test:1/bucket/staging/u/1", rd)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+}

@@ -7,7 +7,10 @@
 // free is kept on purpose: bodies stream both ways, a cancelled request
 // context reaches the handler, closing a response body early stops the
 // handler's writes, a handler that writes faster than the client reads
-// waits for it (backpressure), and a closed connection reads EOF.
+// waits for it (backpressure), and a closed connection reads EOF. A host
+// whose replies are small can instead be served inline (Route.Inline): in
+// the caller's goroutine, the reply buffered, so a request waiting inside
+// the server costs no goroutine of its own.
 package inproc
 
 import (
@@ -18,6 +21,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrClosed is returned for requests after Transport.Close.
@@ -26,126 +30,112 @@ var ErrClosed = errors.New("inproc: transport closed")
 // Transport serves requests to registered hosts with their handlers, in
 // this process, and passes every other request to Next (nil: an error).
 // The zero value is usable; Close stops it.
+//
+// A request takes no exclusive lock: the routes are an immutable map
+// replaced whole by Handle, and requests enter under a read lock that only
+// Close takes for writing.
 type Transport struct {
 	Next http.RoundTripper
 
-	mu     sync.Mutex // guards the fields below
-	routes map[string]http.Handler
-	open   map[*io.PipeReader]struct{} // response bodies not yet finished
+	routes   atomic.Pointer[map[string]Route]
+	handleMu sync.Mutex // serialises Handle and Route
+
+	mu     sync.RWMutex // read: a request entering; write: Close
 	closed bool
-	wg     sync.WaitGroup // handler goroutines
+	wg     sync.WaitGroup // handlers in progress, inline ones included
+
+	streams streams // streamed response bodies not yet finished
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
 
-// Handle routes requests for host ("127.0.0.1:PORT", as in the URL) to h.
-func (t *Transport) Handle(host string, h http.Handler) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.routes == nil {
-		t.routes = map[string]http.Handler{}
+// Route is how a host's requests are served.
+type Route struct {
+	Handler http.Handler
+	// Inline serves each request in the caller's goroutine and buffers the
+	// reply, instead of serving it in a goroutine of its own and streaming
+	// the reply. Only for replies small enough to hold in memory: a
+	// buffered reply has no backpressure.
+	Inline bool
+	// Stream, with Inline, picks the requests still served the streamed
+	// way (replies too large to buffer, such as object GETs); nil: none.
+	Stream func(*http.Request) bool
+}
+
+// Handle routes requests for host ("127.0.0.1:PORT", as in the URL) to h,
+// each served in a goroutine of its own with its reply streamed.
+func (t *Transport) Handle(host string, h http.Handler) { t.Route(host, Route{Handler: h}) }
+
+// Route routes requests for host to r.
+func (t *Transport) Route(host string, r Route) {
+	t.handleMu.Lock()
+	defer t.handleMu.Unlock()
+	m := map[string]Route{}
+	if old := t.routes.Load(); old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
 	}
-	t.routes[host] = h
+	m[host] = r
+	t.routes.Store(&m)
 }
 
 // Close fails the bodies still being written and waits for every handler
-// goroutine to return; later requests to registered hosts fail.
+// to return; later requests to registered hosts fail.
 func (t *Transport) Close() {
 	t.mu.Lock()
 	t.closed = true
-	for pr := range t.open {
-		pr.CloseWithError(ErrClosed)
-	}
 	t.mu.Unlock()
+	t.streams.closeAll()
 	t.wg.Wait()
 }
 
-// RoundTrip serves req with its host's handler in a new goroutine and
-// returns as soon as the handler has written its header; the body streams
-// from the handler's writes.
+// enter counts a request in, unless the transport is closed.
+func (t *Transport) enter() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return false
+	}
+	t.wg.Add(1)
+	return true
+}
+
+// RoundTrip serves req with its host's handler: inline, or in a new
+// goroutine returning as soon as the handler has written its header, the
+// body streaming from the handler's writes (Route).
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.mu.Lock()
-	h, ok := t.routes[req.URL.Host]
-	if !ok {
-		t.mu.Unlock()
+	var r Route
+	if m := t.routes.Load(); m != nil {
+		r = (*m)[req.URL.Host]
+	}
+	if r.Handler == nil {
 		if t.Next == nil {
 			closeBody(req)
 			return nil, fmt.Errorf("inproc: no handler for host %q", req.URL.Host)
 		}
 		return t.Next.RoundTrip(req)
 	}
-	if t.closed {
-		t.mu.Unlock()
+	if !t.enter() {
 		closeBody(req)
 		return nil, ErrClosed
 	}
-	pr, pw := io.Pipe()
-	if t.open == nil {
-		t.open = map[*io.PipeReader]struct{}{}
+	if r.Inline && (r.Stream == nil || !r.Stream(req)) {
+		return t.serveInline(r.Handler, req)
 	}
-	t.open[pr] = struct{}{}
-	t.wg.Add(1)
-	t.mu.Unlock()
-
-	// The handler's context ends with the client's, or when the client
-	// closes the response body (as a server's does when the connection
-	// goes away).
-	ctx, cancel := context.WithCancel(req.Context())
-	sreq := serverRequest(ctx, req)
-	w := &responseWriter{header: http.Header{}, head: req.Method == http.MethodHead, pw: pw, ready: make(chan struct{})}
-	go func() {
-		defer t.wg.Done()
-		defer closeBody(req) // RoundTrip owns the request body
-		defer func() {
-			if p := recover(); p != nil {
-				// As net/http's server: the client sees the connection fail.
-				w.fail(fmt.Errorf("inproc: handler panic: %v", p))
-				return
-			}
-			w.finish()
-		}()
-		h.ServeHTTP(w, sreq)
-	}()
-
-	select {
-	case <-w.ready:
-	case <-req.Context().Done():
-		// The handler sees the same cancellation and returns; its goroutine
-		// is still waited for by Close.
-		t.release(pr, ErrClosed)
-		cancel()
-		return nil, req.Context().Err()
-	}
-	if w.err != nil {
-		t.release(pr, w.err)
-		cancel()
-		return nil, w.err
-	}
-	resp := &http.Response{
-		Status: statusLine(w.status), StatusCode: w.status,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: w.sent, ContentLength: -1, Request: req,
-		Body: &body{pr: pr, t: t, cancel: cancel},
-	}
-	if cl := w.sent.Get("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(cl, 10, 64); err == nil {
-			resp.ContentLength = n
-		}
-	}
-	if req.Method == http.MethodHead || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
-		resp.Body.Close()
-		resp.Body = http.NoBody
-	}
-	return resp, nil
+	return t.serveStreamed(r.Handler, req)
 }
 
-// release forgets a finished response body and fails its writer's pending
-// and later writes with err.
-func (t *Transport) release(pr *io.PipeReader, err error) {
-	pr.CloseWithError(err)
-	t.mu.Lock()
-	delete(t.open, pr)
-	t.mu.Unlock()
+// serve runs h; a panic is returned as the error a client sees when a
+// server's connection fails.
+func serve(h http.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("inproc: handler panic: %v", p)
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return nil
 }
 
 // serverRequest is req as net/http's server would hand it to a handler.
@@ -175,97 +165,30 @@ func serverRequest(ctx context.Context, req *http.Request) *http.Request {
 	return s
 }
 
+// response is the client's view of a reply with status and header.
+func response(req *http.Request, status int, header http.Header) *http.Response {
+	resp := &http.Response{
+		Status: statusLine(status), StatusCode: status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: header, ContentLength: -1, Request: req,
+	}
+	if cl := header.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil {
+			resp.ContentLength = n
+		}
+	}
+	return resp
+}
+
+// noBody reports whether a reply to req with status has no body.
+func noBody(req *http.Request, status int) bool {
+	return req.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified
+}
+
 func closeBody(req *http.Request) {
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
-}
-
-// responseWriter hands the header to RoundTrip once and streams the body
-// through a pipe: a write waits until the client has read it.
-type responseWriter struct {
-	header http.Header
-	head   bool // a HEAD request: writes are discarded, as a server does
-	pw     *io.PipeWriter
-
-	// Set before ready is closed, read after.
-	status int
-	sent   http.Header
-	err    error
-	ready  chan struct{}
-}
-
-func (w *responseWriter) Header() http.Header { return w.header }
-
-func (w *responseWriter) WriteHeader(code int) {
-	if w.sent != nil || code < 200 {
-		return // informational responses (100 Continue) are not forwarded
-	}
-	w.status, w.sent = code, w.header.Clone()
-	close(w.ready)
-}
-
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if w.sent == nil {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.head {
-		return len(p), nil
-	}
-	return w.pw.Write(p)
-}
-
-// Flush sends the header; body bytes are never buffered here.
-func (w *responseWriter) Flush() {
-	if w.sent == nil {
-		w.WriteHeader(http.StatusOK)
-	}
-}
-
-// finish ends the body after the handler returned.
-func (w *responseWriter) finish() {
-	if w.sent == nil {
-		w.WriteHeader(http.StatusOK)
-	}
-	_ = w.pw.Close()
-}
-
-// fail ends the exchange with err: RoundTrip returns it when the header
-// was not sent yet, the body's reader gets it otherwise.
-func (w *responseWriter) fail(err error) {
-	if w.sent == nil {
-		w.err, w.sent = err, http.Header{}
-		close(w.ready)
-	}
-	_ = w.pw.CloseWithError(err)
-}
-
-// body is the client's side of a response body; Close stops the handler's
-// writes and cancels its context.
-type body struct {
-	pr     *io.PipeReader
-	t      *Transport
-	cancel context.CancelFunc
-	once   sync.Once
-}
-
-func (b *body) Read(p []byte) (int, error) {
-	n, err := b.pr.Read(p)
-	if err == io.EOF {
-		b.once.Do(func() { b.done(io.EOF) })
-	}
-	return n, err
-}
-
-func (b *body) Close() error {
-	b.once.Do(func() { b.done(errBodyClosed) })
-	return nil
-}
-
-// done releases the body's pipe with err and ends the handler's context.
-func (b *body) done(err error) {
-	b.t.release(b.pr, err)
-	b.cancel()
 }
 
 // limitedBody is a request body as a server hands it to a handler: at
@@ -307,7 +230,3 @@ func statusLine(code int) string {
 	}
 	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
-
-// errBodyClosed is what a handler's write gets after the client closed the
-// response body.
-var errBodyClosed = errors.New("inproc: client closed the response body")

@@ -38,9 +38,9 @@ ready:
 		select {
 		case it := <-d.ready:
 			if it.attempt > 0 {
-				set(it.rec.S3.Object.Key, history.PendingRetrying)
+				set(it.key, history.PendingRetrying)
 			} else {
-				set(it.rec.S3.Object.Key, history.PendingQueued)
+				set(it.key, history.PendingQueued)
 			}
 		default:
 			break ready
@@ -50,9 +50,9 @@ ready:
 	defer d.mu.Unlock()
 	for _, it := range append(d.parked, d.timers...) {
 		if it.attempt > 0 {
-			set(it.rec.S3.Object.Key, history.PendingRetrying)
+			set(it.key, history.PendingRetrying)
 		} else {
-			set(it.rec.S3.Object.Key, history.PendingQueued)
+			set(it.key, history.PendingQueued)
 		}
 	}
 	for k := range d.dead {

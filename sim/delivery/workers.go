@@ -145,9 +145,9 @@ func (d *Delivery) invoke(it item, run *runningKey) {
 	if d.cfg.OnWait != nil && !it.at.IsZero() {
 		d.cfg.OnWait(began.Sub(it.at))
 	}
-	key := it.rec.S3.Object.Key
+	key := it.key
 	run.set(key)
-	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{it.rec}})
+	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{d.record(&it)}})
 	run.set("")
 	if d.cfg.OnResult != nil && d.ctx.Err() == nil {
 		d.cfg.OnResult(err, err != nil && it.attempt < d.cfg.Retries, time.Since(began))

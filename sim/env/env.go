@@ -124,7 +124,9 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	e.serve(srv, ln)
 	e.S3URL = "http://" + ln.Addr().String()
 	e.inproc = &inproc.Transport{Next: newHTTPClient().Transport}
-	e.inproc.Handle(ln.Addr().String(), h)
+	// Requests wait inside the fake in the caller's goroutine, and only
+	// object GETs, whose replies can be large, stream from one of their own.
+	e.inproc.Route(ln.Addr().String(), inproc.Route{Handler: h, Inline: true, Stream: isGet})
 	e.closers = append(e.closers, e.inproc.Close)
 
 	// Devices and the coordinator are different machines in production:

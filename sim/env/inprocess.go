@@ -64,12 +64,18 @@ func (b cancelOnClose) Close() error {
 }
 
 // ServeInProcess routes the run's requests for host (as in its URLs) to h
-// in process; a no-op on an environment without in-process transports.
+// in process; a no-op on an environment without in-process transports. h
+// runs in the caller's goroutine and its replies are buffered: it is for
+// APIs with small replies (the result API).
 func (e *Env) ServeInProcess(host string, h http.Handler) {
 	if e.inproc != nil {
-		e.inproc.Handle(host, h)
+		e.inproc.Route(host, inproc.Route{Handler: h, Inline: true})
 	}
 }
+
+// isGet picks the requests to the fake S3 whose replies stream: object
+// GETs (and listings) can be large.
+func isGet(req *http.Request) bool { return req.Method == http.MethodGet }
 
 // dialRedis is go-redis's dialer for the embedded miniredis: one end of an
 // in-memory connection, the other served by miniredis. While the fault

@@ -21,9 +21,13 @@ import (
 
 // upload is one device's upload: stage the content, then learn the outcome
 // by push or by polling the result API. It never returns an error: a failed
-// request under load is a result to record.
-func (dev *Devices) upload(ctx context.Context, a arrival) {
-	u := history.Upload{T: history.KindUpload, ID: a.id, User: a.user, Device: a.device, Path: a.path,
+// request under load is a result to record. It returns once the content
+// is staged; the wait for the outcome runs on timers (waiter), and end is
+// called when the upload has ended.
+func (dev *Devices) upload(ctx context.Context, a arrival, end func()) {
+	w := &waiter{dev: dev, ctx: ctx, end: end, fileIndex: a.fileIndex}
+	u := &w.u
+	*u = history.Upload{T: history.KindUpload, ID: a.id, User: a.user, Device: a.device, Path: a.path,
 		Size: a.size, Intended: a.intended, Phase: a.phase}
 	if a.after != nil {
 		// A follow-on edit: the device first learns the outcome of its
@@ -45,10 +49,8 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 		u.SHA256 = c.sha256()
 	}
 
-	var pushCh <-chan coordinator.Result
 	if dev.cfg.push {
-		pushCh = dev.Push.wait(u.ID)
-		defer dev.Push.forget(u.ID)
+		dev.Push.wait(u.ID, w)
 	}
 	u.Start = dev.Now()
 	// The harness's own launch lag: the generator's timer, this goroutine's
@@ -65,10 +67,9 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 	if dev.Staging != nil {
 		dev.Staging(u.ID, u.Phase)
 	}
-	hostile := ""
 	if dev.Hostile != nil {
-		if hostile = dev.Hostile(); hostile != "" {
-			makeHostile(meta, hostile)
+		if w.hostile = dev.Hostile(); w.hostile != "" {
+			makeHostile(meta, w.hostile)
 		}
 	}
 	var err error
@@ -78,50 +79,23 @@ func (dev *Devices) upload(ctx context.Context, a arrival) {
 		err = dev.stagePut(ctx, key, meta, c, body)
 	}
 	u.Staged = dev.Now()
-	if err != nil && ctx.Err() != nil {
-		// The harness stopped the run (a signal, or abort_on_fail's grace
-		// over): the device never learned whether its bytes were staged,
-		// which says nothing about the system.
-		u.Outcome, u.Error, u.Done = history.OutcomeUnknown, stoppedError(err), u.Staged
-		dev.Sink.Finished(&u, time.Time{}, "stopped")
-		return
-	}
 	if err != nil {
+		if dev.cfg.push {
+			dev.Push.forget(u.ID)
+		}
 		u.Outcome, u.Error, u.Done = history.OutcomeError, err.Error(), u.Staged
-		dev.Sink.Finished(&u, time.Time{}, "stage")
+		kind := "stage"
+		if ctx.Err() != nil {
+			// The harness stopped the run (a signal, or abort_on_fail's
+			// grace over): the device never learned whether its bytes
+			// were staged, which says nothing about the system.
+			u.Outcome, u.Error, kind = history.OutcomeUnknown, stoppedError(err), "stopped"
+		}
+		dev.Sink.Finished(u, time.Time{}, kind)
+		end()
 		return
 	}
-	res, decided := dev.await(ctx, &u, pushCh)
-	u.Done = dev.Now()
-	switch res.State {
-	case coordinator.StateCommitted:
-		u.Outcome, u.Version = history.OutcomeCommitted, res.Version
-		dev.heads.learn(a.fileIndex, res.Version)
-	case coordinator.StateConflict:
-		u.Outcome, u.Copy = history.OutcomeConflict, res.Copy
-		dev.heads.learn(a.fileIndex, res.Head)
-	case coordinator.StateRejected:
-		u.Outcome, u.Reason = history.OutcomeRejected, res.Reason
-	default:
-		u.Outcome = history.OutcomeUnknown
-	}
-	if !decided.IsZero() {
-		dev.est.observe(decided.Sub(u.Staged))
-	}
-	kind := ""
-	switch {
-	case u.Outcome == history.OutcomeUnknown && ctx.Err() != nil:
-		u.Error, kind = stoppedError(ctx.Err()), "stopped"
-	case u.Outcome == history.OutcomeUnknown:
-		kind = "timeout"
-	}
-	if hostile != "" && (u.Outcome == history.OutcomeCommitted || u.Outcome == history.OutcomeConflict) {
-		// The coordinator took input it must refuse. The device records a
-		// failure, which the nothing-dropped invariant reports.
-		u.Error = fmt.Sprintf("hostile upload (%s) was accepted: %s", hostile, u.Outcome)
-		u.Outcome, kind = history.OutcomeError, "hostile-accepted"
-	}
-	dev.Sink.Finished(&u, decided, kind)
+	w.await()
 }
 
 // stoppedError is an upload's error when the harness stopped the run

@@ -121,14 +121,15 @@ loop:
 		done := chain.link(&arr, a)
 		launched++
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		// The goroutine stages the upload and returns; the upload ends,
+		// and gives its slot back, when its outcome is known (waiter).
+		go dev.upload(uctx, arr, func() {
 			if done != nil {
-				defer close(done)
+				close(done)
 			}
-			dev.upload(uctx, arr)
-		}()
+			<-sem
+			wg.Done()
+		})
 	}
 	wg.Wait()
 	return launched, last
@@ -162,7 +163,9 @@ func (dev *Devices) closed(ctx, uctx context.Context, plan *workload.Plan, start
 					return
 				}
 				a.At = time.Since(start) // closed model: the intended instant is now
-				dev.upload(uctx, names.arrival(a, start))
+				ended := make(chan struct{})
+				dev.upload(uctx, names.arrival(a, start), func() { close(ended) })
+				<-ended
 			}
 		}()
 	}

@@ -8,61 +8,10 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/sim/history"
 )
-
-// await learns the outcome: the push if it comes first, otherwise polls on
-// the configured schedule. decided is when the server decided (zero when
-// the outcome stayed unknown).
-func (dev *Devices) await(ctx context.Context, u *history.Upload, pushCh <-chan coordinator.Result) (coordinator.Result, time.Time) {
-	deadline := time.NewTimer(dev.cfg.pollTimeout)
-	defer deadline.Stop()
-	delay := dev.cfg.firstDelay
-	if dev.cfg.autoFirst {
-		delay = dev.est.firstPoll(u.Size)
-	}
-	interval := dev.cfg.pollInterval
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	due := dev.Now().Add(delay) // when t should fire: its lateness is the harness's
-	for {
-		select {
-		case res := <-pushCh:
-			u.Push = true
-			return res, res.DecidedAt
-		case <-t.C:
-			dev.Sink.TimerLate(dev.Now().Sub(due))
-			res, err := dev.poll(ctx, u)
-			u.Polls++
-			if err == nil && res.State != coordinator.StatePending {
-				return res, res.DecidedAt
-			}
-			if dev.cfg.maxPolls > 0 && u.Polls >= dev.cfg.maxPolls {
-				if pushCh == nil {
-					return coordinator.Result{}, time.Time{}
-				}
-				continue // out of polls: wait for the push until the timeout
-			}
-			wait := interval
-			now := dev.Now()
-			if dev.cfg.autoFirst && err == nil {
-				age := now.Sub(u.Staged)
-				dev.est.pending(age)
-				wait = min(dev.est.nextPoll(age, interval), dev.cfg.maxInterval)
-			}
-			t.Reset(wait)
-			due = now.Add(wait)
-			interval = min(time.Duration(float64(interval)*dev.cfg.backoff), dev.cfg.maxInterval)
-		case <-deadline.C:
-			return coordinator.Result{}, time.Time{}
-		case <-ctx.Done():
-			return coordinator.Result{}, time.Time{}
-		}
-	}
-}
 
 // poll asks the result API once and records the answer.
 func (dev *Devices) poll(ctx context.Context, u *history.Upload) (coordinator.Result, error) {

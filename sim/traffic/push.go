@@ -23,7 +23,7 @@ type PushHub struct {
 	deliver func(res coordinator.Result) // loss, delay and outage are applied here
 
 	mu      sync.Mutex // guards waiters
-	waiters map[string]chan coordinator.Result
+	waiters map[string]pushTarget
 
 	done chan struct{}
 }
@@ -35,7 +35,7 @@ func NewPushHub(ctx context.Context, rdb redis.UniversalClient, pattern string, 
 		_ = ps.Close()
 		return nil, err
 	}
-	h := &PushHub{ps: ps, now: now, sink: sink, waiters: map[string]chan coordinator.Result{}, done: make(chan struct{})}
+	h := &PushHub{ps: ps, now: now, sink: sink, waiters: map[string]pushTarget{}, done: make(chan struct{})}
 	h.deliver = h.hand
 	go h.loop()
 	return h, nil
@@ -76,26 +76,26 @@ type pushed struct {
 	DecidedAt time.Time `json:"decided_at,omitzero"`
 }
 
-// hand gives res to its waiter, if one is waiting.
+// pushTarget is what waits for an upload's push (waiter).
+type pushTarget interface{ push(res coordinator.Result) }
+
+// hand gives res to its waiter, if one is waiting. A second push for the
+// same upload goes to the same waiter, which ignores it (the checker
+// reports it from the history).
 func (h *PushHub) hand(res coordinator.Result) {
 	h.mu.Lock()
-	ch := h.waiters[res.ID]
+	w := h.waiters[res.ID]
 	h.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- res:
-		default: // a second push for the same upload: the checker reports it
-		}
+	if w != nil {
+		w.push(res)
 	}
 }
 
-// wait registers interest in an upload's push before it is staged.
-func (h *PushHub) wait(id string) <-chan coordinator.Result {
-	ch := make(chan coordinator.Result, 1)
+// wait registers w for an upload's push before the upload is staged.
+func (h *PushHub) wait(id string, w pushTarget) {
 	h.mu.Lock()
-	h.waiters[id] = ch
+	h.waiters[id] = w
 	h.mu.Unlock()
-	return ch
 }
 
 func (h *PushHub) forget(id string) {

@@ -40,7 +40,8 @@ func TestPushHub_Hand_DeliversResult(t *testing.T) {
 		{ID: "up-2", User: "u1", Path: "a.txt", State: coordinator.StateConflict, Base: 3, Head: 5, Copy: "files/u1/a (conflict).txt", DecidedAt: decided},
 		{ID: "up-3", User: "u2", State: coordinator.StateRejected, Reason: "bad path", DecidedAt: decided},
 	} {
-		ch := h.wait(sent.ID)
+		ch := make(chanTarget, 1)
+		h.wait(sent.ID, ch)
 		payload, err := json.Marshal(sent)
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,7 @@ const (
 	NameNoRegression          = "no-regression"
 	NameNoPhantom             = "no-phantom"
 	NameReplicationIdempotent = "replication-idempotent"
+	NameNotified              = "notified"
 )
 
 // hasRegions reports whether s is a multi-region history.
@@ -29,6 +30,7 @@ func regionChecks(ix *index, o Options) []Result {
 		checkNoRegression(ix, o),
 		checkNoPhantom(ix, o),
 		checkReplicationIdempotent(ix, o),
+		checkNotified(ix, o),
 	}
 }
 
@@ -105,9 +107,12 @@ type shown struct {
 }
 
 // checkNoRegression: no region shows a version older than one it had
-// already shown. A version shown by a read or a write that ended before
-// another began must not be newer than what the other shows; overlapping
-// ones are concurrent and may be seen in either order.
+// already shown. A region shows a version by applying it, by serving it to
+// a device's read, and by notifying its devices of it (a notification
+// says "v is here": a read after it must find v or newer). A version shown
+// by a read, write or notification that ended before another began must
+// not be newer than what the other shows; overlapping ones are concurrent
+// and may be seen in either order.
 func checkNoRegression(ix *index, o Options) Result {
 	c := newCollector(NameNoRegression, o)
 	type key struct{ region, user, path string }
@@ -126,6 +131,9 @@ func checkNoRegression(ix *index, o Options) Result {
 	}
 	for _, v := range ix.s.Views {
 		add(key{v.Region, v.User, v.Path}, shown{v.Version, v.Start, v.At, "read by " + v.Device})
+	}
+	for _, nt := range ix.s.Notifies {
+		add(key{nt.Region, nt.User, nt.Path}, shown{nt.Version, nt.At, nt.At, "notified"})
 	}
 	n := 0
 	for _, k := range keys {
@@ -247,4 +255,36 @@ func checkReplicationIdempotent(ix *index, o Options) Result {
 		}
 	}
 	return c.result(fmt.Sprintf("%d versions applied, %d notifications", len(order), len(ix.s.Notifies)))
+}
+
+// checkNotified: every version applied to a region was announced to the
+// devices connected there (a notification received in that region),
+// unless the replicator recorded its notification failing (an error on
+// the applied replica: that region's Redis was down or cut off).
+func checkNotified(ix *index, o Options) Result {
+	c := newCollector(NameNotified, o)
+	type key struct {
+		region, user, path string
+		version            int64
+	}
+	got := map[key]bool{}
+	for _, nt := range ix.s.Notifies {
+		got[key{nt.Region, nt.User, nt.Path, nt.Version}] = true
+	}
+	applied, reported := 0, 0
+	for _, r := range ix.s.Replicas {
+		if r.Outcome != history.ReplicaApplied {
+			continue
+		}
+		applied++
+		switch {
+		case got[key{r.Region, r.User, r.Path, r.Version}]:
+		case r.Error != "":
+			reported++
+		default:
+			c.add([]string{r.User + "/" + r.Path + "@" + r.Region}, "%s/%s in %s: v%d applied at %s, its devices never notified",
+				r.User, r.Path, r.Region, r.Version, r.At.Format(time.RFC3339Nano))
+		}
+	}
+	return c.result(fmt.Sprintf("%d versions applied, %d notifications failed and reported", applied, reported))
 }

@@ -30,7 +30,7 @@ func TestRun_Small_Passes(t *testing.T) {
 			t.Errorf("%s: %s", c.Name, c.Detail)
 		}
 	}
-	for _, name := range []string{checker.NameConvergence, checker.NameNoRegression, checker.NameNoPhantom, checker.NameReplicationIdempotent} {
+	for _, name := range []string{checker.NameConvergence, checker.NameNoRegression, checker.NameNoPhantom, checker.NameReplicationIdempotent, checker.NameNotified} {
 		if _, ok := res.Check.Find(name); !ok {
 			t.Errorf("check %s did not run", name)
 		}

@@ -104,7 +104,7 @@ func SelfTestCases() []SelfTestCase {
 		{Name: "real", Scenario: ScenarioOutage},
 		{Name: "replicator-out-of-order", Scenario: ScenarioDuplicates, guard: region.GuardNewerOnly,
 			Breaks:   "replication: applies every version that arrives, without the newer-only check and conditional write; a duplicate or late event re-applies or goes back",
-			CaughtBy: []string{checker.NameReplicationIdempotent}},
+			CaughtBy: []string{checker.NameReplicationIdempotent, checker.NameNoRegression}},
 		{Name: "replicator-drops-retry", Scenario: ScenarioOutage, guard: region.GuardRetry,
 			Breaks:   "replication: one attempt per event; a copy that fails while a region is unreachable is dropped",
 			CaughtBy: []string{checker.NameConvergence}},

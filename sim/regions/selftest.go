@@ -95,6 +95,10 @@ type SelfTestCase struct {
 	Breaks   string
 	CaughtBy []string // checks that must catch the mutant
 	guard    string   // the guard the mutant skips ("" for real)
+	// dense: the catch needs several commits of a hot file within the
+	// queue's 500ms delay, which a -race build on a shared machine does not
+	// make (its uploads are too slow); simrun selftest judges it.
+	dense bool
 }
 
 // SelfTestCases lists the real system on each scenario, then each mutant.
@@ -104,7 +108,7 @@ func SelfTestCases() []SelfTestCase {
 		{Name: "real", Scenario: ScenarioOutage},
 		{Name: "replicator-out-of-order", Scenario: ScenarioDuplicates, guard: region.GuardNewerOnly,
 			Breaks:   "replication: applies every version that arrives, without the newer-only check and conditional write; a duplicate or late event re-applies or goes back",
-			CaughtBy: []string{checker.NameReplicationIdempotent, checker.NameNoRegression}},
+			CaughtBy: []string{checker.NameReplicationIdempotent}},
 		{Name: "replicator-drops-retry", Scenario: ScenarioOutage, guard: region.GuardRetry,
 			Breaks:   "replication: one attempt per event; a copy that fails while a region is unreachable is dropped",
 			CaughtBy: []string{checker.NameConvergence}},
@@ -113,7 +117,7 @@ func SelfTestCases() []SelfTestCase {
 			CaughtBy: []string{checker.NameReplicationIdempotent}},
 		{Name: "replicator-copies-final", Scenario: ScenarioDuplicates, guard: region.GuardVersionSource,
 			Breaks:   "replication: copies home's final key instead of the immutable version key; newer bytes land under an older version's number and SHA-256",
-			CaughtBy: []string{checker.NameNoPhantom}},
+			CaughtBy: []string{checker.NameNoPhantom}, dense: true},
 		{Name: "replicator-notifies-early", Scenario: ScenarioDuplicates, guard: region.GuardNotifyAfterCopy,
 			Breaks:   "replication: notifies a region's devices when the event arrives, before the copy; they read the version the region held before",
 			CaughtBy: []string{checker.NameNoRegression}},

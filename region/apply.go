@@ -22,6 +22,7 @@ var errLostRace = errors.New("lost every conditional write to concurrent copies"
 func (r *Replicator) apply(ctx context.Context, e Event, t Target) (Applied, error) {
 	final := coordinator.FinalKey(e.User, e.Path)
 	guarded := !r.disabled(GuardNewerOnly)
+	conditional := guarded && !r.disabled(GuardConditionalWrite)
 	for range r.cfg.MaxCAS {
 		held, etag, err := r.held(ctx, t, final)
 		if err != nil {
@@ -30,7 +31,7 @@ func (r *Replicator) apply(ctx context.Context, e Event, t Target) (Applied, err
 		if guarded && held >= e.Version {
 			return Applied{Outcome: OutcomeSkipped, Held: held}, nil
 		}
-		n, err := r.copy(ctx, e, t, final, etag, guarded)
+		n, err := r.copy(ctx, e, t, final, etag, conditional)
 		switch {
 		case err == nil:
 			return Applied{Outcome: OutcomeApplied, Held: held, Bytes: n}, nil
@@ -65,11 +66,15 @@ func (r *Replicator) held(ctx context.Context, t Target, key string) (int64, str
 }
 
 // copy streams the version from the home region to the target's final
-// key, conditional on etag ("": the key must not exist) when guarded.
-func (r *Replicator) copy(ctx context.Context, e Event, t Target, key, etag string, guarded bool) (int64, error) {
-	src, err := r.cfg.Source.GetObject(ctx, &s3.GetObjectInput{Bucket: &r.cfg.Bucket, Key: &e.Key})
+// key, conditional on etag ("": the key must not exist) when conditional.
+func (r *Replicator) copy(ctx context.Context, e Event, t Target, key, etag string, conditional bool) (int64, error) {
+	from := e.Key // immutable: these bytes are this version's forever
+	if r.disabled(GuardVersionSource) {
+		from = key // broken: home's final key moves on with each commit
+	}
+	src, err := r.cfg.Source.GetObject(ctx, &s3.GetObjectInput{Bucket: &r.cfg.Bucket, Key: &from})
 	if err != nil {
-		return 0, fmt.Errorf("read %s in %s: %w", e.Key, r.cfg.Home, err)
+		return 0, fmt.Errorf("read %s in %s: %w", from, r.cfg.Home, err)
 	}
 	defer src.Body.Close()
 	in := &s3.PutObjectInput{
@@ -80,7 +85,7 @@ func (r *Replicator) copy(ctx context.Context, e Event, t Target, key, etag stri
 			coordinator.MetaPath:    url.PathEscape(e.Path),
 		},
 	}
-	if guarded {
+	if conditional {
 		if etag == "" {
 			in.IfNoneMatch = new("*")
 		} else {
@@ -88,7 +93,8 @@ func (r *Replicator) copy(ctx context.Context, e Event, t Target, key, etag stri
 		}
 	}
 	// The body is a stream: sign it as UNSIGNED-PAYLOAD instead of reading
-	// it twice (its SHA-256 is in the metadata and checked on read-back).
+	// it twice (the harness hashes the bytes each region serves, on every
+	// device read and on the read-back, against the commit's SHA-256).
 	if _, err := t.Store.PutObject(ctx, in, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)); err != nil {
 		return 0, fmt.Errorf("write %s in %s: %w", key, t.Name, err)
 	}

@@ -46,6 +46,13 @@
 // queue), never dropped silently.
 //
 // Hooks reach inside for the harness's self-test only: nil in every
-// deployment, they can skip the newer-only guard (versions then apply in
-// whatever order events arrive) or the retry (a failure drops the event).
+// deployment, they can skip one guard each: the newer-only check and
+// conditional write (versions then apply in whatever order events
+// arrive), the conditional write alone (copies in flight together both
+// write), the retry (a failure drops the event), the immutable source
+// (home's final key is copied instead, newer bytes under an older
+// version), notifying after the copy (devices are told before the version
+// is there), notifying at all (devices learn of a version on their next
+// read only) and notifying applied versions only (a duplicate is
+// announced again).
 package region

@@ -59,6 +59,25 @@ const (
 	// GuardRetry: retry a failed copy. Without it one failure drops the
 	// event.
 	GuardRetry = "retry"
+	// GuardConditionalWrite: make the PUT conditional on what was read
+	// (If-Match, or If-None-Match: * when absent). Without it, with the
+	// newer-only check kept, two copies in flight together both write.
+	GuardConditionalWrite = "conditional-write"
+	// GuardVersionSource: copy the immutable version key. Without it the
+	// replicator copies home's final key, which may already hold a newer
+	// version, under this version's number and SHA-256.
+	GuardVersionSource = "version-source"
+	// GuardNotifyAfterCopy: notify a region's devices once the version is
+	// in the region. Without it they are notified when the event arrives,
+	// before the copy, and read what the region held before.
+	GuardNotifyAfterCopy = "notify-after-copy"
+	// GuardNotify: notify a region's devices of each version applied
+	// there. Without it they learn of it only on their next read.
+	GuardNotify = "notify"
+	// GuardNotifyApplied: notify only a version this event applied.
+	// Without it a duplicated or late event the region already holds is
+	// announced again.
+	GuardNotifyApplied = "notify-applied"
 )
 
 // Hooks let the harness build deliberately broken replicators. nil in
@@ -76,7 +95,8 @@ type Applied struct {
 	Start   time.Time // before the target was read
 	At      time.Time // after the write (or the decision to skip)
 	Bytes   int64     // bytes copied across regions
-	// Notified: the target region's devices were notified (applied only).
+	// Notified: the target region's devices were notified (applied only,
+	// unless a notify guard is off).
 	Notified bool
 	Error    string
 }
@@ -245,6 +265,11 @@ func versionUser(key string) string {
 // bounded retries, then notifies t's devices.
 func (r *Replicator) Replicate(ctx context.Context, e Event, t Target) error {
 	start := r.cfg.Now()
+	early := r.disabled(GuardNotifyAfterCopy)
+	var noted error
+	if early {
+		noted = r.announce(ctx, e, t) // broken: before the version is there
+	}
 	var a Applied
 	err := r.retry(ctx, func() error {
 		var err error
@@ -254,21 +279,31 @@ func (r *Replicator) Replicate(ctx context.Context, e Event, t Target) error {
 	a.Region, a.Event, a.Start, a.At = t.Name, e, start, r.cfg.Now()
 	if err != nil {
 		a.Outcome, a.Error = OutcomeFailed, err.Error()
+		a.Notified = early && noted == nil && t.Notify != nil
 		r.observe(a)
 		return fmt.Errorf("replicate %s v%d to %s: %w", e.Key, e.Version, t.Name, err)
 	}
-	if a.Outcome == OutcomeApplied {
-		// The copy is durable; a lost notification only delays a device
-		// until its next read, so its failure is reported, not retried
-		// as a copy (which would find the version held and skip).
-		if err := r.retry(ctx, func() error { return r.notify(ctx, e, t) }); err != nil {
-			a.Error = err.Error()
+	sent := early
+	if !early && !r.disabled(GuardNotify) && (a.Outcome == OutcomeApplied || r.disabled(GuardNotifyApplied)) {
+		noted, sent = r.announce(ctx, e, t), true
+	}
+	if sent {
+		if noted != nil {
+			a.Error = noted.Error()
 		} else {
 			a.Notified = t.Notify != nil
 		}
 	}
 	r.observe(a)
 	return nil
+}
+
+// announce notifies t's devices of e, with retries. The copy is durable;
+// a lost notification only delays a device until its next read, so its
+// failure is reported, not retried as a copy (which would find the
+// version held and skip).
+func (r *Replicator) announce(ctx context.Context, e Event, t Target) error {
+	return r.retry(ctx, func() error { return r.notify(ctx, e, t) })
 }
 
 func (r *Replicator) observe(a Applied) {

@@ -92,7 +92,8 @@ func ResultsSchema() (*jsonschema.Schema, error) {
 		"Invariant.Name": {checker.NameOneWinner, checker.NameNoLostUpdate, checker.NameNothingDropped,
 			checker.NameAgreement, checker.NameIdempotence, checker.NameStability, checker.NameFencing,
 			checker.NameCleanliness, checker.NameBilling, checker.NameScheduler, checker.NameEmail, checker.NameLinearizability,
-			checker.NameConvergence, checker.NameNoRegression, checker.NameNoPhantom, checker.NameReplicationIdempotent},
+			checker.NameConvergence, checker.NameNoRegression, checker.NameNoPhantom, checker.NameReplicationIdempotent,
+			checker.NameNotified},
 	}}
 	ref := g.Schema(reflect.TypeFor[report.Results]())
 	if err := g.Err(); err != nil {

@@ -38,7 +38,7 @@ var invariantColumns = []struct{ name, label string }{
 	{checker.NameFencing, "fence"}, {checker.NameCleanliness, "clean"}, {checker.NameLinearizability, "lin"},
 	{checker.NameScheduler, "sched"}, {checker.NameEmail, "email"},
 	{checker.NameConvergence, "conv"}, {checker.NameNoRegression, "regr"}, {checker.NameNoPhantom, "phant"},
-	{checker.NameReplicationIdempotent, "ridem"},
+	{checker.NameReplicationIdempotent, "ridem"}, {checker.NameNotified, "notif"},
 }
 
 // Report is the kill matrix and its verdict (simrun selftest --json

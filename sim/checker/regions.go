@@ -15,6 +15,7 @@ const (
 	NameNoRegression          = "no-regression"
 	NameNoPhantom             = "no-phantom"
 	NameReplicationIdempotent = "replication-idempotent"
+	NameNotified              = "notified"
 )
 
 // hasRegions reports whether s is a multi-region history.
@@ -29,6 +30,7 @@ func regionChecks(ix *index, o Options) []Result {
 		checkNoRegression(ix, o),
 		checkNoPhantom(ix, o),
 		checkReplicationIdempotent(ix, o),
+		checkNotified(ix, o),
 	}
 }
 
@@ -102,12 +104,18 @@ type shown struct {
 	version   int64
 	start, at time.Time
 	what      string
+	bound     bool // a notification: it bounds what follows, is not checked itself
 }
 
 // checkNoRegression: no region shows a version older than one it had
-// already shown. A version shown by a read or a write that ended before
-// another began must not be newer than what the other shows; overlapping
-// ones are concurrent and may be seen in either order.
+// already shown. A region shows a version by applying it and by serving
+// it to a device's read; a version shown by one that ended before another
+// began must not be newer than what the other shows (overlapping ones are
+// concurrent and may be seen in either order). A notification received
+// in a region says "v is here": every read or write there that begins
+// after it must show v or newer. It only bounds what follows: the
+// notification itself may arrive after a newer version was applied (it
+// was in flight), which tells devices nothing false.
 func checkNoRegression(ix *index, o Options) Result {
 	c := newCollector(NameNoRegression, o)
 	type key struct{ region, user, path string }
@@ -121,11 +129,14 @@ func checkNoRegression(ix *index, o Options) Result {
 	}
 	for _, r := range ix.s.Replicas {
 		if r.Outcome == history.ReplicaApplied {
-			add(key{r.Region, r.User, r.Path}, shown{r.Version, r.Start, r.At, "applied"})
+			add(key{r.Region, r.User, r.Path}, shown{version: r.Version, start: r.Start, at: r.At, what: "applied"})
 		}
 	}
 	for _, v := range ix.s.Views {
-		add(key{v.Region, v.User, v.Path}, shown{v.Version, v.Start, v.At, "read by " + v.Device})
+		add(key{v.Region, v.User, v.Path}, shown{version: v.Version, start: v.Start, at: v.At, what: "read by " + v.Device})
+	}
+	for _, nt := range ix.s.Notifies {
+		add(key{nt.Region, nt.User, nt.Path}, shown{version: nt.Version, start: nt.At, at: nt.At, what: "notified", bound: true})
 	}
 	n := 0
 	for _, k := range keys {
@@ -142,7 +153,7 @@ func checkNoRegression(ix *index, o Options) Result {
 					best = &byAt[j]
 				}
 			}
-			if best != nil && s.version < best.version {
+			if best != nil && !s.bound && s.version < best.version {
 				id := k.user + "/" + k.path + "@" + k.region
 				c.add([]string{id}, "%s in %s: v%d %s at %s after v%d %s by %s",
 					k.user+"/"+k.path, k.region, s.version, s.what, s.start.Format(time.RFC3339Nano),
@@ -247,4 +258,36 @@ func checkReplicationIdempotent(ix *index, o Options) Result {
 		}
 	}
 	return c.result(fmt.Sprintf("%d versions applied, %d notifications", len(order), len(ix.s.Notifies)))
+}
+
+// checkNotified: every version applied to a region was announced to the
+// devices connected there (a notification received in that region),
+// unless the replicator recorded its notification failing (an error on
+// the applied replica: that region's Redis was down or cut off).
+func checkNotified(ix *index, o Options) Result {
+	c := newCollector(NameNotified, o)
+	type key struct {
+		region, user, path string
+		version            int64
+	}
+	got := map[key]bool{}
+	for _, nt := range ix.s.Notifies {
+		got[key{nt.Region, nt.User, nt.Path, nt.Version}] = true
+	}
+	applied, reported := 0, 0
+	for _, r := range ix.s.Replicas {
+		if r.Outcome != history.ReplicaApplied {
+			continue
+		}
+		applied++
+		switch {
+		case got[key{r.Region, r.User, r.Path, r.Version}]:
+		case r.Error != "":
+			reported++
+		default:
+			c.add([]string{r.User + "/" + r.Path + "@" + r.Region}, "%s/%s in %s: v%d applied at %s, its devices never notified",
+				r.User, r.Path, r.Region, r.Version, r.At.Format(time.RFC3339Nano))
+		}
+	}
+	return c.result(fmt.Sprintf("%d versions applied, %d notifications failed and reported", applied, reported))
 }

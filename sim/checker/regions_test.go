@@ -45,7 +45,7 @@ func regionSet() *history.Set {
 
 func TestCheck_Regions_Clean(t *testing.T) {
 	r := Check(regionSet(), Options{})
-	for _, name := range []string{NameConvergence, NameNoRegression, NameNoPhantom, NameReplicationIdempotent} {
+	for _, name := range []string{NameConvergence, NameNoRegression, NameNoPhantom, NameReplicationIdempotent, NameNotified} {
 		c, ok := r.Find(name)
 		if !ok || !c.OK {
 			t.Errorf("%s: ok=%v %+v", name, ok, c)
@@ -78,8 +78,25 @@ func TestCheck_Regions_Broken(t *testing.T) {
 			s.Views = append(s.Views, history.View{T: history.KindView, Region: "us", Device: "d2", User: "u1", Path: "a.txt",
 				Version: 1, SHA256: shaA, Start: ms(30), At: ms(31)})
 		}, []string{NameNoRegression}, "v1 read by d2"},
+		{"notified-before-copy", func(s *history.Set) {
+			// us told its devices of v2 at 16, before v2 was copied there
+			// (20-22); a device reading on it at 17 found v1.
+			s.Notifies[1].At = ms(16)
+			s.Views = append(s.Views, history.View{T: history.KindView, Region: "us", Device: "d2", User: "u1", Path: "a.txt",
+				Version: 1, SHA256: shaA, Start: ms(17), At: ms(18)})
+		}, []string{NameNoRegression}, "v1 read by d2"},
+		{"late-notification-allowed", func(s *history.Set) { s.Notifies[0].At = ms(30) }, // v1's was in flight while v2 was applied
+			nil, ""},
+		{"bytes-not-metadata", func(s *history.Set) { s.Views[2].SHA256 = shaC },
+			[]string{NameNoPhantom}, "read by d1 in us has v1"},
 		{"phantom-version", func(s *history.Set) { s.Views[3].Version = 3 },
 			[]string{NameNoPhantom}, "never committed"},
+		{"never-notified", func(s *history.Set) { s.Notifies = s.Notifies[:1] },
+			[]string{NameNotified}, "v2 applied at"},
+		{"notify-failed-reported", func(s *history.Set) {
+			s.Notifies = s.Notifies[:1]
+			s.Replicas[1].Notified, s.Replicas[1].Error = false, "notify us: redis down"
+		}, nil, ""},
 		{"double-notify", func(s *history.Set) { s.Notifies = append(s.Notifies, s.Notifies[1]) },
 			[]string{NameReplicationIdempotent}, "notified 2 times"},
 	}
@@ -88,13 +105,13 @@ func TestCheck_Regions_Broken(t *testing.T) {
 			s := regionSet()
 			tt.breaks(s)
 			r := Check(s, Options{})
-			for _, name := range []string{NameConvergence, NameNoRegression, NameNoPhantom, NameReplicationIdempotent} {
+			for _, name := range []string{NameConvergence, NameNoRegression, NameNoPhantom, NameReplicationIdempotent, NameNotified} {
 				c, _ := r.Find(name)
 				want := contains(tt.fails, name)
 				if c.OK == want {
 					t.Errorf("%s ok=%v, want ok=%v: %s", name, c.OK, !want, c.Detail)
 				}
-				if name == tt.fails[0] && !strings.Contains(c.Detail, tt.detail) {
+				if len(tt.fails) > 0 && name == tt.fails[0] && !strings.Contains(c.Detail, tt.detail) {
 					t.Errorf("%s detail %q lacks %q", name, c.Detail, tt.detail)
 				}
 			}

@@ -47,9 +47,11 @@ type Replica struct {
 }
 
 // View is one read of a file by a device from the region it is connected
-// to: the version that region showed (0: none yet) between Start and At.
-// HomeHead is the version the home region had committed when the read
-// began (the staleness is HomeHead - Version, when positive).
+// to: the version that region showed (0: none yet) between Start and At,
+// as its metadata names it, and SHA256 of the bytes it served (not the
+// one its metadata claims). HomeHead is the version the home region had
+// committed when the read began (the staleness is HomeHead - Version,
+// when positive).
 type View struct {
 	T        string    `json:"t"`
 	Region   string    `json:"region"`

@@ -108,22 +108,22 @@ func (r *run) poll(ctx context.Context, d device, id string) (coordinator.Result
 	return res, err
 }
 
-// read is a device reading a file from the region it is connected to: it
-// records what that region showed and returns its version (0 when absent
-// or unreadable).
+// read is a device downloading a file from the region it is connected to:
+// it records what that region showed (the version its metadata names, the
+// SHA-256 of the bytes it served, not the one its metadata claims) and
+// returns the version (0 when absent or unreadable).
 func (r *run) read(ctx context.Context, d device) int64 {
 	v := history.View{T: history.KindView, Region: r.net.names[d.at], Home: r.net.names[d.home], Device: d.name,
 		User: d.user, Path: d.path, HomeHead: r.rec.head(d.user, d.path), Start: time.Now()}
-	key := coordinator.FinalKey(d.user, d.path)
-	out, err := r.clients[d.at][d.at].HeadObject(ctx, &s3.HeadObjectInput{Bucket: new(bucket), Key: &key})
-	var nf *types.NotFound
+	meta, sum, _, err := getObject(ctx, r.clients[d.at][d.at], coordinator.FinalKey(d.user, d.path))
+	var nsk *types.NoSuchKey
 	switch {
-	case errors.As(err, &nf):
+	case errors.As(err, &nsk):
 	case err != nil:
 		return 0 // the region's storage is down: nothing was shown
 	default:
-		v.Version, _ = strconv.ParseInt(out.Metadata[coordinator.MetaVersion], 10, 64)
-		v.SHA256 = out.Metadata[coordinator.MetaSHA256]
+		v.Version, _ = strconv.ParseInt(meta[coordinator.MetaVersion], 10, 64)
+		v.SHA256 = sum
 	}
 	v.At = time.Now()
 	r.rec.write(v)

@@ -19,7 +19,8 @@
 // run, queues empty again) every touched file is read back from every
 // region's storage, bytes hashed, and the history is checked by
 // sim/checker: the single-region invariants for the home decisions plus
-// convergence, no-regression, no-phantom and replication idempotence.
+// convergence, no-regression, no-phantom, replication idempotence and
+// notified.
 // Measure derives the lag, staleness, traffic and notification figures
 // from the history alone.
 package regions

@@ -53,7 +53,13 @@ func (r *run) readBack(ctx context.Context, homes []int) {
 // object reads a key from region i's storage: its metadata, the SHA-256
 // and length of its bytes.
 func (r *run) object(ctx context.Context, i int, key string) (map[string]string, string, int64, error) {
-	out, err := r.sites[i].local.GetObject(ctx, &s3.GetObjectInput{Bucket: new(bucket), Key: &key})
+	return getObject(ctx, r.sites[i].local, key)
+}
+
+// getObject reads a key with client c: its metadata, the SHA-256 and length of
+// the bytes served (never the SHA-256 the metadata claims).
+func getObject(ctx context.Context, c *s3.Client, key string) (map[string]string, string, int64, error) {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: new(bucket), Key: &key})
 	if err != nil {
 		return nil, "", 0, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/term"
 
+	"github.com/stormsim/stormsim/model"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
@@ -72,6 +73,9 @@ func sweepCmd(args []string) error {
 	if o.model && o.repeat > 1 {
 		return usagef("sweep: --model is virtual time (the same seed gives the same plan): --repeat does not apply")
 	}
+	if o.profile != "" && !o.model {
+		return usagef("sweep: --profile needs --model (a measured sweep runs the harness, not a profile)")
+	}
 	if o.param == "" {
 		return usagef("sweep: --param is required, e.g. --param rate=100..800x8")
 	}
@@ -87,8 +91,8 @@ func sweepCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if base.Regions != nil {
-		return usagef("sweep: %s has regions; sweeps run single-region scenarios", path)
+	if base.Regions != nil && !o.model {
+		return usagef("sweep: %s has regions; a measured sweep runs single-region scenarios (plan it with --model)", path)
 	}
 	if len(base.Phases) == 0 && base.Model != "closed" {
 		return usagef("sweep: %s has no upload phases; sweeps run upload scenarios", path)
@@ -109,6 +113,20 @@ func sweepCmd(args []string) error {
 	if err != nil {
 		return usagef("--param %q: %w", o.param, err)
 	}
+	var prof *model.Profile
+	if o.model {
+		// Loaded and checked once, before any point: a bad profile or a
+		// scenario the model cannot plan is bad input, not a point that
+		// could not run.
+		if prof, err = loadPlanProfile(o.profile, base); err != nil {
+			return usageError{err}
+		}
+		for _, pt := range points {
+			if err := model.Check(pt.Scenario, prof); err != nil {
+				return usageError{fmt.Errorf("--param %s=%s: %w", spec.Path, scenarios.FormatValue(pt.Value), err)}
+			}
+		}
+	}
 	dir := defaultOut(o.out, "sweep-"+base.Name)
 	if err := writable(dir); err != nil {
 		return usageError{err}
@@ -116,7 +134,7 @@ func sweepCmd(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return runSweep(ctx, o, sweepPlan{path: path, base: base, param: o.param, spec: spec, points: points, seed: seed,
-		demandRises: demandRises, prices: prices, dir: dir})
+		demandRises: demandRises, prices: prices, dir: dir, profile: prof})
 }
 
 type sweepPlan struct {
@@ -129,6 +147,7 @@ type sweepPlan struct {
 	demandRises bool
 	prices      *report.Prices
 	dir         string
+	profile     *model.Profile // with --model
 }
 
 func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
@@ -175,7 +194,7 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 		var err error
 		switch {
 		case o.model:
-			r, err = planPoint(ctx, pt.Scenario, p.seed, o.profile, pdir, rerun+" --model", p.prices)
+			r, err = planPoint(ctx, pt.Scenario, p.seed, p.profile, pdir, rerun+" --model", p.prices)
 		case o.repeat > 1:
 			r, err = runRepeatedPoint(ctx, o, opt, rerun, p.prices)
 		default:

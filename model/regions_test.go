@@ -157,3 +157,18 @@ func TestRun_Regions_OutagesNotModelled(t *testing.T) {
 		t.Fatalf("Check: %v", err)
 	}
 }
+
+// Replication that outlasts the drain leaves the plan inconclusive, as a
+// regions run whose queues did not empty.
+func TestRun_Regions_DrainTimeout(t *testing.T) {
+	sc := builtin(t, "regions")
+	sc.Phases[0].Rate, sc.Drain = 1000, time.Second
+	res := plan(t, sc, "embedded", sc.Seed)
+	if !res.Run.DrainTimeout || !strings.Contains(strings.Join(res.Info.Notes, "\n"), "replication event(s) still queued") {
+		t.Fatalf("drain timeout %v, notes %q", res.Run.DrainTimeout, res.Info.Notes)
+	}
+	ok := builtin(t, "regions")
+	if res := plan(t, ok, "embedded", ok.Seed); res.Run.DrainTimeout {
+		t.Fatalf("regions.yaml drained late: %q", res.Info.Notes)
+	}
+}

@@ -118,6 +118,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Info.RedisUtilization = m.redis.utilization(now)
 	if m.reg != nil {
 		res.Regions = m.reg.result(m)
+		if n := m.reg.jobs.live; n > 0 { // as a regions run whose queues did not empty
+			res.Run.DrainTimeout = true
+			res.Info.Notes = append(res.Info.Notes, fmt.Sprintf("regions: %d replication event(s) still queued or in flight when the drain ended: their lag is left out and the regions hold different versions", n))
+		}
 	}
 	return res, nil
 }

@@ -74,8 +74,8 @@ func planCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	if o.validate && o.profile != "" {
-		return usagef("--profile does not apply with --validate: it calibrates the embedded fakes now and plans with that")
+	if err := planFlags(fs, o); err != nil {
+		return err
 	}
 	prof, err := loadPlanProfile(o.profile, sc)
 	if err != nil {
@@ -130,6 +130,24 @@ func planCmd(args []string) error {
 	}
 	printResults(runOptions{quiet: o.quiet, json: o.json}, r, rerun, dir)
 	return exitError{verdictCode(r.Verdict)}
+}
+
+// planFlags refuses flags that would be ignored: the pod size without
+// --generator-cost, and with --validate what only a plain plan uses.
+func planFlags(fs *flag.FlagSet, o planOptions) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case err != nil:
+		case (f.Name == "pod-cpu" || f.Name == "pod-mem") && o.genCost == "":
+			err = usagef("--%s needs --generator-cost (it sizes the generator pods)", f.Name)
+		case o.validate && f.Name == "profile":
+			err = usagef("--profile does not apply with --validate: it calibrates the embedded fakes now and plans with that")
+		case o.validate && (f.Name == "generator-cost" || f.Name == "cpuprofile" || f.Name == "json"):
+			err = usagef("--%s does not apply with --validate", f.Name)
+		}
+	})
+	return err
 }
 
 // loadPlanProfile loads --profile, else the scenario's plan.profile, else

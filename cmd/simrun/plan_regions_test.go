@@ -89,12 +89,17 @@ func TestPlanCmd_BadInput_ExitUsage(t *testing.T) {
 		{"plan: the scenario's profile", planCmd, []string{scenarioProfile}, badProfile + ":4: bogus: unknown field"},
 		{"plan --validate: the scenario's profile", planCmd, []string{"--validate", scenarioProfile}, badProfile + ":4: bogus: unknown field"},
 		{"plan --validate --profile", planCmd, []string{"--validate", "--profile", "embedded", "../../scenarios/ci.yaml"}, "--profile does not apply with --validate"},
+		{"plan: --pod-cpu without --generator-cost", planCmd, []string{"--pod-cpu", "4", "../../scenarios/ci.yaml"}, "--pod-cpu needs --generator-cost"},
+		{"plan --validate --json", planCmd, []string{"--validate", "--json", "../../scenarios/ci.yaml"}, "--json does not apply with --validate"},
 		{"plan: regional outages", planCmd, []string{"../../scenarios/regions-faults.yaml"}, "regions.faults[0].kind region-partition"},
 		{"sweep --model: unknown field", sweepCmd, []string{"--model", "--profile", badProfile, "../../scenarios/steady.yaml", "--param", "rate=10..20x2"}, badProfile + ":4: bogus: unknown field"},
 		{"sweep --model: bad value", sweepCmd, []string{"--model", "--profile", badValue, "../../scenarios/steady.yaml", "--param", "rate=10..20x2"}, badValue + ":3: redis.shards"},
 		{"sweep --model: outages", sweepCmd, []string{"--model", "../../scenarios/regions-faults.yaml", "--param", "rate=10..20x2"}, "region-partition"},
 		{"sweep: --profile without --model", sweepCmd, []string{"--profile", "embedded", "../../scenarios/steady.yaml", "--param", "rate=10..20x2"}, "--profile needs --model"},
 		{"sweep: regions without --model", sweepCmd, []string{"../../scenarios/regions.yaml", "--param", "rate=10..20x2"}, "plan it with --model"},
+		{"sweep: --max-inflight 0", sweepCmd, []string{"--max-inflight", "0", "../../scenarios/steady.yaml", "--param", "rate=10..20x2"}, "--max-inflight 0: must be > 0"},
+		{"sweep: --check-timeout negative", sweepCmd, []string{"--check-timeout", "-1s", "../../scenarios/steady.yaml", "--param", "rate=10..20x2"}, "--check-timeout -1s: must be > 0"},
+		{"sweep --model: --max-inflight", sweepCmd, []string{"--model", "--max-inflight", "10", "../../scenarios/steady.yaml", "--param", "rate=10..20x2"}, "--max-inflight does not apply with --model"},
 		{"calibrate: --out folder missing", calibrateCmd, []string{"--out", filepath.Join(badProfile, "sub", "p.yaml")}, "--out"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,6 +76,9 @@ func sweepCmd(args []string) error {
 	if o.profile != "" && !o.model {
 		return usagef("sweep: --profile needs --model (a measured sweep runs the harness, not a profile)")
 	}
+	if err := sweepFlags(fs, o); err != nil {
+		return err
+	}
 	if o.param == "" {
 		return usagef("sweep: --param is required, e.g. --param rate=100..800x8")
 	}
@@ -239,6 +242,26 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 		return exitError{exitInterrupted}
 	case failed > 0:
 		return fmt.Errorf("sweep: %d of %d point(s) could not run", failed, len(p.points))
+	}
+	return nil
+}
+
+// sweepFlags refuses values out of range, and the harness's flags with
+// --model (a plan runs no harness).
+func sweepFlags(fs *flag.FlagSet, o sweepOptions) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if o.model && err == nil && (f.Name == "max-inflight" || f.Name == "check-timeout") {
+			err = usagef("sweep: --%s does not apply with --model (a plan runs no harness and checks no history)", f.Name)
+		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case o.maxInFlight <= 0:
+		return usagef("--max-inflight %d: must be > 0", o.maxInFlight)
+	case o.checkTimeout <= 0:
+		return usagef("--check-timeout %s: must be > 0", o.checkTimeout)
 	}
 	return nil
 }

@@ -107,8 +107,10 @@ func (d *devices) observe(staged, decided int64) {
 // learn plays a device's wait from staged on, its first poll first after
 // staging: the result became readable at visible (math.MaxInt64: never).
 // A poll is answered at its midpoint; the push, unless lost, arrives
-// pushDelay after visible.
-func (d *devices) learn(staged, first, visible int64) learning {
+// pushDelay after visible. rtt is the round trip between the device's
+// region and its home region that each poll adds (0 in one region): the
+// midpoint is then where the home region reads the result.
+func (d *devices) learn(staged, first, visible, rtt int64) learning {
 	pushAt := int64(math.MaxInt64)
 	if d.push && visible != math.MaxInt64 {
 		if d.pushLoss <= 0 || d.rPush.Float64() >= d.pushLoss {
@@ -135,7 +137,7 @@ func (d *devices) learn(staged, first, visible int64) learning {
 			}
 			return learning{at: t, polls: polls, gaveUp: true}
 		}
-		lat := d.poll(d.rPoll)
+		lat := d.poll(d.rPoll) + rtt
 		polls++
 		if t+lat/2 >= visible {
 			return learning{at: t + lat, polls: polls}
@@ -151,6 +153,15 @@ func (d *devices) learn(staged, first, visible int64) learning {
 		t += lat + wait
 		iv = min(int64(float64(iv)*pp.backoff), pp.maxInterval)
 	}
+}
+
+// regionsPolicy is how a multi-region run's devices (sim/regions) stage
+// and poll: one PUT whatever the size; no push and no estimator; the
+// first poll as soon as the staging PUT returns, then one every interval
+// until timeout.
+func (d *devices) regionsPolicy(interval, timeout time.Duration) {
+	d.push, d.threshold = false, 0
+	d.policy = pollPolicy{interval: int64(interval), maxInterval: int64(interval), backoff: 1, timeout: int64(timeout)}
 }
 
 // nsTime turns a virtual instant into a time on the run's clock.

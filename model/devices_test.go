@@ -43,7 +43,7 @@ func TestDevices_Learn_HarnessEstimator(t *testing.T) {
 		// moves both estimators alike, and the model's waits are the
 		// harness's
 		visible := first + int64(3*time.Second)
-		l := d.learn(0, first, visible)
+		l := d.learn(0, first, visible, 0)
 		at, iv, polls := first, sc.Wait.Poll.Interval, 0
 		for at < visible {
 			polls++

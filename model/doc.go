@@ -25,6 +25,13 @@
 //	calibrate.go  measuring a profile on real or embedded backends
 //	generator.go  how many generator pods a plan's load needs, from a
 //	              measured run's cost per upload
+//	regions.go    a regions scenario: each region its own pool and Redis,
+//	              devices reading their region and staging at home across
+//	              the latency matrix (placement from sim/regions)
+//	replicate.go  the replicator: its queue, HEAD, GET, conditional PUT,
+//	              notifications
+//	regionsmeasure.go  the regions figures sim/regions measures, from
+//	              histograms
 //	run.go        the event loop and its result
 //
 // Nothing a plan reports is measured: every figure comes from a profile

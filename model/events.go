@@ -23,11 +23,15 @@ const (
 	evDeliver evKind = iota // an S3 event reaches the handler pool
 	evCall                  // an invocation's next call (or its end) is due
 	evLearn                 // a device learns its upload's outcome
+	// regions (regions.go, replicate.go)
+	evReplicate // a version's replication event reaches its home's queue
+	evReplStep  // a replication job's next step is due
+	evNotify    // a replication notification reaches a region
 )
 
 type event struct {
 	at   int64
-	id   int32 // an invocation (evDeliver, evCall) or an upload (evLearn)
+	id   int32 // an invocation (evDeliver, evCall), an upload (evLearn), a replication job or notice
 	kind evKind
 }
 

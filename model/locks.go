@@ -51,6 +51,7 @@ func (m *machine) lock(now int64, v int32) {
 func (m *machine) end(now int64, v int32) {
 	inv := m.invs.at(v)
 	u := m.ups.at(inv.up)
+	p := m.poolOf(inv.file)
 	m.c.handlerNs += now - inv.started
 	switch inv.phase {
 	case phFailed:
@@ -70,8 +71,8 @@ func (m *machine) end(now int64, v int32) {
 	m.invs.release(v)
 	u.invs--
 	m.free(up)
-	if next, ok := m.pool.release(now); ok {
-		m.run(next, now+m.pool.invoke(m.pool.r))
+	if next, ok := p.release(now); ok {
+		m.run(next, now+p.invoke(p.r))
 	}
 }
 

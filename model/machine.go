@@ -39,6 +39,8 @@ type upload struct {
 	outcome                        outcome
 	alive, written, learned, gone  bool
 	dead                           bool
+	at, home                       uint8 // regions: the device's region and its user's home
+	replicated                     bool  // regions: the version's replication event is out
 	learn                          learning
 }
 
@@ -82,7 +84,9 @@ type machine struct {
 	invs     slab[invocation]
 	parked   slab[workload.Arrival]
 	pool     *pool
+	pools    []*pool // regions: one per region (pools[0] is pool)
 	redis    *redisServer
+	reg      *regional // a multi-region plan's regions (nil: one region)
 	dev      *devices
 	prefix   []callSpec
 	tails    [3][]callSpec
@@ -135,7 +139,14 @@ func (m *machine) begin(a workload.Arrival, now, ready int64) {
 	*u = upload{intended: int64(a.At), ready: ready, start: now, size: a.Size, alive: true,
 		file: int32(a.User*max(pop.FilesPerUser, 1) + a.File)}
 	u.base = max(m.files[u.file].learned-int32(a.Stale), 0)
+	var cross int64
+	if m.reg != nil {
+		// the device reads its own region's copy first: its base
+		now, cross = m.reg.arrive(m, u, a, now)
+		u.start = now
+	}
 	t, parts := m.dev.staging(a.Size)
+	t += cross
 	u.firstPoll = m.dev.firstPoll(a.Size)
 	u.staged, u.parts = now+t, int16(parts)
 	m.m.started(now)
@@ -176,7 +187,7 @@ func (m *machine) deliver(up int32, at int64, attempt int8) {
 // onDeliver asks the pool for a slot.
 func (m *machine) onDeliver(now int64, v int32) {
 	inv := m.invs.at(v)
-	start, ok, retryAt := m.pool.admit(now, v, int(inv.throttled))
+	start, ok, retryAt := m.poolOf(inv.file).admit(now, v, int(inv.throttled))
 	switch {
 	case ok:
 		m.run(v, start)
@@ -216,6 +227,9 @@ func (m *machine) advance(v int32, t int64) {
 	list := m.calls(inv)
 	for int(inv.step) < len(list) && !list[inv.step].redis {
 		t += m.s3Call(&list[inv.step], inv.up)
+		if m.reg != nil && inv.tail == tailCommit && inv.phase == phTail && list[inv.step].op == opCopy {
+			m.reg.versionKept(m, t, inv.up) // the first copy after the commit is the version key
+		}
 		inv.step++
 	}
 	m.q.push(t, evCall, v)
@@ -251,6 +265,9 @@ func (m *machine) redisCall(now int64, inv *invocation, c *callSpec) int64 {
 		// The commit re-checks the base under the lock: base == head.
 		m.files[u.file].head++
 		u.version, u.decided, u.outcome = m.files[u.file].head, now, ocCommitted
+		if m.reg != nil {
+			m.reg.committed(now, u)
+		}
 	case opResult:
 		u := m.ups.at(inv.up)
 		if !u.written {
@@ -279,7 +296,11 @@ func (m *machine) unlock(inv *invocation, file int32) {
 func (m *machine) decide(now int64, up int32, visible int64) {
 	u := m.ups.at(up)
 	u.visible = visible
-	l := m.dev.learn(u.staged, u.firstPoll, visible)
+	var rtt int64
+	if m.reg != nil {
+		rtt = 2 * m.reg.lat[u.at][u.home]
+	}
+	l := m.dev.learn(u.staged, u.firstPoll, visible, rtt)
 	m.c.redis += int64(l.polls) // each poll reads the result from Redis
 	if l.gaveUp {
 		m.c.decidedLate++
@@ -304,6 +325,14 @@ func (m *machine) s3Call(c *callSpec, up int32) int64 {
 		}
 	}
 	return t
+}
+
+// poolOf is the handler pool deciding file: its home region's.
+func (m *machine) poolOf(file int32) *pool {
+	if m.reg == nil {
+		return m.pool
+	}
+	return m.pools[m.reg.fileHome[file]]
 }
 
 // never is a visible time that never comes.

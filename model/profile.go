@@ -1,15 +1,12 @@
 package model
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/stormsim/stormsim/internal/yamlconf"
 	"github.com/stormsim/stormsim/profiles"
 	"github.com/stormsim/stormsim/scenarios"
 )
@@ -108,7 +105,7 @@ type Device struct {
 // LoadProfile loads a built-in profile by name ("aws-us-east-1") or a
 // profile file by path.
 func LoadProfile(nameOrPath string) (*Profile, error) {
-	data, err := os.ReadFile(nameOrPath)
+	data, err := yamlconf.ReadFile(nameOrPath, maxProfileFile)
 	file := nameOrPath
 	if err != nil {
 		name := strings.TrimSuffix(filepath.Base(nameOrPath), ".yaml")
@@ -122,26 +119,44 @@ func LoadProfile(nameOrPath string) (*Profile, error) {
 	return ParseProfile(file, data)
 }
 
-// ParseProfile decodes strictly (unknown fields are errors, with their
-// line) and validates.
+// maxProfileFile is the largest profile file read (1 MiB).
+const maxProfileFile = 1 << 20
+
+// ParseProfile reads the profile file called file as every configuration
+// file is read (internal/yamlconf): decoded strictly (an unknown field, a
+// duplicate key or a wrong type is an error), then validated. Errors are
+// yamlconf.FieldErrors wrapping ErrProfile that read "FILE:LINE: FIELD:
+// MESSAGE".
 func ParseProfile(file string, data []byte) (*Profile, error) {
-	p := &Profile{}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrProfile, file, err)
+	root, err := yamlconf.Document(file, data, maxProfileFile, ErrProfile)
+	if err != nil {
+		return nil, err
 	}
-	if err := p.validate(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrProfile, file, err)
+	p := &Profile{}
+	d := yamlconf.NewDecoder(file, ErrProfile, nil)
+	d.Decode(root, p, "a profile")
+	if err := d.Errs.Err(); err != nil {
+		return nil, err
+	}
+	p.check(func(field, format string, a ...any) { d.Failf(d.Line(field), field, format, a...) })
+	if err := d.Errs.Err(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
+// validate checks a profile made in code (calibrated, or with a
+// scenario's overrides): no file, so no lines.
 func (p *Profile) validate() error {
 	var errs []error
-	bad := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("field %s: %s", field, fmt.Sprintf(format, a...)))
-	}
+	p.check(func(field, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+	})
+	return errors.Join(errs...)
+}
+
+// check reports each invalid figure to bad, by its field path.
+func (p *Profile) check(bad func(field, format string, a ...any)) {
 	if p.Name == "" {
 		bad("name", "missing")
 	}
@@ -173,7 +188,7 @@ func (p *Profile) validate() error {
 		bad("redis.shards", "must be >= 1, got %d", p.Redis.Shards)
 	}
 	if p.Redis.Service < 0 || p.Redis.ScriptService < 0 {
-		bad("redis.service", "must be >= 0")
+		bad("redis.service", "must be >= 0, got %g and script_service %g", p.Redis.Service, p.Redis.ScriptService)
 	}
 	seen := map[string]bool{}
 	for i, op := range p.Ops {
@@ -182,17 +197,18 @@ func (p *Profile) validate() error {
 		}
 		seen[op.Op] = true
 		if err := checkDist(op.Dist); err != nil {
-			bad(fmt.Sprintf("ops[%d] (%s)", i, op.Op), "%v", err)
+			bad(fmt.Sprintf("ops[%d]", i), "%s: %v", op.Op, err)
 		}
 	}
-	for field, d := range map[string]scenarios.Dist{"handler.cold_start": h.ColdStart, "handler.invoke": h.Invoke,
-		"delivery.delay": p.Delivery.Delay, "device.put": p.Device.Put, "device.bandwidth": p.Device.Bandwidth,
-		"device.poll": p.Device.Poll} {
-		if err := checkDist(d); err != nil {
-			bad(field, "%v", err)
+	for _, f := range []struct {
+		field string
+		d     scenarios.Dist
+	}{{"handler.cold_start", h.ColdStart}, {"handler.invoke", h.Invoke}, {"delivery.delay", p.Delivery.Delay},
+		{"device.put", p.Device.Put}, {"device.bandwidth", p.Device.Bandwidth}, {"device.poll", p.Device.Poll}} {
+		if err := checkDist(f.d); err != nil {
+			bad(f.field, "%v", err)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // checkDist accepts an empty distribution (zero) and the kinds

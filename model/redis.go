@@ -7,6 +7,8 @@ package model
 // node comes from the profile's ops, so the wait is the only addition.
 type redisServer struct {
 	free            []int64 // when each node is next free
+	shards          int
+	home            []uint8 // regions: each file's home region, whose nodes serve it (nil: one region)
 	service, script int64
 	calls           int64
 	waited          int64 // nanoseconds spent waiting, over all calls
@@ -14,8 +16,14 @@ type redisServer struct {
 }
 
 func newRedisServer(p *Profile) *redisServer {
-	return &redisServer{free: make([]int64, p.Redis.Shards), busy: make([]int64, p.Redis.Shards),
+	return &redisServer{free: make([]int64, p.Redis.Shards), busy: make([]int64, p.Redis.Shards), shards: p.Redis.Shards,
 		service: secondsNs(p.Redis.Service), script: secondsNs(p.Redis.ScriptService)}
+}
+
+// perRegion gives every one of regions regions its own nodes, serving the
+// files homed there (home: each file's region).
+func (s *redisServer) perRegion(regions int, home []uint8) {
+	s.free, s.busy, s.home = make([]int64, s.shards*regions), make([]int64, s.shards*regions), home
 }
 
 // wait books a call (a script or not) on the node of file at now and returns how long it
@@ -23,6 +31,9 @@ func newRedisServer(p *Profile) *redisServer {
 // FIFO is exact.
 func (s *redisServer) wait(now int64, file int32, script bool) int64 {
 	n := int(uint32(file) % uint32(len(s.free)))
+	if s.home != nil {
+		n = int(uint32(file)%uint32(s.shards)) + int(s.home[file])*s.shards
+	}
 	svc := s.service
 	if script {
 		svc = s.script

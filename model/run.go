@@ -17,7 +17,7 @@ import (
 )
 
 // ErrNotModelled marks a scenario the model cannot plan (faults, the
-// closed workload model, the s3-conditional strategy, regions).
+// closed workload model, the s3-conditional strategy, regional outages).
 var ErrNotModelled = errors.New("not modelled")
 
 // Options configure one plan.
@@ -37,6 +37,8 @@ type Result struct {
 	Profile *Profile // with the overrides applied
 	Pool    []PoolSecond
 	Info    Info
+	// Regions is a multi-region plan's replication (nil: one region).
+	Regions *Regions
 }
 
 // Info is what only a model reports.
@@ -68,6 +70,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	plan := workload.NewPlan(sc, o.Seed)
 	m.dev = newDevices(sc, prof, plan.Streams())
+	if sc.Regions != nil {
+		notes = append(notes, m.regions(o.Seed)...)
+	}
 	if m.dev.policy.est != nil {
 		notes = append(notes, "wait.poll.first_delay auto: the devices' estimator (sim/traffic) is played; it reads the first poll's estimate when staging starts (a run: when it ends) and takes a device's pending answers when the decision is made (a run: at each poll)")
 	}
@@ -98,6 +103,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			m.onCall(now, e.id)
 		case evLearn:
 			m.onLearn(now, e.id)
+		default:
+			m.reg.handle(m, now, e)
 		}
 		if events++; events&0xffff == 0 && ctx.Err() != nil {
 			<-hash
@@ -109,7 +116,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Profile = prof
 	res.Info.Events, res.Info.Notes = events, notes
 	res.Info.RedisUtilization = m.redis.utilization(now)
+	if m.reg != nil {
+		res.Regions = m.reg.result(m)
+		if n := m.reg.jobs.live; n > 0 { // as a regions run whose queues did not empty
+			res.Run.DrainTimeout = true
+			res.Info.Notes = append(res.Info.Notes, fmt.Sprintf("regions: %d replication event(s) still queued or in flight when the drain ended: their lag is left out and the regions hold different versions", n))
+		}
+	}
 	return res, nil
+}
+
+// Check reports, before anything runs, whether the model plans sc with
+// profile p: an error wrapping ErrNotModelled or ErrProfile if not.
+func Check(sc *scenarios.Scenario, p *Profile) error {
+	if err := modelled(sc); err != nil {
+		return err
+	}
+	_, err := p.withOverrides(sc.Plan)
+	return err
 }
 
 func modelled(sc *scenarios.Scenario) error {
@@ -123,7 +147,7 @@ func modelled(sc *scenarios.Scenario) error {
 	case len(sc.Phases) == 0:
 		return fmt.Errorf("%w: a scenario without upload phases", ErrNotModelled)
 	case sc.Regions != nil:
-		return fmt.Errorf("%w: regions (a plan models one region; run a multi-region scenario with simrun)", ErrNotModelled)
+		return regionsModelled(sc.Regions)
 	}
 	return nil
 }
@@ -177,16 +201,37 @@ func (m *machine) result(sc *scenarios.Scenario, o Options, plan *workload.Plan,
 		Window: plan.PlannedWindow(), Planned: planned, PlannedRate: plan.PlannedRate(), Launched: m.c.launched,
 		Measure: m.m.snapshot(), HandlerSeconds: float64(m.c.handlerNs) / 1e9,
 		Delivery: delivery.Counts{Emitted: m.c.emitted, Duplicated: m.c.duplicated, Reordered: m.c.reordered,
-			Invocations: m.pool.invocations, Failures: m.c.failures, Retries: m.c.retries, Dead: m.c.dead},
+			Invocations: m.invocations(), Failures: m.c.failures, Retries: m.c.retries, Dead: m.c.dead},
 		Ops:   env.OpCounts{S3: m.c.s3Counts(), Redis: m.redis.calls + m.c.redis},
 		Check: checker.Report{Pending: pending, PendingReasons: reasons, DecidedLate: int(m.c.decidedLate)}}
 	run.DrainTimeout = pending > 0
-	info := Info{Invocations: m.pool.invocations, ColdStarts: m.pool.coldStarts, Throttles: m.pool.throttles,
-		MaxConcurrency: m.pool.maxBusy, Limit: m.pool.limit, LockBusy: m.c.lockBusy, MaxLiveUploads: m.ups.max}
+	info := Info{Invocations: m.invocations(), Limit: m.pool.limit, LockBusy: m.c.lockBusy, MaxLiveUploads: m.ups.max}
+	for _, p := range m.allPools() { // one per region; MaxConcurrency is the busiest region's
+		info.ColdStarts += p.coldStarts
+		info.Throttles += p.throttles
+		info.MaxConcurrency = max(info.MaxConcurrency, p.maxBusy)
+	}
 	if m.redis.calls > 0 {
 		info.RedisWaitMean = float64(m.redis.waited) / float64(m.redis.calls) / 1e9
 	}
-	return &Result{Run: run, Pool: m.pool.series, Info: info}
+	return &Result{Run: run, Pool: poolSeries(m.allPools()), Info: info}
+}
+
+// allPools are the handler pools: one per region.
+func (m *machine) allPools() []*pool {
+	if m.pools == nil {
+		return []*pool{m.pool}
+	}
+	return m.pools
+}
+
+// invocations counts the handler invocations of every region's pool.
+func (m *machine) invocations() int64 {
+	var n int64
+	for _, p := range m.allPools() {
+		n += p.invocations
+	}
+	return n
 }
 
 // unfinished counts what the end left: uploads no decision reached

@@ -65,9 +65,16 @@ func Build(res *sim.Result, sc *scenarios.Scenario, rerun string, opts ...BuildO
 	if stored == 0 {
 		stored = u.Bytes // upper bound: every uploaded byte kept (cost.go)
 	}
-	r.Cost = cfg.prices.Cost(Usage{Uploads: u.Total, Invocations: res.Delivery.Invocations,
+	usage := Usage{Uploads: u.Total, Invocations: res.Delivery.Invocations,
 		HandlerSeconds: res.HandlerSeconds, S3: res.Ops.S3, StoredBytes: stored,
-		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total})
+		RedisSeconds: res.Elapsed.Seconds(), Polls: r.Polls.Total}
+	if cfg.regions != nil {
+		r.Regions = cfg.regions.apply(&usage)
+	}
+	r.Cost = cfg.prices.Cost(usage)
+	if r.Regions != nil {
+		addInterRegion(r.Cost, r.Regions, u.Total, cfg.prices)
+	}
 	r.Billing = billingFrom(res.Check.Billing, cfg.prices)
 	r.Gates = EvalGates(sc.ParsedGates, r)
 	excuseGates(r.Gates, sc.ParsedGates, r.Harness.Saturation)

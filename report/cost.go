@@ -129,8 +129,9 @@ func s3Tier(op string) int {
 type BuildOption func(*buildConfig)
 
 type buildConfig struct {
-	prices *Prices
-	model  *Model
+	prices  *Prices
+	model   *Model
+	regions *regionsPlan
 }
 
 // WithPrices prices the run with p instead of DefaultPrices().

@@ -32,6 +32,80 @@ var PlanTolerances = []Tolerance{
 	{Metric: "throughput.max_in_flight", Relative: 0.25},
 }
 
+// RegionsPlanTolerances are the tolerances `simrun plan --validate`
+// judges a multi-region plan by: PlanTolerances (a regions run does not
+// measure uploads in flight), and for each region pair the plan
+// replicated over its lag p50 (±15% or ±20ms) and p99 (±25% or ±50ms),
+// for each region its notifications (±10% or ±2), the bytes staged at a
+// remote home (±1%: the placement and sizes are the plan's own), the
+// bytes replicated (±10%: duplicates and races decide what is skipped)
+// and the share of non-home reads behind home (±0.05). Like
+// PlanTolerances they are targets, not yet shown to hold on an idle
+// machine.
+func RegionsPlanTolerances(plan *Results) []Tolerance {
+	out := make([]Tolerance, 0, len(PlanTolerances)+8)
+	for _, t := range PlanTolerances {
+		if t.Metric == "throughput.max_in_flight" {
+			t.Skip = "a regions run does not measure it"
+		}
+		out = append(out, t)
+	}
+	if plan.Regions == nil {
+		return out
+	}
+	for _, l := range plan.Regions.Lag {
+		pair := "regions.lag[" + l.Home + "->" + l.Region + "]"
+		out = append(out, Tolerance{Metric: pair + ".p50", Relative: 0.15, Absolute: 0.02},
+			Tolerance{Metric: pair + ".p99", Relative: 0.25, Absolute: 0.05})
+	}
+	for _, g := range plan.Regions.Regions {
+		out = append(out, Tolerance{Metric: "regions.notifications[" + g.Name + "]", Relative: 0.10, Absolute: 2})
+	}
+	return append(out, Tolerance{Metric: "regions.upload_cross_bytes", Relative: 0.01},
+		Tolerance{Metric: "regions.replication_bytes", Relative: 0.10},
+		Tolerance{Metric: "regions.stale_share", Absolute: 0.05})
+}
+
+// regionsPlanMetric reads the per-pair and per-region figures a regions
+// validation compares: regions.lag[HOME->REGION].p50 or .p99,
+// regions.notifications[REGION], regions.upload_cross_bytes and
+// regions.replication_bytes.
+func regionsPlanMetric(r *Results, name string) (float64, bool) {
+	g := r.Regions
+	if g == nil {
+		return 0, false
+	}
+	switch name {
+	case "regions.upload_cross_bytes":
+		return float64(g.UploadCrossBytes), true
+	case "regions.replication_bytes":
+		return float64(g.ReplicationBytes), true
+	}
+	if rest, ok := strings.CutPrefix(name, "regions.lag["); ok {
+		pair, field, _ := strings.Cut(rest, "].")
+		for _, l := range g.Lag {
+			if l.Home+"->"+l.Region != pair || l.Applied == 0 {
+				continue
+			}
+			switch field {
+			case "p50":
+				return l.P50, true
+			case "p99":
+				return l.P99, true
+			}
+		}
+		return 0, false
+	}
+	if rest, ok := strings.CutPrefix(name, "regions.notifications["); ok {
+		for _, x := range g.Regions {
+			if x.Name+"]" == rest {
+				return float64(x.Notifications), true
+			}
+		}
+	}
+	return 0, false
+}
+
 // PlanRow is one metric, modelled and measured.
 type PlanRow struct {
 	Metric            string
@@ -59,6 +133,11 @@ func planMetric(r *Results, name string) (float64, bool) {
 		return float64(r.Uploads.Committed+r.Uploads.Conflict+r.Uploads.Rejected) / r.DurationSeconds, true
 	case "throughput.max_in_flight":
 		return float64(r.Throughput.MaxInFlight), true
+	case "regions.upload_cross_bytes", "regions.replication_bytes":
+		return regionsPlanMetric(r, name)
+	}
+	if strings.HasPrefix(name, "regions.lag[") || strings.HasPrefix(name, "regions.notifications[") {
+		return regionsPlanMetric(r, name)
 	}
 	return r.Metric(name)
 }

@@ -170,18 +170,59 @@ func regionsCost(res *regions.Result, r *Results, nRegions int, prices *Prices) 
 	c := prices.Cost(Usage{Uploads: r.Uploads.Total, Invocations: res.Invocations, HandlerSeconds: res.HandlerSeconds,
 		S3: res.S3Ops, StoredBytes: stored, RedisSeconds: res.RunElapsed.Seconds() * float64(nRegions),
 		Polls: r.Polls.Total})
-	if gb := float64(r.Regions.ReplicationBytes+r.Regions.UploadCrossBytes) / gib; gb > 0 {
-		c.Quantities["inter_region_transfer"] = gb
-		c.Items["inter_region_transfer"] = gb * prices.Transfer.InterRegionGB
-		c.Total = 0
-		for _, k := range sortedKeys(c.Items) { // the order Cost sums in
-			c.Total += c.Items[k]
-		}
-		if r.Uploads.Total > 0 {
-			c.Per1000 = c.Total / float64(r.Uploads.Total) * 1000
-		}
-	}
+	addInterRegion(c, r.Regions, r.Uploads.Total, prices)
 	return c
+}
+
+// addInterRegion prices the bytes sent between regions (replication and
+// uploads staged at a remote home) at transfer.inter_region_gb.
+func addInterRegion(c *Cost, g *Regions, uploads int64, prices *Prices) {
+	gb := float64(g.ReplicationBytes+g.UploadCrossBytes) / gib
+	if gb <= 0 {
+		return
+	}
+	c.Quantities["inter_region_transfer"] = gb
+	c.Items["inter_region_transfer"] = gb * prices.Transfer.InterRegionGB
+	c.Total = 0
+	for _, k := range sortedKeys(c.Items) { // the order Cost sums in
+		c.Total += c.Items[k]
+	}
+	if uploads > 0 {
+		c.Per1000 = c.Total / float64(uploads) * 1000
+	}
+}
+
+// regionsPlan is a multi-region plan's figures for Build (WithRegions).
+type regionsPlan struct {
+	figures        *Regions
+	invocations    int64
+	handlerSeconds float64
+}
+
+// WithRegions gives Build a multi-region plan's regions figures
+// (RegionsFigures) and its replicators' invocations and handler seconds:
+// results.json "regions", gates on regions.* metrics, and the cost of
+// every region's Redis node, the replicators and the inter-region
+// transfer.
+func WithRegions(g *Regions, invocations int64, handlerSeconds float64) BuildOption {
+	return func(c *buildConfig) {
+		c.regions = &regionsPlan{figures: g, invocations: invocations, handlerSeconds: handlerSeconds}
+	}
+}
+
+// apply adds the regions' usage to a run's and returns the figures.
+func (p *regionsPlan) apply(u *Usage) *Regions {
+	u.Invocations += p.invocations
+	u.HandlerSeconds += p.handlerSeconds
+	u.RedisSeconds *= float64(max(len(p.figures.Regions), 1)) // a node per region
+	var stored int64
+	for _, g := range p.figures.Regions {
+		stored += g.StoredBytes
+	}
+	if stored > 0 { // what every region holds, as a regions run prices it
+		u.StoredBytes = stored
+	}
+	return p.figures
 }
 
 // regionUploadFigures derives polls per upload and latency (planned instant to
@@ -224,9 +265,15 @@ func rank(xs []float64, q float64) float64 {
 }
 
 func regionsFrom(res *regions.Result) *Regions {
-	m := res.Regions
+	return RegionsFigures(res.Regions, res.Refused, res.ReplicationDuplicated)
+}
+
+// RegionsFigures is results.json "regions" from a multi-region run's
+// measures (or a plan's), with the uploads refused and the replication
+// events delivered twice.
+func RegionsFigures(m regions.Measures, refused, duplicated int64) *Regions {
 	out := &Regions{ReplicationBytes: m.ReplicationBytes, UploadCrossBytes: m.UploadCrossBytes,
-		Refused: res.Refused, ReplicationDuplicated: res.ReplicationDuplicated, Regions: []RegionRow{}, Lag: []RegionLag{}}
+		Refused: refused, ReplicationDuplicated: duplicated, Regions: []RegionRow{}, Lag: []RegionLag{}}
 	for _, g := range m.Regions {
 		out.Regions = append(out.Regions, RegionRow{Name: g.Name, UsersHomed: g.UsersHomed, FilesHomed: g.HomedFiles,
 			FilesHeld: g.Files, StoredBytes: g.StoredBytes, Notifications: g.Notifications, Reads: g.Views})

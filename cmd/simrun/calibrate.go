@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -39,6 +40,10 @@ func calibrateCmd(args []string) error {
 	if *out == "" || fs.NArg() != 0 || *n < 10 {
 		fs.Usage()
 		return usagef("want --out FILE, no arguments and --n >= 10")
+	}
+	// The folder is checked before minutes of measuring.
+	if err := writable(filepath.Dir(*out)); err != nil {
+		return usagef("--out %s: %w", *out, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -79,6 +84,11 @@ func calibrateCmd(args []string) error {
 	fmt.Fprintf(&buf, "# Written by: simrun calibrate %s\n", joinArgs(args))
 	if err := p.WriteYAML(&buf); err != nil {
 		return err
+	}
+	// Read back as plan will read it, so a profile plan cannot load is
+	// never written.
+	if _, err := model.ParseProfile(*out, buf.Bytes()); err != nil {
+		return usagef("calibrate: the profile does not read back: %w", err)
 	}
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write profile: %w", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
+	"github.com/stormsim/stormsim/sim/regions"
 )
 
 type planOptions struct {
@@ -69,16 +70,19 @@ func planCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if sc.Regions != nil {
-		// Refused before the output folder is made (the model would too).
-		return usagef("plan: %s has regions; a plan models one region (run it with simrun instead)", path)
-	}
 	seed, err := seedOf(o.seed, sc.Seed)
 	if err != nil {
 		return err
 	}
+	if err := planFlags(fs, o); err != nil {
+		return err
+	}
 	prof, err := loadPlanProfile(o.profile, sc)
 	if err != nil {
+		return usageError{err}
+	}
+	// Refused before the output folder is made.
+	if err := model.Check(sc, prof); err != nil {
 		return usageError{err}
 	}
 	prices, err := report.LoadPrices(o.prices)
@@ -128,6 +132,24 @@ func planCmd(args []string) error {
 	return exitError{verdictCode(r.Verdict)}
 }
 
+// planFlags refuses flags that would be ignored: the pod size without
+// --generator-cost, and with --validate what only a plain plan uses.
+func planFlags(fs *flag.FlagSet, o planOptions) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case err != nil:
+		case (f.Name == "pod-cpu" || f.Name == "pod-mem") && o.genCost == "":
+			err = usagef("--%s needs --generator-cost (it sizes the generator pods)", f.Name)
+		case o.validate && f.Name == "profile":
+			err = usagef("--profile does not apply with --validate: it calibrates the embedded fakes now and plans with that")
+		case o.validate && (f.Name == "generator-cost" || f.Name == "cpuprofile" || f.Name == "json"):
+			err = usagef("--%s does not apply with --validate", f.Name)
+		}
+	})
+	return err
+}
+
 // loadPlanProfile loads --profile, else the scenario's plan.profile, else
 // the embedded profile.
 func loadPlanProfile(flagValue string, sc *scenarios.Scenario) (*model.Profile, error) {
@@ -152,7 +174,12 @@ func plan(ctx context.Context, sc *scenarios.Scenario, seed uint64, prof *model.
 	if err != nil {
 		return nil, err
 	}
-	return report.Build(res.Run, sc, rerun, report.WithPrices(prices), report.Modelled(modelInfo(res))), nil
+	opts := []report.BuildOption{report.WithPrices(prices), report.Modelled(modelInfo(res))}
+	if g := res.Regions; g != nil {
+		// A plan refuses regional outages: nothing is refused.
+		opts = append(opts, report.WithRegions(report.RegionsFigures(g.Measures, 0, g.Duplicated), g.Invocations, g.HandlerSeconds))
+	}
+	return report.Build(res.Run, sc, rerun, opts...), nil
 }
 
 func modelInfo(res *model.Result) *report.Model {
@@ -186,7 +213,7 @@ func validatePlan(ctx context.Context, sc *scenarios.Scenario, seed uint64, path
 	}
 	rerun := fmt.Sprintf("simrun plan --validate --seed %d %s", seed, path)
 	planned, err := plan(ctx, sc, seed, prof, rerun, prices)
-	if errors.Is(err, model.ErrNotModelled) {
+	if errors.Is(err, model.ErrNotModelled) || errors.Is(err, model.ErrProfile) {
 		return usageError{err}
 	}
 	if err != nil {
@@ -195,25 +222,50 @@ func validatePlan(ctx context.Context, sc *scenarios.Scenario, seed uint64, path
 	if err := report.WriteAll(filepath.Join(dir, "model"), planned, nil); err != nil {
 		return err
 	}
-	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: filepath.Join(dir, "measured"), MaxInFlight: 20000,
-		CheckTimeout: time.Minute, Registry: prometheus.NewRegistry()}
-	if err := writable(opt.OutDir); err != nil {
-		return usageError{err}
-	}
-	res, measured, err := runOnce(ctx, opt, rerun, prices, nil)
+	measured, interrupted, err := measureRun(ctx, sc, seed, filepath.Join(dir, "measured"), rerun, prices)
 	if err != nil {
 		return err
 	}
-	c := report.CheckPlan(planned, measured, report.PlanTolerances)
+	tols := report.PlanTolerances
+	if sc.Regions != nil {
+		tols = report.RegionsPlanTolerances(planned)
+	}
+	c := report.CheckPlan(planned, measured, tols)
 	fmt.Printf("plan (profile calibrated now) vs measured run, %s seed %d, %s\n", sc.Name, seed, machineLoad())
 	if err := report.WritePlanCheck(os.Stdout, c); err != nil {
 		return err
 	}
 	fmt.Printf("output: %s/model and %s/measured\n", dir, dir)
-	if res.Interrupted {
+	if interrupted {
 		return exitError{exitInterrupted}
 	}
 	return exitError{verdictCode(c.Verdict)}
+}
+
+// measureRun runs the real harness on the scenario into dir: a multi-region
+// scenario on the regions runner, any other on sim.
+func measureRun(ctx context.Context, sc *scenarios.Scenario, seed uint64, dir, rerun string, prices *report.Prices) (*report.Results, bool, error) {
+	if err := writable(dir); err != nil {
+		return nil, false, usageError{err}
+	}
+	if sc.Regions != nil {
+		res, err := regions.Run(ctx, regions.Options{Scenario: sc, Seed: seed, OutDir: dir, CheckTimeout: time.Minute})
+		if err != nil {
+			return nil, false, err
+		}
+		r := report.BuildRegions(res, sc, rerun, report.WithPrices(prices))
+		if err := report.WriteAll(dir, r, nil); err != nil {
+			return nil, false, err
+		}
+		return r, res.Interrupted || ctx.Err() != nil, nil
+	}
+	opt := sim.Options{Scenario: sc, Seed: seed, OutDir: dir, MaxInFlight: 20000,
+		CheckTimeout: time.Minute, Registry: prometheus.NewRegistry()}
+	res, r, err := runOnce(ctx, opt, rerun, prices, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	return r, res.Interrupted, nil
 }
 
 // machineLoad names the machine's CPUs and load, so a validation says
@@ -232,11 +284,7 @@ func machineLoad() string {
 // invariants (it checks no history): they are left out of each point, so
 // a point passes or fails on what the model does judge, and the sweep's
 // knee is the model's.
-func planPoint(ctx context.Context, sc *scenarios.Scenario, seed uint64, profile, dir, rerun string, prices *report.Prices) (*report.Results, error) {
-	prof, err := loadPlanProfile(profile, sc)
-	if err != nil {
-		return nil, err
-	}
+func planPoint(ctx context.Context, sc *scenarios.Scenario, seed uint64, prof *model.Profile, dir, rerun string, prices *report.Prices) (*report.Results, error) {
 	pt := *sc
 	pt.Gates, pt.ParsedGates = nil, nil
 	for i, g := range sc.ParsedGates {

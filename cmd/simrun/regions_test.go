@@ -23,7 +23,7 @@ func TestRun_Regions_Refused(t *testing.T) {
 		{"start-at", []string{"--start-at", "2030-01-01T00:00:00Z", sc}},
 		{"metrics-addr", []string{"--metrics-addr", "127.0.0.1:0", sc}},
 		{"cpuprofile", []string{"--cpuprofile", "cpu.out", sc}},
-		{"plan", []string{"plan", sc}},
+		{"plan of an outage", []string{"plan", sc}}, // a plan models regions, not regional outages
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
@@ -31,7 +31,7 @@ func TestRun_Regions_Refused(t *testing.T) {
 			switch tt.args[0] {
 			case "sweep", "bench", "selftest":
 			case "plan":
-				args = []string{"plan", "--out", out, sc}
+				args = []string{"plan", "--out", out, "../../scenarios/regions-faults.yaml"}
 			default:
 				args = append([]string{"--out", out}, args...)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/term"
 
+	"github.com/stormsim/stormsim/model"
 	"github.com/stormsim/stormsim/report"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
@@ -72,6 +73,12 @@ func sweepCmd(args []string) error {
 	if o.model && o.repeat > 1 {
 		return usagef("sweep: --model is virtual time (the same seed gives the same plan): --repeat does not apply")
 	}
+	if o.profile != "" && !o.model {
+		return usagef("sweep: --profile needs --model (a measured sweep runs the harness, not a profile)")
+	}
+	if err := sweepFlags(fs, o); err != nil {
+		return err
+	}
 	if o.param == "" {
 		return usagef("sweep: --param is required, e.g. --param rate=100..800x8")
 	}
@@ -87,8 +94,8 @@ func sweepCmd(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if base.Regions != nil {
-		return usagef("sweep: %s has regions; sweeps run single-region scenarios", path)
+	if base.Regions != nil && !o.model {
+		return usagef("sweep: %s has regions; a measured sweep runs single-region scenarios (plan it with --model)", path)
 	}
 	if len(base.Phases) == 0 && base.Model != "closed" {
 		return usagef("sweep: %s has no upload phases; sweeps run upload scenarios", path)
@@ -109,6 +116,20 @@ func sweepCmd(args []string) error {
 	if err != nil {
 		return usagef("--param %q: %w", o.param, err)
 	}
+	var prof *model.Profile
+	if o.model {
+		// Loaded and checked once, before any point: a bad profile or a
+		// scenario the model cannot plan is bad input, not a point that
+		// could not run.
+		if prof, err = loadPlanProfile(o.profile, base); err != nil {
+			return usageError{err}
+		}
+		for _, pt := range points {
+			if err := model.Check(pt.Scenario, prof); err != nil {
+				return usageError{fmt.Errorf("--param %s=%s: %w", spec.Path, scenarios.FormatValue(pt.Value), err)}
+			}
+		}
+	}
 	dir := defaultOut(o.out, "sweep-"+base.Name)
 	if err := writable(dir); err != nil {
 		return usageError{err}
@@ -116,7 +137,7 @@ func sweepCmd(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return runSweep(ctx, o, sweepPlan{path: path, base: base, param: o.param, spec: spec, points: points, seed: seed,
-		demandRises: demandRises, prices: prices, dir: dir})
+		demandRises: demandRises, prices: prices, dir: dir, profile: prof})
 }
 
 type sweepPlan struct {
@@ -129,6 +150,7 @@ type sweepPlan struct {
 	demandRises bool
 	prices      *report.Prices
 	dir         string
+	profile     *model.Profile // with --model
 }
 
 func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
@@ -175,7 +197,7 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 		var err error
 		switch {
 		case o.model:
-			r, err = planPoint(ctx, pt.Scenario, p.seed, o.profile, pdir, rerun+" --model", p.prices)
+			r, err = planPoint(ctx, pt.Scenario, p.seed, p.profile, pdir, rerun+" --model", p.prices)
 		case o.repeat > 1:
 			r, err = runRepeatedPoint(ctx, o, opt, rerun, p.prices)
 		default:
@@ -220,6 +242,26 @@ func runSweep(ctx context.Context, o sweepOptions, p sweepPlan) error {
 		return exitError{exitInterrupted}
 	case failed > 0:
 		return fmt.Errorf("sweep: %d of %d point(s) could not run", failed, len(p.points))
+	}
+	return nil
+}
+
+// sweepFlags refuses values out of range, and the harness's flags with
+// --model (a plan runs no harness).
+func sweepFlags(fs *flag.FlagSet, o sweepOptions) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if o.model && err == nil && (f.Name == "max-inflight" || f.Name == "check-timeout") {
+			err = usagef("sweep: --%s does not apply with --model (a plan runs no harness and checks no history)", f.Name)
+		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case o.maxInFlight <= 0:
+		return usagef("--max-inflight %d: must be > 0", o.maxInFlight)
+	case o.checkTimeout <= 0:
+		return usagef("--check-timeout %s: must be > 0", o.checkTimeout)
 	}
 	return nil
 }

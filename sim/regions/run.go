@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -104,15 +103,15 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	defer f.Close()
 	w := history.NewWriter(f)
 	r := &run{sc: sc, net: newNetwork(sc.Regions), rec: newRecorder(w), count: env.NewCounter(nil),
-		queueFaults: &active{on: map[int]bool{}, specs: sc.Regions.Faults},
-		pollTimeout: max(sc.Wait.Poll.Timeout, 5*time.Second), pollInterval: max(sc.Wait.Poll.Interval, 50*time.Millisecond)}
+		queueFaults: &active{on: map[int]bool{}, specs: sc.Regions.Faults}}
+	r.pollInterval, r.pollTimeout = PollSchedule(sc)
 	defer r.net.mux.Close()
 	streams := workload.NewStreams(opt.Seed)
 	if err := r.build(opt, streams); err != nil {
 		return nil, err
 	}
 	defer r.close()
-	homes := r.homes(streams.New("regions"))
+	homes := Homes(sc, streams.New(HomesStream))
 	r.home = homes
 	subs, err := r.subscribe(ctx)
 	if err != nil {
@@ -184,7 +183,7 @@ func (r *run) build(opt Options, streams *workload.Streams) error {
 			r.clients[i][j] = r.net.client(i, j)
 		}
 	}
-	fate := r.queueFate(streams.New("replication"))
+	fate := r.queueFate(streams.New(ReplicationStream))
 	for i, s := range r.sites {
 		var targets []region.Target
 		for j, t := range r.sites {
@@ -221,41 +220,9 @@ func (r *run) publisher(from, to int) region.Publisher {
 	})
 }
 
-// homes draws each user's home region: the pin, or by the users shares.
-func (r *run) homes(rng *rand.Rand) []int {
-	rg := r.sc.Regions
-	out := make([]int, r.sc.Population.Users)
-	for u := range out {
-		if rg.Pin != "" {
-			out[u] = rg.Index(rg.Pin)
-			continue
-		}
-		x, acc := rng.Float64(), 0.0
-		out[u] = len(rg.List) - 1
-		for i, g := range rg.List {
-			if acc += g.Users; x < acc {
-				out[u] = i
-				break
-			}
-		}
-	}
-	return out
-}
-
-// deviceRegion is where device index d of a user is connected.
-func (r *run) deviceRegion(d int) int {
-	for i, g := range r.sc.Regions.List {
-		if d < g.Devices {
-			return i
-		}
-		d -= g.Devices
-	}
-	return len(r.sc.Regions.List) - 1
-}
-
 func (r *run) device(user, dev, file int, homes []int) device {
 	return device{user: fmt.Sprintf("u%05d", user), name: fmt.Sprintf("u%05d-d%02d", user, dev),
-		path: fmt.Sprintf("f%03d.txt", file), at: r.deviceRegion(dev), home: homes[user]}
+		path: fmt.Sprintf("f%03d.txt", file), at: DeviceRegion(r.sc.Regions, dev), home: homes[user]}
 }
 
 // launch starts each planned upload at its instant (open model) and

@@ -67,7 +67,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	plan := workload.NewPlan(sc, o.Seed)
-	m.dev = newDevices(sc, prof, plan.Streams())
+	m.cpu = newCPUServer(prof, plan.Streams().New("model-cpu"))
+	m.dev = newDevices(sc, prof, plan.Streams(), m.cpu.late)
 	if m.dev.policy.est != nil {
 		notes = append(notes, "wait.poll.first_delay auto: the devices' estimator (sim/traffic) is played; it reads the first poll's estimate when staging starts (a run: when it ends) and takes a device's pending answers when the decision is made (a run: at each poll)")
 	}
@@ -105,6 +106,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res := m.result(sc, o, plan, now)
+	switch n := m.cpu.note(prof, m.c.launched, now); {
+	case n != "":
+		notes = append(notes, n)
+	case prof.Handler.Kind == "queue":
+		notes = append(notes, fmt.Sprintf("cpu: not modelled: profile %s has no cpu section, so the harness's own CPU contention is left out (simrun calibrate writes one)", prof.Name))
+	}
 	res.Run.WorkloadHash = <-hash
 	res.Profile = prof
 	res.Info.Events, res.Info.Notes = events, notes

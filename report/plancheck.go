@@ -46,6 +46,13 @@ type PlanCheck struct {
 	Rows    []PlanRow
 	Verdict string
 	Reasons []string
+	// Seconds is the run over time, model beside measured (plantime.go);
+	// Notes the model's own notes (how it modelled contention, what it
+	// could not model); MeasuredCPUPerUpload the measured process's
+	// CPU-seconds per upload, beside what the model booked.
+	Seconds              []PlanSecond
+	Notes                []string
+	MeasuredCPUPerUpload float64
 }
 
 // planMetric reads the metrics a check compares; the two that are not
@@ -67,7 +74,10 @@ func planMetric(r *Results, name string) (float64, bool) {
 // harness was saturated for says nothing about the system, so the check
 // is then inconclusive whatever the figures.
 func CheckPlan(plan, measured *Results, tols []Tolerance) PlanCheck {
-	c := PlanCheck{Verdict: Pass}
+	c := PlanCheck{Verdict: Pass, Seconds: planSeconds(plan, measured), MeasuredCPUPerUpload: measuredCPUPerUpload(measured)}
+	if plan.Model != nil {
+		c.Notes = plan.Model.Notes
+	}
 	var fails []string
 	for _, t := range tols {
 		mv, ok1 := planMetric(plan, t.Metric)
@@ -130,6 +140,16 @@ func WritePlanCheck(w io.Writer, c PlanCheck) error {
 		rows = append(rows, []string{r.Metric, fmt.Sprintf("%.4g", r.Model), fmt.Sprintf("%.4g", r.Measured), r.Tolerance, res})
 	}
 	s.table(rows)
+	writePlanSeconds(s, c)
+	if len(c.Notes) > 0 {
+		s.printf("\nmodel notes:\n")
+		for _, n := range c.Notes {
+			s.printf("  - %s\n", n)
+		}
+	}
+	if c.MeasuredCPUPerUpload > 0 {
+		s.printf("measured: the harness process used %.2f ms CPU per upload (all of it: devices, fakes, handlers, push hub, history, memory samples)\n", 1000*c.MeasuredCPUPerUpload)
+	}
 	s.printf("\nvalidation: %s\n", strings.ToUpper(c.Verdict))
 	for _, r := range c.Reasons {
 		s.printf("  - %s\n", r)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/workload"
 )
 
 // CPU is the machine a profile's whole setup runs on, when it runs on one
@@ -74,11 +75,11 @@ type cpuServer struct {
 	calls  int64
 }
 
-func newCPUServer(p *Profile, r *rand.Rand) *cpuServer {
+func newCPUServer(p *Profile, st *workload.Streams) *cpuServer {
 	if p.CPU.Cores <= 0 {
 		return nil
 	}
-	return &cpuServer{free: make([]int64, p.CPU.Cores), share: p.CPU.BusyShare, wake: sampler(p.CPU.Wake), r: r}
+	return &cpuServer{free: make([]int64, p.CPU.Cores), share: p.CPU.BusyShare, wake: sampler(p.CPU.Wake), r: st.New("model-cpu")}
 }
 
 // cost is the CPU time of lat nanoseconds of in-process work (a staging
@@ -110,6 +111,9 @@ func (c *cpuServer) book(now, d int64) int64 {
 	c.calls++
 	return start - now
 }
+
+// noLate is late without a cpu section: timers fire on time.
+func noLate() int64 { return 0 }
 
 // late is how late one timer fires.
 func (c *cpuServer) late() int64 {

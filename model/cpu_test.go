@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/scenarios"
+	"github.com/stormsim/stormsim/sim/workload"
 )
 
 func TestCPUServer_Book_Cases(t *testing.T) {
@@ -23,7 +24,7 @@ func TestCPUServer_Book_Cases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCPUServer(&Profile{CPU: CPU{Cores: tt.cores, BusyShare: 1}}, nil)
+			c := newCPUServer(&Profile{CPU: CPU{Cores: tt.cores, BusyShare: 1}}, workload.NewStreams(1))
 			for i, b := range tt.books {
 				if got := c.book(b.at, b.cpu); got != b.wantWait {
 					t.Fatalf("booking %d at %d of %d: wait %d, want %d", i, b.at, b.cpu, got, b.wantWait)
@@ -45,7 +46,7 @@ func TestProfile_CallCPU_FromCalibrated(t *testing.T) {
 	if got, want := q.callCPU("s3.get"), int64(time.Millisecond); got != want {
 		t.Fatalf("cpu of an overridden s3.get %d ns, want %d (half its calibrated 2 ms mean)", got, want)
 	}
-	if c := newCPUServer(p, nil); c.cost(int64(4*time.Millisecond)) != int64(2*time.Millisecond) {
+	if c := newCPUServer(p, workload.NewStreams(1)); c.cost(int64(4*time.Millisecond)) != int64(2*time.Millisecond) {
 		t.Fatalf("cost of 4 ms at share 0.5: %d", c.cost(int64(4*time.Millisecond)))
 	}
 	p.CPU = CPU{}
@@ -56,7 +57,7 @@ func TestProfile_CallCPU_FromCalibrated(t *testing.T) {
 
 // A profile without a cpu section books nothing: a nil server.
 func TestCPUServer_Book_NoCPU(t *testing.T) {
-	c := newCPUServer(&Profile{}, nil)
+	c := newCPUServer(&Profile{}, workload.NewStreams(1))
 	if c != nil || c.book(0, int64(time.Second)) != 0 || c.late() != 0 || c.note(&Profile{}, 1, 1) != "" {
 		t.Fatalf("no cpu section: server %v books or waits", c)
 	}

@@ -53,11 +53,15 @@ func newDevices(sc *scenarios.Scenario, p *Profile, st *workload.Streams, late f
 		e := traffic.NewEstimator()
 		pp.est = &e
 	}
-	return &devices{put: sampler(p.Device.Put), poll: sampler(p.Device.Poll), pushDelay: sampler(w.PushDelay),
+	d := &devices{put: sampler(p.Device.Put), poll: sampler(p.Device.Poll), pushDelay: sampler(w.PushDelay),
 		bandwidth: p.Device.Bandwidth, threshold: sc.Sizes.MultipartThreshold, partSize: sc.Sizes.PartSize,
 		push: w.Push, pushLoss: w.PushLoss, policy: pp, pushPath: sampler(p.Device.Push), late: late,
 		rStage: st.New("model-staging"), rPush: st.New("model-push"), rPoll: st.New("model-poll"),
-		rPath: st.New("model-push-path")}
+	}
+	if p.Device.Push.Kind != "" {
+		d.rPath = st.New("model-push-path")
+	}
+	return d
 }
 
 // staging returns how long a device takes to stage size bytes, and the

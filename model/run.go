@@ -67,8 +67,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	plan := workload.NewPlan(sc, o.Seed)
-	m.cpu = newCPUServer(prof, plan.Streams().New("model-cpu"))
-	m.dev = newDevices(sc, prof, plan.Streams(), m.cpu.late)
+	m.cpu = newCPUServer(prof, plan.Streams())
+	late := noLate
+	if m.cpu != nil {
+		late = m.cpu.late
+	}
+	m.dev = newDevices(sc, prof, plan.Streams(), late)
 	if m.dev.policy.est != nil {
 		notes = append(notes, "wait.poll.first_delay auto: the devices' estimator (sim/traffic) is played; it reads the first poll's estimate when staging starts (a run: when it ends) and takes a device's pending answers when the decision is made (a run: at each poll)")
 	}

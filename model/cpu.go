@@ -115,6 +115,18 @@ func (c *cpuServer) book(now, d int64) int64 {
 // noLate is late without a cpu section: timers fire on time.
 func noLate() int64 { return 0 }
 
+// call runs a call of latency lat (one at a time) and CPU time d at now
+// and returns how long it takes: its latency on idle cores; when it must
+// wait for a core, the wait and its CPU time, as the time a lone call
+// spends in hand-offs between goroutines is then spent in the run queue,
+// which the wait already counts. Without a cpu section, lat.
+func (c *cpuServer) call(now, lat, d int64) int64 {
+	if c == nil {
+		return lat
+	}
+	return max(lat, c.book(now, d)+d)
+}
+
 // late is how late one timer fires.
 func (c *cpuServer) late() int64 {
 	if c == nil {

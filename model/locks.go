@@ -17,7 +17,7 @@ func (m *machine) lock(now int64, v int32) {
 	inv := m.invs.at(v)
 	u := m.ups.at(inv.up)
 	lat := m.lockCall.lat(m.rCalls)
-	done := now + m.redis.wait(now, u.file, true) + m.cpu.book(now, m.lockCall.cpu) + lat
+	done := now + m.redis.wait(now, u.file, true) + m.cpu.call(now, lat, m.lockCall.cpu)
 	if !inv.waiting {
 		inv.waiting, inv.lockFirst, inv.lockWait = true, now, int64(coordinator.LockRetryFirst)
 	}

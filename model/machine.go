@@ -140,8 +140,8 @@ func (m *machine) begin(a workload.Arrival, now, ready int64) {
 	u.firstPoll = m.dev.firstPoll(a.Size)
 	// On one machine the device starts when its timer fires and a core
 	// is free for its PUT (0 and 0 otherwise).
-	u.start = now + m.cpu.book(now, m.cpu.cost(t)) + m.cpu.late()
-	u.staged, u.parts = u.start+t, int16(parts)
+	u.start = now + m.cpu.late()
+	u.staged, u.parts = u.start+m.cpu.call(now, t, m.cpu.cost(t)), int16(parts)
 	m.m.started(now)
 	if parts > 0 {
 		m.c.s3[opCreateMultipart]++
@@ -246,7 +246,7 @@ func (m *machine) onCall(now int64, v int32) {
 		c := &list[inv.step]
 		lat := m.s3Call(c, inv.up)
 		inv.step++
-		m.advance(v, now+m.cpu.book(now, c.cpu+m.cpu.cost(m.transfer(c, inv.up)))+lat)
+		m.advance(v, now+m.cpu.call(now, lat, c.cpu+m.cpu.cost(m.transfer(c, inv.up))))
 	default:
 		done := m.redisCall(now, inv, &list[inv.step])
 		inv.step++
@@ -258,7 +258,7 @@ func (m *machine) onCall(now int64, v int32) {
 // when the handler has the answer.
 func (m *machine) redisCall(now int64, inv *invocation, c *callSpec) int64 {
 	lat := c.lat(m.rCalls)
-	done := now + m.redis.wait(now, inv.file, c.script) + m.cpu.book(now, c.cpu) + lat
+	done := now + m.redis.wait(now, inv.file, c.script) + m.cpu.call(now, lat, c.cpu)
 	switch c.op {
 	case opCommit:
 		u := m.ups.at(inv.up)

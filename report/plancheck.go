@@ -19,9 +19,16 @@ type Tolerance struct {
 }
 
 // PlanTolerances are the tolerances `simrun plan --validate` judges a
-// plan by (README, "Capacity planning"). They are the issue's targets;
-// whether the model meets them was not measurable on a saturated
-// machine, which the check reports as inconclusive.
+// plan by (README, "Capacity planning"). They are the issue's targets,
+// not yet shown to hold. On an idle machine (2026-12-02 19:28, before the
+// model's cpu section) conflicts, decided/s and in-flight held on both
+// scenarios, polls on steady.yaml; ci.yaml's burst (CPU contention, now
+// modelled) and both p50s (late timers, now modelled) missed, and
+// steady.yaml's p99 and max in flight missed on one second where the
+// harness's own memory sample paused the process (not modelled; the
+// over-time table names such seconds). None is widened: no idle run of
+// the model as it now stands exists to set one by. A measured run that
+// was harness-bound makes the check inconclusive.
 var PlanTolerances = []Tolerance{
 	{Metric: "latency.p50", Relative: 0.15},
 	{Metric: "latency.p99", Relative: 0.15},

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +128,35 @@ func runProfile(t *testing.T, sc *scenarios.Scenario, p *Profile, seed uint64) *
 		t.Fatal(err)
 	}
 	return res
+}
+
+// Calibrate on the embedded fakes fills the cpu section and the push
+// path, and the profile reads back as written.
+func TestCalibrate_Embedded_CPUAndPush(t *testing.T) {
+	b, err := NewEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := Calibrate(context.Background(), b, 10, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.CPU.Cores != runtime.GOMAXPROCS(0) || !(p.CPU.BusyShare > 0) || p.CPU.Wake.Kind != "mix" || p.Device.Push.Kind != "mix" {
+		t.Fatalf("cpu %+v, push %+v", p.CPU, p.Device.Push)
+	}
+	if !strings.Contains(p.Source, "CPU per upload with 32 clients at once") {
+		t.Fatalf("source %q does not give the CPU per upload", p.Source)
+	}
+	var buf strings.Builder
+	if err := p.WriteYAML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ParseProfile("calibrated.yaml", []byte(buf.String()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if q.CPU.Cores != p.CPU.Cores || q.CPU.BusyShare != p.CPU.BusyShare {
+		t.Fatalf("read back cpu %+v, wrote %+v", q.CPU, p.CPU)
+	}
 }

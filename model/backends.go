@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/internal/inproc"
 	"github.com/stormsim/stormsim/internal/memredis"
+	"github.com/stormsim/stormsim/internal/objstore"
 )
 
 // Backends are the S3 and Redis the coordinator's calls are recorded on
@@ -37,7 +37,7 @@ type Backends struct {
 // process (inproc.Transport serves them).
 const embeddedHost = "s3.model.invalid"
 
-// NewEmbedded starts gofakes3 (s3mem) and miniredis with the cached Lua
+// NewEmbedded starts gofakes3 (the harness's objstore) and miniredis with the cached Lua
 // scripts (internal/memredis), served in process: the S3 client's HTTP
 // requests go through inproc.Transport and go-redis dials an in-memory
 // pipe. miniredis also listens on loopback, which nothing here uses.
@@ -52,7 +52,9 @@ func NewEmbedded() (*Backends, error) {
 		b.Close()
 		return nil, fmt.Errorf("start miniredis: %w", err)
 	}
-	faker := gofakes3.New(s3mem.New(), gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
+	// The harness's own store (sim/env): calls timed here cost what they
+	// cost in a run.
+	faker := gofakes3.New(objstore.New(objstore.Options{}), gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	tr := &inproc.Transport{}
 	tr.Handle(embeddedHost, faker.Server())
 	b.closers = append(b.closers, tr.Close)

@@ -30,10 +30,13 @@ const (
 // Calibrate measures, one call at a time on an otherwise idle backend,
 // the latency of every call the coordinator's handler makes (timed
 // through the same recording store and Redis hook as Record), a device's
-// staging PUT and result query, the transfer rates, and each Redis node's
-// service time (from its throughput with 32 clients). n is the number of
-// uploads timed per outcome. The profile's handler is the queue kind
-// (the harness's); a profile for another platform sets its own.
+// staging PUT, result query and push path, the transfer rates, each Redis
+// node's service time (from its throughput with 32 clients), and the
+// machine the harness runs on (cpu.go: its cores, the share of the timed
+// calls' latency that was this process's CPU time, how late timers
+// fire). n is the number of uploads timed per outcome. The profile's
+// handler is the queue kind (the harness's); a profile for another
+// platform sets its own.
 func Calibrate(ctx context.Context, b *Backends, n int, date time.Time) (*Profile, error) {
 	rec, err := newRecorder(ctx, b.S3, b.Redis)
 	if err != nil {
@@ -45,36 +48,30 @@ func Calibrate(ctx context.Context, b *Backends, n int, date time.Time) (*Profil
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}
 	var put [2][]time.Duration // staging PUT, small and large
-	handle := func(id, path string, base int64, size int, large int) error {
-		body := bytes.Repeat([]byte{'x'}, size)
-		sum := sha256.Sum256(body)
-		u := coordinator.Upload{ID: id, User: "cal", Path: path, Base: base, Device: "dev", SHA256: hex.EncodeToString(sum[:])}
-		key := c.StagingKey(u.User, u.ID)
-		began := time.Now()
-		if _, err := b.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &b.Bucket, Key: &key, Body: bytes.NewReader(body),
-			Metadata: coordinator.Metadata(u)}); err != nil {
-			return fmt.Errorf("calibrate: stage %s: %w", id, err)
-		}
-		put[large] = append(put[large], time.Since(began))
-		if err := c.HandleKey(ctx, key); err != nil {
-			return fmt.Errorf("calibrate: handle %s: %w", id, err)
-		}
-		return nil
+	handle := func(id, path string, size int, large int) error {
+		d, err := stageAndHandle(ctx, b, c, id, path, size)
+		put[large] = append(put[large], d)
+		return err
 	}
 	rec.timed = map[Call][]time.Duration{}
 	for i := range n {
 		path := fmt.Sprintf("f%d.txt", i)
-		if err := handle(fmt.Sprintf("w%d", i), path, 0, calSmall, 0); err != nil {
+		if err := handle(fmt.Sprintf("w%d", i), path, calSmall, 0); err != nil {
 			return nil, err
 		}
-		if err := handle(fmt.Sprintf("l%d", i), path, 0, calSmall, 0); err != nil { // head is 1: a conflict
+		if err := handle(fmt.Sprintf("l%d", i), path, calSmall, 0); err != nil { // head is 1: a conflict
 			return nil, err
 		}
 	}
 	small := rec.timed
+	timed := summed(put[0]) // the calls' latency per upload, one at a time
+	for _, ds := range small {
+		timed += summed(ds)
+	}
+	timed /= time.Duration(2 * n)
 	rec.timed = map[Call][]time.Duration{}
 	for i := range max(n/4, 8) {
-		if err := handle(fmt.Sprintf("big%d", i), fmt.Sprintf("big%d.bin", i), 0, calLarge, 1); err != nil {
+		if err := handle(fmt.Sprintf("big%d", i), fmt.Sprintf("big%d.bin", i), calLarge, 1); err != nil {
 			return nil, err
 		}
 	}
@@ -95,6 +92,18 @@ func Calibrate(ctx context.Context, b *Backends, n int, date time.Time) (*Profil
 	if p.Device.Poll, err = timePolls(ctx, c, n); err != nil {
 		return nil, err
 	}
+	if p.Device.Push, err = timePush(ctx, b.Redis, n); err != nil {
+		return nil, err
+	}
+	perUpload, err := cpuPerUpload(ctx, b, c, 300*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	if p.CPU, err = calibrateCPU(ctx, perUpload, timed, n); err != nil {
+		return nil, err
+	}
+	p.Source += fmt.Sprintf("; %d cores, %s CPU per upload with 32 clients at once, %s of calls per upload one at a time",
+		p.CPU.Cores, perUpload.Round(time.Microsecond), timed.Round(time.Microsecond))
 	p.Redis = Redis{Shards: 1}
 	if p.Redis.Service, err = serviceTime(ctx, b, false); err != nil {
 		return nil, err
@@ -198,6 +207,34 @@ func fit(ds []time.Duration) scenarios.Dist {
 			Dist: scenarios.Dist{Kind: "uniform", Min: lo, Max: hi}})
 	}
 	return d
+}
+
+// stageAndHandle stages size bytes as upload id of path (base 0), as a
+// device does, and runs the coordinator's handler on its S3 event; it
+// returns how long the staging PUT took.
+func stageAndHandle(ctx context.Context, b *Backends, c *coordinator.Coordinator, id, path string, size int) (time.Duration, error) {
+	body := bytes.Repeat([]byte{'x'}, size)
+	sum := sha256.Sum256(body)
+	u := coordinator.Upload{ID: id, User: "cal", Path: path, Device: "dev", SHA256: hex.EncodeToString(sum[:])}
+	key := c.StagingKey(u.User, u.ID)
+	began := time.Now()
+	if _, err := b.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &b.Bucket, Key: &key, Body: bytes.NewReader(body),
+		Metadata: coordinator.Metadata(u)}); err != nil {
+		return 0, fmt.Errorf("calibrate: stage %s: %w", id, err)
+	}
+	d := time.Since(began)
+	if err := c.HandleKey(ctx, key); err != nil {
+		return d, fmt.Errorf("calibrate: handle %s: %w", id, err)
+	}
+	return d, nil
+}
+
+func summed(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
 }
 
 // median of the measured calls, in seconds.

@@ -36,10 +36,11 @@ type callSpec struct {
 	redis, script bool
 	op            callOp
 	lat           func(*rand.Rand) int64
+	cpu           int64 // CPU nanoseconds on the setup's machine (cpu.go; 0 without)
 }
 
 func newCallSpec(c Call, p *Profile) callSpec {
-	s := callSpec{name: c, lat: sampler(p.op(string(c)))}
+	s := callSpec{name: c, lat: sampler(p.op(string(c))), cpu: p.callCPU(string(c))}
 	s.redis = strings.HasPrefix(string(c), "redis.")
 	s.script = strings.HasPrefix(string(c), "redis.script.")
 	switch c {

@@ -14,12 +14,15 @@ import (
 // device learns its outcome (push or polls).
 type devices struct {
 	put, poll, pushDelay func(*rand.Rand) int64
+	pushPath             func(*rand.Rand) int64 // PUBLISH to the device (profile device.push)
+	late                 func() int64           // how late a timer fires (cpu.go; 0 without)
 	bandwidth            scenarios.Dist
 	threshold, partSize  int64
 	push                 bool
 	pushLoss             float64
 	policy               pollPolicy
 	rStage, rPush, rPoll *rand.Rand
+	rPath                *rand.Rand
 }
 
 // pollPolicy is the device's poll schedule: the first poll FirstDelay
@@ -42,7 +45,7 @@ type pollPolicy struct {
 	est                                   *traffic.Estimator // first_delay auto
 }
 
-func newDevices(sc *scenarios.Scenario, p *Profile, st *workload.Streams) *devices {
+func newDevices(sc *scenarios.Scenario, p *Profile, st *workload.Streams, late func() int64) *devices {
 	w := &sc.Wait
 	pp := pollPolicy{first: int64(w.Poll.FirstDelayFixed), interval: int64(w.Poll.Interval), backoff: w.Poll.Backoff,
 		maxInterval: int64(w.Poll.MaxInterval), timeout: int64(w.Poll.Timeout), maxPolls: w.Poll.MaxPolls}
@@ -50,10 +53,15 @@ func newDevices(sc *scenarios.Scenario, p *Profile, st *workload.Streams) *devic
 		e := traffic.NewEstimator()
 		pp.est = &e
 	}
-	return &devices{put: sampler(p.Device.Put), poll: sampler(p.Device.Poll), pushDelay: sampler(w.PushDelay),
+	d := &devices{put: sampler(p.Device.Put), poll: sampler(p.Device.Poll), pushDelay: sampler(w.PushDelay),
 		bandwidth: p.Device.Bandwidth, threshold: sc.Sizes.MultipartThreshold, partSize: sc.Sizes.PartSize,
-		push: w.Push, pushLoss: w.PushLoss, policy: pp,
-		rStage: st.New("model-staging"), rPush: st.New("model-push"), rPoll: st.New("model-poll")}
+		push: w.Push, pushLoss: w.PushLoss, policy: pp, pushPath: sampler(p.Device.Push), late: late,
+		rStage: st.New("model-staging"), rPush: st.New("model-push"), rPoll: st.New("model-poll"),
+	}
+	if p.Device.Push.Kind != "" {
+		d.rPath = st.New("model-push-path")
+	}
+	return d
 }
 
 // staging returns how long a device takes to stage size bytes, and the
@@ -107,19 +115,25 @@ func (d *devices) observe(staged, decided int64) {
 // learn plays a device's wait from staged on, its first poll first after
 // staging: the result became readable at visible (math.MaxInt64: never).
 // A poll is answered at its midpoint; the push, unless lost, arrives
-// pushDelay after visible. rtt is the round trip between the device's
-// region and its home region that each poll adds (0 in one region): the
-// midpoint is then where the home region reads the result.
+// the profile's push path and the scenario's push delay after visible.
+// Each poll's timer, and the push delay's, fires late by d.late. rtt is
+// the round trip between the device's region and its home region that
+// each poll adds (0 in one region): the midpoint is then where the home
+// region reads the result.
 func (d *devices) learn(staged, first, visible, rtt int64) learning {
 	pushAt := int64(math.MaxInt64)
 	if d.push && visible != math.MaxInt64 {
 		if d.pushLoss <= 0 || d.rPush.Float64() >= d.pushLoss {
 			pushAt = visible + d.pushDelay(d.rPush)
+			if pushAt > visible {
+				pushAt += d.late()
+			}
+			pushAt += d.pushPath(d.rPath)
 		}
 	}
 	pp := &d.policy
 	deadline := staged + pp.timeout
-	t, iv := staged+first, pp.interval
+	t, iv := staged+first+d.late(), pp.interval
 	polls := 0
 	for {
 		if pushAt <= t && pushAt < deadline {
@@ -150,7 +164,7 @@ func (d *devices) learn(staged, first, visible, rtt int64) learning {
 			pp.est.Pending(age)
 			wait = min(int64(pp.est.NextPoll(age, time.Duration(iv))), pp.maxInterval)
 		}
-		t += lat + wait
+		t += lat + wait + d.late()
 		iv = min(int64(float64(iv)*pp.backoff), pp.maxInterval)
 	}
 }

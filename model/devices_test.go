@@ -22,7 +22,7 @@ func TestDevices_Learn_HarnessEstimator(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Device.Poll.Kind = "" // polls answered at once: the schedule alone
-	d := newDevices(sc, p, workload.NewStreams(1))
+	d := newDevices(sc, p, workload.NewStreams(1), func() int64 { return 0 })
 	ref := traffic.NewEstimator()
 	// short decisions, then a backlog long enough that a pending answer
 	// stretches the wait beyond the back-off (the estimate above ~2.6 s)

@@ -22,7 +22,10 @@
 //	devices.go    staging time, push and the poll schedule
 //	measure.go    histograms of what devices saw (no per-upload history)
 //	profile.go    latency and limit figures (profiles/*.yaml)
+//	cpu.go        the one machine an embedded setup runs on: its cores as a
+//	              server every call books CPU time on, late timers
 //	calibrate.go  measuring a profile on real or embedded backends
+//	              (cpu_calibrate.go: the machine's share, timers, push path)
 //	generator.go  how many generator pods a plan's load needs, from a
 //	              measured run's cost per upload
 //	regions.go    a regions scenario: each region its own pool and Redis,

@@ -16,7 +16,8 @@ import (
 func (m *machine) lock(now int64, v int32) {
 	inv := m.invs.at(v)
 	u := m.ups.at(inv.up)
-	done := now + m.redis.wait(now, u.file, true) + m.lockCall.lat(m.rCalls)
+	lat := m.lockCall.lat(m.rCalls)
+	done := now + m.redis.wait(now, u.file, true) + m.cpu.call(now, lat, m.lockCall.cpu)
 	if !inv.waiting {
 		inv.waiting, inv.lockFirst, inv.lockWait = true, now, int64(coordinator.LockRetryFirst)
 	}
@@ -30,7 +31,7 @@ func (m *machine) lock(now int64, v int32) {
 			m.q.push(done, evCall, v)
 			return
 		}
-		m.q.push(done+inv.lockWait, evCall, v)
+		m.q.push(done+inv.lockWait+m.cpu.late(), evCall, v)
 		inv.lockWait = int64(coordinator.LockRetryNext(time.Duration(inv.lockWait)))
 		return
 	default:

@@ -86,7 +86,8 @@ type machine struct {
 	pool     *pool
 	pools    []*pool // regions: one per region (pools[0] is pool)
 	redis    *redisServer
-	reg      *regional // a multi-region plan's regions (nil: one region)
+	reg      *regional  // a multi-region plan's regions (nil: one region)
+	cpu      *cpuServer // nil: the setup's CPU is not modelled (cpu.go)
 	dev      *devices
 	prefix   []callSpec
 	tails    [3][]callSpec
@@ -148,7 +149,10 @@ func (m *machine) begin(a workload.Arrival, now, ready int64) {
 	t, parts := m.dev.staging(a.Size)
 	t += cross
 	u.firstPoll = m.dev.firstPoll(a.Size)
-	u.staged, u.parts = now+t, int16(parts)
+	// On one machine the device starts when its timer fires and a core
+	// is free for its PUT (0 and 0 otherwise).
+	u.start = now + m.cpu.late()
+	u.staged, u.parts = u.start+m.cpu.call(now, t, m.cpu.cost(t)), int16(parts)
 	m.m.started(now)
 	if parts > 0 {
 		m.c.s3[opCreateMultipart]++
@@ -168,6 +172,9 @@ func (m *machine) begin(a workload.Arrival, now, ready int64) {
 	}
 	for range copies {
 		d := m.delay(m.rDeliv) + m.platform(m.rDeliv)
+		if d > 0 {
+			d += m.cpu.late() // the harness's delivery sleeps out the delay
+		}
 		if r := m.sc.Delivery.Reorder; r > 0 && m.rDeliv.Float64() < r {
 			d += m.rDeliv.Int64N(int64(200 * time.Millisecond)) // held back, as the harness's delivery does
 			m.c.reordered++
@@ -221,11 +228,12 @@ func (m *machine) calls(inv *invocation) []callSpec {
 
 // advance runs the S3 calls from the invocation's step on (they share no
 // modelled resource) and schedules its next Redis call, the lock, or its
-// end.
+// end. With the CPU modelled each S3 call is an event of its own instead,
+// booked on the cores when it is made.
 func (m *machine) advance(v int32, t int64) {
 	inv := m.invs.at(v)
 	list := m.calls(inv)
-	for int(inv.step) < len(list) && !list[inv.step].redis {
+	for m.cpu == nil && int(inv.step) < len(list) && !list[inv.step].redis {
 		t += m.s3Call(&list[inv.step], inv.up)
 		if m.reg != nil && inv.tail == tailCommit && inv.phase == phTail && list[inv.step].op == opCopy {
 			m.reg.versionKept(m, t, inv.up) // the first copy after the commit is the version key
@@ -248,6 +256,11 @@ func (m *machine) onCall(now int64, v int32) {
 		m.lock(now, v)
 	case int(inv.step) >= len(list):
 		m.end(now, v)
+	case !list[inv.step].redis: // only with the CPU modelled (advance)
+		c := &list[inv.step]
+		lat := m.s3Call(c, inv.up)
+		inv.step++
+		m.advance(v, now+m.cpu.call(now, lat, c.cpu+m.cpu.cost(m.transfer(c, inv.up))))
 	default:
 		done := m.redisCall(now, inv, &list[inv.step])
 		inv.step++
@@ -258,7 +271,8 @@ func (m *machine) onCall(now int64, v int32) {
 // redisCall books call c at now and applies what it does; it returns
 // when the handler has the answer.
 func (m *machine) redisCall(now int64, inv *invocation, c *callSpec) int64 {
-	done := now + m.redis.wait(now, inv.file, c.script) + c.lat(m.rCalls)
+	lat := c.lat(m.rCalls)
+	done := now + m.redis.wait(now, inv.file, c.script) + m.cpu.call(now, lat, c.cpu)
 	switch c.op {
 	case opCommit:
 		u := m.ups.at(inv.up)
@@ -313,18 +327,24 @@ func (m *machine) decide(now int64, up int32, visible int64) {
 func (m *machine) s3Call(c *callSpec, up int32) int64 {
 	t := c.lat(m.rCalls)
 	m.c.s3[c.op]++
+	return t + m.transfer(c, up)
+}
+
+// transfer is the time a GET or COPY of the upload's bytes takes beyond
+// the call itself.
+func (m *machine) transfer(c *callSpec, up int32) int64 {
 	p := m.profile
 	switch c.op {
 	case opGet:
 		if p.S3ReadBytesPerSecond > 0 {
-			t += int64(float64(m.ups.at(up).size) / p.S3ReadBytesPerSecond * 1e9)
+			return int64(float64(m.ups.at(up).size) / p.S3ReadBytesPerSecond * 1e9)
 		}
 	case opCopy:
 		if p.S3CopyBytesPerSecond > 0 {
-			t += int64(float64(m.ups.at(up).size) / p.S3CopyBytesPerSecond * 1e9)
+			return int64(float64(m.ups.at(up).size) / p.S3CopyBytesPerSecond * 1e9)
 		}
 	}
-	return t
+	return 0
 }
 
 // poolOf is the handler pool deciding file: its home region's.

@@ -37,6 +37,14 @@ type Profile struct {
 	S3ReadBytesPerSecond float64 `yaml:"s3_read_bytes_per_second"`
 	S3CopyBytesPerSecond float64 `yaml:"s3_copy_bytes_per_second"`
 	Device               Device  `yaml:"device"`
+	// CPU is the one machine the whole setup runs on (cpu.go); empty for
+	// a deployed system.
+	CPU CPU `yaml:"cpu"`
+
+	// calibrated are the ops before a scenario's overrides: a call's CPU
+	// time is what it cost where calibrated, whatever latency a plan
+	// gives it (a slower S3 is a farther one, not a busier machine).
+	calibrated []Op
 }
 
 // Source is the public source of one figure.
@@ -94,12 +102,14 @@ type Op struct {
 	scenarios.Dist `yaml:",inline"`
 }
 
-// Device is a phone: its staging PUT (without the transfer), its bandwidth
-// and its result query.
+// Device is a phone: its staging PUT (without the transfer), its bandwidth,
+// its result query, and the push's path from the result script's PUBLISH
+// to the device (added to the scenario's wait.push_delay; 0 when empty).
 type Device struct {
 	Put       scenarios.Dist `yaml:"put"`
 	Bandwidth scenarios.Dist `yaml:"bandwidth"`
 	Poll      scenarios.Dist `yaml:"poll"`
+	Push      scenarios.Dist `yaml:"push"`
 }
 
 // LoadProfile loads a built-in profile by name ("aws-us-east-1") or a
@@ -184,6 +194,7 @@ func (p *Profile) check(bad func(field, format string, a ...any)) {
 			bad(fmt.Sprintf("handler.retry_delays[%d]", i), "must be >= 0, got %g", d)
 		}
 	}
+	p.CPU.validate(bad)
 	if p.Redis.Shards < 1 {
 		bad("redis.shards", "must be >= 1, got %d", p.Redis.Shards)
 	}
@@ -204,7 +215,8 @@ func (p *Profile) check(bad func(field, format string, a ...any)) {
 		field string
 		d     scenarios.Dist
 	}{{"handler.cold_start", h.ColdStart}, {"handler.invoke", h.Invoke}, {"delivery.delay", p.Delivery.Delay},
-		{"device.put", p.Device.Put}, {"device.bandwidth", p.Device.Bandwidth}, {"device.poll", p.Device.Poll}} {
+		{"device.put", p.Device.Put}, {"device.bandwidth", p.Device.Bandwidth}, {"device.poll", p.Device.Poll},
+		{"device.push", p.Device.Push}} {
 		if err := checkDist(f.d); err != nil {
 			bad(f.field, "%v", err)
 		}
@@ -279,6 +291,7 @@ func (p *Profile) op(name string) scenarios.Dist {
 func (p *Profile) withOverrides(pl *scenarios.Plan) (*Profile, error) {
 	q := *p
 	q.Ops = append([]Op(nil), p.Ops...)
+	q.calibrated = p.Ops
 	if pl == nil {
 		return &q, nil
 	}

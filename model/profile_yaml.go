@@ -52,9 +52,17 @@ func (p *Profile) WriteYAML(w io.Writer) error {
 	for _, f := range []struct {
 		k string
 		d scenarios.Dist
-	}{{"put", p.Device.Put}, {"bandwidth", p.Device.Bandwidth}, {"poll", p.Device.Poll}} {
+	}{{"put", p.Device.Put}, {"bandwidth", p.Device.Bandwidth}, {"poll", p.Device.Poll}, {"push", p.Device.Push}} {
 		if f.d.Kind != "" {
 			kv("  ", f.k, "{"+dist(f.d)+"}")
+		}
+	}
+	if c := &p.CPU; c.Cores > 0 {
+		b.WriteString("cpu:\n")
+		kv("  ", "cores", strconv.Itoa(c.Cores))
+		kv("  ", "busy_share", num(c.BusyShare))
+		if c.Wake.Kind != "" {
+			kv("  ", "wake", "{"+dist(c.Wake)+"}")
 		}
 	}
 	_, err := io.WriteString(w, b.String())

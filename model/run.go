@@ -69,7 +69,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	plan := workload.NewPlan(sc, o.Seed)
-	m.dev = newDevices(sc, prof, plan.Streams())
+	m.cpu = newCPUServer(prof, plan.Streams())
+	late := noLate
+	if m.cpu != nil {
+		late = m.cpu.late
+	}
+	m.dev = newDevices(sc, prof, plan.Streams(), late)
 	if sc.Regions != nil {
 		notes = append(notes, m.regions(o.Seed)...)
 	}
@@ -112,6 +117,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res := m.result(sc, o, plan, now)
+	switch n := m.cpu.note(prof, m.c.launched, now); {
+	case n != "":
+		notes = append(notes, n)
+	case prof.Handler.Kind == "queue":
+		notes = append(notes, fmt.Sprintf("cpu: not modelled: profile %s has no cpu section, so the harness's own CPU contention is left out (simrun calibrate writes one)", prof.Name))
+	}
 	res.Run.WorkloadHash = <-hash
 	res.Profile = prof
 	res.Info.Events, res.Info.Notes = events, notes

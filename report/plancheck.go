@@ -19,9 +19,17 @@ type Tolerance struct {
 }
 
 // PlanTolerances are the tolerances `simrun plan --validate` judges a
-// plan by (README, "Capacity planning"). They are the issue's targets;
-// whether the model meets them was not measurable on a saturated
-// machine, which the check reports as inconclusive.
+// plan by (README, "Capacity planning"). They are the issue's targets,
+// not yet shown to hold. On an idle machine (2026-12-02 19:28, before the
+// model's cpu section) conflicts, decided/s and in-flight held on both
+// scenarios, polls on steady.yaml; ci.yaml's burst (CPU contention, now
+// modelled) and both p50s (late timers, now modelled) missed, and
+// steady.yaml's p99 and max in flight missed on one second where the
+// whole measured process paused for 0.6 s, at a memory sample of the
+// harness's and while other processes ran (not modelled; the over-time
+// table names such seconds). None is widened: no idle run of
+// the model as it now stands exists to set one by. A measured run that
+// was harness-bound makes the check inconclusive.
 var PlanTolerances = []Tolerance{
 	{Metric: "latency.p50", Relative: 0.15},
 	{Metric: "latency.p99", Relative: 0.15},
@@ -120,6 +128,13 @@ type PlanCheck struct {
 	Rows    []PlanRow
 	Verdict string
 	Reasons []string
+	// Seconds is the run over time, model beside measured (plantime.go);
+	// Notes the model's own notes (how it modelled contention, what it
+	// could not model); MeasuredCPUPerUpload the measured process's
+	// CPU-seconds per upload, beside what the model booked.
+	Seconds              []PlanSecond
+	Notes                []string
+	MeasuredCPUPerUpload float64
 }
 
 // planMetric reads the metrics a check compares; the two that are not
@@ -146,7 +161,10 @@ func planMetric(r *Results, name string) (float64, bool) {
 // harness was saturated for says nothing about the system, so the check
 // is then inconclusive whatever the figures.
 func CheckPlan(plan, measured *Results, tols []Tolerance) PlanCheck {
-	c := PlanCheck{Verdict: Pass}
+	c := PlanCheck{Verdict: Pass, Seconds: planSeconds(plan, measured), MeasuredCPUPerUpload: measuredCPUPerUpload(measured)}
+	if plan.Model != nil {
+		c.Notes = plan.Model.Notes
+	}
 	var fails []string
 	for _, t := range tols {
 		mv, ok1 := planMetric(plan, t.Metric)
@@ -209,6 +227,16 @@ func WritePlanCheck(w io.Writer, c PlanCheck) error {
 		rows = append(rows, []string{r.Metric, fmt.Sprintf("%.4g", r.Model), fmt.Sprintf("%.4g", r.Measured), r.Tolerance, res})
 	}
 	s.table(rows)
+	writePlanSeconds(s, c)
+	if len(c.Notes) > 0 {
+		s.printf("\nmodel notes:\n")
+		for _, n := range c.Notes {
+			s.printf("  - %s\n", n)
+		}
+	}
+	if c.MeasuredCPUPerUpload > 0 {
+		s.printf("measured: the harness process used %.2f ms CPU per upload (all of it: devices, fakes, handlers, push hub, history, memory samples)\n", 1000*c.MeasuredCPUPerUpload)
+	}
 	s.printf("\nvalidation: %s\n", strings.ToUpper(c.Verdict))
 	for _, r := range c.Reasons {
 		s.printf("  - %s\n", r)

@@ -54,3 +54,32 @@ func TestCheckPlan_Skip_NotJudged(t *testing.T) {
 		t.Fatalf("check = %+v", c)
 	}
 }
+
+// The over-time table lines the two runs up by second and names the
+// seconds where the measured run stalled; the verdict still judges the
+// whole run (a stall is shown, not left out).
+func TestCheckPlan_Seconds_MarksStall(t *testing.T) {
+	plan, measured := planResults(0.02, 10, false), planResults(0.02, 10, false)
+	plan.Model = &Model{Notes: []string{"cpu: modelled on 2 cores"}}
+	plan.Series = []Sample{{Second: 0, Planned: 300, InFlight: 10, LatencyMean: 0.02}, {Second: 1, Planned: 300, InFlight: 11, LatencyMean: 0.02}}
+	measured.Series = []Sample{{Second: 0, Planned: 300, InFlight: 12, LatencyMean: 0.025}, {Second: 1, Planned: 300, InFlight: 138, LatencyMean: 0.18}}
+	measured.Harness.Saturation = &Saturation{}
+	measured.Harness.Saturation.ProcessCPUShare, measured.Harness.Saturation.CPUs = 0.3, 2
+	c := CheckPlan(plan, measured, PlanTolerances)
+	if len(c.Seconds) != 2 || c.Seconds[0].Stalled || !c.Seconds[1].Stalled || c.Verdict != Pass {
+		t.Fatalf("seconds %+v, verdict %s", c.Seconds, c.Verdict)
+	}
+	// 0.3 of 2 cores for 10 s over 100 uploads: 60 ms per upload
+	if got := c.MeasuredCPUPerUpload; got < 0.0599 || got > 0.0601 {
+		t.Fatalf("measured CPU per upload %g, want 0.06", got)
+	}
+	var buf bytes.Buffer
+	if err := WritePlanCheck(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"over time", "11 | 138", "measured 9.0x the model", "over 2x the model's: 1 ", "cpu: modelled on 2 cores", "60.00 ms CPU per upload"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("no %q in:\n%s", want, buf.String())
+		}
+	}
+}

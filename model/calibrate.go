@@ -7,9 +7,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -268,9 +268,9 @@ func sortedCalls(m map[Call][]time.Duration) []Call {
 
 // round3 keeps three significant digits.
 func round3(x float64) float64 {
-	if x == 0 {
-		return 0
-	}
-	e := math.Pow(10, math.Floor(math.Log10(math.Abs(x)))-2)
-	return math.Round(x/e) * e
+	// Decimal rounding: monotonic, so a segment's min never exceeds its
+	// max (scaling by a power of ten printed 1e-05 as 9.999999999999999e-06
+	// beside a 1e-05).
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 3, 64), 64)
+	return r
 }

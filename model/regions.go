@@ -115,7 +115,7 @@ func (m *machine) regions(seed uint64) []string {
 	notes := []string{fmt.Sprintf("regions: %d regions, each with its own handler pool and %d Redis node(s) of profile %s; devices poll their home region every %s until %s (no push), as a regions run does",
 		n, p.Redis.Shards, p.Name, interval, timeout),
 		"regions: concurrency_limit and max_concurrency are one region's (the busiest); invocations, cold starts, throttles and the pool chart sum every region's",
-		"regions: not modelled: regional outages, the replication queue's bound, the replicator's Redis PUBLISH load; the copy streams at s3_read_bytes_per_second"}
+		"regions: not modelled: regional outages, the replication queue's bound, the replicator's Redis PUBLISH load, the setup's own CPU contention (the profile's cpu section); the copy streams at s3_read_bytes_per_second"}
 	for _, op := range []string{"s3.head", "s3.put", "redis.publish"} {
 		if p.op(op).Kind == "" {
 			notes = append(notes, fmt.Sprintf("profile %s has no latency for %s (the replicator's): taken as 0", p.Name, op))

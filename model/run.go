@@ -69,7 +69,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	plan := workload.NewPlan(sc, o.Seed)
-	m.cpu = newCPUServer(prof, plan.Streams())
+	if sc.Regions == nil {
+		// A regions plan keeps the CPU out: its calls' latencies include
+		// the latency matrix, which costs no CPU (regions.go says so).
+		m.cpu = newCPUServer(prof, plan.Streams())
+	}
 	late := noLate
 	if m.cpu != nil {
 		late = m.cpu.late

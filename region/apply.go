@@ -48,7 +48,7 @@ func (r *Replicator) apply(ctx context.Context, e Event, t Target) (Applied, err
 // and its ETag.
 func (r *Replicator) held(ctx context.Context, t Target, key string) (int64, string, error) {
 	out, err := t.Store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &t.Bucket, Key: &key})
-	if isNotFound(err) {
+	if coordinator.IsNotFound(err) {
 		return 0, "", nil
 	}
 	if err != nil {

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -156,28 +155,13 @@ func (c *cpuServer) note(p *Profile, uploads, elapsed int64) string {
 		len(c.free), c.share, perUpload, 100*busy, wait, time.Duration(secondsNs(distMedian(p.CPU.Wake))))
 }
 
-// distMean is the mean of a distribution (caps left aside).
+// distMean is the mean of a distribution (workload.Mean); 0 for an
+// operation the profile does not give.
 func distMean(d scenarios.Dist) float64 {
-	switch d.Kind {
-	case "fixed":
-		return d.Value
-	case "uniform":
-		return (d.Min + d.Max) / 2
-	case "lognormal":
-		return d.Median * math.Exp(d.Sigma*d.Sigma/2)
-	case "exponential", "normal":
-		return d.Mean
-	case "mix":
-		sum, total := 0.0, 0.0
-		for _, c := range d.Mix {
-			sum += c.Weight * distMean(c.Dist)
-			total += c.Weight
-		}
-		if total > 0 {
-			return sum / total
-		}
+	if d.Kind == "" {
+		return 0
 	}
-	return 0
+	return workload.Mean(d)
 }
 
 // distMedian is the median of a calibrated distribution (a mix of

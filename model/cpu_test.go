@@ -76,7 +76,7 @@ func TestRun_CPU_FewerCoresStretchBurst(t *testing.T) {
 			t.Fatal("profiles/embedded.yaml has no cpu section")
 		}
 		p.CPU.Cores = cores
-		res := runProfile(t, builtin(t, "ci"), p, 42)
+		res := planWith(t, builtin(t, "ci"), p, 42)
 		if !hasNote(res, "cpu: the setup's own CPU contention is modelled") {
 			t.Fatalf("no cpu note in %q", res.Info.Notes)
 		}
@@ -119,15 +119,6 @@ func hasNote(res *Result, prefix string) bool {
 		}
 	}
 	return false
-}
-
-func runProfile(t *testing.T, sc *scenarios.Scenario, p *Profile, seed uint64) *Result {
-	t.Helper()
-	res, err := Run(context.Background(), Options{Scenario: sc, Seed: seed, Profile: p, Calls: recorded(t), Started: time.Unix(0, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
 }
 
 // Calibrate on the embedded fakes fills the cpu section and the push

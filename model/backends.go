@@ -18,6 +18,8 @@ import (
 	"github.com/stormsim/stormsim/internal/inproc"
 	"github.com/stormsim/stormsim/internal/memredis"
 	"github.com/stormsim/stormsim/internal/objstore"
+	"github.com/stormsim/stormsim/sim/env"
+	"github.com/stormsim/stormsim/sim/traffic"
 )
 
 // Backends are the S3 and Redis the coordinator's calls are recorded on
@@ -25,12 +27,25 @@ import (
 // as the harness reaches them, or real servers (the caller's clients).
 type Backends struct {
 	S3     *s3.Client
+	HTTP   *http.Client // plain requests to S3's endpoint: the devices' presigned PUTs
 	Redis  redis.UniversalClient
 	Bucket string
 	Name   string // "embedded", or what the caller says
 
 	once    sync.Once
 	closers []func()
+	devOnce sync.Once
+	dev     *traffic.Devices
+}
+
+// devices are the harness's devices on these backends (made at first
+// use, after the caller has set S3, HTTP and Bucket): calibration stages
+// through them, presigned PUTs over plain HTTP as in a run.
+func (b *Backends) devices() *traffic.Devices {
+	b.devOnce.Do(func() {
+		b.dev = &traffic.Devices{Env: &env.Env{DeviceS3: b.S3, Presign: s3.NewPresignClient(b.S3), HTTP: b.HTTP, Bucket: b.Bucket}, Now: time.Now}
+	})
+	return b.dev
 }
 
 // embeddedHost is the fake S3's host in URLs; requests never leave the
@@ -58,9 +73,10 @@ func NewEmbedded() (*Backends, error) {
 	tr := &inproc.Transport{}
 	tr.Handle(embeddedHost, faker.Server())
 	b.closers = append(b.closers, tr.Close)
+	b.HTTP = &http.Client{Transport: tr, Timeout: time.Minute}
 	b.S3 = s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + embeddedHost), UsePathStyle: true,
 		Credentials:                credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""),
-		HTTPClient:                 &http.Client{Transport: tr, Timeout: time.Minute},
+		HTTPClient:                 b.HTTP,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
 	b.Redis = redis.NewClient(&redis.Options{Addr: "miniredis.inproc", PoolSize: 64,

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/inproc"
@@ -218,8 +217,7 @@ func stageAndHandle(ctx context.Context, b *Backends, c *coordinator.Coordinator
 	u := coordinator.Upload{ID: id, User: "cal", Path: path, Device: "dev", SHA256: hex.EncodeToString(sum[:])}
 	key := c.StagingKey(u.User, u.ID)
 	began := time.Now()
-	if _, err := b.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &b.Bucket, Key: &key, Body: bytes.NewReader(body),
-		Metadata: coordinator.Metadata(u)}); err != nil {
+	if err := b.devices().StageAt(ctx, key, u, body); err != nil {
 		return 0, fmt.Errorf("calibrate: stage %s: %w", id, err)
 	}
 	d := time.Since(began)

@@ -83,3 +83,34 @@ func TestCheckPlan_Seconds_MarksStall(t *testing.T) {
 		}
 	}
 }
+
+// A p99 is judged only where the measured run holds MinTailUploads above
+// it: ci.yaml's 1,100 uploads (11 above) do not resolve it, steady.yaml's
+// 6,000 (60 above) do. The p50 of either is judged.
+func TestCheckPlan_Percentile_JudgedOnlyWhenResolved(t *testing.T) {
+	for _, tt := range []struct {
+		count  int64
+		judged bool
+		want   string
+	}{{1100, false, Pass}, {4999, false, Pass}, {5000, true, Fail}, {6000, true, Fail}} {
+		plan, measured := planResults(0.02, 10, false), planResults(0.02, 10, false)
+		plan.Latency.P99, measured.Latency.P99 = 0.17, 0.12
+		measured.Latency.Count = tt.count
+		c := CheckPlan(plan, measured, PlanTolerances)
+		var p50, p99 PlanRow
+		for _, r := range c.Rows {
+			switch r.Metric {
+			case "latency.p50":
+				p50 = r
+			case "latency.p99":
+				p99 = r
+			}
+		}
+		if c.Verdict != tt.want || p99.Judged != tt.judged || !p50.Judged {
+			t.Fatalf("count %d: verdict %s, p99 %+v, p50 %+v", tt.count, c.Verdict, p99, p50)
+		}
+		if !tt.judged && !strings.Contains(p99.Reason, "does not resolve") {
+			t.Fatalf("count %d: reason %q", tt.count, p99.Reason)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -71,6 +72,7 @@ func calibrateCmd(args []string) error {
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		})
+		b.HTTP = &http.Client{Timeout: time.Minute}
 		b.Bucket, b.Name = *bucket, "s3-endpoint"
 	}
 	if *name != "" {

@@ -250,3 +250,10 @@ func (dev *Devices) Stage(ctx context.Context, id string, size int64, seed uint6
 	}
 	return dev.stagePut(ctx, coordinator.StagingKey(u.User, u.ID), coordinator.Metadata(u), c, body)
 }
+
+// StageAt is a device's staging PUT of body under key with upload u's
+// metadata, presigned and sent over plain HTTP as in a run (the model's
+// calibration times it).
+func (dev *Devices) StageAt(ctx context.Context, key string, u coordinator.Upload, body []byte) error {
+	return dev.stagePut(ctx, key, coordinator.Metadata(u), content{size: int64(len(body))}, body)
+}

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/inproc"
 	"github.com/stormsim/stormsim/scenarios"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -288,19 +289,24 @@ const (
 // tagged sets ClientHeader on every request of hc. The header is not an
 // x-amz-* one, so signatures (presigned URLs included) stay valid.
 func tagged(hc *http.Client, tag string) *http.Client {
-	hc.Transport = tagTransport{next: hc.Transport, tag: tag}
+	hc.Transport = tagTransport{next: hc.Transport, tag: []string{tag}}
 	return hc
 }
 
 type tagTransport struct {
 	next http.RoundTripper
-	tag  string
+	tag  []string // the header's value, shared by every request (never changed)
 }
 
 func (t tagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Header.Get(ClientHeader) == "" {
-		req = req.Clone(req.Context())
-		req.Header.Set(ClientHeader, t.tag)
+		// A RoundTripper must not change its caller's request: a copy
+		// with its own header map (the values are shared, not changed).
+		r := *req
+		r.Header = make(http.Header, len(req.Header)+1)
+		maps.Copy(r.Header, req.Header)
+		r.Header[ClientHeader] = t.tag
+		req = &r
 	}
 	return t.next.RoundTrip(req)
 }
@@ -314,13 +320,10 @@ type notifyingBackend struct {
 }
 
 func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
-	// The key and metadata strings come from the HTTP request's parser;
-	// the backend keeps them as long as the object lives. Copies made here are
-	// the fake's own allocations, and the request's strings die with it,
-	// so the harness's memory split (MemSample) counts stored state as the
-	// fakes'.
-	key, kept := keep(key, meta)
-	res, err := b.Backend.PutObject(bucket, key, kept, input, size, cond)
+	// objstore copies the key and metadata out of the request it keeps
+	// them from, so the request's strings die with it and the harness's
+	// memory split (MemSample) counts stored state as the fakes'.
+	res, err := b.Backend.PutObject(bucket, key, meta, input, size, cond)
 	if err == nil && b.notify != nil && strings.HasPrefix(key, coordinator.StagingPrefix) {
 		b.notify(key, size)
 	}
@@ -330,21 +333,11 @@ func (b *notifyingBackend) PutObject(bucket, key string, meta map[string]string,
 // CopyObject shares the source's bytes (objstore) and reports a copy into
 // the staging prefix as S3 would, as a completed write.
 func (b *notifyingBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
-	dstKey, kept := keep(dstKey, meta) // as in PutObject
-	res, err := b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, kept)
+	res, err := b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, meta) // copied as in PutObject
 	if err == nil && b.notify != nil && strings.HasPrefix(dstKey, coordinator.StagingPrefix) {
 		if o, herr := b.Backend.HeadObject(dstBucket, dstKey); herr == nil {
 			b.notify(dstKey, o.Size)
 		}
 	}
 	return res, err
-}
-
-// keep copies a stored object's key and metadata out of the request.
-func keep(key string, meta map[string]string) (string, map[string]string) {
-	kept := make(map[string]string, len(meta))
-	for k, v := range meta {
-		kept[strings.Clone(k)] = strings.Clone(v)
-	}
-	return strings.Clone(key), kept
 }

@@ -54,6 +54,12 @@ type naive struct {
 
 	raceWindow time.Duration // noLock: between the head read and the write
 	copyDelay  time.Duration // resultFirst: between the result and the copy
+	// decideDelay (overwrite) holds the lock this long before deciding, so
+	// a duplicate that slipped past the check, queued on the lock, stores
+	// its answer at least this long after the first one was pushed: the
+	// device has heard the first answer, and the read-back after the drain
+	// shows the overwrite (without it the two land a millisecond apart).
+	decideDelay time.Duration
 
 	env *env.Env
 	c   *coordinator.Coordinator
@@ -145,6 +151,7 @@ func (n *naive) handle(ctx context.Context, key string) (err error) {
 	if err := n.step(ctx, id, coordinator.StepAfterLock); err != nil {
 		return err
 	}
+	syncx.Sleep(ctx, n.decideDelay)
 	res := coordinator.Result{ID: id, User: user, Path: u.Path, Base: u.Base, SHA256: u.SHA256}
 	final := n.c.FinalKey(user, u.Path)
 	switch {

@@ -2,84 +2,15 @@ package sim
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/stormsim/stormsim/coordinator"
-	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/sim/history"
-	"github.com/stormsim/stormsim/sim/usage"
 )
-
-// readBack records the state after the drain: every touched file as S3
-// and the coordinator see it, every conflicted copy, the stored result of
-// every answered upload (readBackStored), anything left over (staged
-// objects, locks, multipart uploads), and each user's usage: the bytes
-// listed in S3 beside the coordinator's meter and usage stream
-// (sim/usage).
-func (r *runner) readBack(ctx context.Context) {
-	r.obs.mu.Lock()
-	files := make([]fileKey, 0, len(r.obs.files))
-	for f := range r.obs.files {
-		files = append(files, f)
-	}
-	r.obs.mu.Unlock()
-	sort.Slice(files, func(i, j int) bool {
-		return files[i].user < files[j].user || files[i].user == files[j].user && files[i].path < files[j].path
-	})
-	syncx.Parallel(ctx, len(files), 32, func(i int) {
-		f := files[i]
-		fin := history.Final{T: history.KindFinal, User: f.user, Path: f.path}
-		fin.Head, _ = r.coord.HeadVersion(ctx, f.user, f.path)
-		meta, sum, err := r.readObject(ctx, r.coord.FinalKey(f.user, f.path))
-		if err == nil {
-			fmt.Sscan(meta[coordinator.MetaVersion], &fin.Version)
-			fin.SHA256 = sum
-		}
-		r.emit.Record(fin)
-	})
-	r.readBackStored(ctx)
-	r.leftovers(ctx)
-	if m := r.opt.Mutant; m != nil && m.WrapHandler != nil {
-		// A replaced handler (the self-test's naive one) meters nothing:
-		// its run reads no usage back and has no billing check, so the
-		// protocol mutants are judged by the invariants they break.
-		return
-	}
-	users := make([]string, len(files))
-	for i, f := range files {
-		users[i] = f.user
-	}
-	err := usage.ReadBack(ctx, usage.Config{Coordinator: r.coord, S3: r.env.S3, Redis: r.env.Redis, Users: users,
-		Owns: r.ownsUser, KeepsVersions: r.coord.Strategy() == coordinator.StrategyRedisLock, At: r.now()},
-		r.hist.Write)
-	if err != nil {
-		r.rec.ErrorKind("readback")
-	}
-}
-
-func (r *runner) readObject(ctx context.Context, key string) (map[string]string, string, error) {
-	out, err := r.env.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &r.env.Bucket, Key: &key})
-	if err != nil {
-		return nil, "", err
-	}
-	defer out.Body.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, out.Body); err != nil {
-		return nil, "", err
-	}
-	meta := map[string]string{}
-	for k, v := range out.Metadata {
-		meta[strings.ToLower(k)] = v
-	}
-	return meta, hex.EncodeToString(h.Sum(nil)), nil
-}
 
 // storedBytes sums what the run left in the bucket (final objects,
 // versions, conflicted copies): the fakes hold it in memory, so it is
@@ -99,7 +30,6 @@ func (r *runner) storedBytes(ctx context.Context) int64 {
 	}
 	return n
 }
-
 func (r *runner) leftovers(ctx context.Context) {
 	p := s3.NewListObjectsV2Paginator(r.env.S3, &s3.ListObjectsV2Input{Bucket: &r.env.Bucket, Prefix: aws.String(r.coord.StagingPrefix())})
 	for p.HasMorePages() {
@@ -161,7 +91,6 @@ func (r *runner) ownsLock(key string) bool {
 	i, j := strings.Index(key, "{"), strings.Index(key, "}")
 	return i < 0 || j < i || r.ownsUser(key[i+1:j])
 }
-
 func (r *runner) ownsUser(user string) bool {
 	var u int
 	if _, err := fmt.Sscanf(user, "u%d", &u); err != nil {

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"container/heap"
 	"context"
 	"math/rand/v2"
 	"sync"
@@ -8,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/stormsim/stormsim/internal/syncx"
 )
 
 // Config shapes how S3 notifications reach the handler.
@@ -130,40 +129,6 @@ func New(cfg Config, h Handler) *Delivery {
 	return d
 }
 
-// SetDropFilter installs a fault: events for which drop returns true are
-// lost (S3 notifications are not guaranteed).
-func (d *Delivery) SetDropFilter(drop func(ev events.S3EventRecord) bool) {
-	d.mu.Lock()
-	d.dropped = drop
-	d.mu.Unlock()
-}
-
-// SetFate installs a fault that decides each notification's fate (nil
-// removes it). It is called under the delivery's lock: it must not call
-// back into the delivery.
-func (d *Delivery) SetFate(fate func(ev events.S3EventRecord) EventFate) {
-	d.mu.Lock()
-	d.fate = fate
-	d.mu.Unlock()
-}
-
-// SetDrain makes Wait the drain of a run with faults: the first Wait calls
-// begin (which lifts the faults), and whenever no event is pending Wait
-// runs sweep (the reconciler) and returns only once a sweep found nothing
-// to do, so uploads whose events were lost or gave up still end. Call it
-// before the first Wait.
-func (d *Delivery) SetDrain(begin func(), sweep func(ctx context.Context) (int, error)) {
-	d.drainBegin, d.drainSweep = begin, sweep
-}
-
-// Hold counts outside work (a reconciler pass) as pending until release,
-// so that Wait does not return in its middle. release is idempotent.
-func (d *Delivery) Hold() (release func()) {
-	d.pending.Add(1)
-	var once sync.Once
-	return func() { once.Do(d.finish) }
-}
-
 // Emit reports a completed staging write, as S3 would.
 func (d *Delivery) Emit(bucket, key string, size int64, now time.Time) {
 	ev := item{bucket: bucket, key: key, size: size, eventTime: now}
@@ -224,70 +189,155 @@ func (d *Delivery) bucketARN(bucket string) string {
 
 type arn struct{ bucket, arn string }
 
-// Pending is the number of events not yet finished (queued, delayed,
-// running or waiting for a retry).
-func (d *Delivery) Pending() int64 { return d.pending.Load() }
-
-// Wait blocks until no event is pending or ctx ends; with SetDrain, it is
-// the drain (see there).
-func (d *Delivery) Wait(ctx context.Context) error {
-	d.drainOnce.Do(func() {
-		if d.drainBegin != nil {
-			d.drainBegin()
+// schedule hands it to a worker now (through the bounded ready queue) or,
+// with a delay, to the timer loop's heap.
+func (d *Delivery) schedule(it item, delay time.Duration) {
+	if delay <= 0 {
+		it.at = time.Now()
+		select {
+		case d.ready <- it:
+		case <-d.ctx.Done():
+			d.finish()
 		}
-	})
-	// A sweep that keeps finding work (something it cannot clean) must not
-	// hold the drain forever: a few rounds, then the leftovers are the
-	// checker's to report.
-	for round := 0; ; round++ {
-		if err := d.waitIdle(ctx); err != nil || d.drainSweep == nil || round == 10 {
-			return err
-		}
-		n, err := d.drainSweep(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
-			syncx.Sleep(ctx, 200*time.Millisecond) // e.g. S3 still failing: sweep again
-		case n == 0:
-			return nil
-		}
+		return
+	}
+	it.at = time.Now().Add(delay)
+	d.mu.Lock()
+	heap.Push(&d.timers, it)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 
-// waitIdle blocks until no event is pending or ctx ends.
-func (d *Delivery) waitIdle(ctx context.Context) error {
+func (d *Delivery) timerLoop() {
+	defer d.wg.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
 	for {
 		d.mu.Lock()
-		idle := d.idle
-		d.mu.Unlock()
-		if d.pending.Load() == 0 {
-			return nil
+		var due []item
+		now := time.Now()
+		for d.timers.Len() > 0 && !d.timers[0].at.After(now) {
+			due = append(due, heap.Pop(&d.timers).(item))
 		}
+		next := time.Hour
+		if d.timers.Len() > 0 {
+			next = d.timers[0].at.Sub(now)
+		}
+		d.mu.Unlock()
+		for i, it := range due {
+			select {
+			case d.ready <- it:
+			case <-d.ctx.Done():
+				// Back on the heap, so Abandoned still sees them.
+				d.mu.Lock()
+				for _, rest := range due[i:] {
+					heap.Push(&d.timers, rest)
+				}
+				d.mu.Unlock()
+				return
+			}
+		}
+		t.Reset(next)
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-idle:
-		case <-time.After(50 * time.Millisecond):
+		case <-d.ctx.Done():
+			return
+		case <-d.wake:
+		case <-t.C:
 		}
 	}
 }
 
-// Close stops the workers (abandoning pending events) and waits for them.
-// It is idempotent.
-func (d *Delivery) Close() {
-	d.mu.Lock()
-	if d.stopped == nil {
-		// What was running when the workers were stopped, before the
-		// cancelled handlers return and forget it.
-		d.stopped = map[string]bool{}
-		for w := range d.running {
-			if k := d.running[w].get(); k != "" {
-				d.stopped[k] = true
+// runningKey is one worker's invocation in progress, for Close.
+type runningKey struct {
+	mu  sync.Mutex
+	key string
+}
+
+func (k *runningKey) set(key string) {
+	k.mu.Lock()
+	k.key = key
+	k.mu.Unlock()
+}
+func (k *runningKey) get() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.key
+}
+func (d *Delivery) worker(run *runningKey) {
+	defer d.wg.Done()
+	defer d.workers.Done()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-d.quit:
+			return
+		case it := <-d.ready:
+			if d.ctx.Err() != nil || d.quitting() {
+				// select picks at random among ready cases: an event taken
+				// after Stop or Close is kept for Abandoned, not run.
+				d.mu.Lock()
+				d.parked = append(d.parked, it)
+				d.mu.Unlock()
+				return
 			}
+			d.invoke(it, run)
 		}
 	}
-	d.mu.Unlock()
-	d.cancel()
-	d.wg.Wait()
+}
+func (d *Delivery) invoke(it item, run *runningKey) {
+	d.stats.Invocations.Add(1)
+	began := time.Now()
+	if d.cfg.OnWait != nil && !it.at.IsZero() {
+		d.cfg.OnWait(began.Sub(it.at))
+	}
+	key := it.key
+	run.set(key)
+	err := d.handler(d.ctx, events.S3Event{Records: []events.S3EventRecord{d.record(&it)}})
+	run.set("")
+	if d.cfg.OnResult != nil && d.ctx.Err() == nil {
+		d.cfg.OnResult(err, err != nil && it.attempt < d.cfg.Retries, time.Since(began))
+	}
+	if err == nil || d.ctx.Err() != nil {
+		d.finish()
+		return
+	}
+	d.stats.Failures.Add(1)
+	if it.attempt >= d.cfg.Retries {
+		d.stats.Dead.Add(1) // Lambda gives up: the event goes to the dead-letter queue
+		d.mu.Lock()
+		if len(d.dead) < maxDeadKeys {
+			d.dead[key] = true
+		}
+		d.mu.Unlock()
+		d.finish()
+		return
+	}
+	d.stats.Retries.Add(1)
+	it.attempt++
+	d.schedule(it, d.cfg.RetryDelay<<(it.attempt-1))
+}
+func (d *Delivery) finish() {
+	if d.pending.Add(-1) == 0 {
+		d.mu.Lock()
+		close(d.idle)
+		d.idle = make(chan struct{})
+		d.mu.Unlock()
+	}
+}
+
+type itemHeap []item
+
+func (h itemHeap) Len() int           { return len(h) }
+func (h itemHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *itemHeap) Push(x any)        { *h = append(*h, x.(item)) }
+func (h *itemHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,7 +19,108 @@ import (
 	"github.com/stormsim/stormsim/coordinator"
 	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/sim/history"
+	"github.com/stormsim/stormsim/sim/workload"
 )
+
+// open launches the planned arrivals at their instants (open model)
+// and waits for every upload to end or ctx to stop the arrivals.
+func (dev *Devices) open(ctx, uctx context.Context, plan *workload.Plan, start time.Time) (int64, time.Duration) {
+	sem := make(chan struct{}, dev.MaxInFlight)
+	var wg sync.WaitGroup
+	var launched int64
+	var last time.Duration
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	names := newNamer(dev.Seed, dev.Scenario)
+	chain := newDeviceChain(dev.Scenario)
+loop:
+	for {
+		a, ok := plan.Next()
+		if !ok {
+			break
+		}
+		if !dev.Shard.Owns(a.User) {
+			continue
+		}
+		last = a.At
+		if d := time.Until(start.Add(a.At)); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-timer.C:
+			}
+		}
+		// The clock is read only when no slot is free: a wait for one is
+		// the system's backlog, not the harness's launch lag.
+		var slotWait time.Duration
+		select {
+		case sem <- struct{}{}:
+		default:
+			waited := time.Now()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				break loop
+			}
+			slotWait = time.Since(waited)
+		}
+		arr := names.arrival(a, start)
+		arr.slotWait = slotWait
+		done := chain.link(&arr, a)
+		launched++
+		wg.Add(1)
+		// The goroutine stages the upload and returns; the upload ends,
+		// and gives its slot back, when its outcome is known (waiter).
+		go dev.upload(uctx, arr, func() {
+			if done != nil {
+				close(done)
+			}
+			<-sem
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	return launched, last
+}
+
+// closed runs each closed-model device in a loop: upload, learn
+// the outcome, think, until its iterations, the duration or the upload cap
+// end it.
+func (dev *Devices) closed(ctx, uctx context.Context, plan *workload.Plan, start time.Time) (int64, time.Duration) {
+	var launched atomic.Int64
+	var wg sync.WaitGroup
+	names := newNamer(dev.Seed, dev.Scenario)
+	for d := range dev.Scenario.Closed.Devices {
+		if u, _ := workload.ClosedDevice(dev.Scenario, d); !dev.Shard.Owns(u) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				a, ok := plan.NextFor(d)
+				if !ok {
+					return
+				}
+				syncx.Sleep(ctx, a.At)
+				if ctx.Err() != nil || dev.Scenario.Duration > 0 && time.Since(start) >= dev.Scenario.Duration {
+					return
+				}
+				if n := launched.Add(1); dev.Scenario.Uploads > 0 && n > dev.Scenario.Uploads {
+					launched.Add(-1)
+					return
+				}
+				a.At = time.Since(start) // closed model: the intended instant is now
+				ended := make(chan struct{})
+				dev.upload(uctx, names.arrival(a, start), func() { close(ended) })
+				<-ended
+			}
+		}()
+	}
+	wg.Wait()
+	return launched.Load(), time.Since(start)
+}
 
 // upload is one device's upload: stage the content, then learn the outcome
 // by push or by polling the result API. It never returns an error: a failed

@@ -52,6 +52,19 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	return false, nil
 }
 
+// parseScenarioArgs parses args into fs, flags before or after the
+// operand, and wants exactly one scenario file (fs.Arg(0)).
+func parseScenarioArgs(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
+		return help, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return false, usagef("want exactly one scenario file, got %d", fs.NArg())
+	}
+	return false, nil
+}
+
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // exitError carries an exit code chosen by a subcommand.

@@ -59,12 +59,8 @@ func planCmd(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: simrun plan [flags] SCENARIO.yaml\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
+	if help, err := parseScenarioArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usagef("want exactly one scenario file, got %d", fs.NArg())
 	}
 	sc, path, err := loadScenario(fs.Arg(0))
 	if err != nil {

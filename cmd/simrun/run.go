@@ -73,12 +73,8 @@ func newRunFlags(o *runOptions) *flag.FlagSet {
 func runCmd(args []string) (err error) {
 	var o runOptions
 	fs := newRunFlags(&o)
-	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
+	if help, err := parseScenarioArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usagef("want exactly one scenario file, got %d", fs.NArg())
 	}
 	if err := checkRepeat(fs, o.repeat); err != nil {
 		return err

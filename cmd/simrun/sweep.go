@@ -60,12 +60,8 @@ func sweepCmd(args []string) error {
 			"population.devices_per_user, or any other numeric field.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if help, err := parseFlags(fs, interleave(fs, args)); help || err != nil {
+	if help, err := parseScenarioArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usagef("sweep: want exactly one scenario file, got %d", fs.NArg())
 	}
 	if err := checkRepeat(fs, o.repeat); err != nil {
 		return err

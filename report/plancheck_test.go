@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 func planResults(p50, conflicts float64, bound bool) *Results {
@@ -111,6 +113,60 @@ func TestCheckPlan_Percentile_JudgedOnlyWhenResolved(t *testing.T) {
 		}
 		if !tt.judged && !strings.Contains(p99.Reason, "does not resolve") {
 			t.Fatalf("count %d: reason %q", tt.count, p99.Reason)
+		}
+	}
+}
+
+// TestCheckPlan_SharedMachine_Inconclusive: a measured run during which
+// other processes used more than MaxOtherCPUShare of the cores says
+// nothing about the model, failing figures or not; at the limit it is
+// judged.
+func TestCheckPlan_SharedMachine_Inconclusive(t *testing.T) {
+	shared := func(p50, other float64) *Results {
+		r := planResults(p50, 10, false)
+		r.Harness.Saturation = &Saturation{Saturation: measure.Saturation{CPUs: 2, OtherCPUShare: other}}
+		return r
+	}
+	for _, tt := range []struct {
+		name     string
+		measured *Results
+		want     string
+	}{
+		{"idle, within", shared(1.0, MaxOtherCPUShare), Pass},
+		{"idle, outside", shared(2.0, MaxOtherCPUShare), Fail},
+		{"shared, within", shared(1.0, MaxOtherCPUShare+0.01), Inconclusive},
+		{"shared, outside", shared(2.0, 0.5), Inconclusive},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := CheckPlan(planResults(1.0, 10, false), tt.measured, PlanTolerances)
+			if c.Verdict != tt.want {
+				t.Fatalf("verdict %s (%v), want %s", c.Verdict, c.Reasons, tt.want)
+			}
+			if tt.want == Inconclusive && !strings.Contains(c.Reasons[0], "not idle") {
+				t.Errorf("reason %q does not say the machine was shared", c.Reasons[0])
+			}
+		})
+	}
+}
+
+// TestCheckPlan_MaxInFlight_JudgedFromMin: a maximum in flight under
+// MinMaxInFlight is shown, not judged; from it on, within 25%.
+func TestCheckPlan_MaxInFlight_JudgedFromMin(t *testing.T) {
+	for _, tt := range []struct {
+		model, measured int64
+		verdict         string
+		judged          bool
+	}{{14, 23, Pass, false}, {100, 124, Pass, true}, {100, 134, Fail, true}, {1000, 1340, Fail, true}} {
+		p, m := planResults(1.0, 10, false), planResults(1.0, 10, false)
+		p.Throughput.MaxInFlight, m.Throughput.MaxInFlight = tt.model, tt.measured
+		c := CheckPlan(p, m, PlanTolerances)
+		if c.Verdict != tt.verdict {
+			t.Errorf("model %d, measured %d: %s %v, want %s", tt.model, tt.measured, c.Verdict, c.Reasons, tt.verdict)
+		}
+		for _, r := range c.Rows {
+			if r.Metric == "throughput.max_in_flight" && r.Judged != tt.judged {
+				t.Errorf("model %d, measured %d: judged %v (%s), want %v", tt.model, tt.measured, r.Judged, r.Reason, tt.judged)
+			}
 		}
 	}
 }

@@ -165,7 +165,7 @@ func (c *Coordinator) recordCommit(ctx context.Context, user, p, upload string, 
 	at := c.cfg.Now()
 	n, err := c.scripts.commitOnce.Run(ctx, c.rdb,
 		[]string{c.commitKey(user, upload), c.billedKey(user, p), c.meterKey(user), c.UsageStream(user)},
-		commitRecord(version, at), c.resultTTLSeconds(), version, size, upload, user, p, nanos(at), UsageStreamMaxLen).Int()
+		commitRecord(version, at), c.resultTTLSeconds(), version, size, upload, user, p, nanos(at), c.cfg.UsageStreamMaxLen).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("record commit %s: %w", upload, err)
 	}

@@ -144,6 +144,11 @@ type Config struct {
 	// commit (see "Usage metering" in the package comment). It must match
 	// the bucket's rule, or the meter drifts from what S3 stores.
 	KeepVersions int
+	// UsageStreamMaxLen is about how many events each user's usage stream
+	// keeps (XADD MAXLEN ~; default UsageStreamMaxLen). A deployment sizes
+	// it to how far its billing consumer may fall behind: Redis holds up
+	// to this many events per user.
+	UsageStreamMaxLen int64
 	// SkipContentCheck trusts the declared SHA-256 instead of hashing the
 	// staged bytes (saves a read of every upload).
 	SkipContentCheck bool
@@ -194,6 +199,12 @@ func New(cfg Config, store ObjectStore, rdb redis.UniversalClient) (*Coordinator
 	}
 	if cfg.ResultTTL == 0 {
 		cfg.ResultTTL = 24 * time.Hour
+	}
+	switch {
+	case cfg.UsageStreamMaxLen == 0:
+		cfg.UsageStreamMaxLen = UsageStreamMaxLen
+	case cfg.UsageStreamMaxLen < 0:
+		return nil, fmt.Errorf("%w: usage stream length %d is negative", ErrConfig, cfg.UsageStreamMaxLen)
 	}
 	if cfg.KeepVersions < 0 {
 		return nil, fmt.Errorf("%w: keep versions %d is negative", ErrConfig, cfg.KeepVersions)

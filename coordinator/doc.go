@@ -88,7 +88,8 @@
 // usage event (UsageEvent: upload, user, path, kind, version, delta, the
 // total after it, a per-user sequence number, the decision's time) to the
 // user's stream UsageStream(user), trimmed with XADD MAXLEN ~
-// UsageStreamMaxLen (see there why that is safe):
+// Config.UsageStreamMaxLen (UsageStreamMaxLen by default; see there why
+// that is safe):
 //
 //   - a commit, in ScriptCommit (redis-lock): the version kept under
 //     versions/ (+size) and the final object replaced (+size minus the

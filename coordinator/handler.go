@@ -275,7 +275,7 @@ func (c *Coordinator) conflictCopy(ctx context.Context, u Upload) (string, error
 	full, ext := conflictParts(u.Path, u.Device, c.cfg.Now().UTC().Format("2006-01-02"))
 	name, err := c.scripts.copyName.Run(ctx, c.rdb,
 		[]string{c.copyKey(u.User, u.ID), c.copiesKey(u.User), c.meterKey(u.User), c.UsageStream(u.User)},
-		full, ext, c.resultTTLSeconds(), u.Size, u.ID, u.User, u.Path, nanos(c.cfg.Now()), UsageStreamMaxLen).Text()
+		full, ext, c.resultTTLSeconds(), u.Size, u.ID, u.User, u.Path, nanos(c.cfg.Now()), c.cfg.UsageStreamMaxLen).Text()
 	if err != nil {
 		return "", fmt.Errorf("reserve conflicted copy name: %w", err)
 	}

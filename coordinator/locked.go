@@ -173,7 +173,7 @@ func (c *Coordinator) commit(ctx context.Context, u Upload, l lease, res *Result
 		[]string{c.fenceKey(u.User, u.Path), c.headKey(u.User, u.Path), c.commitKey(u.User, u.ID),
 			c.meterKey(u.User), c.UsageStream(u.User)},
 		l.fence, u.Base, version, u.ID, u.SHA256, commitRecord(version, at), c.resultTTLSeconds(),
-		u.Size, nanos(at), u.User, u.Path, UsageStreamMaxLen, c.cfg.KeepVersions).Text()
+		u.Size, nanos(at), u.User, u.Path, c.cfg.UsageStreamMaxLen, c.cfg.KeepVersions).Text()
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", u.ID, err)
 	}

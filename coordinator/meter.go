@@ -11,7 +11,7 @@ import (
 )
 
 // UsageStreamMaxLen is about how many usage events a user's stream keeps
-// (XADD MAXLEN ~). Trimming is safe: the meter, not the stream, holds the
+// (XADD MAXLEN ~) unless Config.UsageStreamMaxLen says otherwise. Trimming is safe: the meter, not the stream, holds the
 // user's total; every event carries that total and a per-user sequence
 // number, so a consumer that fell further behind than this sees the gap
 // (a skipped sequence number) and resynchronises from the next event's

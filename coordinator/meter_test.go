@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/stormsim/stormsim/coordinator"
 )
@@ -255,3 +256,37 @@ func TestParseUsageEvent_Malformed(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestMeter_UsageStreamMaxLen_Trims: with Config.UsageStreamMaxLen set,
+// each strategy's usage stream keeps about that many of a user's newest
+// events (Redis may keep a few more with MAXLEN ~; miniredis trims
+// exactly), the sequence numbers run on past the trimmed ones, and the
+// meter still equals what S3 stores.
+func TestMeter_UsageStreamMaxLen_Trims(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(string(strategy), func(t *testing.T) {
+			e := newTestEnvOn(t, s3mem.New(), strategy, nil, func(c *coordinator.Config) { c.UsageStreamMaxLen = 5 })
+			ctx := context.Background()
+			for i := range 20 {
+				ev := e.stage(coordinator.Upload{ID: "u" + strconv.Itoa(i), User: "dan", Path: "f" + strconv.Itoa(i) + ".txt", Device: "a"}, content(i))
+				if err := e.c.HandleEvent(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			evs := e.usage("dan")
+			if len(evs) < 5 || len(evs) > 10 {
+				t.Fatalf("%d usage events kept, want about 5", len(evs))
+			}
+			if last := evs[len(evs)-1]; last.Seq != 20 {
+				t.Errorf("last event's sequence %d, want 20", last.Seq)
+			}
+			metered, err := e.c.Metered(ctx, "dan")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := e.stored("dan"); metered != s || evs[len(evs)-1].Bytes != s {
+				t.Errorf("metered %d, last event's total %d, stored %d", metered, evs[len(evs)-1].Bytes, s)
+			}
+		})
+	}
+}

@@ -40,7 +40,7 @@ func readFile(name string) (string, error) {
 
 // The opt-in long runs are not embedded, but they must stay valid.
 func TestLongScenarios_Load(t *testing.T) {
-	for _, name := range []string{"long/soak.yaml", "long/million.yaml"} {
+	for _, name := range []string{"long/soak.yaml", "long/million.yaml", "long/million-1000.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := Load(name); err != nil {
 				t.Fatal(err)

@@ -42,6 +42,7 @@ import (
 //	coordinator.concurrency       64
 //	coordinator.lock_ttl          10s
 //	coordinator.retries           2
+//	coordinator.usage_stream_max_len 10000
 //	delivery.delay                lognormal, median 10ms, sigma 0.5, cap 1s
 //	delivery.duplicate            0
 //	delivery.reorder              0
@@ -114,6 +115,9 @@ func Default() *Scenario {
 			LockTTL:     10 * time.Second,
 			ResultTTL:   24 * time.Hour,
 			Retries:     2,
+			// The coordinator's own default, spelt out so validation and
+			// the docs see it.
+			UsageStreamMaxLen: coordinator.UsageStreamMaxLen,
 		},
 		Delivery: Delivery{
 			Delay:     Dist{Kind: "lognormal", Median: 0.010, Sigma: 0.5, Cap: 1},

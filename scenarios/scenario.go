@@ -213,6 +213,11 @@ type Coordinator struct {
 	ResultTTL time.Duration `yaml:"result_ttl"`
 	// Retries is how often a failed event is retried (Lambda async: 2).
 	Retries int `yaml:"retries"`
+	// UsageStreamMaxLen is about how many events each user's usage stream
+	// keeps in Redis (default 10000, coordinator.UsageStreamMaxLen). Long
+	// runs shorten it so Redis holds recent events only; the billing
+	// invariant judges a trimmed stream's events without their times.
+	UsageStreamMaxLen int64 `yaml:"usage_stream_max_len"`
 }
 
 // Delivery shapes S3 event notifications on their way to the handler.

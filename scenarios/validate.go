@@ -311,6 +311,7 @@ func (v *validator) coordinator(c *Coordinator) {
 	v.span("coordinator.lock_ttl", c.LockTTL, true)
 	v.span("coordinator.result_ttl", c.ResultTTL, true)
 	v.check(c.Retries >= 0 && c.Retries <= 10, "coordinator.retries", "must be in [0, 10]", c.Retries)
+	v.check(c.UsageStreamMaxLen >= 1 && c.UsageStreamMaxLen <= 1_000_000_000, "coordinator.usage_stream_max_len", "must be in [1, 1000000000]", c.UsageStreamMaxLen)
 }
 
 func (v *validator) storage(sc *Scenario) {

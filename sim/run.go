@@ -249,7 +249,7 @@ func (r *runner) start(ctx context.Context) error {
 	}
 	cfg := coordinator.Config{Bucket: e.Bucket, Strategy: r.sc.Coordinator.Strategy, Prefix: prefix,
 		ObjectPrefix: r.opt.ObjectPrefix, LockTTL: r.sc.Coordinator.LockTTL, ResultTTL: r.sc.Coordinator.ResultTTL,
-		KeepVersions: r.sc.Storage.KeepVersions, Now: r.now, Observer: r.obs}
+		KeepVersions: r.sc.Storage.KeepVersions, UsageStreamMaxLen: r.sc.Coordinator.UsageStreamMaxLen, Now: r.now, Observer: r.obs}
 	if m := r.opt.Mutant; m != nil && m.Hooks != nil {
 		cfg.Hooks = m.Hooks
 	}

@@ -27,8 +27,9 @@ type Tolerance struct {
 // PlanTolerances are the tolerances `simrun plan --validate` judges a
 // plan by (README, "Capacity planning": the issue's targets, each
 // measured to hold on an idle machine). A percentile is judged only where
-// the measured run resolves it (MinTailUploads). A measured run that was
-// harness-bound makes the check inconclusive.
+// the measured run resolves it (MinTailUploads), the most uploads in
+// flight from MinMaxInFlight on. A measured run that was harness-bound, or
+// shared the machine (MaxOtherCPUShare), makes the check inconclusive.
 var PlanTolerances = []Tolerance{
 	{Metric: "latency.p50", Relative: 0.15, Quantile: 0.50},
 	{Metric: "latency.p99", Relative: 0.15, Quantile: 0.99},

@@ -151,9 +151,9 @@ type MemSampler struct {
 // growth: a sample is taken right after a full GC, forced unless two
 // cycles have completed since the last sample anyway. A small heap's own
 // cycles come many times a second, and a forced one there took the
-// process's second core for 12-40 ms every interval (on two cores a
-// burst of queueing: steady.yaml's most uploads in flight read 16-23
-// with forced cycles, 14-15 without). A forced GC of a large heap costs
+// process's second core for 12-40 ms every interval: one of the pauses
+// that queue a small run's uploads (report.MinMaxInFlight), and CPU the
+// run did not need. A forced GC of a large heap costs
 // seconds of CPU, so the interval stretches to keep the sampler under
 // about 4% of the run; at most a few thousand samples are kept (the list
 // is thinned, and the interval doubled, when it fills).

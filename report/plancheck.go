@@ -196,13 +196,14 @@ func CheckPlan(plan, measured *Results, tols []Tolerance) PlanCheck {
 		mv, ok1 := planMetric(plan, t.Metric)
 		rv, ok2 := planMetric(measured, t.Metric)
 		row := PlanRow{Metric: t.Metric, Model: mv, Measured: rv, Tolerance: tolText(t), Judged: t.Skip == "" && ok1 && ok2}
+		why := unresolved(t, measured)
 		switch {
 		case t.Skip != "":
 			row.Reason = t.Skip
 		case !ok1 || !ok2:
 			row.Reason = "no samples"
-		case unresolved(t, measured) != "":
-			row.Reason, row.Judged = unresolved(t, measured), false
+		case why != "":
+			row.Reason, row.Judged = why, false
 		default:
 			allowed := math.Max(t.Relative*math.Abs(rv), t.Absolute)
 			row.OK = math.Abs(mv-rv) <= allowed

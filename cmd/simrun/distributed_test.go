@@ -78,6 +78,16 @@ func TestIndexedJob_OneMachine(t *testing.T) {
 	cfg.Data["redis"], cfg.Data["out_bucket"], cfg.Data["out_endpoint"] = "redis://"+redisAddr, bucket, endpoint
 	secrets := map[string]string{"stormsim-aws/access_key_id": testsrv.AccessKey, "stormsim-aws/secret_access_key": testsrv.SecretKey}
 
+	// versitygw's posix backend stores keys as files in folders and, on a
+	// delete, removes the folders it leaves empty: one shard's removal of
+	// its --out probe could take the run's folder away under another
+	// shard's mkdir (PutObject 409 ExistingObjectIsDirectory, once in three
+	// .ci/run runs on 2026-12-03). A bucket has no folders; an object at
+	// the run's top keeps that folder for the test.
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(runName + "/.keep"),
+		Body: strings.NewReader("")}); err != nil {
+		t.Fatal(err)
+	}
 	pod := k8sPod{config: cfg, secrets: secrets, mounts: map[string]string{"/etc/stormsim": dir}}
 	n := int(*m.Shards.Spec.Completions)
 	shards := make([]*exec.Cmd, n)

@@ -17,14 +17,14 @@ import (
 
 // serveInline serves req in the caller's goroutine and returns the whole
 // reply. The caller has entered req (Transport.enter).
-func (t *Transport) serveInline(h http.Handler, req *http.Request) (*http.Response, error) {
+func (t *Transport) serveInline(h http.Handler, req *http.Request, g tag) (*http.Response, error) {
 	defer t.wg.Done()
 	defer closeBody(req) // RoundTrip owns the request body
 	// As a server's, the handler's context ends when the exchange does.
 	ctx, cancel := context.WithCancel(req.Context())
 	defer cancel()
 	w := &bufferedWriter{header: http.Header{}, head: req.Method == http.MethodHead}
-	if err := serve(h, w, serverRequest(ctx, req)); err != nil {
+	if err := serve(h, w, serverRequest(ctx, req, g)); err != nil {
 		w.release()
 		return nil, err
 	}
@@ -63,13 +63,24 @@ type bufferedWriter struct {
 	buf    *bytes.Buffer // nil until the first byte
 }
 
-func (w *bufferedWriter) Header() http.Header { return w.header }
+// Header is the reply's header until it is written; after that, a map of
+// its own whose changes go nowhere, as a server ignores them.
+func (w *bufferedWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	return w.header
+}
 
+// WriteHeader fixes the reply's status and header. The header map itself
+// becomes the reply's (the client sees it only after the handler has
+// returned); a handler that keeps changing the map it got from Header
+// before this call changes the reply, which no handler here does.
 func (w *bufferedWriter) WriteHeader(code int) {
 	if w.sent != nil || code < 200 {
 		return // informational responses (100 Continue) are not forwarded
 	}
-	w.status, w.sent = code, w.header.Clone()
+	w.status, w.sent, w.header = code, w.Header(), nil
 }
 
 func (w *bufferedWriter) Write(p []byte) (int, error) {

@@ -200,3 +200,73 @@ func TestTransport_Close_WaitsForInline(t *testing.T) {
 		}
 	})
 }
+
+// WithHeader tags what the handler sees, inline and streamed, and what
+// goes to Next, and never the client's own request; a request that
+// carries the header keeps its value.
+func TestTransport_WithHeader(t *testing.T) {
+	var next http.Header
+	tr := &Transport{Next: roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		next = r.Header
+		return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Request: r}, nil
+	})}
+	seen := make(chan http.Header, 1)
+	tr.Route("s3.test:1", Route{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header
+		r.Header.Set("X-Server-Side", "changed") // the handler's own map
+	}), Inline: true, Stream: isGet})
+	t.Cleanup(tr.Close)
+	c := &http.Client{Transport: tr.WithHeader("stormsim-client", "device")}
+	for _, tt := range []struct{ method, url, preset, want string }{
+		{http.MethodPut, "http://s3.test:1/k", "", "device"},
+		{http.MethodGet, "http://s3.test:1/k", "", "device"},
+		{http.MethodPut, "http://s3.test:1/k", "api", "api"},
+		{http.MethodPut, "http://elsewhere:1/k", "", "device"},
+	} {
+		req, _ := http.NewRequest(tt.method, tt.url, nil)
+		req.Header.Set("X-Mine", "1")
+		if tt.preset != "" {
+			req.Header.Set("Stormsim-Client", tt.preset)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var got http.Header
+		if strings.HasPrefix(tt.url, "http://elsewhere") {
+			got = next
+		} else {
+			got = <-seen
+		}
+		if v := got.Get("Stormsim-Client"); v != tt.want || got.Get("X-Mine") != "1" {
+			t.Errorf("%s %s: served Stormsim-Client %q X-Mine %q, want %q and 1", tt.method, tt.url, v, got.Get("X-Mine"), tt.want)
+		}
+		if req.Header.Get("Stormsim-Client") != tt.preset || req.Header.Get("X-Server-Side") != "" || len(req.Header) != 1+min(len(tt.preset), 1) {
+			t.Errorf("%s %s: the client's request header changed: %v", tt.method, tt.url, req.Header)
+		}
+	}
+}
+
+// A header change after WriteHeader does not reach the client, inline as
+// on a server.
+func TestTransport_Inline_HeaderAfterWriteIgnored(t *testing.T) {
+	c, _ := inlineClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Before", "1")
+		w.WriteHeader(http.StatusCreated)
+		w.Header().Set("X-After", "1")
+		_, _ = io.WriteString(w, "ok")
+	}), nil)
+	resp, err := c.Post("http://s3.test:1/k", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("X-Before") != "1" || resp.Header.Get("X-After") != "" {
+		t.Errorf("status %d, header %v: want 201 with X-Before only", resp.StatusCode, resp.Header)
+	}
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

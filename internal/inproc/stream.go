@@ -69,7 +69,7 @@ func (s *streams) closeAll() {
 // serveStreamed serves req in a new goroutine and returns as soon as the
 // handler has written its header; the body streams from the handler's
 // writes. The caller has entered req (Transport.enter).
-func (t *Transport) serveStreamed(h http.Handler, req *http.Request) (*http.Response, error) {
+func (t *Transport) serveStreamed(h http.Handler, req *http.Request, g tag) (*http.Response, error) {
 	pr, pw := io.Pipe()
 	sh, ok := t.streams.add(pr)
 	if !ok {
@@ -81,7 +81,7 @@ func (t *Transport) serveStreamed(h http.Handler, req *http.Request) (*http.Resp
 	// closes the response body (as a server's does when the connection
 	// goes away).
 	ctx, cancel := context.WithCancel(req.Context())
-	sreq := serverRequest(ctx, req)
+	sreq := serverRequest(ctx, req, g)
 	w := &responseWriter{header: http.Header{}, head: req.Method == http.MethodHead, pw: pw, ready: make(chan struct{})}
 	go func() {
 		defer t.wg.Done()

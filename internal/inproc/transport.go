@@ -105,6 +105,49 @@ func (t *Transport) enter() bool {
 // goroutine returning as soon as the handler has written its header, the
 // body streaming from the handler's writes (Route).
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTrip(req, tag{})
+}
+
+// WithHeader returns a RoundTripper that serves as t does and adds header
+// name: value to every request that does not carry it: on the handler's
+// copy of a request it serves (which it builds anyway), on a copy of the
+// request it passes to Next. A client's requests then carry its name
+// without a copy of every request's header map of its own.
+func (t *Transport) WithHeader(name, value string) http.RoundTripper {
+	return tagged{t: t, tag: tag{name: http.CanonicalHeaderKey(name), value: []string{value}}}
+}
+
+type tagged struct {
+	t   *Transport
+	tag tag
+}
+
+func (g tagged) RoundTrip(req *http.Request) (*http.Response, error) {
+	return g.t.roundTrip(req, g.tag)
+}
+
+// tag is a header added to requests; value is shared by every request and
+// never changed.
+type tag struct {
+	name  string
+	value []string
+}
+
+// add returns h with the tag, or h itself if it has the header already or
+// there is no tag (a copy otherwise: h is the caller's).
+func (g tag) add(h http.Header) http.Header {
+	if g.name == "" || len(h[g.name]) > 0 {
+		return h
+	}
+	c := make(http.Header, len(h)+1)
+	for k, v := range h {
+		c[k] = v
+	}
+	c[g.name] = g.value
+	return c
+}
+
+func (t *Transport) roundTrip(req *http.Request, g tag) (*http.Response, error) {
 	var r Route
 	if m := t.routes.Load(); m != nil {
 		r = (*m)[req.URL.Host]
@@ -114,6 +157,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, fmt.Errorf("inproc: no handler for host %q", req.URL.Host)
 		}
+		if h := g.add(req.Header); len(h) != len(req.Header) {
+			// A RoundTripper must not change its caller's request.
+			r := *req
+			r.Header = h
+			req = &r
+		}
 		return t.Next.RoundTrip(req)
 	}
 	if !t.enter() {
@@ -121,9 +170,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, ErrClosed
 	}
 	if r.Inline && (r.Stream == nil || !r.Stream(req)) {
-		return t.serveInline(r.Handler, req)
+		return t.serveInline(r.Handler, req, g)
 	}
-	return t.serveStreamed(r.Handler, req)
+	return t.serveStreamed(r.Handler, req, g)
 }
 
 // serve runs h; a panic is returned as the error a client sees when a
@@ -138,9 +187,23 @@ func serve(h http.Handler, w http.ResponseWriter, r *http.Request) (err error) {
 	return nil
 }
 
-// serverRequest is req as net/http's server would hand it to a handler.
-func serverRequest(ctx context.Context, req *http.Request) *http.Request {
-	s := req.Clone(ctx)
+// serverRequest is req as net/http's server would hand it to a handler,
+// with tag g added to its header. The handler gets a header map and URL
+// of its own; the header's value slices are the client's (a handler
+// replaces a value, as Header.Set does, and never writes into one: a
+// deep copy of every header of every request was the largest allocation
+// of a run).
+func serverRequest(ctx context.Context, req *http.Request, g tag) *http.Request {
+	s := req.WithContext(ctx) // a shallow copy
+	u := *req.URL
+	s.URL = &u
+	s.Header = make(http.Header, len(req.Header)+2)
+	for k, v := range req.Header {
+		s.Header[k] = v
+	}
+	if g.name != "" && len(s.Header[g.name]) == 0 {
+		s.Header[g.name] = g.value
+	}
 	s.RequestURI = req.URL.RequestURI()
 	s.RemoteAddr = "inproc:0"
 	s.Proto, s.ProtoMajor, s.ProtoMinor = "HTTP/1.1", 1, 1

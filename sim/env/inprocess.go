@@ -24,13 +24,16 @@ import (
 const requestTimeout = 5 * time.Minute
 
 // inprocHTTP returns a client whose requests to the embedded servers are
-// served in process (other hosts go over the network), tagged with tag.
+// served in process (other hosts go over the network), tagged with tag
+// (ClientHeader).
 // The timeout is the request context's deadline, not http.Client.Timeout:
 // for a RoundTripper that is not net/http's own, Client.Timeout costs a
 // goroutine per request (net/http's setRequestCancel), which at 100,000
 // uploads in flight was a third of the process's goroutines.
 func (e *Env) inprocHTTP(tag string) *http.Client {
-	return tagged(&http.Client{Transport: deadlineTransport{next: e.inproc, timeout: requestTimeout}}, tag)
+	// The tag goes onto the copy of each request the fake's handler gets
+	// (tagged's own copy of every request's header was 5 KiB per upload).
+	return &http.Client{Transport: deadlineTransport{next: e.inproc.WithHeader(ClientHeader, tag), timeout: requestTimeout}}
 }
 
 // deadlineTransport gives each request a deadline timeout from now,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unsafe"
 
 	"github.com/johannesboyne/gofakes3"
@@ -181,5 +182,24 @@ func TestBackend_Concurrent_StatsExact(t *testing.T) {
 	// Per goroutine: its newest version and its final object, sharing one blob.
 	if got, want := b.Stats(), (Stats{Objects: 16, Blobs: 8, LogicalBytes: 16 * 7, StoredBytes: 8 * 7, Pruned: 8 * 199}); got != want {
 		t.Fatalf("stats %+v, want %+v", got, want)
+	}
+}
+
+// readAll accepts exactly size bytes, as gofakes3.ReadAll does.
+func TestReadAll_ExactSize(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		size int64
+		ok   bool
+	}{
+		{"abc", 3, true}, {"", 0, true}, {"ab", 3, false}, {"abcd", 3, false}, {"", 1, false}, {"a", 0, false},
+	} {
+		got, err := readAll(iotest.OneByteReader(strings.NewReader(tt.body)), tt.size)
+		if tt.ok && (err != nil || string(got) != tt.body) {
+			t.Errorf("readAll(%q, %d) = %q, %v", tt.body, tt.size, got, err)
+		}
+		if !tt.ok && err != gofakes3.ErrIncompleteBody {
+			t.Errorf("readAll(%q, %d): err %v, want ErrIncompleteBody", tt.body, tt.size, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package objstore
 
 import (
 	"context"
+	"crypto/md5"
 	"fmt"
 	"slices"
 	"strings"
@@ -90,6 +91,28 @@ func TestBackend_SDK_MatchesS3mem(t *testing.T) {
 		out.Body.Close()
 		if out.Metadata["version"] != "3" || *out.ContentLength != int64(len("body of staging/u/1")) {
 			t.Fatalf("copy: metadata %v, length %d", out.Metadata, *out.ContentLength)
+		}
+	}
+}
+
+// The ETag a PUT answers, and the one a HEAD of the stored object
+// answers later (the backend's own hash, taken from gofakes3's hashing
+// reader), are the body's MD5.
+func TestPutObject_ETagIsMD5(t *testing.T) {
+	c := sdkClient(t, New(Options{}))
+	ctx := context.Background()
+	for _, body := range []string{"", "x", strings.Repeat("stormsim", 4096)} {
+		put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf(`"%x"`, md5.Sum([]byte(body)))
+		if aws.ToString(put.ETag) != want || aws.ToString(head.ETag) != want {
+			t.Errorf("%d bytes: PUT ETag %s, HEAD ETag %s, want %s", len(body), aws.ToString(put.ETag), aws.ToString(head.ETag), want)
 		}
 	}
 }

@@ -94,7 +94,8 @@ func measureReferences(ctx context.Context, sc *scenarios.Scenario, workers int)
 	var r references
 	o := bench.ReferenceOptions{Workers: workers, Duration: referenceTime, Size: 1024,
 		Coordinator: coordinator.Config{Strategy: sc.Coordinator.Strategy, LockTTL: sc.Coordinator.LockTTL,
-			ResultTTL: sc.Coordinator.ResultTTL}}
+			ResultTTL:         sc.Coordinator.ResultTTL,
+			UsageStreamMaxLen: sc.Coordinator.UsageStreamMaxLen}}
 	var err error
 	fmt.Fprintf(os.Stderr, "reference pipeline (1 KiB, %d workers, %v)...\n", o.Workers, o.Duration)
 	if r.pipeline, err = bench.MeasureReference(ctx, o); err != nil {

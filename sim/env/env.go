@@ -152,15 +152,17 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 }
 
 // driveRedisClock advances miniredis with the harness clock: miniredis
-// expires keys only when told that time has passed. FastForward sorts every
-// key under miniredis's global lock, so it runs only a few times a second:
-// TTLs expire up to 200ms late, well inside any lock TTL worth testing.
+// expires keys only when told that time has passed. FastForward visits
+// every key with a TTL under miniredis's global lock, so it runs only a
+// few times a second: TTLs expire up to 200ms late, well inside any lock
+// TTL worth testing.
 func (e *Env) driveRedisClock(now func() time.Time) {
-	// FastForward sorts every key under miniredis's global lock: its cost
-	// grows with the keys a long run accumulates (results, commit records).
-	// Space the calls so they take at most about 5% of the time: every
-	// 200ms while cheap, every few seconds with hundreds of thousands of
-	// keys (TTLs then expire that much late, still inside a 10s lock TTL).
+	// FastForward's cost grows with the keys with a TTL a long run holds
+	// (results, commit records; upstream miniredis sorted every key on
+	// each call, third_party/miniredis/STORMSIM.md). Space the calls so
+	// they take at most about 5% of the time: every 200ms while cheap,
+	// up to every 5s with very many keys (TTLs then expire that much
+	// late, still inside a 10s lock TTL).
 	wait := 200 * time.Millisecond
 	t := time.NewTimer(wait)
 	defer t.Stop()

@@ -6,6 +6,7 @@ package miniredis
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2/proto"
 )
@@ -66,5 +67,55 @@ func TestKeyVersion_WatchSeesDeleteAndRecreate(t *testing.T) {
 	mustDo(t, c, "EXEC", proto.Array(proto.Inline("OK")))
 	if n := s.watching.Load(); n != 0 {
 		t.Fatalf("%d connections counted as watching", n)
+	}
+}
+
+// FastForward expires exactly the keys and hash fields whose TTL ran out,
+// with many keys, in whatever order it visits them.
+func TestFastForward_ExpiresDue(t *testing.T) {
+	s := RunT(t)
+	for i := 0; i < 3000; i++ {
+		k := "k" + strconv.Itoa(i)
+		s.Set(k, "v")
+		if i%3 != 0 {
+			s.SetTTL(k, time.Duration(i%3)*time.Second) // 1s or 2s; every third key none
+		}
+	}
+	s.HSet("h", "a", "1", "b", "2")
+	s.HSet("gone", "a", "1")
+	s.SetTTL("gone", time.Second)
+	s.FastForward(1500 * time.Millisecond)
+	for i := 0; i < 3000; i++ {
+		k := "k" + strconv.Itoa(i)
+		if want := i%3 != 1; s.Exists(k) != want {
+			t.Fatalf("%s exists %v, want %v", k, s.Exists(k), want)
+		}
+	}
+	if s.Exists("gone") || !s.Exists("h") {
+		t.Fatalf("hash with TTL exists %v, without %v", s.Exists("gone"), s.Exists("h"))
+	}
+	s.FastForward(time.Second)
+	for i := 0; i < 3000; i++ {
+		if want := i%3 == 0; s.Exists("k"+strconv.Itoa(i)) != want {
+			t.Fatalf("k%d exists %v after 2.5s, want %v", i, !want, want)
+		}
+	}
+	if n := len(s.db(0).keyVersion); n != len(s.db(0).keys) {
+		t.Fatalf("%d versions for %d keys", n, len(s.db(0).keys))
+	}
+}
+
+// BenchmarkFastForward_240kKeys is one clock step of the harness over
+// the keys with a TTL a run at 1,000 uploads/s holds (a result and a
+// commit record per upload, 2 minutes' worth), none of them due.
+func BenchmarkFastForward_240kKeys(b *testing.B) {
+	s := RunT(b)
+	for i := 0; i < 240000; i++ {
+		k := "stormsim:result:u" + strconv.Itoa(i)
+		s.Set(k, "v")
+		s.SetTTL(k, time.Hour)
+	}
+	for b.Loop() {
+		s.FastForward(time.Millisecond)
 	}
 }

@@ -133,17 +133,16 @@ type tag struct {
 	value []string
 }
 
-// add returns h with the tag, or h itself if it has the header already or
-// there is no tag (a copy otherwise: h is the caller's).
-func (g tag) add(h http.Header) http.Header {
-	if g.name == "" || len(h[g.name]) > 0 {
-		return h
-	}
-	c := make(http.Header, len(h)+1)
+// missing reports whether h lacks the tag's header (never, for no tag).
+func (g tag) missing(h http.Header) bool { return g.name != "" && len(h[g.name]) == 0 }
+
+// copyHeader is a new map with h's entries, their value slices shared,
+// and room for extra more.
+func copyHeader(h http.Header, extra int) http.Header {
+	c := make(http.Header, len(h)+extra)
 	for k, v := range h {
 		c[k] = v
 	}
-	c[g.name] = g.value
 	return c
 }
 
@@ -157,10 +156,11 @@ func (t *Transport) roundTrip(req *http.Request, g tag) (*http.Response, error) 
 			closeBody(req)
 			return nil, fmt.Errorf("inproc: no handler for host %q", req.URL.Host)
 		}
-		if h := g.add(req.Header); len(h) != len(req.Header) {
+		if g.missing(req.Header) {
 			// A RoundTripper must not change its caller's request.
 			r := *req
-			r.Header = h
+			r.Header = copyHeader(req.Header, 1)
+			r.Header[g.name] = g.value
 			req = &r
 		}
 		return t.Next.RoundTrip(req)
@@ -197,11 +197,8 @@ func serverRequest(ctx context.Context, req *http.Request, g tag) *http.Request 
 	s := req.WithContext(ctx) // a shallow copy
 	u := *req.URL
 	s.URL = &u
-	s.Header = make(http.Header, len(req.Header)+2)
-	for k, v := range req.Header {
-		s.Header[k] = v
-	}
-	if g.name != "" && len(s.Header[g.name]) == 0 {
+	s.Header = copyHeader(req.Header, 2) // room for the tag and Content-Length
+	if g.missing(s.Header) {
 		s.Header[g.name] = g.value
 	}
 	s.RequestURI = req.URL.RequestURI()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -280,38 +279,16 @@ const (
 	redisMaxRetryBackoff = time.Second
 )
 
-// Client tags: the value of ClientHeader on requests from each pool.
+// Client tags: the value of ClientHeader on requests from each pool (set
+// on the fake's copy of each request, inproc.Transport.WithHeader). The
+// header is not an x-amz-* one, so signatures (presigned URLs included)
+// stay valid.
 const (
 	ClientHeader      = "Stormsim-Client"
 	ClientCoordinator = "coordinator"
 	ClientAPI         = "api"
 	ClientDevice      = "device"
 )
-
-// tagged sets ClientHeader on every request of hc. The header is not an
-// x-amz-* one, so signatures (presigned URLs included) stay valid.
-func tagged(hc *http.Client, tag string) *http.Client {
-	hc.Transport = tagTransport{next: hc.Transport, tag: []string{tag}}
-	return hc
-}
-
-type tagTransport struct {
-	next http.RoundTripper
-	tag  []string // the header's value, shared by every request (never changed)
-}
-
-func (t tagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Header.Get(ClientHeader) == "" {
-		// A RoundTripper must not change its caller's request: a copy
-		// with its own header map (the values are shared, not changed).
-		r := *req
-		r.Header = make(http.Header, len(req.Header)+1)
-		maps.Copy(r.Header, req.Header)
-		r.Header[ClientHeader] = t.tag
-		req = &r
-	}
-	return t.next.RoundTrip(req)
-}
 
 // notifyingBackend is the copy-on-write backend with S3 event notifications: every
 // completed write under the staging prefix (PUT, or a completed multipart

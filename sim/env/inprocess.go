@@ -32,7 +32,7 @@ const requestTimeout = 5 * time.Minute
 // uploads in flight was a third of the process's goroutines.
 func (e *Env) inprocHTTP(tag string) *http.Client {
 	// The tag goes onto the copy of each request the fake's handler gets
-	// (tagged's own copy of every request's header was 5 KiB per upload).
+	// (a copy of every request's header of its own was 5 KiB per upload).
 	return &http.Client{Transport: deadlineTransport{next: e.inproc.WithHeader(ClientHeader, tag), timeout: requestTimeout}}
 }
 

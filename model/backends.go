@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/internal/inproc"
@@ -69,9 +68,8 @@ func NewEmbedded() (*Backends, error) {
 	}
 	// The harness's own store (sim/env): calls timed here cost what they
 	// cost in a run.
-	faker := gofakes3.New(objstore.New(objstore.Options{}), gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	tr := &inproc.Transport{}
-	tr.Handle(embeddedHost, faker.Server())
+	tr.Handle(embeddedHost, objstore.Server(objstore.New(objstore.Options{})))
 	b.closers = append(b.closers, tr.Close)
 	b.HTTP = &http.Client{Transport: tr, Timeout: time.Minute}
 	b.S3 = s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + embeddedHost), UsePathStyle: true,

@@ -108,8 +108,7 @@ func NewEmbedded(o EmbeddedOptions) (*Env, error) {
 	go e.driveRedisClock(o.Now)
 
 	e.Backend = &notifyingBackend{Backend: objstore.New(objstore.Options{}), notify: o.Notify}
-	faker := gofakes3.New(e.Backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
-	var h http.Handler = faker.Server()
+	h := objstore.Server(e.Backend)
 	if o.Wrap != nil {
 		h = o.Wrap(h)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/johannesboyne/gofakes3"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
@@ -285,12 +284,11 @@ func startFakeS3(ctx context.Context, e *Env, addr string, notify func(key strin
 // (nil: uncounted).
 func serveFakeS3(ctx context.Context, e *Env, addr string, notify func(key string, size int64), count *opCounter) error {
 	e.Backend = &notifyingBackend{Backend: objstore.New(objstore.Options{}), notify: notify}
-	faker := gofakes3.New(e.Backend, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	ln, err := coordinator.Listen(addr)
 	if err != nil {
 		return fmt.Errorf("listen for fake S3: %w", err)
 	}
-	var h http.Handler = faker.Server()
+	h := objstore.Server(e.Backend)
 	if count != nil {
 		h = countS3(h, count)
 	}

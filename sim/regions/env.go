@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stormsim/stormsim/coordinator"
+	"github.com/stormsim/stormsim/internal/objstore"
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim/env"
 )
@@ -80,8 +81,7 @@ func newSite(n *network, i int, sc *scenarios.Scenario, obs coordinator.Observer
 			s.repl.emit(key)
 		}
 	}}
-	faker := gofakes3.New(b, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
-	n.mux.Handle(host(s.name), count.WrapS3(faker.Server()))
+	n.mux.Handle(host(s.name), count.WrapS3(objstore.Server(b)))
 	s.local = n.client(i, i)
 	if _, err := s.local.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: new(bucket)}); err != nil {
 		s.close()

@@ -42,7 +42,7 @@ deploy/k8s|How does a distributed run deploy? The Kubernetes manifests, strictly
 internal/syncx|How do goroutines stop? Bounded parallel loop, sleep with a context, HTTP servers whose Close waits.
 internal/inproc|How do the run's clients reach the embedded fakes without the kernel? An http.RoundTripper into a handler, an in-memory net.Conn pair.
 internal/memredis|How are Lua scripts fast on miniredis? Cached script states.
-internal/objstore|How does the embedded S3 store bytes? Copy-on-write blobs, the lifecycle rule.
+internal/objstore|How does the embedded S3 store bytes and take requests? Copy-on-write blobs, the lifecycle rule, the gofakes3 endpoint.
 internal/connect|How do server flags and the environment become clients? Redis options, AWS configuration.
 internal/s3out|How does a run folder live in S3? Streaming the history, uploading and fetching folders.
 internal/yamlconf|How is YAML read? Strictly, with errors naming file, line and field.
@@ -55,7 +55,9 @@ TABLE
 declare -A q
 while IFS='|' read -r pkg question; do q[$pkg]=$question; done <<<"$questions"
 status=0
-mapfile -t pkgs < <(git ls-files '*.go' | grep -v '_test\.go$' | xargs -n1 dirname | sort -u)
+# third_party/ holds pinned forks of dependencies (each with its STORMSIM.md),
+# not packages of this project.
+mapfile -t pkgs < <(git ls-files '*.go' | grep -v '_test\.go$' | grep -v '^third_party/' | xargs -n1 dirname | sort -u)
 for p in "${pkgs[@]}"; do
   [ -n "${q[$p]:-}" ] || { echo "layout: package $p has no question in .ci/layout.sh" >&2; status=1; }
 done

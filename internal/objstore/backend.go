@@ -14,6 +14,9 @@
 // in), and listing seeks to the prefix instead of scanning every key.
 // Versioned buckets are not supported (the harness runs gofakes3 with
 // versioning off).
+//
+// Server serves a backend as the embedded S3 endpoint: gofakes3 behind a
+// front that consumes presigned requests' query-string authentication.
 package objstore
 
 import (

@@ -727,7 +727,8 @@ func (db *RedisDB) streamGroup(key, group string) (*streamGroup, error) {
 }
 
 // fastForward proceeds the current timestamp with duration, works as a time machine
-// fastForward (stormsim fork) visits only the keys with a TTL and the
+//
+// Stormsim fork: it visits only the keys with a TTL and the
 // hashes with field TTLs, in map order. Upstream sorted every key of the
 // database on each call (for a deterministic order of deletions, which
 // no reply depends on): with a few hundred thousand keys that was

@@ -44,6 +44,7 @@ internal/inproc|How do the run's clients reach the embedded fakes without the ke
 internal/memredis|How are Lua scripts fast on miniredis? Cached script states.
 internal/objstore|How does the embedded S3 store bytes and take requests? Copy-on-write blobs, the lifecycle rule, the gofakes3 endpoint.
 internal/connect|How do server flags and the environment become clients? Redis options, AWS configuration.
+internal/s3endpoint|How does an S3 client resolve an endpoint once per bucket, not per call? A cache in front of the SDK's endpoint rules.
 internal/s3out|How does a run folder live in S3? Streaming the history, uploading and fetching folders.
 internal/yamlconf|How is YAML read? Strictly, with errors naming file, line and field.
 internal/jsonschema|What is a JSON Schema of a Go type, and does a document meet it?

@@ -17,6 +17,7 @@ import (
 	"github.com/stormsim/stormsim/internal/inproc"
 	"github.com/stormsim/stormsim/internal/memredis"
 	"github.com/stormsim/stormsim/internal/objstore"
+	"github.com/stormsim/stormsim/internal/s3endpoint"
 	"github.com/stormsim/stormsim/sim/env"
 	"github.com/stormsim/stormsim/sim/traffic"
 )
@@ -75,6 +76,7 @@ func NewEmbedded() (*Backends, error) {
 	b.S3 = s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + embeddedHost), UsePathStyle: true,
 		Credentials:                credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""),
 		HTTPClient:                 b.HTTP,
+		EndpointResolverV2:         s3endpoint.Cached(s3.NewDefaultEndpointResolverV2()),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
 	b.Redis = redis.NewClient(&redis.Options{Addr: "miniredis.inproc", PoolSize: 64,

@@ -80,23 +80,29 @@ func MeasureReference(ctx context.Context, o ReferenceOptions) (OpRate, error) {
 // referencePipeline runs the reference loop on env with coordinator c for
 // o.Duration and returns how many uploads it started.
 func referencePipeline(ctx context.Context, e *env.Env, c *coordinator.Coordinator, o ReferenceOptions) (int64, error) {
-	body := make([]byte, o.Size)
+	return hammer(ctx, o.Workers, o.Duration, referenceUpload(e, c, o.Size))
+}
+
+// referenceUpload is one upload of the reference pipeline: upload i
+// staged and decided.
+func referenceUpload(e *env.Env, c *coordinator.Coordinator, size int64) func(ctx context.Context, i int64) error {
+	body := make([]byte, size)
 	for i := range body {
 		body[i] = byte(i)
 	}
 	sum := sha256.Sum256(body)
 	sha := hex.EncodeToString(sum[:])
-	return hammer(ctx, o.Workers, o.Duration, func(ctx context.Context, i int64) error {
+	return func(ctx context.Context, i int64) error {
 		id := "ref-" + strconv.FormatInt(i, 10)
 		u := coordinator.Upload{ID: id, User: "ref" + strconv.FormatInt(i%64, 10), Path: "f" + strconv.FormatInt(i, 10) + ".txt",
 			Device: "ref", SHA256: sha}
 		key := c.StagingKey(u.User, u.ID)
 		if _, err := e.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &e.Bucket, Key: &key, Body: bytes.NewReader(body),
-			ContentLength: aws.Int64(o.Size), Metadata: coordinator.Metadata(u)}); err != nil {
+			ContentLength: aws.Int64(size), Metadata: coordinator.Metadata(u)}); err != nil {
 			return fmt.Errorf("staging put: %w", err)
 		}
 		return c.HandleKey(ctx, key)
-	})
+	}
 }
 
 // MeasureVegeta attacks the embedded S3 endpoint with vegeta's library:

@@ -124,3 +124,38 @@ func BenchmarkDevice_Put(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
 }
+
+// BenchmarkReference_Upload is MeasureReference's loop for b.N uploads,
+// 64 callers: allocations and CPU of the coordinator's S3 and Redis steps
+// for one upload on the embedded fakes, the clients' share included.
+func BenchmarkReference_Upload(b *testing.B) {
+	e, err := env.NewEmbedded(env.EmbeddedOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	c, err := coordinator.New(coordinator.Config{Bucket: e.Bucket, Prefix: "ref:", Now: time.Now},
+		coordinator.NewRetryStore(e.S3, coordinator.RetryPolicy{}), e.Redis)
+	if err != nil {
+		b.Fatal(err)
+	}
+	upload := referenceUpload(e, c, 1024)
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range 64 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
+				if err := upload(ctx, i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/stormsim/stormsim/internal/inproc"
 	"github.com/stormsim/stormsim/internal/memredis"
 	"github.com/stormsim/stormsim/internal/objstore"
+	"github.com/stormsim/stormsim/internal/s3endpoint"
 	"github.com/stormsim/stormsim/internal/syncx"
 )
 
@@ -236,6 +237,7 @@ func NewS3Client(endpoint, region string, creds aws.CredentialsProvider, hc *htt
 		Credentials:                creds,
 		BaseEndpoint:               aws.String(endpoint),
 		UsePathStyle:               true,
+		EndpointResolverV2:         s3endpoint.Cached(s3.NewDefaultEndpointResolverV2()),
 		HTTPClient:                 hc,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/stormsim/stormsim/internal/inproc"
+	"github.com/stormsim/stormsim/internal/s3endpoint"
 	"github.com/stormsim/stormsim/internal/syncx"
 	"github.com/stormsim/stormsim/scenarios"
 )
@@ -148,6 +149,7 @@ func (n *network) client(from, to int) *s3.Client {
 		Credentials:                credentials.NewStaticCredentialsProvider("stormsim", "stormsim", ""),
 		BaseEndpoint:               aws.String("http://" + host(n.names[to])),
 		UsePathStyle:               true,
+		EndpointResolverV2:         s3endpoint.Cached(s3.NewDefaultEndpointResolverV2()),
 		HTTPClient:                 hc,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,

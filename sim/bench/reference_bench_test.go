@@ -105,6 +105,14 @@ func BenchmarkDevice_Put(b *testing.B) {
 	}
 	defer e.Close()
 	dev := &traffic.Devices{Env: e, Now: time.Now}
+	callers(b, "puts/s", func(ctx context.Context, i int64) error {
+		return dev.Stage(ctx, "dev-"+strconv.FormatInt(i, 10), 1024, uint64(i))
+	})
+}
+
+// callers runs f for i in [0, b.N) from 64 goroutines, timed, and reports
+// the rate as unit.
+func callers(b *testing.B, unit string, f func(ctx context.Context, i int64) error) {
 	ctx := context.Background()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -113,7 +121,7 @@ func BenchmarkDevice_Put(b *testing.B) {
 	for range 64 {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-				if err := dev.Stage(ctx, "dev-"+strconv.FormatInt(i, 10), 1024, uint64(i)); err != nil {
+				if err := f(ctx, i); err != nil {
 					b.Error(err)
 					return
 				}
@@ -122,7 +130,7 @@ func BenchmarkDevice_Put(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
 }
 
 // BenchmarkReference_Upload is MeasureReference's loop for b.N uploads,
@@ -139,23 +147,5 @@ func BenchmarkReference_Upload(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	upload := referenceUpload(e, c, 1024)
-	ctx := context.Background()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range 64 {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-				if err := upload(ctx, i); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
+	callers(b, "uploads/s", referenceUpload(e, c, 1024))
 }

@@ -21,9 +21,9 @@ import (
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
 
-// maxEntries bounds the cache: past it, parameters not yet seen are
-// resolved on every call, as without the cache. A run's clients see a
-// handful of buckets.
+// maxEntries bounds the cache (concurrent first calls may each add one
+// more): past it, parameters not yet seen are resolved on every call, as
+// without the cache. A run's clients see a handful of buckets.
 const maxEntries = 256
 
 // Cached returns a resolver that asks next once per distinct set of

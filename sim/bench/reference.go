@@ -58,23 +58,35 @@ func (o *ReferenceOptions) defaults() {
 // second.
 func MeasureReference(ctx context.Context, o ReferenceOptions) (OpRate, error) {
 	o.defaults()
-	e, err := env.NewEmbedded(env.EmbeddedOptions{})
+	e, c, err := newReference(o.Coordinator)
 	if err != nil {
 		return OpRate{}, err
 	}
 	defer e.Close()
-	cfg := o.Coordinator
-	cfg.Bucket, cfg.Prefix, cfg.ObjectPrefix, cfg.Now, cfg.Observer, cfg.Hooks = e.Bucket, "ref:", "", time.Now, nil, nil
-	// The run's handler goes through the same retrying store.
-	c, err := coordinator.New(cfg, coordinator.NewRetryStore(e.S3, coordinator.RetryPolicy{}), e.Redis)
-	if err != nil {
-		return OpRate{}, fmt.Errorf("reference coordinator: %w", err)
-	}
 	n, err := referencePipeline(ctx, e, c, o)
 	if err != nil {
 		return OpRate{}, fmt.Errorf("reference pipeline: %w", err)
 	}
 	return OpRate{Op: "reference", Size: o.Size, PerSec: float64(n) / o.Duration.Seconds(), Samples: int(n)}, nil
+}
+
+// newReference starts the reference pipeline's fresh embedded fakes and
+// its coordinator, configured as cfg but for the bucket, prefixes, clock,
+// observer and hooks, which are the reference's own. The caller closes
+// the environment.
+func newReference(cfg coordinator.Config) (*env.Env, *coordinator.Coordinator, error) {
+	e, err := env.NewEmbedded(env.EmbeddedOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Bucket, cfg.Prefix, cfg.ObjectPrefix, cfg.Now, cfg.Observer, cfg.Hooks = e.Bucket, "ref:", "", time.Now, nil, nil
+	// The run's handler goes through the same retrying store.
+	c, err := coordinator.New(cfg, coordinator.NewRetryStore(e.S3, coordinator.RetryPolicy{}), e.Redis)
+	if err != nil {
+		e.Close()
+		return nil, nil, fmt.Errorf("reference coordinator: %w", err)
+	}
+	return e, c, nil
 }
 
 // referencePipeline runs the reference loop on env with coordinator c for

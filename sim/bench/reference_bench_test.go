@@ -137,15 +137,10 @@ func callers(b *testing.B, unit string, f func(ctx context.Context, i int64) err
 // 64 callers: allocations and CPU of the coordinator's S3 and Redis steps
 // for one upload on the embedded fakes, the clients' share included.
 func BenchmarkReference_Upload(b *testing.B) {
-	e, err := env.NewEmbedded(env.EmbeddedOptions{})
+	e, c, err := newReference(coordinator.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	c, err := coordinator.New(coordinator.Config{Bucket: e.Bucket, Prefix: "ref:", Now: time.Now},
-		coordinator.NewRetryStore(e.S3, coordinator.RetryPolicy{}), e.Redis)
-	if err != nil {
-		b.Fatal(err)
-	}
 	callers(b, "uploads/s", referenceUpload(e, c, 1024))
 }

@@ -20,13 +20,30 @@ import (
 // starved one (figures of a ci.yaml run that shared 2 cores with a load
 // average of 25: this process got 12% of the cores).
 var (
-	idleHarness = measure.Saturation{CPUs: 2, Embedded: true, ProcessCPUShare: 0.6, MachineCPUBusyShare: 0.65, OtherCPUShare: 0.05,
+	idleHarness = measure.Saturation{CPUs: 2, Placement: measure.Placement{Embedded: true, CoordinatorInProcess: true},
+		ProcessCPUShare: 0.6, MachineCPUBusyShare: 0.65, OtherCPUShare: 0.05, RunQueueWaitShare: 0.15,
 		Lag: measure.Quantiles{Count: 5000, P50: 0.001, P99: 0.02, Max: 0.05}, SchedLatency: measure.Quantiles{Count: 40000, P50: 1e-5, P99: 0.002, Max: 0.01},
 		RedisWait: measure.Quantiles{Count: 9000, P50: 0.001, P99: 0.03, Max: 0.1}, S3Wait: measure.Quantiles{Count: 9000, P50: 0.001, P99: 0.05, Max: 0.2}}
-	starvedHarness = measure.Saturation{CPUs: 2, Embedded: true, ProcessCPUShare: 0.12, MachineCPUBusyShare: 1, OtherCPUShare: 0.88,
+	starvedHarness = measure.Saturation{CPUs: 2, Placement: measure.Placement{Embedded: true}, RunQueueWaitShare: -1,
+		ProcessCPUShare: 0.12, MachineCPUBusyShare: 1, OtherCPUShare: 0.88,
 		Lag: measure.Quantiles{Count: 5516, P50: 0.12, P99: 3.26, Max: 5.3}, LaunchLag: measure.Quantiles{Count: 1100, P50: 1.4, P99: 3.7, Max: 5.3},
 		TimerLateness: measure.Quantiles{Count: 4416, P50: 0.08, P99: 0.94, Max: 1.97}, SchedLatency: measure.Quantiles{Count: 46879, P50: 1e-5, P99: 1.07, Max: 2.1},
 		RedisWait: measure.Quantiles{Count: 9000, P50: 0.001, P99: 0.03, Max: 0.1}}
+)
+
+// A process crowded out by two busy loops on 2 cores, and the same
+// machine under a light load (figures of steady.yaml at 1,000/s and at
+// 300/s beside two busy loops): its timers and the Go scheduler stay
+// within their limits in both.
+var (
+	crowdedHarness = measure.Saturation{CPUs: 2, Placement: measure.Placement{Embedded: true, CoordinatorInProcess: true},
+		ProcessCPUShare: 0.485, RunQueueWaitShare: 0.529, MachineCPUBusyShare: 1, OtherCPUShare: 0.514,
+		Lag: measure.Quantiles{Count: 30000, P50: 0.002, P99: 0.06, Max: 0.3}, SchedLatency: measure.Quantiles{Count: 90000, P50: 1e-5, P99: 0.021, Max: 0.1}}
+	lightOnBusyHarness = func() measure.Saturation {
+		s := crowdedHarness
+		s.ProcessCPUShare, s.RunQueueWaitShare, s.OtherCPUShare = 0.25, 0.31, 0.75
+		return s
+	}()
 )
 
 // system is what the system under test did, as the devices measured it.
@@ -120,6 +137,36 @@ func TestBuild_Saturation_Verdict(t *testing.T) {
 			return s
 		}(), nil, Pass, false, "ok", ""},
 		{"pending uploads: inconclusive", system{latency: time.Second, polls: 1, pending: 7}, idleHarness, nil, Inconclusive, false, "ok", "7 upload(s) still pending when the drain ended (7 still queued for a handler)"},
+		// Crowded out by other processes: the whole system ran here, asked
+		// for every core and waited for half of them.
+		{"slow system, crowded out by other processes: inconclusive", slowSystem, crowdedHarness, nil, Inconclusive, true, "INCONCLUSIVE",
+			"CPU: other processes took 51.4% of the 2 cores while this process, which ran the whole system under test, asked for 101.4% of them (ran 48.5%, its threads waited 52.9% for a CPU); machine 100.0% busy"},
+		{"crowded out, violations still fail", system{latency: time.Second, polls: 1, violations: 2}, crowdedHarness, nil, Fail, true, "ok", "invariant nothing-dropped: 2 violation(s)"},
+		// A light load on the same machine asks for half the cores: a slow
+		// system (one that waits) still fails.
+		{"slow system, light load on a busy machine: fail", slowSystem, lightOnBusyHarness, nil, Fail, false, "FAIL", `gate "latency.p99 < 5s": measured 12`},
+		// Other processes may be the system itself: external coordinators,
+		// or real servers on this machine.
+		{"slow system, crowded out by external coordinators: fail", slowSystem, func() measure.Saturation {
+			s := crowdedHarness
+			s.CoordinatorInProcess = false
+			return s
+		}(), nil, Fail, false, "FAIL", `gate "latency.p99 < 5s": measured 12`},
+		{"slow system, crowded out beside real servers: fail", slowSystem, func() measure.Saturation {
+			s := crowdedHarness
+			s.Embedded = false
+			return s
+		}(), nil, Fail, false, "FAIL", `gate "latency.p99 < 5s": measured 12`},
+		{"slow system, run-queue wait unknown: fail", slowSystem, func() measure.Saturation {
+			s := crowdedHarness
+			s.RunQueueWaitShare = -1
+			return s
+		}(), nil, Fail, false, "FAIL", `gate "latency.p99 < 5s": measured 12`},
+		{"slow system, the harness alone on the machine: fail", slowSystem, func() measure.Saturation {
+			s := crowdedHarness
+			s.ProcessCPUShare, s.RunQueueWaitShare, s.OtherCPUShare = 0.97, 0.3, 0.02
+			return s
+		}(), nil, Fail, false, "FAIL", `gate "latency.p99 < 5s": measured 12`},
 		{"pending uploads under a gate: fail", system{latency: time.Second, polls: 1, pending: 7}, idleHarness, []string{"uploads.pending == 0"}, Fail, false, "ok", `gate "uploads.pending == 0": measured 7`},
 	}
 	for _, tt := range tests {

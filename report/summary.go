@@ -333,10 +333,14 @@ func (s *sumWriter) cost(r *Results) {
 
 // machineCPU is the machine's CPU use beside the process's, when known.
 func machineCPU(sat *Saturation) string {
-	if sat.MachineCPUBusyShare < 0 {
-		return fmt.Sprintf(" of %d cores", sat.CPUs)
+	wait := ""
+	if sat.RunQueueWaitShare >= 0 {
+		wait = fmt.Sprintf(", waited %s for a CPU", percent(sat.RunQueueWaitShare))
 	}
-	return fmt.Sprintf(", machine %s busy, others %s of %d cores", percent(sat.MachineCPUBusyShare), percent(sat.OtherCPUShare), sat.CPUs)
+	if sat.MachineCPUBusyShare < 0 {
+		return fmt.Sprintf("%s of %d cores", wait, sat.CPUs)
+	}
+	return fmt.Sprintf("%s, machine %s busy, others %s of %d cores", wait, percent(sat.MachineCPUBusyShare), percent(sat.OtherCPUShare), sat.CPUs)
 }
 
 // phase names a latency phase in display order.

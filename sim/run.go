@@ -132,7 +132,8 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	stopProgress()
 	_ = g.Wait()
 	res.Memory = mem.Stop()
-	res.Saturation = r.sat.End(r.now(), opt.Env == nil)
+	res.Saturation = r.sat.End(r.now(), measure.Placement{Embedded: opt.Env == nil,
+		CoordinatorInProcess: opt.External == nil && opt.ResultAPI == nil})
 	if opt.Drained != nil {
 		opt.Drained()
 	}

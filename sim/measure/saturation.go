@@ -46,6 +46,13 @@ type Saturation struct {
 	MachineCPUBusyShare float64 `json:"machine_cpu_busy_share"`
 	OtherCPUShare       float64 `json:"other_cpu_share"`
 	CPUs                int     `json:"cpus"`
+	// RunQueueWaitShare is how long this process's threads were ready to
+	// run but waited for a CPU (Linux schedstat, summed over the threads),
+	// over the run's wall time and all cores; -1 when unknown. Beside
+	// ProcessCPUShare it is what the process asked of the machine and did
+	// not get: a process crowded out by others waits, one whose work waits
+	// on something else (a sleep, a lock, a slow server) sleeps instead.
+	RunQueueWaitShare float64 `json:"run_queue_wait_share"`
 	// RedisWait is each Redis command's (or pipeline's) round trip as the
 	// clients saw it; on the embedded Redis every command runs under one
 	// lock, so it is mostly the wait for that lock.
@@ -58,8 +65,19 @@ type Saturation struct {
 	// the workers' scheduling delay. A slow system grows it too, so it is
 	// reported, never taken alone as the harness's lag.
 	EventQueueWait Quantiles `json:"event_queue_wait_seconds"`
+	Placement
+}
+
+// Placement says which parts of the system under test ran in the
+// harness's process.
+type Placement struct {
 	// Embedded is set when the fakes ran in this process.
 	Embedded bool `json:"embedded"`
+	// CoordinatorInProcess is set when the coordinator's handlers ran in
+	// this process (not handed to --external coordinator processes, not a
+	// deployed one behind a result API). With Embedded the whole system
+	// under test ran here, and other processes' CPU was none of its.
+	CoordinatorInProcess bool `json:"coordinator_in_process"`
 }
 
 // Quantiles summarise a distribution in seconds.
@@ -104,6 +122,7 @@ type Meter struct {
 	sched                           []uint64 // /sched/latencies counts at the start
 	cpu                             time.Duration
 	machine                         cpuTimes
+	threads                         threadTimes
 }
 
 const schedLatencies = "/sched/latencies:seconds"
@@ -116,7 +135,7 @@ func NewMeter() *Meter {
 	return m
 }
 
-// begin takes the starting points of the process-wide counters.
+// Begin takes the starting points of the process-wide counters.
 func (m *Meter) Begin(now time.Time) {
 	m.start = now
 	if h := readSchedLatencies(); h != nil {
@@ -124,11 +143,12 @@ func (m *Meter) Begin(now time.Time) {
 	}
 	m.cpu = processCPU()
 	m.machine = readCPUTimes()
+	m.threads = readThreadTimes()
 }
 
-// end summarises the run up to now.
-func (m *Meter) End(now time.Time, embedded bool) Saturation {
-	s := Saturation{Embedded: embedded, CPUs: runtime.NumCPU(), MachineCPUBusyShare: -1}
+// End summarises the run up to now.
+func (m *Meter) End(now time.Time, where Placement) Saturation {
+	s := Saturation{Placement: where, CPUs: runtime.NumCPU(), MachineCPUBusyShare: -1, RunQueueWaitShare: -1}
 	lag := m.Launch.snapshot()
 	s.LaunchLag = quantilesOf(lag)
 	t := m.Timer.snapshot()
@@ -146,6 +166,9 @@ func (m *Meter) End(now time.Time, embedded bool) Saturation {
 		if busy, ok := readCPUTimes().busyShare(m.machine); ok {
 			s.MachineCPUBusyShare = busy
 			s.OtherCPUShare = max(busy-s.ProcessCPUShare, 0)
+		}
+		if wait, ok := readThreadTimes().waitSince(m.threads); ok {
+			s.RunQueueWaitShare = wait.Seconds() / el.Seconds() / float64(s.CPUs)
 		}
 	}
 	return s

@@ -43,7 +43,7 @@ func TestSaturationMeter_End_Figures(t *testing.T) {
 		m.Timer.Add(time.Second)
 		m.Queue.Add(3 * time.Second)
 	}
-	s := m.End(start.Add(time.Second), true)
+	s := m.End(start.Add(time.Second), Placement{Embedded: true})
 	if s.LaunchLag.Count != 100 || s.TimerLateness.Count != 100 || s.Lag.Count != 200 {
 		t.Fatalf("counts %+v", s)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/sim/bench"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 // Bench is bench.json (simrun bench): a run's decisions per second beside
@@ -34,6 +35,21 @@ type Bench struct {
 	VegetaPutPerSecond float64 `json:"vegeta_put_per_second"`
 	DevicePutPerSecond float64 `json:"device_put_per_second"`
 	DeviceToVegeta     float64 `json:"device_to_vegeta"`
+	// The machine while the bench measured (the operations, the
+	// references and the run), as shares of the wall time over all cores:
+	// the ratios compare rates measured one after another, so a neighbour
+	// whose load changes between them moves them. -1 when unknown.
+	MachineCPUBusyShare float64 `json:"machine_cpu_busy_share"`
+	OtherCPUShare       float64 `json:"other_cpu_share"`
+	CPUs                int     `json:"cpus"`
+}
+
+// SetMachine records who had the CPU while the bench measured.
+func (b *Bench) SetMachine(c measure.CPUShares) {
+	b.MachineCPUBusyShare, b.OtherCPUShare, b.CPUs = c.Machine, c.Other, c.CPUs
+	if c.Machine < 0 {
+		b.OtherCPUShare = -1
+	}
 }
 
 // NewBench judges run r against ceiling and the references' rates (a
@@ -43,6 +59,7 @@ type Bench struct {
 // to whole seconds of the series.
 func NewBench(r *Results, window time.Duration, ceiling bench.Ceiling, pipeline, vegeta, device bench.OpRate) *Bench {
 	b := &Bench{Scenario: r.Scenario, Ceiling: ceiling, AchievedDecisionsPerSec: DecisionRate(r), Verdict: r.Verdict,
+		MachineCPUBusyShare: -1, OtherCPUShare: -1,
 		ReferencePerSecond: pipeline.PerSec, VegetaPutPerSecond: vegeta.PerSec, DevicePutPerSecond: device.PerSec}
 	if decided := r.Uploads.Committed + r.Uploads.Conflict; window > 0 && decided > 1 {
 		// n decisions span n-1 gaps between the first and the last.
@@ -122,6 +139,11 @@ func BenchSummary(w io.Writer, b *Bench, ops []bench.OpRate) error {
 	s.printf("reference pipeline (uploads decided/s): %.0f   ratio_to_reference: %.2f\n", b.ReferencePerSecond, b.RatioToReference)
 	s.printf("device staging PUT/s: %.0f   vegeta PUT/s: %.0f   device_to_vegeta: %.2f\n",
 		b.DevicePutPerSecond, b.VegetaPutPerSecond, b.DeviceToVegeta)
+	if b.OtherCPUShare > MaxOtherCPUShare {
+		s.printf("shared machine: other processes took %s of the %d cores while the bench measured (machine %s busy);\n"+
+			"  its rates and ratios are not an idle machine's, and a neighbour whose load changed between the references and the run moved the ratios\n",
+			percent(b.OtherCPUShare), b.CPUs, percent(b.MachineCPUBusyShare))
+	}
 	if s.err != nil {
 		return fmt.Errorf("write bench: %w", s.err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stormsim/stormsim/sim/bench"
+	"github.com/stormsim/stormsim/sim/measure"
 )
 
 func TestDecisionRate_Series(t *testing.T) {
@@ -53,5 +54,37 @@ func TestNewBench_Ratios(t *testing.T) {
 	}
 	if out := buf.String(); !strings.Contains(out, "efficiency: 0.25") || !strings.Contains(out, "1024  900\n") {
 		t.Errorf("summary:\n%s", out)
+	}
+}
+
+// TestBenchSummary_SharedMachine: a bench beside other processes says so;
+// an idle one, and one on a machine whose use is unknown, say nothing.
+func TestBenchSummary_SharedMachine(t *testing.T) {
+	r := &Results{Scenario: "b", Verdict: Pass, Series: []Sample{{Committed: 100}}}
+	tests := []struct {
+		name   string
+		shares measure.CPUShares
+		other  float64
+		warns  bool
+	}{
+		{"shared", measure.CPUShares{Process: 0.6, Machine: 0.99, Other: 0.39, CPUs: 2}, 0.39, true},
+		{"idle", measure.CPUShares{Process: 0.9, Machine: 0.95, Other: 0.05, CPUs: 2}, 0.05, false},
+		{"unknown", measure.CPUShares{Process: 0.9, Machine: -1, CPUs: 2}, -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := NewBench(r, 0, bench.Ceiling{}, bench.OpRate{}, bench.OpRate{}, bench.OpRate{})
+			b.SetMachine(tt.shares)
+			if b.OtherCPUShare != tt.other || b.CPUs != 2 {
+				t.Errorf("bench %+v, want other_cpu_share %v", b, tt.other)
+			}
+			var buf bytes.Buffer
+			if err := BenchSummary(&buf, b, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(buf.String(), "shared machine: other processes took 39.0% of the 2 cores"); got != tt.warns {
+				t.Errorf("warns %v, want %v:\n%s", got, tt.warns, buf.String())
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stormsim/stormsim/scenarios"
 	"github.com/stormsim/stormsim/sim"
 	"github.com/stormsim/stormsim/sim/bench"
+	"github.com/stormsim/stormsim/sim/measure"
 	"github.com/stormsim/stormsim/sim/workload"
 )
 
@@ -47,6 +48,7 @@ func benchCmd(args []string) error {
 
 	size := int64(workload.Mean(sc.Sizes.Dist))
 	size = max(size, 1)
+	cpu := measure.WatchCPU(time.Now())
 	fmt.Fprintf(os.Stderr, "measuring operations at %d bytes (the mix's mean), %v each...\n", size, *per)
 	ops, err := bench.MeasureOps(ctx, bench.Options{Workers: *workers, Duration: *per, Sizes: []int64{size}})
 	if err != nil {
@@ -67,6 +69,7 @@ func benchCmd(args []string) error {
 	}
 	ceiling := bench.CeilingFor(ops, size, bench.OpsPerUpload(res.Ops.S3, res.Ops.Redis, r.Polls.Total, r.Uploads.Total))
 	b := report.NewBench(r, res.Measure.DecidedTo.Sub(res.Measure.DecidedFrom), ceiling, refs.pipeline, refs.vegeta, refs.device)
+	b.SetMachine(cpu.Shares(time.Now()))
 	if err := report.WriteBench(dir, b); err != nil {
 		return err
 	}

@@ -117,12 +117,9 @@ func (s *Hist) snapshot() *hdrhistogram.Histogram {
 
 // Meter collects the harness's lag during a run.
 type Meter struct {
-	Launch, Timer, Queue, redis, s3 Hist // Launch, Timer and Queue are fed by the run
-	start                           time.Time
+	Launch, Timer, Queue, redis, s3 Hist     // Launch, Timer and Queue are fed by the run
 	sched                           []uint64 // /sched/latencies counts at the start
-	cpu                             time.Duration
-	machine                         cpuTimes
-	threads                         threadTimes
+	cpu                             *CPUWatch
 }
 
 const schedLatencies = "/sched/latencies:seconds"
@@ -137,13 +134,10 @@ func NewMeter() *Meter {
 
 // Begin takes the starting points of the process-wide counters.
 func (m *Meter) Begin(now time.Time) {
-	m.start = now
 	if h := readSchedLatencies(); h != nil {
 		m.sched = append([]uint64(nil), h.Counts...)
 	}
-	m.cpu = processCPU()
-	m.machine = readCPUTimes()
-	m.threads = readThreadTimes()
+	m.cpu = WatchCPU(now)
 }
 
 // End summarises the run up to now.
@@ -161,15 +155,9 @@ func (m *Meter) End(now time.Time, where Placement) Saturation {
 	if h := readSchedLatencies(); h != nil {
 		s.SchedLatency = schedQuantiles(h, m.sched)
 	}
-	if el := now.Sub(m.start); el > 0 && s.CPUs > 0 {
-		s.ProcessCPUShare = (processCPU() - m.cpu).Seconds() / el.Seconds() / float64(s.CPUs)
-		if busy, ok := readCPUTimes().busyShare(m.machine); ok {
-			s.MachineCPUBusyShare = busy
-			s.OtherCPUShare = max(busy-s.ProcessCPUShare, 0)
-		}
-		if wait, ok := readThreadTimes().waitSince(m.threads); ok {
-			s.RunQueueWaitShare = wait.Seconds() / el.Seconds() / float64(s.CPUs)
-		}
+	if m.cpu != nil {
+		c := m.cpu.Shares(now)
+		s.CPUs, s.ProcessCPUShare, s.MachineCPUBusyShare, s.OtherCPUShare, s.RunQueueWaitShare = c.CPUs, c.Process, c.Machine, c.Other, c.RunQueueWait
 	}
 	return s
 }

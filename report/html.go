@@ -189,7 +189,8 @@ func keyFigures(r *Results) []figure {
 				figure{"harness saturation", state},
 				figure{"harness lag p50 / p99 / max", fmt.Sprintf("%s / %s / %s", seconds(sat.Lag.P50), seconds(sat.Lag.P99), seconds(sat.Lag.Max))},
 				figure{"Go scheduler latency p99", seconds(sat.SchedLatency.P99)},
-				figure{"CPU: this process / machine busy", fmt.Sprintf("%s / %s", percent(sat.ProcessCPUShare), machineBusy(sat))},
+				figure{"CPU: this process / its threads' wait for a CPU / machine busy / other processes",
+					fmt.Sprintf("%s / %s / %s / %s", percent(sat.ProcessCPUShare), shareOrDash(sat.RunQueueWaitShare), shareOrDash(sat.MachineCPUBusyShare), otherShare(sat))},
 			)
 		}
 		if h.HeapHarnessMaxBytes > 0 {
@@ -298,9 +299,18 @@ func imageType(data []byte) (string, error) {
 	return "", fmt.Errorf("neither PNG nor SVG")
 }
 
-func machineBusy(sat *Saturation) string {
+// otherShare is other processes' share, known only with the machine's.
+func otherShare(sat *Saturation) string {
 	if sat.MachineCPUBusyShare < 0 {
 		return "-"
 	}
-	return percent(sat.MachineCPUBusyShare)
+	return percent(sat.OtherCPUShare)
+}
+
+// shareOrDash is a share as a percentage, or "-" when unknown (-1).
+func shareOrDash(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	return percent(v)
 }

@@ -44,10 +44,10 @@ const (
 	// in-process handlers are the ones falling behind (measured: steady
 	// 1,000/s beside two busy loops, p99 latency 20 s with scheduler
 	// latency 42 ms and lag 127 ms; the process got 47% of the 2 cores,
-	// waited 52%, others took 53%). A light run on the same machine asks
-	// for half the cores or less (steady 300/s: 20% plus 29%), and a
-	// system that is slow because it waits leaves its threads asleep, so
-	// it keeps failing its speed gates.
+	// waited 52%, others took 53%). A lighter run on the same machine asks
+	// for less (steady 300/s: 25% plus 31%; 600/s: 38% plus 48%, and it
+	// passed), and a system that is slow because it waits leaves its
+	// threads asleep, so it keeps failing its speed gates.
 	MinStarvedDemandShare = 0.9
 	MinRunQueueWaitShare  = 0.2
 )

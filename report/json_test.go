@@ -49,3 +49,33 @@ func TestReadResults_Errors(t *testing.T) {
 		})
 	}
 }
+
+// TestReadResults_OlderFile_WaitUnknown: a results.json written before
+// run_queue_wait_share existed reads it as unknown (-1), not as a measured
+// 0; a file that has it, 0 included, keeps it.
+func TestReadResults_OlderFile_WaitUnknown(t *testing.T) {
+	tests := []struct {
+		name, saturation string
+		want             float64
+	}{
+		{"older file", `{"cpus": 2, "process_cpu_share": 0.5}`, -1},
+		{"measured zero", `{"cpus": 2, "run_queue_wait_share": 0}`, 0},
+		{"measured", `{"cpus": 2, "run_queue_wait_share": 0.52}`, 0.52},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "results.json")
+			doc := `{"verdict": "pass", "harness": {"saturation": ` + tt.saturation + `}}`
+			if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, err := ReadResults(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Harness.Saturation.RunQueueWaitShare; got != tt.want {
+				t.Errorf("run_queue_wait_share %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,6 +60,19 @@ type Saturation struct {
 	Reasons []string `json:"reasons"`
 	measure.Saturation
 	Limits SaturationLimits `json:"limits"`
+}
+
+// UnmarshalJSON reads a figure a file written before it existed lacks as
+// unknown (-1), not as the measured 0 decoding would leave:
+// run_queue_wait_share.
+func (s *Saturation) UnmarshalJSON(b []byte) error {
+	type plain Saturation // without this method
+	p := plain{Saturation: measure.Saturation{RunQueueWaitShare: -1}}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*s = Saturation(p)
+	return nil
 }
 
 // SaturationLimits are the limits a run was judged by.

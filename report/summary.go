@@ -338,7 +338,7 @@ func machineCPU(sat *Saturation) string {
 		wait = fmt.Sprintf(", waited %s for a CPU", percent(sat.RunQueueWaitShare))
 	}
 	if sat.MachineCPUBusyShare < 0 {
-		return fmt.Sprintf("%s of %d cores", wait, sat.CPUs)
+		return fmt.Sprintf(" of %d cores%s", sat.CPUs, wait)
 	}
 	return fmt.Sprintf("%s, machine %s busy, others %s of %d cores", wait, percent(sat.MachineCPUBusyShare), percent(sat.OtherCPUShare), sat.CPUs)
 }
